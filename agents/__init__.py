@@ -1,0 +1,1 @@
+"""The LLM seam and the debate roles."""

@@ -1,0 +1,275 @@
+"""The one path to every language model: openai.AsyncOpenAI + tenacity + structured output + accounting.
+
+`LLMClient.text()` returns a free-text turn; `LLMClient.structured()` returns a validated pydantic
+object. Both record a `CallRecord` (tokens, latency, attempts, cost) in the client's ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import httpx2
+import openai
+from pydantic import BaseModel, ValidationError
+
+from agents.errors import LLMCallFailed, StructuredOutputError, redact
+from agents.retry import classify, policy
+from agents.settings import LLMSettings, Role
+from agents.structured import extract_json, json_schema, tool_for, tool_name
+from agents.usage import CallRecord, Ledger
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+Message = dict[str, Any]
+StructuredMode = Literal["tools", "json_schema", "json_object"]
+_FALLBACK: dict[StructuredMode, StructuredMode | None] = {
+    "tools": "json_schema",
+    "json_schema": "json_object",
+    "json_object": None,
+}
+
+# One limit per process (per event loop), shared by every client and every call.
+_LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _process_limit(size: int) -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _LIMITS:
+        _LIMITS[loop] = asyncio.Semaphore(size)
+    return _LIMITS[loop]
+
+
+@dataclass(frozen=True, slots=True)
+class TextReply:
+    text: str
+    finish_reason: str
+    record: CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredReply(Generic[T]):
+    value: T
+    raw: str
+    record: CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Completion:
+    message: Any
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class LLMClient:
+    """Async client for one provider. Build one per process; close it with `aclose()`."""
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger if ledger is not None else Ledger()
+        self._secret = settings.api_key.get_secret_value() if settings.api_key else None
+        self._openai = openai.AsyncOpenAI(
+            api_key=self._secret or "not-needed",
+            base_url=settings.base_url or ("http://embedded.local/v1" if http_client else None),
+            max_retries=0,
+            timeout=settings.timeout_s,
+            http_client=http_client,
+        )
+        self._mode: StructuredMode = "tools" if settings.structured_mode == "auto" else settings.structured_mode
+
+    @property
+    def base_url(self) -> str:
+        return str(self._openai.base_url)
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+
+    async def list_models(self) -> list[str]:
+        page = await self._openai.models.list()
+        return [m.id for m in page.data]
+
+    # -- free text ---------------------------------------------------------------------------
+
+    async def text(self, role: Role, messages: list[Message], *, max_tokens: int | None = None) -> TextReply:
+        completion, record = await self._call(role, messages, {}, max_tokens=max_tokens)
+        text = completion.message.content or ""
+        return TextReply(text=text, finish_reason=completion.finish_reason, record=record)
+
+    # -- structured --------------------------------------------------------------------------
+
+    async def structured(
+        self, role: Role, messages: list[Message], schema: type[T], *, max_tokens: int | None = None
+    ) -> StructuredReply[T]:
+        """Ask for an instance of `schema`; re-ask with the validation error, then raise."""
+        conversation = list(messages)
+        raw = ""
+        last_error = ""
+        asks = self.settings.structured_retries + 1
+        for ask in range(1, asks + 1):
+            completion, record = await self._structured_call(role, conversation, schema, max_tokens)
+            raw = self._answer_text(completion)
+            try:
+                if completion.finish_reason == "length":
+                    raise ValueError("the answer was cut off at the token limit")
+                value = schema.model_validate(extract_json(raw))
+                return StructuredReply(value=value, raw=raw, record=record)
+            except (ValueError, ValidationError) as exc:
+                last_error = _describe(exc)
+                log.info("structured answer from %s rejected (ask %d/%d): %s", role, ask, asks, last_error)
+            conversation = [
+                *messages,
+                {"role": "assistant", "content": raw[:4000]},
+                {
+                    "role": "user",
+                    "content": f"That answer was invalid: {last_error}\n"
+                    f"Answer again with one JSON object that matches the {tool_name(schema)} schema exactly.",
+                },
+            ]
+        raise StructuredOutputError(
+            f"{role}: no valid {schema.__name__} after {asks} asks: {last_error}", attempts=asks, raw=raw
+        )
+
+    async def _structured_call(
+        self, role: Role, messages: list[Message], schema: type[T], max_tokens: int | None
+    ) -> tuple[_Completion, CallRecord]:
+        while True:
+            try:
+                return await self._call(role, messages, self._format_args(schema), max_tokens=max_tokens)
+            except LLMCallFailed as exc:
+                fallback = _FALLBACK[self._mode]
+                # A server that rejects the request shape (400/404/422) may support the next mode.
+                if self.settings.structured_mode != "auto" or exc.kind != "client_error" or fallback is None:
+                    raise
+                if exc.status in (401, 403):
+                    raise
+                log.warning("%s structured output refused (%s); falling back to %s", self._mode, exc, fallback)
+                self._mode = fallback
+
+    def _format_args(self, schema: type[BaseModel]) -> dict[str, Any]:
+        if self._mode == "tools":
+            return {
+                "tools": [tool_for(schema)],
+                "tool_choice": {"type": "function", "function": {"name": tool_name(schema)}},
+            }
+        if self._mode == "json_schema":
+            return {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": tool_name(schema), "schema": json_schema(schema)},
+                }
+            }
+        return {"response_format": {"type": "json_object"}}
+
+    @staticmethod
+    def _answer_text(completion: _Completion) -> str:
+        calls = getattr(completion.message, "tool_calls", None) or []
+        for call in calls:
+            if getattr(call, "function", None) is not None:
+                return call.function.arguments or ""
+        return completion.message.content or ""
+
+    # -- one call, retried --------------------------------------------------------------------
+
+    async def _call(
+        self, role: Role, messages: list[Message], extra: dict[str, Any], *, max_tokens: int | None
+    ) -> tuple[_Completion, CallRecord]:
+        settings = self.settings
+        model = settings.model_for(role)
+        started = time.monotonic()
+        attempts = 0
+        failures: Counter[str] = Counter()
+        limit = _process_limit(settings.concurrency)
+        request = {
+            "model": model,
+            "messages": messages,
+            "temperature": settings.temperature[role],
+            "max_tokens": max_tokens or settings.max_tokens_for_provider(),
+            **extra,
+        }
+        try:
+            async for attempt in policy(settings.retry):
+                with attempt:
+                    attempts += 1
+                    remaining = settings.retry.total_timeout_s - (time.monotonic() - started)
+                    timeout = max(0.01, min(settings.timeout_s, remaining))
+                    try:
+                        async with limit:
+                            response = await self._openai.chat.completions.create(**request, timeout=timeout)
+                    except openai.OpenAIError as exc:
+                        failures[classify(exc)] += 1
+                        raise
+            choice = response.choices[0] if response.choices else None
+            if choice is None:
+                raise LLMCallFailed(f"{role}: the server returned no choices", kind="other", attempts=attempts)
+        except openai.OpenAIError as exc:
+            kind = classify(exc)
+            status = getattr(exc, "status_code", None)
+            message = redact(f"{role} call to {model} failed after {attempts} attempt(s): {_short(exc)}", self._secret)
+            self._record(role, model, 0, 0, started, attempts, failures, error=kind)
+            raise LLMCallFailed(message, kind=kind, attempts=attempts, status=status) from None
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        record = self._record(role, model, prompt_tokens, completion_tokens, started, attempts, failures)
+        completion = _Completion(choice.message, choice.finish_reason or "stop", prompt_tokens, completion_tokens)
+        return completion, record
+
+    def _record(
+        self,
+        role: Role,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        started: float,
+        attempts: int,
+        failures: Counter[str],
+        error: str | None = None,
+    ) -> CallRecord:
+        record = CallRecord(
+            role=role,
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            latency_s=time.monotonic() - started,
+            attempts=attempts,
+            cost_usd=self.settings.cost_usd(model, prompt_tokens, completion_tokens),
+            ok=error is None,
+            error=error,
+            retries_by_kind=tuple(sorted(failures.items())),
+        )
+        self.ledger.add(record)
+        return record
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {str(exc.message)[:300]}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:6]:
+            where = ".".join(str(p) for p in err["loc"]) or "(root)"
+            parts.append(f"{where}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def dumps(value: BaseModel) -> str:
+    return json.dumps(value.model_dump(mode="json"), ensure_ascii=False)

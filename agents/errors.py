@@ -1,0 +1,40 @@
+"""Errors raised by the LLM seam.
+
+    LLMError
+    ├── ProviderUnavailable      the embedded model is not installed, or the server cannot be reached
+    ├── LLMCallFailed            a call gave up: non-retryable status, or retries/total cap exhausted
+    └── StructuredOutputError    the model never produced an answer that validates against the schema
+
+Messages never contain an API key: `redact` is applied to anything that came from the wire.
+"""
+
+from __future__ import annotations
+
+
+class LLMError(Exception):
+    """Base class for every failure of the LLM seam."""
+
+
+class ProviderUnavailable(LLMError):
+    pass
+
+
+class LLMCallFailed(LLMError):
+    def __init__(self, message: str, *, kind: str, attempts: int, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.attempts = attempts
+        self.status = status
+
+
+class StructuredOutputError(LLMError):
+    def __init__(self, message: str, *, attempts: int, raw: str) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.raw = raw
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text

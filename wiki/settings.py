@@ -1,0 +1,13 @@
+"""The `wiki:` section of config.yaml."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WikiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    top: int = Field(8, ge=1, le=100)
+    min_score: float = Field(0.0, ge=0, le=1)
+    min_debates: int = Field(1, ge=1)
