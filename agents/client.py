@@ -23,7 +23,7 @@ from agents.errors import LLMCallFailed, StructuredOutputError, redact
 from agents.retry import classify, policy
 from agents.settings import LLMSettings, Role
 from agents.structured import extract_json, json_schema, tool_for, tool_name
-from agents.usage import CallRecord, Ledger
+from agents.usage import CallRecord, Ledger, combine
 
 log = logging.getLogger(__name__)
 
@@ -112,21 +112,32 @@ class LLMClient:
     # -- structured --------------------------------------------------------------------------
 
     async def structured(
-        self, role: Role, messages: list[Message], schema: type[T], *, max_tokens: int | None = None
+        self,
+        role: Role,
+        messages: list[Message],
+        schema: type[T],
+        *,
+        max_tokens: int | None = None,
+        seed: int | None = None,
     ) -> StructuredReply[T]:
-        """Ask for an instance of `schema`; re-ask with the validation error, then raise."""
+        """Ask for an instance of `schema`; re-ask with the validation error, then raise.
+
+        The reply's record sums every call made for it (re-asks included).
+        """
         conversation = list(messages)
         raw = ""
         last_error = ""
         asks = self.settings.structured_retries + 1
+        records: list[CallRecord] = []
         for ask in range(1, asks + 1):
-            completion, record = await self._structured_call(role, conversation, schema, max_tokens)
+            completion, record = await self._structured_call(role, conversation, schema, max_tokens, seed)
+            records.append(record)
             raw = self._answer_text(completion)
             try:
                 if completion.finish_reason == "length":
                     raise ValueError("the answer was cut off at the token limit")
                 value = schema.model_validate(extract_json(raw))
-                return StructuredReply(value=value, raw=raw, record=record)
+                return StructuredReply(value=value, raw=raw, record=combine(records))
             except (ValueError, ValidationError) as exc:
                 last_error = _describe(exc)
                 log.info("structured answer from %s rejected (ask %d/%d): %s", role, ask, asks, last_error)
@@ -144,11 +155,14 @@ class LLMClient:
         )
 
     async def _structured_call(
-        self, role: Role, messages: list[Message], schema: type[T], max_tokens: int | None
+        self, role: Role, messages: list[Message], schema: type[T], max_tokens: int | None, seed: int | None
     ) -> tuple[_Completion, CallRecord]:
         while True:
+            extra = self._format_args(schema)
+            if seed is not None:
+                extra["seed"] = seed
             try:
-                return await self._call(role, messages, self._format_args(schema), max_tokens=max_tokens)
+                return await self._call(role, messages, extra, max_tokens=max_tokens)
             except LLMCallFailed as exc:
                 fallback = _FALLBACK[self._mode]
                 # A server that rejects the request shape (400/404/422) may support the next mode.

@@ -24,6 +24,29 @@ class CallRecord:
         return self.prompt_tokens + self.completion_tokens
 
 
+def combine(records: list[CallRecord]) -> CallRecord:
+    """One record for several calls made for one answer (re-asks): sums, with the last call's model and role."""
+    if len(records) == 1:
+        return records[0]
+    kinds: dict[str, int] = {}
+    for record in records:
+        for kind, n in record.retries_by_kind:
+            kinds[kind] = kinds.get(kind, 0) + n
+    last = records[-1]
+    return CallRecord(
+        role=last.role,
+        model=last.model,
+        prompt_tokens=sum(r.prompt_tokens for r in records),
+        completion_tokens=sum(r.completion_tokens for r in records),
+        latency_s=sum(r.latency_s for r in records),
+        attempts=sum(r.attempts for r in records),
+        cost_usd=sum(r.cost_usd for r in records),
+        ok=last.ok,
+        error=last.error,
+        retries_by_kind=tuple(sorted(kinds.items())),
+    )
+
+
 @dataclass
 class Ledger:
     """Collects the records of one process (or one batch); listeners see each record as it lands."""

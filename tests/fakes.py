@@ -103,3 +103,68 @@ def fast_settings(**overrides: Any) -> LLMSettings:
 
 def status(code: int, headers: dict[str, str] | None = None, message: str = "scripted failure") -> httpx2.Response:
     return httpx2.Response(code, headers=headers or {}, json={"error": {"message": message, "type": "test"}})
+
+
+# -- a fake debater: answers every structured request with a schema-valid instance --------------
+
+
+def _target(body: dict[str, Any]) -> str:
+    for message in body["messages"]:
+        for line in str(message.get("content") or "").splitlines():
+            if line.startswith("Target(s): "):
+                return line.removeprefix("Target(s): ").split(",")[0].split("/")[0].split(" and ")[0].strip()
+    return "the target"
+
+
+def synthesize(schema: dict[str, Any], *, path: str = "", pick: Callable[[str, list[Any]], Any], text: str) -> Any:
+    """A value that validates against `schema`; `pick(path, enum)` chooses enum values."""
+    if "enum" in schema:
+        return pick(path, schema["enum"])
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            name: synthesize(sub, path=f"{path}.{name}".lstrip("."), pick=pick, text=text)
+            for name, sub in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        count = min(2, schema.get("maxItems", 2))
+        return [synthesize(schema["items"], path=f"{path}[{i}]", pick=pick, text=text) for i in range(count)]
+    if kind == "boolean":
+        return pick(path, [False, True]) if path.endswith("concede") else False
+    if kind == "integer":
+        return 1
+    if "anyOf" in schema:
+        return synthesize(schema["anyOf"][0], path=path, pick=pick, text=text)
+    return f"{text} ({path})"[: schema.get("maxLength", 200)]
+
+
+@dataclass
+class FakeDebater:
+    """Plays every role: fixed judge scores per dimension, and a critic that concedes from a given round."""
+
+    score: int | Callable[[int, str], int] = 7  # (judge seed, dimension) -> 1..10
+    concede_from_round: int | None = None
+    calls: int = 0
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        self.calls += 1
+        target = _target(body)
+        prompt = str(body["messages"][-1].get("content") or "")
+        tools = body.get("tools")
+        if not tools:
+            return Reply(content=f"An answer about {target}.")
+        schema = tools[0]["function"]["parameters"]
+        round_ = prompt.split("(round ", 1)[1].split(" ", 1)[0] if "(round " in prompt else "0"
+        judge = body.get("seed") or 0
+
+        def pick(path: str, options: list[Any]) -> Any:
+            if path.startswith("scores."):
+                return self.score(judge, path.removeprefix("scores.")) if callable(self.score) else self.score
+            if path.endswith("concede"):
+                return self.concede_from_round is not None and int(round_) >= self.concede_from_round
+            if path.endswith("severity"):
+                return "major"
+            return options[0]
+
+        args = synthesize(schema, pick=pick, text=f"{target} in round {round_}")
+        return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)

@@ -1,0 +1,86 @@
+"""Is a turn worth keeping? Empty, template echoes and off-topic answers are rejected (then re-asked)."""
+
+from __future__ import annotations
+
+import re
+
+_DATA_BLOCK = re.compile(r"<(hypothesis|turn)\b[^>]*>.*?</\1>", re.S)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{4,}")
+_STOP = frozenset(
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "among",
+        "another",
+        "because",
+        "before",
+        "being",
+        "below",
+        "between",
+        "could",
+        "during",
+        "either",
+        "every",
+        "first",
+        "further",
+        "having",
+        "other",
+        "their",
+        "there",
+        "these",
+        "those",
+        "through",
+        "under",
+        "until",
+        "which",
+        "while",
+        "would",
+        "should",
+        "might",
+        "hypothesis",
+        "evidence",
+        "mechanism",
+    ]
+)
+
+
+class TurnRejected(ValueError):
+    """The answer parsed, but is not a usable turn; the message says why."""
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def instruction_lines(prompt: str) -> list[str]:
+    """The prompt's own instruction sentences (not the data blocks), long enough to recognise if echoed."""
+    outside = _DATA_BLOCK.sub(" ", prompt)
+    sentences = re.split(r"(?<=[.:!?])\s+|\n", outside)
+    return [_normal(s) for s in sentences if len(s.strip()) >= 40]
+
+
+def topic_terms(*texts: str) -> set[str]:
+    terms: set[str] = set()
+    for text in texts:
+        terms.update(w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP)
+    return terms
+
+
+def check_turn(text: str, *, prompt: str, terms: set[str], symbols: list[str], on_topic: bool = True) -> None:
+    """Raise TurnRejected when `text` is empty, repeats the instructions, or never touches the hypothesis."""
+    body = _normal(text)
+    if len(body) < 20:
+        raise TurnRejected("the answer is empty or too short to be a debate turn")
+    for line in instruction_lines(prompt):
+        if line in body:
+            raise TurnRejected("the answer repeats the instructions instead of answering them")
+    if not on_topic:
+        return
+    if any(re.search(rf"(?<![A-Za-z0-9]){re.escape(s.lower())}(?![A-Za-z0-9])", body) for s in symbols):
+        return
+    if topic_terms(body) & terms:
+        return
+    raise TurnRejected("the answer is off-topic: it names neither the target nor anything in the hypothesis")

@@ -1,0 +1,55 @@
+"""The judge's verdict schema, built from the rubric: one bounded integer and one rationale per dimension."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, create_model
+
+from scoring.rubric import Rubric
+
+Rationale = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]
+
+
+class VerdictBase(BaseModel):
+    """A judge's verdict on the hypothesis."""
+
+    def score_map(self) -> dict[str, int]:
+        return dict(self.model_dump()["scores"])
+
+    def rationale_map(self) -> dict[str, str]:
+        return dict(self.model_dump()["rationales"])
+
+    @property
+    def summary_text(self) -> str:
+        return str(self.model_dump()["summary"])
+
+    def text(self) -> str:
+        scores, rationales = self.score_map(), self.rationale_map()
+        lines = [f"{name}: {value} - {rationales.get(name, '')}" for name, value in scores.items()]
+        lines.append(f"Verdict: {self.summary_text}")
+        return "\n".join(lines)
+
+
+def verdict_model(rubric: Rubric) -> type[VerdictBase]:
+    """`Verdict` with `scores.<dimension>: Literal[1..scale]` and `rationales.<dimension>: str`."""
+    return _verdict_model(rubric.scale, tuple(rubric.dimensions))
+
+
+@cache
+def _verdict_model(top: int, dimensions: tuple[str, ...]) -> type[VerdictBase]:
+    scale = Literal[tuple(range(1, top + 1))]  # type: ignore[valid-type]
+    score_fields: dict[str, Any] = {name: (scale, Field(...)) for name in dimensions}
+    rationale_fields: dict[str, Any] = {name: (Rationale, Field(...)) for name in dimensions}
+    scores = create_model("Scores", **score_fields)
+    rationales = create_model("Rationales", **rationale_fields)
+    return create_model(
+        "Verdict",
+        __base__=VerdictBase,
+        __doc__=VerdictBase.__doc__,
+        scores=(scores, Field(...)),
+        rationales=(rationales, Field(...)),
+        summary=(Summary, Field(...)),
+    )

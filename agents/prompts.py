@@ -1,0 +1,65 @@
+"""Prompt templates: one Jinja2 file per role and step in prompts/, StrictUndefined, versioned by hash."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+Step = Literal["opening", "critique", "rebuttal", "verdict"]
+TEMPLATES: dict[Step, str] = {
+    "opening": "proposer_opening.md.j2",
+    "critique": "critic_critique.md.j2",
+    "rebuttal": "proposer_rebuttal.md.j2",
+    "verdict": "judge_verdict.md.j2",
+}
+
+
+class PromptError(Exception):
+    """A template is missing, broken, or needs a variable the code does not pass."""
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    env: jinja2.Environment
+    hashes: dict[str, str]
+
+    def render(self, step: Step, **variables: Any) -> str:
+        try:
+            return self.env.get_template(TEMPLATES[step]).render(**variables).strip()
+        except jinja2.UndefinedError as exc:
+            raise PromptError(f"{PROMPTS_DIR / TEMPLATES[step]}: {exc.message}") from None
+
+    @property
+    def version(self) -> str:
+        joined = "".join(f"{k}={v};" for k, v in sorted(self.hashes.items()))
+        return hashlib.sha256(joined.encode()).hexdigest()[:12]
+
+
+def load_prompts(folder: Path = PROMPTS_DIR) -> PromptSet:
+    """Load every template; each step's hash covers its own file and the shared partials (`_*.j2`)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - prompts are plain text for a model; untrusted text is delimited
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    partials = sorted(folder.glob("_*.j2"))
+    shared = b"".join(p.read_bytes() for p in partials)
+    hashes = {}
+    for step, name in TEMPLATES.items():
+        path = folder / name
+        if not path.is_file():
+            raise PromptError(f"{path}: template missing")
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise PromptError(f"{path}:{exc.lineno}: {exc.message}") from None
+        hashes[step] = hashlib.sha256(path.read_bytes() + shared).hexdigest()[:12]
+    return PromptSet(env=env, hashes=hashes)

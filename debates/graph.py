@@ -1,0 +1,146 @@
+"""The debate protocol as a LangGraph graph.
+
+    START ─▶ next_step ─▶ open_debate ─▶ critique ─▶ rebut ─▶ critique ... ─▶ judge ─▶ END
+                               (rounds, early stop when the critic concedes or has nothing new)
+
+Every edge goes through `next_step`, which reads only the transcript. So a debate resumes from
+its stored turns: the runner rebuilds the transcript and the graph continues where it stopped.
+Each node's turn is persisted by `DebateContext.record` as it lands (one write per turn), which is
+the resume point; no separate checkpoint is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agents.roles import PriorTurn, Roles, TurnFailed, TurnResult
+from debates.hypotheses import Hypothesis
+
+NodeName = Literal["open_debate", "critique", "rebut", "judge", "__end__"]
+
+
+class DebateState(TypedDict):
+    transcript: Annotated[list[PriorTurn], operator.add]
+    rounds: int
+    judges: int
+    early_stop: bool
+
+
+@dataclass(frozen=True)
+class DebateContext:
+    roles: Roles
+    hypothesis: Hypothesis
+    record: Callable[[TurnResult], Awaitable[None]]
+
+
+def _debate_turns(state: DebateState) -> list[PriorTurn]:
+    return [t for t in state["transcript"] if t.step != "verdict"]
+
+
+def _points(turn: PriorTurn) -> set[str]:
+    return {re.sub(r"\W+", " ", p.get("point", "")).strip().lower() for p in turn.payload.get("points", [])}
+
+
+def critic_has_nothing_new(state: DebateState) -> bool:
+    critiques = [t for t in state["transcript"] if t.step == "critique"]
+    last = critiques[-1]
+    if last.payload.get("concede"):
+        return True
+    points = _points(last) - {""}
+    earlier = set().union(*(_points(c) for c in critiques[:-1])) if len(critiques) > 1 else set()
+    return not points or points <= earlier
+
+
+def next_step(state: DebateState) -> NodeName:
+    """Where the debate goes next, from its transcript alone."""
+    turns = _debate_turns(state)
+    verdicts = len(state["transcript"]) - len(turns)
+    if not turns:
+        return "open_debate"
+    if verdicts >= state["judges"]:
+        return END
+    if verdicts:
+        return "judge"
+    last = turns[-1]
+    critiques = sum(1 for t in turns if t.step == "critique")
+    if last.step == "critique":
+        return "judge" if state["early_stop"] and critic_has_nothing_new(state) else "rebut"
+    return "judge" if critiques >= state["rounds"] else "critique"
+
+
+async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    ctx = runtime.context
+    result = await ctx.roles.opening(ctx.hypothesis)
+    await ctx.record(result)
+    return {"transcript": [PriorTurn.of(result)]}
+
+
+async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    ctx = runtime.context
+    round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
+    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"])
+    await ctx.record(result)
+    return {"transcript": [PriorTurn.of(result)]}
+
+
+async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    ctx = runtime.context
+    round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"])
+    await ctx.record(result)
+    return {"transcript": [PriorTurn.of(result)]}
+
+
+async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    """The panel's missing verdicts, asked independently and concurrently; each is kept as it lands."""
+    ctx = runtime.context
+    debate = _debate_turns(state)
+    done = {t.payload.get("judge") for t in state["transcript"] if t.step == "verdict"}
+    missing = [j for j in range(1, state["judges"] + 1) if j not in done]
+
+    async def one(index: int) -> PriorTurn:
+        result = await ctx.roles.verdict(ctx.hypothesis, debate, index)
+        result.payload["judge"] = index
+        await ctx.record(result)
+        return PriorTurn.of(result)
+
+    outcomes = await asyncio.gather(*(one(j) for j in missing), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return {"transcript": [o for o in outcomes if isinstance(o, PriorTurn)]}
+
+
+def build_graph() -> object:
+    graph = StateGraph(DebateState, context_schema=DebateContext)
+    graph.add_node("open_debate", open_debate)
+    graph.add_node("critique", critique)
+    graph.add_node("rebut", rebut)
+    graph.add_node("judge", judge)
+    graph.add_conditional_edges(START, next_step)
+    for node in ("open_debate", "critique", "rebut", "judge"):
+        graph.add_conditional_edges(node, next_step)
+    return graph.compile(name="debate")
+
+
+GRAPH = build_graph()
+
+
+async def run_debate(
+    context: DebateContext, *, rounds: int, judges: int, early_stop: bool, transcript: list[PriorTurn]
+) -> list[PriorTurn]:
+    """Run (or resume, from `transcript`) one debate to its verdicts; raises TurnFailed on an unusable turn."""
+    state: DebateState = {"transcript": transcript, "rounds": rounds, "judges": judges, "early_stop": early_stop}
+    final = await GRAPH.ainvoke(state, context=context, config={"recursion_limit": 4 * rounds + 12})  # type: ignore[attr-defined]
+    return list(final["transcript"])
+
+
+__all__ = ["DebateContext", "DebateState", "TurnFailed", "next_step", "run_debate"]

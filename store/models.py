@@ -1,0 +1,185 @@
+"""SQLAlchemy 2.0 models: everything hypodebate persists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class HypothesisRow(Base):
+    __tablename__ = "hypotheses"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    targets: Mapped[list[Any]] = mapped_column()
+    target_label: Mapped[str] = mapped_column(String(300))
+    mechanism: Mapped[str] = mapped_column(Text)
+    diseases: Mapped[list[Any]] = mapped_column()
+    pages: Mapped[list[Any]] = mapped_column()
+    # Aggregate over the verdicts of every completed debate, kept current when a debate completes.
+    score: Mapped[float | None] = mapped_column(Float, index=True)
+    score_spread: Mapped[float | None] = mapped_column(Float)
+    score_n: Mapped[int] = mapped_column(Integer, default=0)
+    debates_completed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    evidence: Mapped[list[EvidenceRow]] = relationship(
+        back_populates="hypothesis", cascade="all, delete-orphan", order_by="EvidenceRow.position"
+    )
+
+
+class EvidenceRow(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("hypothesis_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    claim: Mapped[str] = mapped_column(Text)
+    citation: Mapped[str | None] = mapped_column(String(300))
+    stance: Mapped[str] = mapped_column(String(8))
+
+    hypothesis: Mapped[HypothesisRow] = relationship(back_populates="evidence")
+
+
+class BatchRow(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    protocol_hash: Mapped[str] = mapped_column(String(16))
+    protocol: Mapped[dict[str, Any]] = mapped_column()
+    provider: Mapped[str] = mapped_column(String(32))
+    models: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    debates_completed: Mapped[int] = mapped_column(Integer, default=0)
+    debates_failed: Mapped[int] = mapped_column(Integer, default=0)
+    debates_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    wall_s: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class DebateRow(Base):
+    """One debate; its identity is (hypothesis content, protocol, replicate)."""
+
+    __tablename__ = "debates"
+    __table_args__ = (
+        UniqueConstraint("hypothesis_hash", "protocol_hash", "replicate", name="uq_debate_identity"),
+        Index("ix_debates_hypothesis_status", "hypothesis_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"))
+    hypothesis_hash: Mapped[str] = mapped_column(String(64))
+    protocol_hash: Mapped[str] = mapped_column(String(16))
+    replicate: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failed_step: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    rounds_run: Mapped[int] = mapped_column(Integer, default=0)
+    early_stopped: Mapped[bool] = mapped_column(default=False)
+    revised_statement: Mapped[str | None] = mapped_column(Text)
+    protocol: Mapped[dict[str, Any]] = mapped_column()
+    rubric_hash: Mapped[str] = mapped_column(String(16))
+    prompt_hashes: Mapped[dict[str, Any]] = mapped_column()
+    models: Mapped[dict[str, Any]] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    turns: Mapped[list[TurnRow]] = relationship(order_by="TurnRow.seq", cascade="all, delete-orphan")
+    verdicts: Mapped[list[VerdictRow]] = relationship(order_by="VerdictRow.judge", cascade="all, delete-orphan")
+
+
+class TurnRow(Base):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("debate_id", "seq", name="uq_turn_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))  # opening | critique | rebuttal | verdict
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerdictRow(Base):
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("debate_id", "judge", name="uq_verdict_judge"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), index=True)
+    judge: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any]] = mapped_column()  # dimension -> integer 1..scale
+    rationales: Mapped[dict[str, Any]] = mapped_column()  # dimension -> short text
+    summary: Mapped[str] = mapped_column(Text)
+    composite: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(200))
+    rubric_hash: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScoreRow(Base):
+    """A debate's panel score: mean, spread and n of its judges' composites."""
+
+    __tablename__ = "scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), unique=True)
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    mean: Mapped[float] = mapped_column(Float)
+    spread: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    rubric_hash: Mapped[str] = mapped_column(String(16))
+    judge_models: Mapped[list[Any]] = mapped_column()
+    prompt_hashes: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageRow(Base):
+    """Every LLM call, successful or not."""
+
+    __tablename__ = "usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    debate_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    ok: Mapped[bool] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

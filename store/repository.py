@@ -1,0 +1,243 @@
+"""The writes and reads other parts need. Every function takes a Session; callers own transactions
+unless the name says otherwise (`*_commit`)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import (
+    BatchRow,
+    DebateRow,
+    EvidenceRow,
+    HypothesisRow,
+    ScoreRow,
+    TurnRow,
+    UsageRow,
+    VerdictRow,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class HypothesisRecord:
+    """What the store needs of a hypothesis (built by the caller from its validated input)."""
+
+    id: str
+    content_hash: str
+    title: str
+    targets: list[str]
+    target_label: str
+    mechanism: str
+    diseases: list[str]
+    pages: list[str]
+    evidence: list[dict[str, Any]]
+
+
+def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> tuple[int, int]:
+    """Insert new hypotheses, update changed ones (evidence replaced). Returns (inserted, updated)."""
+    existing = {
+        row.id: row
+        for row in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_([r.id for r in records])))
+    }
+    inserted = updated = 0
+    for record in records:
+        row = existing.get(record.id)
+        if row is None:
+            row = HypothesisRow(id=record.id, score_n=0, debates_completed=0)
+            session.add(row)
+            inserted += 1
+        elif row.content_hash == record.content_hash and row.pages == record.pages:
+            continue
+        else:
+            updated += 1
+            row.evidence.clear()
+            session.flush()
+        row.content_hash = record.content_hash
+        row.title = record.title
+        row.targets = list(record.targets)
+        row.target_label = record.target_label
+        row.mechanism = record.mechanism
+        row.diseases = list(record.diseases)
+        row.pages = list(record.pages)
+        row.evidence = [
+            EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
+            for i, e in enumerate(record.evidence)
+        ]
+    return inserted, updated
+
+
+def create_batch(session: Session, batch: BatchRow) -> None:
+    session.add(batch)
+
+
+@dataclass(frozen=True)
+class Claim:
+    debate_id: str
+    status: str  # "new", "resume" or "completed"
+    turns: list[TurnRow]
+
+
+def claim_debate(session: Session, row: DebateRow) -> Claim:
+    """Start the debate `row` describes, or find it: completed ones are skipped, interrupted ones resumed,
+    failed ones reset and retried. Commits."""
+    existing = session.get(DebateRow, row.id)
+    if existing is None:
+        session.add(row)
+        try:
+            session.commit()
+            return Claim(row.id, "new", [])
+        except IntegrityError:  # another worker inserted it first
+            session.rollback()
+            existing = session.get(DebateRow, row.id)
+            if existing is None:
+                raise
+    if existing.status == "completed":
+        return Claim(existing.id, "completed", [])
+    if existing.status == "failed":
+        session.execute(delete(TurnRow).where(TurnRow.debate_id == existing.id))
+        session.execute(delete(VerdictRow).where(VerdictRow.debate_id == existing.id))
+        existing.status = "running"
+        existing.failure_reason = None
+        existing.failed_step = None
+        existing.attempts += 1
+        existing.started_at = utcnow()
+        existing.batch_id = row.batch_id
+        session.commit()
+        return Claim(existing.id, "new", [])
+    existing.batch_id = row.batch_id
+    turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
+    session.commit()
+    return Claim(existing.id, "resume", turns)
+
+
+def add_turn_commit(session: Session, turn: TurnRow, verdict: VerdictRow | None, usage: Sequence[UsageRow]) -> None:
+    """One transaction per turn: the turn, its verdict (for judges) and the calls that produced it."""
+    session.add(turn)
+    if verdict is not None:
+        session.add(verdict)
+    session.add_all(usage)
+    session.commit()
+
+
+def complete_debate_commit(
+    session: Session,
+    debate_id: str,
+    *,
+    mean: float,
+    spread: float,
+    n: int,
+    rounds_run: int,
+    early_stopped: bool,
+    revised_statement: str | None,
+    judge_models: list[str],
+    usage: Sequence[UsageRow] = (),
+) -> None:
+    """Mark the debate completed, store its panel score and refresh its hypothesis's aggregate, atomically."""
+    debate = session.get_one(DebateRow, debate_id)
+    debate.status = "completed"
+    debate.finished_at = utcnow()
+    debate.rounds_run = rounds_run
+    debate.early_stopped = early_stopped
+    debate.revised_statement = revised_statement
+    session.add(
+        ScoreRow(
+            debate_id=debate_id,
+            hypothesis_id=debate.hypothesis_id,
+            mean=mean,
+            spread=spread,
+            n=n,
+            rubric_hash=debate.rubric_hash,
+            judge_models=judge_models,
+            prompt_hashes=debate.prompt_hashes,
+        )
+    )
+    session.add_all(usage)
+    session.flush()
+    refresh_hypothesis_score(session, debate.hypothesis_id)
+    session.commit()
+
+
+def refresh_hypothesis_score(session: Session, hypothesis_id: str) -> None:
+    """A hypothesis's score: mean, spread and n over the verdicts of all its completed debates."""
+    composites = list(
+        session.scalars(
+            select(VerdictRow.composite)
+            .join(DebateRow, DebateRow.id == VerdictRow.debate_id)
+            .where(DebateRow.hypothesis_id == hypothesis_id, DebateRow.status == "completed")
+        )
+    )
+    debates = session.scalar(
+        select(func.count()).where(DebateRow.hypothesis_id == hypothesis_id, DebateRow.status == "completed")
+    )
+    row = session.get_one(HypothesisRow, hypothesis_id)
+    row.score = statistics.fmean(composites) if composites else None
+    row.score_spread = statistics.pstdev(composites) if len(composites) > 1 else (0.0 if composites else None)
+    row.score_n = len(composites)
+    row.debates_completed = int(debates or 0)
+
+
+def fail_debate_commit(
+    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[UsageRow]
+) -> None:
+    debate = session.get_one(DebateRow, debate_id)
+    debate.status = "failed"
+    debate.failure_reason = reason[:2000]
+    debate.failed_step = step
+    debate.finished_at = utcnow()
+    session.add_all(usage)
+    session.commit()
+
+
+def finish_batch_commit(
+    session: Session, batch_id: str, *, completed: int, failed: int, skipped: int, wall_s: float, status: str
+) -> None:
+    batch = session.get_one(BatchRow, batch_id)
+    batch.debates_completed = completed
+    batch.debates_failed = failed
+    batch.debates_skipped = skipped
+    batch.wall_s = wall_s
+    batch.status = status
+    batch.finished_at = utcnow()
+    session.commit()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    id: str
+    title: str
+    target_label: str
+    diseases: list[str]
+    score: float
+    spread: float
+    n: int
+    debates: int
+
+
+def ranking(session: Session, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None) -> list[Ranked]:
+    """Hypotheses with at least one completed debate, best score first (then more debates, then id)."""
+    query = select(HypothesisRow).where(HypothesisRow.score.is_not(None))
+    if hypothesis_ids is not None:
+        query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
+    query = query.order_by(HypothesisRow.score.desc(), HypothesisRow.debates_completed.desc(), HypothesisRow.id)
+    if limit:
+        query = query.limit(limit)
+    return [
+        Ranked(
+            r.id,
+            r.title,
+            r.target_label,
+            list(r.diseases),
+            r.score or 0.0,
+            r.score_spread or 0.0,
+            r.score_n,
+            r.debates_completed,
+        )
+        for r in session.scalars(query)
+    ]
