@@ -58,7 +58,7 @@ def _normal(text: str) -> str:
 def instruction_lines(prompt: str) -> list[str]:
     """The prompt's own instruction sentences (not the data blocks), long enough to recognise if echoed."""
     outside = _DATA_BLOCK.sub(" ", prompt)
-    sentences = re.split(r"(?<=[.:!?])\s+|\n", outside)
+    sentences = re.split(r"(?<=[.:!?])\s+|(?<=[.:!?][\"'])\s+|\n", outside)
     return [_normal(s) for s in sentences if len(s.strip()) >= 40]
 
 

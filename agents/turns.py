@@ -20,7 +20,7 @@ class Opening(BaseModel):
 
     claim: Long = Field(description="the hypothesis in one or two sentences, naming the target")
     mechanism: Long = Field(description="the mechanism, step by step")
-    evidence: list[Short] = Field(default_factory=list, max_length=5, description="supporting evidence with citations")
+    evidence: list[Short] = Field(min_length=1, max_length=5, description="supporting evidence with citations")
     prediction: Short = Field(description="one falsifiable prediction")
 
     def text(self) -> str:
@@ -38,7 +38,7 @@ class CriticPoint(BaseModel):
 class Critique(BaseModel):
     """The critic's attack on the hypothesis."""
 
-    points: list[CriticPoint] = Field(default_factory=list, max_length=4)
+    points: list[CriticPoint] = Field(min_length=1, max_length=4)
     counter_evidence: list[Short] = Field(default_factory=list, max_length=3)
     alternative_explanations: list[Short] = Field(default_factory=list, max_length=3)
     concede: bool = Field(False, description="true when no substantive weakness remains")
@@ -61,7 +61,7 @@ class PointAnswer(BaseModel):
 class Rebuttal(BaseModel):
     """The proposer's answer to the critique."""
 
-    answers: list[PointAnswer] = Field(default_factory=list, max_length=4)
+    answers: list[PointAnswer] = Field(min_length=1, max_length=4)
     revised_claim: Long = Field("", description="the revised hypothesis, or empty when unchanged")
 
     def text(self) -> str:

@@ -111,10 +111,15 @@ class BatchRunner:
     async def run(self, hypotheses: Sequence[Hypothesis], *, source: str) -> BatchResult:
         started = time.monotonic()
         ledger = self.client.ledger
-        calls0, prompt0, completion0, cost0 = ledger.calls, ledger.prompt_tokens, ledger.completion_tokens, ledger.cost_usd
+        calls0, prompt0, completion0, cost0 = (
+            ledger.calls,
+            ledger.prompt_tokens,
+            ledger.completion_tokens,
+            ledger.cost_usd,
+        )
         batch_id = "b-" + uuid.uuid4().hex[:8]
         with self.sessions() as session:
-            repository.upsert_hypotheses(session, [_record(h) for h in hypotheses])
+            repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
             session.add(
                 BatchRow(
                     id=batch_id,
@@ -217,7 +222,8 @@ class BatchRunner:
                 spread=score.spread,
                 n=score.n,
                 rounds_run=len(critiques),
-                early_stopped=len(critiques) < s.rounds or (len(critiques) > 0 and critiques[-1].payload.get("concede")),
+                early_stopped=len(critiques) < s.rounds
+                or (len(critiques) > 0 and critiques[-1].payload.get("concede")),
                 revised_statement=next((r for r in reversed(revisions) if r), None),
                 judge_models=sorted({v.payload.get("model", self.protocol.models["judge"]) for v in verdicts}),
                 usage=self._usage_rows(d_id, batch_id),
@@ -322,7 +328,7 @@ class BatchRunner:
         )
 
 
-def _record(h: Hypothesis) -> repository.HypothesisRecord:
+def hypothesis_record(h: Hypothesis) -> repository.HypothesisRecord:
     return repository.HypothesisRecord(
         id=h.hypothesis_id,
         content_hash=h.content_hash,

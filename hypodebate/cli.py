@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +12,15 @@ from rich.console import Console
 
 from agents.client import LLMClient
 from agents.embedded import DEMO_WARNING
-from agents.errors import LLMError, redact
+from agents.errors import LLMError, ProviderUnavailable, redact
 from agents.factory import make_client
 from agents.probe import ProbeResult, probe
+from agents.prompts import PromptError
 from agents.settings import ROLES
+from debates.inputs import InputError
+from hypodebate.commands.show import NotFound
 from hypodebate.config import ConfigError, Settings, load_settings
+from store.engine import StoreError
 
 app = typer.Typer(help="Multi-agent hypothesis debate and scoring.", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -86,6 +91,69 @@ async def _probe(client: LLMClient) -> ProbeResult:
         return await probe(client)
     finally:
         await client.aclose()
+
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="database URL (default: HYPODEBATE_DATABASE_URL, then config.yaml)")
+]
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="hypothesis files (.yaml, .yml, .json or .jsonl)")],
+    concurrency: Annotated[int | None, typer.Option(min=1, help="debates and LLM calls in flight")] = None,
+    replicates: Annotated[int | None, typer.Option(min=1, help="independent debates per hypothesis")] = None,
+    rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds")] = None,
+    judges: Annotated[int | None, typer.Option(min=1, help="judges on the panel")] = None,
+    budget_tokens: Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Debate, score and store a batch of hypotheses; print them ranked. Re-running resumes."""
+    from hypodebate.commands.run import run_command
+
+    settings = _settings(config)
+    code = _guard(
+        lambda: run_command(
+            paths,
+            settings,
+            out=out,
+            err=err,
+            db=db,
+            concurrency=concurrency,
+            replicates=replicates,
+            rounds=rounds,
+            judges=judges,
+            budget_tokens=budget_tokens,
+            budget_usd=budget_usd,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def show(
+    hypothesis_id: Annotated[str, typer.Argument(help="a hypothesis id such as h-2600483e")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print a hypothesis, its scores and its latest transcript."""
+    from hypodebate.commands.show import show_command
+
+    settings = _settings(config)
+    raise typer.Exit(_guard(lambda: show_command(hypothesis_id, db or settings.store.url, settings, out=out)))
+
+
+def _guard(action: Callable[[], int]) -> int:
+    """Run a command body; turn the project's errors into one clear line and exit code 2."""
+    try:
+        return action()
+    except (InputError, ConfigError, PromptError, StoreError, ProviderUnavailable, NotFound) as exc:
+        _fail(str(exc), code=2)
+    return 2
 
 
 def main() -> None:

@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from typer.testing import CliRunner
 
 from hypodebate.cli import app
 from tests.conftest import requires_embedded
-from tests.fakes import Reply, completion_json
+from tests.fakes import Reply
+from tests.loopback import LoopbackServer
 
 runner = CliRunner()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self._send({"object": "list", "data": [{"id": "loopback-model", "object": "model"}]})
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self.server.auth = self.headers.get("authorization")  # type: ignore[attr-defined]
-        self._send(completion_json(Reply(tool_args={"answer": "mitochondria", "confidence": 5}), body["model"]))
-
-    def _send(self, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def loopback():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(responder=lambda body: Reply(tool_args={"answer": "mitochondria", "confidence": 5})).start()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 def test_doctor_against_an_openai_compatible_url(loopback, tmp_path):
@@ -60,7 +33,7 @@ def test_doctor_against_an_openai_compatible_url(loopback, tmp_path):
     assert "loopback-model" in result.output
     assert '"answer":"mitochondria"' in result.output
     assert key not in result.output
-    assert loopback.auth == f"Bearer {key}"
+    assert loopback.authorizations == {f"Bearer {key}"}
 
 
 def test_doctor_reports_an_unreachable_server():

@@ -1,0 +1,41 @@
+"""Build a batch runner wired to a scripted server and a temporary database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.prompts import load_prompts
+from debates.runner import BatchRunner
+from debates.settings import DebateSettings
+from scoring.rubric import Rubric
+from store.engine import open_store
+from tests.fakes import ScriptedServer
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "neurodegeneration.yaml"
+
+TWO = """\
+hypotheses:
+  - id: h-2600483e
+    title: CYP46A1 Overexpression Gene Therapy
+    targets: CYP46A1
+    mechanism: AAV-mediated CYP46A1 expression increases 24-hydroxycholesterol efflux from neurons and lowers amyloid.
+    diseases: [Alzheimer's disease]
+    evidence:
+      - claim: AAV-CYP46A1 reduced amyloid pathology in APP23 mice.
+        citation: "@hudry2010"
+  - title: Microbial Inflammasome Priming Prevention
+    targets: NLRP3, CASP1, IL1B, PYCARD
+    mechanism: Blocking gut-derived priming of the NLRP3 inflammasome in microglia reduces IL-1 beta neuroinflammation.
+"""
+
+
+def runner(server: ScriptedServer, url: str, **debate: Any) -> BatchRunner:
+    return BatchRunner(
+        client=server.client(),
+        sessions=open_store(url),
+        settings=DebateSettings(**debate),
+        rubric=Rubric(),
+        prompts=load_prompts(),
+    )
