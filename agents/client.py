@@ -204,6 +204,7 @@ class LLMClient:
         settings = self.settings
         model = settings.model_for(role)
         started = time.monotonic()
+        queued = 0.0  # time spent waiting for a concurrency slot: neither latency nor part of the total cap
         attempts = 0
         failures: Counter[str] = Counter()
         limit = _process_limit(settings.concurrency)
@@ -218,10 +219,12 @@ class LLMClient:
             async for attempt in policy(settings.retry):
                 with attempt:
                     attempts += 1
-                    remaining = settings.retry.total_timeout_s - (time.monotonic() - started)
-                    timeout = max(0.01, min(settings.timeout_s, remaining))
+                    waiting = time.monotonic()
                     try:
                         async with limit:
+                            queued += time.monotonic() - waiting
+                            remaining = settings.retry.total_timeout_s - (time.monotonic() - started - queued)
+                            timeout = max(0.01, min(settings.timeout_s, remaining))
                             response = await self._openai.chat.completions.create(**request, timeout=timeout)
                     except openai.OpenAIError as exc:
                         failures[classify(exc)] += 1
@@ -233,12 +236,12 @@ class LLMClient:
             kind = classify(exc)
             status = getattr(exc, "status_code", None)
             message = redact(f"{role} call to {model} failed after {attempts} attempt(s): {_short(exc)}", self._secret)
-            self._record(role, model, 0, 0, started, attempts, failures, error=kind)
+            self._record(role, model, 0, 0, started + queued, attempts, failures, error=kind)
             raise LLMCallFailed(message, kind=kind, attempts=attempts, status=status) from None
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
-        record = self._record(role, model, prompt_tokens, completion_tokens, started, attempts, failures)
+        record = self._record(role, model, prompt_tokens, completion_tokens, started + queued, attempts, failures)
         completion = _Completion(choice.message, choice.finish_reason or "stop", prompt_tokens, completion_tokens)
         return completion, record
 

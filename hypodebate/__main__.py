@@ -1,0 +1,3 @@
+from hypodebate.cli import main
+
+main()
