@@ -62,6 +62,12 @@ def instruction_lines(prompt: str) -> list[str]:
     return [_normal(s) for s in sentences if len(s.strip()) >= 40]
 
 
+def placeholders(prompt: str) -> list[str]:
+    """`<fill this in>` spans the prompt offers as a shape; a turn that copies one is an echo."""
+    outside = _DATA_BLOCK.sub(" ", prompt)
+    return [_normal(m) for m in re.findall(r"<([^<>\n]{12,})>", outside)]
+
+
 def topic_terms(*texts: str) -> set[str]:
     terms: set[str] = set()
     for text in texts:
@@ -74,7 +80,7 @@ def check_turn(text: str, *, prompt: str, terms: set[str], symbols: list[str], o
     body = _normal(text)
     if len(body) < 20:
         raise TurnRejected("the answer is empty or too short to be a debate turn")
-    for line in instruction_lines(prompt):
+    for line in instruction_lines(prompt) + placeholders(prompt):
         if line in body:
             raise TurnRejected("the answer repeats the instructions instead of answering them")
     if not on_topic:

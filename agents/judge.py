@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from scoring.rubric import Rubric
 
-Rationale = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]
+Rationale = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 
 
 class VerdictBase(BaseModel):

@@ -6,6 +6,7 @@ re-asks with the reason when the turn is unusable.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from agents.turns import Critique, Opening, Rebuttal
 from agents.usage import CallRecord, combine
 from debates.hypotheses import Hypothesis
 from scoring.rubric import Rubric
+
+log = logging.getLogger(__name__)
 
 SYSTEM = {
     "proposer": "You are the proposer in a structured scientific debate. Be specific and cite evidence.",
@@ -124,8 +127,9 @@ class Roles:
         records: list[CallRecord] = []
         terms = self._topic(hypothesis)
         reason = ""
-        for _ in range(self.turn_retries + 1):
-            reply = await self.client.structured(role, messages, schema, seed=seed)
+        for ask in range(self.turn_retries + 1):
+            # a re-ask samples afresh: servers that fix the seed would otherwise repeat the rejected turn
+            reply = await self.client.structured(role, messages, schema, seed=(seed or 0) * 100 + ask * 10)
             records.append(reply.record)
             value = reply.value
             text = value.text() if isinstance(value, (Opening, Critique, Rebuttal, VerdictBase)) else reply.raw
@@ -133,6 +137,7 @@ class Roles:
                 check_turn(text, prompt=prompt, terms=terms, symbols=hypothesis.targets, on_topic=on_topic)
             except TurnRejected as exc:
                 reason = str(exc)
+                log.info("%s turn rejected (%s): %.200r", step, reason, text)
                 messages = [
                     *messages[:2],
                     {"role": "assistant", "content": reply.raw[:4000]},

@@ -49,7 +49,7 @@ class Price(_Section):
 class EmbeddedSettings(_Section):
     n_threads: int | None = Field(None, ge=1)
     n_ctx: int = Field(4096, ge=512)
-    max_tokens: int = Field(512, ge=16)
+    max_tokens: int = Field(640, ge=16)
 
 
 class LLMSettings(_Section):

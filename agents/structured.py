@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any
@@ -12,8 +13,12 @@ from pydantic import BaseModel
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*|\s*```$")
 
 
+@functools.cache
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with every `$ref` inlined: small servers' grammar builders choke on refs."""
+    """The model's JSON schema with every `$ref` inlined: small servers' grammar builders choke on refs.
+
+    Cached per model class (generating a schema costs milliseconds); callers must not mutate it.
+    """
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
@@ -30,6 +35,7 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolve(schema)
 
 
+@functools.cache
 def tool_for(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "type": "function",

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=700)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=250)]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Severity = Literal["minor", "major", "fatal"]
 
 
@@ -20,7 +20,7 @@ class Opening(BaseModel):
 
     claim: Long = Field(description="the hypothesis in one or two sentences, naming the target")
     mechanism: Long = Field(description="the mechanism, step by step")
-    evidence: list[Short] = Field(min_length=1, max_length=5, description="supporting evidence with citations")
+    evidence: list[Short] = Field(min_length=1, max_length=3, description="supporting evidence with citations")
     prediction: Short = Field(description="one falsifiable prediction")
 
     def text(self) -> str:
@@ -38,9 +38,9 @@ class CriticPoint(BaseModel):
 class Critique(BaseModel):
     """The critic's attack on the hypothesis."""
 
-    points: list[CriticPoint] = Field(min_length=1, max_length=4)
-    counter_evidence: list[Short] = Field(default_factory=list, max_length=3)
-    alternative_explanations: list[Short] = Field(default_factory=list, max_length=3)
+    points: list[CriticPoint] = Field(min_length=1, max_length=3)
+    counter_evidence: list[Short] = Field(default_factory=list, max_length=2)
+    alternative_explanations: list[Short] = Field(default_factory=list, max_length=2)
     concede: bool = Field(False, description="true when no substantive weakness remains")
 
     def text(self) -> str:
@@ -53,7 +53,7 @@ class Critique(BaseModel):
 
 
 class PointAnswer(BaseModel):
-    point: Literal[1, 2, 3, 4] = Field(description="number of the critic point answered")
+    point: Literal[1, 2, 3] = Field(description="number of the critic point answered")
     answer: Short
     resolved: bool = Field(description="true if this answer resolves the point")
 
@@ -61,7 +61,7 @@ class PointAnswer(BaseModel):
 class Rebuttal(BaseModel):
     """The proposer's answer to the critique."""
 
-    answers: list[PointAnswer] = Field(min_length=1, max_length=4)
+    answers: list[PointAnswer] = Field(min_length=1, max_length=3)
     revised_claim: Long = Field("", description="the revised hypothesis, or empty when unchanged")
 
     def text(self) -> str:

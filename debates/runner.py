@@ -27,7 +27,7 @@ from debates.settings import DebateSettings
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
 from store import repository
-from store.models import BatchRow, DebateRow, TurnRow, UsageRow, VerdictRow
+from store.models import BatchRow, DebateRow
 
 Status = Literal["completed", "failed", "skipped"]
 _current_debate: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_debate", default=None)
@@ -195,7 +195,7 @@ class BatchRunner:
             async with seq_lock:
                 seq = next_seq
                 next_seq += 1
-                self._write_turn(d_id, seq, result)
+                self._write_turn(d_id, batch_id, seq, result)
 
         context = DebateContext(roles=self.roles, hypothesis=hypothesis, record=record)
         s = self.settings
@@ -230,38 +230,38 @@ class BatchRunner:
             )
         return DebateOutcome(d_id, h_id, replicate, "completed", score=score, resumed=bool(transcript))
 
-    def _write_turn(self, d_id: str, seq: int, result: TurnResult) -> None:
-        turn = TurnRow(
-            debate_id=d_id,
-            seq=seq,
-            round=result.round,
-            role=result.role,
-            step=result.step,
-            text=result.text,
-            payload=result.payload,
-            model=result.record.model,
-            prompt_tokens=result.record.prompt_tokens,
-            completion_tokens=result.record.completion_tokens,
-            latency_s=result.record.latency_s,
-            cost_usd=result.record.cost_usd,
-            attempts=result.record.attempts,
-            prompt_hash=result.prompt_hash,
-        )
+    def _write_turn(self, d_id: str, batch_id: str, seq: int, result: TurnResult) -> None:
+        record = result.record
+        turn = {
+            "debate_id": d_id,
+            "seq": seq,
+            "round": result.round,
+            "role": result.role,
+            "step": result.step,
+            "text": result.text,
+            "payload": result.payload,
+            "model": record.model,
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "latency_s": record.latency_s,
+            "cost_usd": record.cost_usd,
+            "attempts": record.attempts,
+            "prompt_hash": result.prompt_hash,
+        }
         verdict = None
         if result.step == "verdict":
             scores = result.payload["scores"]
-            verdict = VerdictRow(
-                debate_id=d_id,
-                judge=result.payload["judge"],
-                scores=scores,
-                rationales=result.payload["rationales"],
-                summary=result.payload["summary"],
-                composite=composite(scores, self.rubric),
-                model=result.record.model,
-                rubric_hash=self.rubric.hash,
-            )
-        with self.sessions() as session:
-            repository.add_turn_commit(session, turn, verdict, self._usage_rows(d_id, None))
+            verdict = {
+                "debate_id": d_id,
+                "judge": result.payload["judge"],
+                "scores": scores,
+                "rationales": result.payload["rationales"],
+                "summary": result.payload["summary"],
+                "composite": composite(scores, self.rubric),
+                "model": record.model,
+                "rubric_hash": self.rubric.hash,
+            }
+        repository.add_turn(self.sessions.kw["bind"], turn, verdict, self._usage_rows(d_id, batch_id))
 
     def _debate_row(self, d_id: str, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateRow:
         return DebateRow(
@@ -286,23 +286,22 @@ class BatchRunner:
         if hasattr(self, "_total"):
             self._report()
 
-    def _usage_rows(self, d_id: str, batch_id: str | None) -> list[UsageRow]:
-        records = self._pending.pop(d_id, [])
+    def _usage_rows(self, d_id: str, batch_id: str | None) -> list[dict[str, object]]:
         return [
-            UsageRow(
-                batch_id=batch_id,
-                debate_id=d_id,
-                role=r.role,
-                model=r.model,
-                prompt_tokens=r.prompt_tokens,
-                completion_tokens=r.completion_tokens,
-                latency_s=r.latency_s,
-                attempts=r.attempts,
-                cost_usd=r.cost_usd,
-                ok=r.ok,
-                error=r.error,
-            )
-            for r in records
+            {
+                "batch_id": batch_id,
+                "debate_id": d_id,
+                "role": r.role,
+                "model": r.model,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "latency_s": r.latency_s,
+                "attempts": r.attempts,
+                "cost_usd": r.cost_usd,
+                "ok": r.ok,
+                "error": r.error,
+            }
+            for r in self._pending.pop(d_id, [])
         ]
 
     def _over_budget(self) -> bool:

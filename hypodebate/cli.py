@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,8 @@ from store.engine import StoreError
 
 app = typer.Typer(help="Multi-agent hypothesis debate and scoring.", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
-out = Console(soft_wrap=True, highlight=False)
+# Piped output (files, pagers, tests) is not squeezed to 80 columns: tables keep whole titles.
+out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="config.yaml to read (default ./config.yaml)")]
 

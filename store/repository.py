@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -117,13 +117,24 @@ def claim_debate(session: Session, row: DebateRow) -> Claim:
     return Claim(existing.id, "resume", turns)
 
 
-def add_turn_commit(session: Session, turn: TurnRow, verdict: VerdictRow | None, usage: Sequence[UsageRow]) -> None:
-    """One transaction per turn: the turn, its verdict (for judges) and the calls that produced it."""
-    session.add(turn)
-    if verdict is not None:
-        session.add(verdict)
-    session.add_all(usage)
-    session.commit()
+def add_turn(
+    engine: Engine, turn: dict[str, Any], verdict: dict[str, Any] | None, usage: Sequence[dict[str, Any]]
+) -> None:
+    """One transaction per turn: the turn, its verdict (for judges) and the calls that produced it.
+
+    SQLAlchemy Core on a plain connection, not the ORM: this runs once per LLM turn, on the hot path.
+    """
+    with engine.begin() as connection:
+        connection.execute(TurnRow.__table__.insert(), [turn])
+        if verdict is not None:
+            connection.execute(VerdictRow.__table__.insert(), [verdict])
+        if usage:
+            connection.execute(UsageRow.__table__.insert(), list(usage))
+
+
+def add_usage(session: Session, usage: Sequence[dict[str, Any]]) -> None:
+    if usage:
+        session.execute(insert(UsageRow), list(usage))
 
 
 def complete_debate_commit(
@@ -137,7 +148,7 @@ def complete_debate_commit(
     early_stopped: bool,
     revised_statement: str | None,
     judge_models: list[str],
-    usage: Sequence[UsageRow] = (),
+    usage: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Mark the debate completed, store its panel score and refresh its hypothesis's aggregate, atomically."""
     debate = session.get_one(DebateRow, debate_id)
@@ -158,7 +169,7 @@ def complete_debate_commit(
             prompt_hashes=debate.prompt_hashes,
         )
     )
-    session.add_all(usage)
+    add_usage(session, usage)
     session.flush()
     refresh_hypothesis_score(session, debate.hypothesis_id)
     session.commit()
@@ -184,14 +195,14 @@ def refresh_hypothesis_score(session: Session, hypothesis_id: str) -> None:
 
 
 def fail_debate_commit(
-    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[UsageRow]
+    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]]
 ) -> None:
     debate = session.get_one(DebateRow, debate_id)
     debate.status = "failed"
     debate.failure_reason = reason[:2000]
     debate.failed_step = step
     debate.finished_at = utcnow()
-    session.add_all(usage)
+    add_usage(session, usage)
     session.commit()
 
 

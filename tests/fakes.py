@@ -155,7 +155,7 @@ class FakeDebater:
             return Reply(content=f"An answer about {target}.")
         schema = tools[0]["function"]["parameters"]
         round_ = prompt.split("(round ", 1)[1].split(" ", 1)[0] if "(round " in prompt else "0"
-        judge = body.get("seed") or 0
+        judge = (body.get("seed") or 0) // 100  # roles send seed = judge * 100 + re-ask offsets
 
         def pick(path: str, options: list[Any]) -> Any:
             if path.startswith("scores."):

@@ -8,6 +8,7 @@ Used by tests that run `hypodebate` in a subprocess, and by the benchmarks:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import threading
 import time
@@ -87,14 +88,49 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+async def serve_async(port: int, latency: float, responder: Callable[[dict[str, Any]], Any]) -> None:
+    """The same fake on one asyncio loop (no thread per connection): cheap enough that a benchmark
+    measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if request_line.startswith("GET"):
+                    payload: dict[str, Any] = {"object": "list", "data": [{"id": "loopback-model", "object": "model"}]}
+                else:
+                    request = json.loads(body)
+                    if latency:
+                        await asyncio.sleep(latency)
+                    payload = completion_json(responder(request), request["model"])
+                data = json.dumps(payload).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                    + str(len(data)).encode()
+                    + b"\r\n\r\n"
+                    + data
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0)
     args = parser.parse_args()
-    server = LoopbackServer(args.port, latency=args.latency)
-    print(server.url, flush=True)
-    server.serve_forever()
+    asyncio.run(serve_async(args.port, args.latency, FakeDebater()))
 
 
 if __name__ == "__main__":

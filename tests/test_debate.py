@@ -174,3 +174,14 @@ def test_router_documents_the_protocol():
     assert next_step(state("opening", "critique", "rebuttal", "critique", "rebuttal")) == "judge"
     assert next_step(state("opening", "critique", "rebuttal", "verdict")) == "judge"
     assert next_step(state("opening", "critique", "rebuttal", "verdict", "verdict")) == "__end__"
+
+
+def test_copied_placeholders_count_as_template_echo():
+    from agents.checks import TurnRejected, check_turn
+
+    prompt = 'Answer shaped like {"point": "<one sentence on a weakness of CYP46A1>"}'
+    with pytest.raises(TurnRejected, match="repeats the instructions"):
+        check_turn(
+            "1. [major] <one sentence on a weakness of CYP46A1>", prompt=prompt, terms=set(), symbols=["CYP46A1"]
+        )
+    check_turn("1. [major] CYP46A1 is expressed only in neurons.", prompt=prompt, terms=set(), symbols=["CYP46A1"])
