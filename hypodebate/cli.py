@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -28,6 +28,8 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 # Piped output (files, pagers, tests) is not squeezed to 80 columns: tables keep whole titles.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 160)
 
+ReportFormat = Literal["html", "md"]
+ExportFormat = Literal["jsonl", "csv"]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="config.yaml to read (default ./config.yaml)")]
 
 
@@ -147,6 +149,45 @@ def show(
 
     settings = _settings(config)
     raise typer.Exit(_guard(lambda: show_command(hypothesis_id, db or settings.store.url, settings, out=out)))
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")] = Path("report.html"),
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="a batch id such as b-1a2b3c4d (default: newest)")
+    ] = None,
+    hypothesis: Annotated[str | None, typer.Option("--hypothesis", help="only this hypothesis")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="html (self-contained) or md")] = "html",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the transcript review report: overview, ranked table, scores by dimension, transcripts."""
+    from hypodebate.commands.report import report_command
+
+    settings = _settings(config)
+    url = db or settings.store.url
+    raise typer.Exit(
+        _guard(
+            lambda: report_command(
+                url, batch=batch, hypothesis=hypothesis, output=output, fmt=fmt, rubric=settings.scoring
+            )
+        )
+    )
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write hypotheses, debates, scores, verdicts and turns (one `kind` per row) for analysis elsewhere."""
+    from hypodebate.commands.export import export_command
+
+    settings = _settings(config)
+    raise typer.Exit(_guard(lambda: export_command(db or settings.store.url, fmt=fmt, output=output)))
 
 
 def _guard(action: Callable[[], int]) -> int:

@@ -1,0 +1,270 @@
+"""Report generation for a large batch: synthetic debates written straight into a temporary SQLite store.
+
+    .venv/bin/python -m bench.report_generation                     # 250 hypotheses x 4 replicates = 1,000 debates
+    .venv/bin/python -m bench.report_generation --hypotheses 500 --replicates 4
+
+Each debate has an opening, two critique/rebuttal rounds and a panel of three verdicts (turn texts of
+about 500 characters, ten rationales per verdict). The report is then loaded (`load_report`) and
+rendered (HTML, then Markdown) in a fresh process, so its peak RSS counts only the report; a second
+pass under tracemalloc gives the peak of Python allocations. Target: under 10 s and under 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_S = 10.0
+TARGET_MB = 500.0
+WORDS = (
+    "microglia", "amyloid", "tau", "clearance", "lysosomal", "autophagy", "synaptic", "neuroinflammation",
+    "cholesterol", "efflux", "astrocyte", "mitochondrial", "oxidative", "receptor", "agonist", "antagonist",
+    "pathway", "expression", "knockout", "cohort", "biomarker", "plasma", "cerebrospinal", "phenotype",
+    "transgenic", "dosage", "exposure", "blood-brain", "barrier", "selective", "signalling", "kinase",
+    "phosphorylation", "aggregation", "oligomer", "fibril", "trial", "endpoint", "placebo", "efficacy",
+)  # fmt: skip
+CITATIONS = ["PMID:20123456", "10.1038/nn.4125", "@hudry2010", "NCT01234567", "PMID:31415926"]
+TARGETS = ["CYP46A1", "TREM2", "NLRP3", "APOE", "SIRT1", "LRRK2", "GBA1", "MAPT", "SNCA", "BACE1"]
+
+
+def prose(rng: random.Random, length: int) -> str:
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(rng.choice(CITATIONS) if rng.random() < 0.03 else rng.choice(WORDS))
+    return (" ".join(words)[: length - 1] + ".").capitalize()
+
+
+def build(url: str, hypotheses: int, replicates: int, seed: int = 7) -> dict[str, int]:
+    """Write `hypotheses` x `replicates` completed debates with everything the report reads."""
+    from sqlalchemy import insert
+
+    from scoring.rubric import Rubric
+    from store.engine import open_store
+    from store.models import BatchRow, DebateRow, EvidenceRow, HypothesisRow, ScoreRow, TurnRow, UsageRow, VerdictRow
+
+    rng = random.Random(seed)
+    rubric = Rubric()
+    sessions = open_store(url)
+    now = datetime.now(UTC)
+    models = {"proposer": "gpt-4o-mini", "critic": "gpt-4o-mini", "judge": "gpt-4o-mini"}
+    protocol = {"rounds": 2, "judges": 3, "early_stop": True, "rubric_hash": rubric.hash, "models": models}
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("h", "e", "d", "t", "v", "s", "u")}
+    for i in range(hypotheses):
+        h_id = f"h-{i:08x}"
+        target = TARGETS[i % len(TARGETS)]
+        rows["h"].append(
+            {
+                "id": h_id,
+                "content_hash": f"{i:064x}",
+                "title": f"{target} {prose(rng, 60)}",
+                "targets": [target],
+                "target_label": target,
+                "mechanism": prose(rng, 500),
+                "diseases": ["Alzheimer's disease"],
+                "pages": [],
+                "score_n": 0,
+                "debates_completed": 0,
+            }
+        )
+        rows["e"] += [
+            {"hypothesis_id": h_id, "position": p, "claim": prose(rng, 200), "citation": CITATIONS[p], "stance": "for"}
+            for p in range(3)
+        ]
+        for r in range(replicates):
+            d_id = f"d-{i:06x}{r:04x}"
+            rows["d"].append(
+                {
+                    "id": d_id,
+                    "hypothesis_id": h_id,
+                    "hypothesis_hash": f"{i:064x}",
+                    "protocol_hash": "p-bench",
+                    "replicate": r,
+                    "batch_id": "b-bench001",
+                    "status": "completed",
+                    "attempts": 1,
+                    "rounds_run": 2,
+                    "early_stopped": False,
+                    "protocol": protocol,
+                    "rubric_hash": rubric.hash,
+                    "prompt_hashes": {},
+                    "models": models,
+                    "started_at": now,
+                    "finished_at": now + timedelta(seconds=r),
+                }
+            )
+            turns = [("proposer", "opening", 0, opening(rng, target))]
+            for rnd in (1, 2):
+                turns.append(("critic", "critique", rnd, critique(rng)))
+                turns.append(("proposer", "rebuttal", rnd, rebuttal(rng)))
+            composites = []
+            for judge in (1, 2, 3):
+                scores = {d: rng.randint(3, 9) for d in rubric.dimensions}
+                rationales = {d: prose(rng, 110) for d in rubric.dimensions}
+                verdict = {"scores": scores, "rationales": rationales, "summary": prose(rng, 280), "judge": judge}
+                turns.append(("judge", "verdict", 2, verdict))
+                composite = sum(w * (scores[d] - 1) / 9 for d, w in rubric.dimensions.items()) / rubric.total_weight
+                composites.append(composite)
+                rows["v"].append(
+                    {"debate_id": d_id, "judge": judge, "scores": scores, "rationales": rationales}
+                    | {"summary": verdict["summary"], "composite": composite, "model": "gpt-4o-mini"}
+                    | {"rubric_hash": rubric.hash}
+                )
+            for seq, (role, step, rnd, payload) in enumerate(turns):
+                usage = {"prompt_tokens": rng.randint(600, 2500), "completion_tokens": rng.randint(150, 450)}
+                rows["t"].append(
+                    {"debate_id": d_id, "seq": seq, "round": rnd, "role": role, "step": step, "payload": payload}
+                    | {"text": json.dumps(payload)[:1500], "model": "gpt-4o-mini", "latency_s": 1.0, "cost_usd": 4e-4}
+                    | {"attempts": 1, "prompt_hash": "x", "created_at": now}
+                    | usage
+                )
+                rows["u"].append(
+                    {"debate_id": d_id, "batch_id": None, "role": role, "model": "gpt-4o-mini", "latency_s": 1.0}
+                    | {"attempts": 1, "cost_usd": 4e-4, "ok": True, "created_at": now + timedelta(seconds=1)}
+                    | usage
+                )
+            mean = sum(composites) / 3
+            spread = (sum((c - mean) ** 2 for c in composites) / 3) ** 0.5
+            rows["s"].append(
+                {"debate_id": d_id, "hypothesis_id": h_id, "mean": mean, "spread": spread, "n": 3}
+                | {"rubric_hash": rubric.hash, "judge_models": ["gpt-4o-mini"], "prompt_hashes": {}}
+            )
+    with sessions() as s:
+        s.add(
+            BatchRow(
+                id="b-bench001",
+                source="bench",
+                protocol_hash="p-bench",
+                protocol=protocol,
+                provider="openai",
+                models=models,
+                status="completed",
+                debates_completed=hypotheses * replicates,
+                debates_failed=0,
+                debates_skipped=0,
+                wall_s=1234.5,
+                started_at=now - timedelta(hours=1),
+                finished_at=now,
+            )
+        )
+        for key, model in [("h", HypothesisRow), ("e", EvidenceRow), ("d", DebateRow), ("t", TurnRow)]:
+            s.execute(insert(model), rows[key])
+        for key, model in [("v", VerdictRow), ("s", ScoreRow), ("u", UsageRow)]:
+            s.execute(insert(model), rows[key])
+        s.commit()
+    sessions.kw["bind"].dispose()
+    return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"])}
+
+
+def opening(rng: random.Random, target: str) -> dict[str, Any]:
+    return {
+        "claim": f"{target}: {prose(rng, 400)}",
+        "mechanism": prose(rng, 500),
+        "evidence": [prose(rng, 220) for _ in range(3)],
+        "prediction": prose(rng, 200),
+    }
+
+
+def critique(rng: random.Random) -> dict[str, Any]:
+    return {
+        "points": [{"point": prose(rng, 220), "severity": rng.choice(["minor", "major", "fatal"])} for _ in range(3)],
+        "counter_evidence": [prose(rng, 200) for _ in range(2)],
+        "alternative_explanations": [prose(rng, 200)],
+        "concede": False,
+    }
+
+
+def rebuttal(rng: random.Random) -> dict[str, Any]:
+    answers = [{"point": p, "answer": prose(rng, 220), "resolved": rng.random() < 0.5} for p in (1, 2)]
+    return {"answers": answers, "revised_claim": prose(rng, 420) if rng.random() < 0.6 else ""}
+
+
+def measure(url: str) -> dict[str, float]:
+    """Load and render twice: timed, then under tracemalloc (which slows Python down) for the peak."""
+    from debates.report import render_html, render_markdown
+    from debates.report_data import load_report
+    from store.engine import open_store
+
+    sessions = open_store(url)
+
+    def once() -> tuple[float, float, float, int]:
+        t0 = time.perf_counter()
+        with sessions() as session:
+            data = load_report(session, batch_id="b-bench001")
+        t1 = time.perf_counter()
+        html = render_html(data)
+        t2 = time.perf_counter()
+        render_markdown(data)
+        return t1 - t0, t2 - t1, time.perf_counter() - t2, len(html.encode())
+
+    load_s, html_s, md_s, size = once()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before tracemalloc adds its own
+    tracemalloc.start()
+    once()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    sessions.kw["bind"].dispose()
+    return {
+        "load_s": load_s,
+        "html_s": html_s,
+        "md_s": md_s,
+        "html_mb": size / 1e6,
+        "tracemalloc_mb": peak / 2**20,
+        "rss_mb": rss_mb,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hypotheses", type=int, default=250)
+    parser.add_argument("--replicates", type=int, default=4)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        t0 = time.perf_counter()
+        built = build(url, args.hypotheses, args.replicates)
+        build_s = time.perf_counter() - t0
+        command = [sys.executable, "-m", "bench.report_generation", "--measure", url]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+    total = r["load_s"] + r["html_s"]
+    ok = total < TARGET_S and r["rss_mb"] < TARGET_MB
+    table = Table(title="report generation (synthetic batch)", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in [
+        ("debates (hypotheses x replicates)", f"{built['debates']:,} ({built['hypotheses']} x {args.replicates})"),
+        ("turns", f"{built['turns']:,}"),
+        ("database built in", f"{build_s:.1f} s"),
+        ("load_report", f"{r['load_s']:.2f} s"),
+        ("render_html", f"{r['html_s']:.2f} s"),
+        ("load + HTML", f"{total:.2f} s"),
+        ("HTML size", f"{r['html_mb']:.1f} MB"),
+        ("render_markdown", f"{r['md_s']:.2f} s"),
+        ("tracemalloc peak (load + HTML + Markdown)", f"{r['tracemalloc_mb']:.0f} MB"),
+        ("peak RSS of the report process", f"{r['rss_mb']:.0f} MB"),
+        (f"target (< {TARGET_S:.0f} s, < {TARGET_MB:.0f} MB)", "met" if ok else "MISSED"),
+    ]:
+        table.add_row(name, value)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

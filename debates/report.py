@@ -1,0 +1,315 @@
+"""The transcript report: one self-contained HTML file (or Markdown) from a `ReportData`, and the export.
+
+Every piece of hypothesis, evidence and model text is untrusted. HTML goes through a Jinja
+environment with autoescape on (separate from the prompt templates); citations are marked on the
+already-escaped text. Markdown goes through an environment whose `finalize` escapes every value
+that is not explicitly `MdSafe`. The report's own script is inline and allowed by its hash in a
+Content-Security-Policy that forbids every fetch.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import difflib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import jinja2
+from markupsafe import Markup, escape
+
+from debates.report_views import HypothesisView, ReportData
+
+TEMPLATES = Path(__file__).with_name("templates")
+SCRIPT = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+DiffOp = Literal["same", "del", "ins"]
+
+# PMID:123, DOIs (10.xxxx/...), @bibkeys and NCT ids, matched on text that is already HTML-escaped:
+# the classes stop at '&' so an entity (&lt; &#39;) is never split.
+_CITATION = re.compile(
+    r"\bPMID:\s?\d{1,9}\b"
+    r"|\b10\.\d{4,9}/[^\s&<>]*[^\s&<>.,;:)\]]"
+    r"|(?<![\w.@&#])@[A-Za-z][\w:-]{0,63}"
+    r"|\bNCT\d{8}\b",
+    re.IGNORECASE,
+)
+
+
+# -- escaping -------------------------------------------------------------------------------------
+
+
+def cite(text: object) -> Markup:
+    """Escape `text`, then wrap the citations in it with <cite> (only ever in text content)."""
+    escaped = str(escape("" if text is None else str(text)))
+    return Markup(_CITATION.sub(lambda m: f"<cite>{m.group(0)}</cite>", escaped))  # noqa: S704 - escaped above
+
+
+class MdSafe(str):
+    """Markdown the report itself wrote (never untrusted text)."""
+
+    __slots__ = ()
+
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_MD_LINE_START = re.compile(r"^(\s*)([#+\-])(?=\s|$)", re.MULTILINE)  # headings, bullet lists
+_MD_SETEXT = re.compile(r"^(\s*)([=\-]+\s*)$", re.MULTILINE)  # a line of = or - underlines the one above
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
+
+
+def md_escape(text: str) -> str:
+    """Inert Markdown: HTML specials become entities, Markdown specials are backslash-escaped."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _MD_INLINE.sub(r"\\\1", out)
+    out = _MD_LINE_START.sub(r"\1\\\2", out)
+    out = _MD_SETEXT.sub(r"\1\\\2", out)
+    return _MD_ORDERED.sub(r"\1\\\2", out)
+
+
+def _md_finalize(value: object) -> str:
+    if isinstance(value, MdSafe):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return md_escape(str(value))
+
+
+def oneline(text: object) -> str:
+    return " ".join(str(text or "").split())
+
+
+def score_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def usd(value: float | None) -> str:
+    if not value:
+        return "$0"
+    return "<$0.0001" if value < 0.0001 else f"${value:,.4f}"
+
+
+def when(value: datetime | None) -> str:
+    """Timestamps are stored in UTC (SQLite hands them back naive)."""
+    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- revisions ------------------------------------------------------------------------------------
+
+
+def word_diff(original: str, revised: str) -> list[tuple[DiffOp, str]]:
+    """A word-level diff: runs of unchanged, deleted and inserted words."""
+    a, b = original.split(), revised.split()
+    out: list[tuple[DiffOp, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.append(("same", " ".join(a[i1:i2])))
+            continue
+        if tag in ("delete", "replace"):
+            out.append(("del", " ".join(a[i1:i2])))
+        if tag in ("insert", "replace"):
+            out.append(("ins", " ".join(b[j1:j2])))
+    return out
+
+
+def md_diff(original: str, revised: str) -> MdSafe:
+    parts = []
+    for op, words in word_diff(original, revised):
+        text = md_escape(words)
+        parts.append({"same": text, "del": f"<del>{text}</del>", "ins": f"<ins>{text}</ins>"}[op])
+    return MdSafe(" ".join(parts))
+
+
+# -- charts (inline SVG geometry; the templates draw it) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    lo: float
+    hi: float
+    count: int
+    x: float
+    y: float
+    height: float
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    bins: tuple[Bin, ...]
+    top: int
+    width: int = 420
+    height: int = 170
+    left: int = 36
+    bottom: int = 140
+    bar: float = 36.0
+
+
+def histogram(scores: list[float], bins: int = 10) -> Histogram:
+    counts = [0] * bins
+    for s in scores:
+        counts[min(bins - 1, max(0, int(s * bins)))] += 1
+    top = max(counts, default=0) or 1
+    base = Histogram((), top)
+    out = []
+    for i, count in enumerate(counts):
+        h = (base.bottom - 20) * count / top
+        out.append(Bin(i / bins, (i + 1) / bins, count, base.left + i * base.bar, base.bottom - h, h))
+    return Histogram(tuple(out), top)
+
+
+@dataclass(frozen=True, slots=True)
+class Dot:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class DotPlot:
+    dots: tuple[Dot, ...]
+    mean_x: float
+    lo_x: float
+    hi_x: float
+    width: int = 320
+    height: int = 44
+
+
+def dot_plot(h: HypothesisView) -> DotPlot | None:
+    """Each completed debate's panel mean on [0, 1], where a hypothesis has more than one."""
+    done = [d for d in h.completed if d.mean is not None]
+    if len(done) < 2:
+        return None
+
+    def x(v: float) -> float:
+        return round(10 + 300 * min(1.0, max(0.0, v)), 1)
+
+    means = [d.mean for d in done if d.mean is not None]
+    dots = tuple(Dot(x(d.mean or 0.0), f"replicate {d.replicate} ({d.id}): {d.mean:.2f}") for d in done)
+    return DotPlot(dots, x(sum(means) / len(means)), x(min(means)), x(max(means)))
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def _html_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(cite=cite, score=score_text, oneline=oneline, when=when, usd=usd)
+    env.globals.update(word_diff=word_diff)
+    return env
+
+
+def _md_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,  # noqa: S701 - Markdown: `finalize` escapes every value (md_escape) instead
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_md_finalize,
+    )
+    env.filters.update(score=score_text, oneline=oneline, when=when, usd=usd)
+    env.globals.update(md_diff=md_diff, MdSafe=MdSafe)
+    return env
+
+
+HTML_ENV = _html_env()
+MD_ENV = _md_env()
+
+
+def _context(data: ReportData) -> dict[str, Any]:
+    scored = [h.score for h in data.hypotheses if h.score is not None]
+    plots = {h.id: p for h in data.hypotheses if (p := dot_plot(h)) is not None}
+    targets = sorted({t for h in data.hypotheses for t in h.targets}, key=str.lower)
+    return {"data": data, "histogram": histogram(scored), "plots": plots, "targets": targets}
+
+
+def render_html(data: ReportData) -> str:
+    digest = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+    template = HTML_ENV.get_template("report.html.j2")
+    return template.render(**_context(data), script=Markup(SCRIPT), script_hash=f"sha256-{digest}")  # noqa: S704
+
+
+def render_markdown(data: ReportData) -> str:
+    return MD_ENV.get_template("report.md.j2").render(**_context(data))
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+ExportFormat = Literal["jsonl", "csv"]
+# CSV holds every kind of row in one table: the union of their columns, `kind` first.
+EXPORT_COLUMNS = [
+    "kind", "hypothesis_id", "debate_id", "batch_id", "title", "targets", "target_label", "diseases",
+    "mechanism", "evidence", "replicate", "protocol_hash", "rubric_hash", "status", "failure_reason",
+    "failed_step", "rounds_run", "early_stopped", "revised_statement", "models", "judge", "judge_models",
+    "score", "spread", "n", "debates_completed", "composite", "scores", "rationales", "summary",
+    "seq", "round", "role", "step", "model", "text", "payload", "prompt_tokens", "completion_tokens",
+    "latency_s", "cost_usd", "attempts", "started_at", "finished_at", "created_at",
+]  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # a spreadsheet must not read model text as a formula
+    return value
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot export {type(value).__name__}")
+
+
+@contextmanager
+def _atomic(output: Path) -> Iterator[IO[str]]:
+    """Write next to `output`, then move into place: a failed export leaves no half-written file."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(output: Path, text: str) -> None:
+    with _atomic(output) as handle:
+        handle.write(text)
+
+
+def export_rows(rows: Iterator[dict[str, Any]], fmt: ExportFormat, output: Path) -> dict[str, int]:
+    """Write `rows` (each with a `kind`) as JSON Lines or CSV; returns how many rows of each kind."""
+    counts: dict[str, int] = {}
+    with _atomic(output) as handle:
+        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="raise") if fmt == "csv" else None
+        if writer is not None:
+            writer.writeheader()
+        for row in rows:
+            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+            if writer is not None:
+                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            else:
+                handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+    return counts

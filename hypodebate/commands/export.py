@@ -1,0 +1,24 @@
+"""`hypodebate export`: hypotheses, debates, scores, verdicts and turns as JSON Lines or CSV."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from debates.report import export_rows
+from debates.report_data import export_records
+from store.engine import open_store
+
+
+def export_command(url: str, *, fmt: Literal["jsonl", "csv"], output: Path) -> int:
+    """Write every row for analysis elsewhere; each row has a `kind` (hypothesis, debate, score, verdict, turn)."""
+    sessions = open_store(url)
+    try:
+        with sessions() as session:
+            counts = export_rows(export_records(session), fmt, output)
+    finally:
+        sessions.kw["bind"].dispose()
+    summary = ", ".join(f"{n:,} {kind} row{'s' if n != 1 else ''}" for kind, n in counts.items()) or "nothing"
+    print(f"wrote {output}: {summary}", file=sys.stderr)
+    return 0

@@ -1,0 +1,45 @@
+"""`hypodebate report`: the transcript review report of a batch (or of everything), as HTML or Markdown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from debates.report import render_html, render_markdown, write_text_atomic
+from debates.report_data import ReportScopeError, load_report
+from hypodebate.commands.show import NotFound
+from scoring.rubric import Rubric
+from store.engine import open_store
+
+
+def report_command(
+    url: str,
+    *,
+    batch: str | None,
+    hypothesis: str | None,
+    output: Path,
+    fmt: Literal["html", "md"],
+    rubric: Rubric | None = None,
+) -> int:
+    """Write the report of `batch` (default: the newest batch, with every hypothesis that has debates).
+
+    `rubric` (the configured one) supplies the dimension weights when its hash matches the verdicts';
+    the default rubric is always known. Raises NotFound for an unknown batch or hypothesis id.
+    """
+    sessions = open_store(url)
+    try:
+        with sessions() as session:
+            data = load_report(session, batch_id=batch, hypothesis_id=hypothesis, rubric=rubric)
+    except ReportScopeError as exc:
+        raise NotFound(f"{exc} in {url}") from None
+    finally:
+        sessions.kw["bind"].dispose()
+    write_text_atomic(output, render_html(data) if fmt == "html" else render_markdown(data))
+    failed = len(data.failed)
+    print(
+        f"wrote {output}: {len(data.hypotheses)} hypotheses, {data.debates_total} debates"
+        + (f" ({failed} failed or unfinished)" if failed else ""),
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,136 @@
+"""The HTML report in a real browser: Debian's chromium driven by Playwright (which never downloads one)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from hypodebate.commands.report import report_command
+from tests.test_report import ReportDb, build_report_db
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (apt-get install chromium); CI always runs this test",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
+    folder = tmp_path_factory.mktemp("browser")
+    # its own thread: Playwright's sync API keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as pool:
+        db = pool.submit(asyncio.run, build_report_db(folder)).result()
+    path = folder / "report.html"
+    assert report_command(db.url, batch=db.batch_id, hypothesis=None, output=path, fmt="html") == 0
+    return path, db
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"CI is set but {CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):
+    path, db = report
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    console: list[str] = []
+    errors: list[str] = []
+    dialogs: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+
+    rows = page.locator("#ranking tbody tr")
+    visible = page.locator("#ranking tbody tr:visible")
+    ids = db.hypothesis_ids
+
+    def order() -> list[str]:
+        return rows.evaluate_all("rows => rows.map(r => r.querySelector('a').getAttribute('href').slice(1))")
+
+    ranked = [ids["CYP46A1"], ids["NLRP3"], ids["TREM2"], ids["APOE"]]
+    assert order() == ranked
+    assert page.locator("#filter-count").inner_text() == "4 of 4 hypotheses shown"
+
+    # sorting: by score ascending (unscored first), then descending, then by title
+    page.click("#ranking th button[data-key='score']")
+    assert order() == ranked[::-1]
+    assert page.get_attribute("#ranking th:has(button[data-key='score'])", "aria-sort") == "ascending"
+    page.click("#ranking th button[data-key='score']")
+    assert order() == ranked  # descending: the ranking again (unscored last)
+    page.click("#ranking th button[data-key='title']")
+    assert order() == [ids["APOE"], ids["CYP46A1"], ids["NLRP3"], ids["TREM2"]]
+
+    # filtering by text, by target and by score range hides rows without touching the others
+    page.fill("#filter-text", "cyp46a1")
+    assert visible.count() == 1 and "CYP46A1" in visible.first.inner_text()
+    assert page.locator("#filter-count").inner_text() == "1 of 4 hypotheses shown"
+    page.click("#filter-reset")
+    assert visible.count() == 4
+    page.select_option("#filter-target", "PYCARD")
+    assert visible.count() == 1 and ids["NLRP3"] in visible.first.inner_html()
+    page.click("#filter-reset")
+    page.fill("#filter-min", "0.3")
+    page.fill("#filter-max", "0.5")
+    assert visible.count() == 1 and ids["NLRP3"] in visible.first.inner_html()
+    page.fill("#filter-max", "")
+    assert visible.count() == 2  # 0.78 and 0.44; the unscored hypothesis has no score to compare
+    page.click("#filter-reset")
+    assert visible.count() == 4
+
+    # the hostile text is there, as text, and nothing in it ran or was fetched
+    heading = page.locator(f"section#{ids['TREM2']} h2").inner_text()
+    assert "<script>alert(1)</script>" in heading and "<img src=x onerror=alert(1)>" in heading
+    assert "[x](javascript:alert(1))" in heading
+    assert page.locator("script").count() == 1
+    assert page.locator("img").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.locator(f"section#{ids['TREM2']} .turn-critique td", has_text="<script>alert(1)</script>").count() >= 2
+    assert dialogs == []
+    assert errors == [] and console == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+    # printed: no controls, every debate expanded
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert not page.is_visible(".controls")
+    assert page.locator("details:not([open])").count() == 0
+    page.emulate_media(media="screen")
+
+    page.click("#ranking th button[data-key='rank']")
+    assert order() == ranked
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "report.png"))
+    page.close()
+    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
