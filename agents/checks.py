@@ -43,6 +43,23 @@ _STOP = frozenset(
         "hypothesis",
         "evidence",
         "mechanism",
+        # the labels of rendered turns (agents/turns.py), which say nothing about the topic
+        "falsifiable",
+        "prediction",
+        "counter-evidence",
+        "alternative",
+        "explanation",
+        "resolved",
+        "revised",
+        "concedes",
+        "critic",
+        "substantive",
+        "weakness",
+        "remains",
+        "major",
+        "minor",
+        "fatal",
+        "verdict",
     ]
 )
 

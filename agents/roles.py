@@ -85,7 +85,7 @@ class Roles:
         prompt = self.prompts.render(
             "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        return await self._ask("critique", "critic", round, prompt, Critique, hypothesis)
+        return await self._ask("critique", "critic", round, prompt, Critique, hypothesis, transcript=transcript)
 
     async def rebuttal(
         self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int
@@ -93,7 +93,7 @@ class Roles:
         prompt = self.prompts.render(
             "rebuttal", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis)
+        return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript=transcript)
 
     async def verdict(self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], judge: int) -> TurnResult:
         prompt = self.prompts.render(
@@ -119,13 +119,15 @@ class Roles:
         *,
         seed: int | None = None,
         on_topic: bool = True,
+        transcript: Sequence[PriorTurn] = (),
     ) -> TurnResult:
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM[role]},
             {"role": "user", "content": prompt},
         ]
         records: list[CallRecord] = []
-        terms = self._topic(hypothesis)
+        # on topic = about the hypothesis or about what has been said in this debate
+        terms = self._topic(hypothesis) | topic_terms(*(t.text for t in transcript))
         reason = ""
         for ask in range(self.turn_retries + 1):
             # a re-ask samples afresh: servers that fix the seed would otherwise repeat the rejected turn

@@ -185,3 +185,21 @@ def test_copied_placeholders_count_as_template_echo():
             "1. [major] <one sentence on a weakness of CYP46A1>", prompt=prompt, terms=set(), symbols=["CYP46A1"]
         )
     check_turn("1. [major] CYP46A1 is expressed only in neurons.", prompt=prompt, terms=set(), symbols=["CYP46A1"])
+
+
+def test_a_turn_about_what_was_said_in_the_debate_is_on_topic():
+    from agents.checks import TurnRejected, check_turn, topic_terms
+
+    terms = topic_terms("CYP46A1 Overexpression Gene Therapy")
+    said = topic_terms("Claim: cholesterol hydroxylation lowers amyloid plaques")
+    reply = "Re point 1 (resolved): plaques shrink when hydroxylation rises in the cortex."
+    with pytest.raises(TurnRejected, match="off-topic"):
+        check_turn(reply, prompt="", terms=terms, symbols=["CYP46A1"])
+    check_turn(reply, prompt="", terms=terms | said, symbols=["CYP46A1"])
+    with pytest.raises(TurnRejected, match="off-topic"):  # labels of rendered turns do not count
+        check_turn(
+            "Falsifiable prediction: resolved.",
+            prompt="",
+            terms=terms | topic_terms("Falsifiable prediction"),
+            symbols=["CYP46A1"],
+        )
