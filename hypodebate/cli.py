@@ -22,6 +22,7 @@ from debates.inputs import InputError
 from hypodebate.commands.show import NotFound
 from hypodebate.config import ConfigError, Settings, load_settings
 from store.engine import StoreError
+from wiki.errors import WikiError
 
 app = typer.Typer(help="Multi-agent hypothesis debate and scoring.", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -194,9 +195,63 @@ def _guard(action: Callable[[], int]) -> int:
     """Run a command body; turn the project's errors into one clear line and exit code 2."""
     try:
         return action()
-    except (InputError, ConfigError, PromptError, StoreError, ProviderUnavailable, NotFound) as exc:
+    except (InputError, ConfigError, PromptError, StoreError, ProviderUnavailable, NotFound, WikiError) as exc:
         _fail(str(exc), code=2)
     return 2
+
+
+pages_app = typer.Typer(help="Wiki pages: import them, attach their related hypotheses.", no_args_is_help=True)
+app.add_typer(pages_app, name="pages")
+
+
+@pages_app.command("import")
+def pages_import(
+    paths: Annotated[list[Path], typer.Argument(help="page files: Markdown with YAML front matter, or a page dump")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read wiki pages into the database (re-importing updates them) and link them to hypotheses."""
+    from hypodebate.commands.pages import import_command
+
+    settings = _settings(config)
+    raise typer.Exit(_guard(lambda: import_command(paths, db or settings.store.url, out=out, err=err)))
+
+
+@pages_app.command("attach")
+def pages_attach(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="page files (default: every imported page's source file)")
+    ] = None,
+    top: Annotated[int | None, typer.Option(min=1, max=100, help="hypotheses per page (default wiki.top)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print a unified diff, write nothing")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write each page's Related Hypotheses block between its markers; a second run changes nothing."""
+    from hypodebate.commands.pages import attach_command
+
+    settings = _settings(config)
+    raise typer.Exit(
+        _guard(
+            lambda: attach_command(
+                paths or [], db or settings.store.url, settings, top=top, dry_run=dry_run, out=out, err=err
+            )
+        )
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the exchange, wiki pages, hypotheses and debates (read-only web app and JSON API)."""
+    from hypodebate.commands.pages import serve_command
+
+    settings = _settings(config)
+    raise typer.Exit(_guard(lambda: serve_command(db or settings.store.url, settings, host=host, port=port)))
 
 
 def main() -> None:

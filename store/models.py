@@ -183,3 +183,35 @@ class UsageRow(Base):
     ok: Mapped[bool] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PageRow(Base):
+    """A wiki page imported by `hypodebate pages import`; `entities` are canonical ids (GENE:..., DISEASE:...)."""
+
+    __tablename__ = "pages"
+
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    entity_type: Mapped[str | None] = mapped_column(String(64))
+    entities: Mapped[list[Any]] = mapped_column()
+    source_path: Mapped[str] = mapped_column(Text)
+    markdown: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkRow(Base):
+    """Hypothesis ↔ entity (GENE:CYP46A1, DISEASE:alzheimers, PAGE:<slug>): what a page's related query walks."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("entity", "hypothesis_id", name="uq_link_entity_hypothesis"),
+        Index("ix_links_entity", "entity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(200))
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+
+
+# The ranking order of the exchange and of a page's related hypotheses: walked in order, it needs no sort.
+Index("ix_hypotheses_rank", HypothesisRow.score.desc(), HypothesisRow.debates_completed.desc(), HypothesisRow.id)

@@ -1,0 +1,163 @@
+"""The related-hypotheses query and the rendered wiki page at scale, in SQLite.
+
+    .venv/bin/python -m bench.related_query                    # 100,000 hypotheses, 1,000,000 links
+    .venv/bin/python -m bench.related_query --hypotheses 20000 --links-per 10 --samples 100
+
+Hypotheses (90% scored, 10% never debated) are bulk-inserted with SQLAlchemy Core, each with
+`links-per` links: gene symbols from a pool of 20,000, two of 30 diseases and pages from a pool of
+5,000. Pages carry the seed page's text and 5 genes + 2 diseases as entities, so each page's query
+walks roughly 15,000 linked hypotheses. Prints p50/p95 of the query (`related_for_page`) and of
+GET /wiki/{slug} through FastAPI's TestClient. Targets: p95 under 20 ms and under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert
+
+from store.engine import open_store
+from store.models import HypothesisRow, LinkRow, PageRow
+from wiki.app import create_app
+from wiki.pages import read_page
+from wiki.related import related_for_page
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = Path("/work/shared/data/seeds/003_eef26edecdd8bd38.txt")
+TARGET_QUERY_MS = 20.0
+TARGET_PAGE_MS = 100.0
+GENES = [f"G{i:05d}" for i in range(20_000)]
+DISEASES = [f"DISEASE:d{i:02d}" for i in range(30)]
+PAGE_POOL = [f"page-{i:05d}" for i in range(5_000)]
+
+
+def populate(url: str, hypotheses: int, links_per: int, pages: int, rng: random.Random) -> list[str]:
+    sessions = open_store(url)
+    engine = sessions.kw["bind"]
+    body = read_page(SEED).markdown if SEED.exists() else "# A page\n\n" + "Some text about microglia. " * 300
+    chunk = 20_000
+    with engine.begin() as connection:
+        for start in range(0, hypotheses, chunk):
+            rows, links = [], []
+            for i in range(start, min(start + chunk, hypotheses)):
+                hid = f"h-{i:08x}"
+                scored = rng.random() < 0.9
+                genes = rng.sample(GENES, 3)
+                rows.append(
+                    {
+                        "id": hid,
+                        "content_hash": f"{i:064x}",
+                        "title": f"Hypothesis {i} on {genes[0]}",
+                        "targets": genes,
+                        "target_label": ", ".join(genes),
+                        "mechanism": "A mechanism.",
+                        "diseases": [],
+                        "pages": [],
+                        "score": round(rng.uniform(0.3, 0.95), 4) if scored else None,
+                        "score_spread": 0.05 if scored else None,
+                        "score_n": 3 if scored else 0,
+                        "debates_completed": rng.randint(1, 4) if scored else 0,
+                    }
+                )
+                entities = {f"GENE:{g}" for g in genes} | set(rng.sample(DISEASES, 2))
+                while len(entities) < links_per:
+                    pick = rng.random()
+                    entities.add(f"GENE:{rng.choice(GENES)}" if pick < 0.7 else f"PAGE:{rng.choice(PAGE_POOL)}")
+                links += [{"entity": e, "hypothesis_id": hid} for e in entities]
+            connection.execute(insert(HypothesisRow), rows)
+            connection.execute(insert(LinkRow), links)
+        slugs = PAGE_POOL[:pages]
+        connection.execute(
+            insert(PageRow),
+            [
+                {
+                    "slug": slug,
+                    "title": f"Page {slug}",
+                    "entity_type": "gene",
+                    "entities": sorted({f"GENE:{g}" for g in rng.sample(GENES, 5)} | set(rng.sample(DISEASES, 2))),
+                    "source_path": f"/nowhere/{slug}.md",
+                    "markdown": body,
+                }
+                for slug in slugs
+            ],
+        )
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return slugs
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hypotheses", type=int, default=100_000)
+    parser.add_argument("--links-per", type=int, default=10)
+    parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--top", type=int, default=8)
+    args = parser.parse_args()
+    console = Console(stderr=True)
+    rng = random.Random(5)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        started = time.perf_counter()
+        slugs = populate(url, args.hypotheses, args.links_per, args.pages, rng)
+        console.print(f"populated in {time.perf_counter() - started:.1f} s", highlight=False)
+
+        sessions = open_store(url)
+        query_ms: list[float] = []
+        sizes: list[int] = []
+        with sessions() as session:
+            pages = {slug: session.get_one(PageRow, slug) for slug in slugs}
+            for i in range(args.samples + 20):
+                page = pages[rng.choice(slugs)]
+                t0 = time.perf_counter()
+                found = related_for_page(session, page, top=args.top)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if i >= 20:  # warm-up
+                    query_ms.append(elapsed)
+                    sizes.append(len(found))
+        sessions.kw["bind"].dispose()
+
+        page_ms: list[float] = []
+        with TestClient(create_app(url)) as client:
+            for i in range(args.samples + 20):
+                slug = rng.choice(slugs)
+                t0 = time.perf_counter()
+                response = client.get(f"/wiki/{slug}")
+                elapsed = (time.perf_counter() - t0) * 1000
+                assert response.status_code == 200 and response.text.count('<li><a href="/hypothesis/') == args.top
+                if i >= 20:
+                    page_ms.append(elapsed)
+
+    table = Table(
+        title=f"related hypotheses: {args.hypotheses:,} hypotheses, {args.hypotheses * args.links_per:,} links (SQLite)"
+    )
+    for column in ("measure", "samples", "p50 ms", "p95 ms", "target p95 ms", "met"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for name, samples, target in (
+        ("related query", query_ms, TARGET_QUERY_MS),
+        ("GET /wiki/{slug}", page_ms, TARGET_PAGE_MS),
+    ):
+        p50, p95 = percentiles(samples)
+        table.add_row(
+            name, str(len(samples)), f"{p50:.2f}", f"{p95:.2f}", f"{target:.0f}", "yes" if p95 < target else "NO"
+        )
+    Console().print(table)
+    console.print(f"each query returned {min(sizes)}..{max(sizes)} hypotheses", highlight=False)
+
+
+if __name__ == "__main__":
+    main()

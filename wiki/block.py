@@ -1,0 +1,84 @@
+"""The "Related Hypotheses" block, in the seed page's line format, and how it is spliced into a page.
+
+    - [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — <span style="color:#81c784;…">0.79</span> · …
+
+(one line each: `<span style="color:#81c784;font-weight:600">0.79</span> · Target: CYP46A1` after the dash).
+
+Titles and target labels are untrusted: HTML-escaped, then every Markdown metacharacter is
+backslash-escaped, so a hostile title renders as its own text and links nowhere.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from wiki.errors import MarkerError
+
+START = "<!-- hypodebate:related:start -->"
+END = "<!-- hypodebate:related:end -->"
+HEADING = "Related Hypotheses"
+SUBHEADING = "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate"
+EMPTY = "No hypothesis with a completed debate is linked to this page yet."
+BANDS: tuple[tuple[float, str], ...] = ((0.7, "#81c784"), (0.5, "#ffd54f"), (0.0, "#e57373"))
+_MD_SPECIAL = re.compile(r"([\\`*_\[\](){}<>#+!|~])")
+
+BlockStyle = Literal["markdown", "dump"]
+
+
+class RelatedLine(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def target_label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+def colour(score: float) -> str:
+    value = round(score, 2)
+    return next(c for floor, c in BANDS if value >= floor)
+
+
+def escape_inline(text: str) -> str:
+    """Untrusted text made inert in Markdown and HTML: one line, entities for & < >, metacharacters escaped."""
+    one_line = " ".join(text.split())
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
+    return "\\" + escaped if escaped.startswith(("-", "=")) else escaped
+
+
+def line(h: RelatedLine) -> str:
+    return (
+        f"- [{escape_inline(h.title)}](/hypothesis/{h.id}) — "
+        f'<span style="color:{colour(h.score)};font-weight:600">{h.score:.2f}</span>'
+        f" · Target: {escape_inline(h.target_label)}"
+    )
+
+
+def render_block(hypotheses: Sequence[RelatedLine], style: BlockStyle = "dump") -> str:
+    """The block between (and including) its markers, no trailing newline.
+
+    `dump` is the seed page's bare-line format; `markdown` puts blank lines where Markdown needs them."""
+    items = [line(h) for h in hypotheses] or [EMPTY]
+    if style == "dump":
+        return "\n".join([START, HEADING, SUBHEADING, *items, END])
+    return "\n".join([START, f"## {HEADING}", "", SUBHEADING, "", *items, "", END])
+
+
+def splice(text: str, block: str) -> str:
+    """`text` with `block` replacing the marked block, or appended at the end. Every other byte is kept."""
+    start, end = text.find(START), text.find(END)
+    if start == -1 and end == -1:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        separator = "" if not text or text.endswith("\n") else newline
+        return text + separator + block.replace("\n", newline) + newline
+    if start == -1 or end == -1 or end < start:
+        raise MarkerError(f"the page has {'an end' if start == -1 else 'a start'} marker without its pair")
+    if text.find(START, start + 1) != -1:
+        raise MarkerError("the page has more than one Related Hypotheses block")
+    newline = "\r\n" if text[start:end].count("\r\n") else "\n"
+    return text[:start] + block.replace("\n", newline) + text[end + len(END) :]

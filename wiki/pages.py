@@ -1,0 +1,210 @@
+"""Read wiki pages: Markdown with YAML front matter, or the seed page's plain-text dump, as they are.
+
+A Markdown page starts with `---`, a YAML mapping (slug, title, entity_type, entities) and `---`.
+A dump page is what the seed file holds: a "📗 Cite This Artifact" line followed by the title, an HTML
+infobox (name, type), section headings as bare lines, `[@bibkey]` citations, internal links, and a
+metadata table of `| key | value |` rows holding the slug and the entity type.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from wiki.block import END, START
+from wiki.entities import canonical
+from wiki.errors import PageError
+
+PageFormat = Literal["markdown", "dump"]
+T = TypeVar("T")
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,199}$")]
+CITE_LINE = "📗 Cite This Artifact"
+
+_CITATION = re.compile(r"\[@([A-Za-z0-9][\w:.-]{0,63})\]")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((/[^)\s]*)\)")
+_META_ROW = re.compile(r"^\| ([A-Za-z_][\w]*) \| (.*) \|$")
+_INFOBOX_FIELD = r'<td class="label">{}</td>\s*<td>(.*?)</td>'
+_TAG = re.compile(r"<[^>]+>")
+
+
+class FrontMatter(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    slug: Slug
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    entity_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    entities: list[str] = Field(default_factory=list, max_length=500)
+
+    @field_validator("entities")
+    @classmethod
+    def _canonical(cls, value: list[str]) -> list[str]:
+        return sorted({canonical(str(e)) for e in value})
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    path: Path
+    format: PageFormat
+    slug: str
+    title: str
+    entity_type: str | None
+    entities: list[str]  # explicit ones (front matter); text-derived ones are added on import
+    markdown: str  # the page body as Markdown, for display and entity extraction
+    sections: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    infobox: dict[str, str] = field(default_factory=dict)
+
+
+def read_page(path: Path) -> ParsedPage:
+    """Parse one page file; PageError names the file and the field at fault."""
+    try:
+        text = path.read_bytes().decode("utf-8")  # bytes as they are: no newline translation
+    except FileNotFoundError:
+        raise PageError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise PageError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise PageError(f"{path}: cannot read: {exc.strerror}") from None
+    if text.startswith("---"):
+        return parse_markdown(path, text)
+    if CITE_LINE in text or _META_ROW.search(text) is not None:
+        return parse_dump(path, text)
+    raise PageError(
+        f"{path}: not a wiki page: expected YAML front matter starting with '---' or a page dump "
+        f"with a '{CITE_LINE}' line and a '| slug | ... |' metadata row"
+    )
+
+
+def parse_markdown(path: Path, text: str) -> ParsedPage:
+    match = re.match(r"^---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|$)", text, re.S | re.M)
+    if match is None:
+        raise PageError(f"{path}: front matter opened with '---' is never closed by a '---' line")
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 2}" if mark else ""
+        raise PageError(f"{path}{where}: invalid YAML front matter: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise PageError(f"{path}: front matter must be a mapping (slug, title, entity_type, entities)")
+    try:
+        front = FrontMatter.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"]) or "front matter"
+        got = f" (got {error['input']!r})" if error["type"] != "missing" else ""
+        raise PageError(f"{path}: {key}: {error['msg']}{got}") from None
+    body = text[match.end() :]
+    return ParsedPage(
+        path=path,
+        format="markdown",
+        slug=front.slug,
+        title=front.title,
+        entity_type=front.entity_type,
+        entities=front.entities,
+        markdown=body,
+        sections=[m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.+)$", body, re.M)],
+        citations=_unique(_CITATION.findall(body)),
+        links=_unique(_LINK.findall(body)),
+    )
+
+
+def parse_dump(path: Path, text: str) -> ParsedPage:
+    lines = text.splitlines()
+    title = ""
+    if CITE_LINE in lines:
+        after = lines.index(CITE_LINE) + 1
+        title = lines[after].strip() if after < len(lines) else ""
+    meta = {m.group(1): m.group(2).strip() for m in map(_META_ROW.match, lines) if m}
+    infobox = {
+        name.lower(): html.unescape(_TAG.sub("", m.group(1))).strip()
+        for name in ("Name", "Type")
+        if (m := re.search(_INFOBOX_FIELD.format(name), text, re.S))
+    }
+    title = title or infobox.get("name", "")
+    if not title:
+        raise PageError(f"{path}: title: no line after '{CITE_LINE}' and no infobox Name")
+    slug = meta.get("slug", "")
+    if not slug:
+        raise PageError(f"{path}: slug: the metadata table has no '| slug | ... |' row")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,199}$", slug):
+        raise PageError(f"{path}: slug: {slug!r} is not a page slug (lower-case letters, digits, '-' and '_')")
+    entity_type = meta.get("entity_type") or infobox.get("type", "").lower() or None
+    markdown, sections = dump_to_markdown(text)
+    return ParsedPage(
+        path=path,
+        format="dump",
+        slug=slug,
+        title=title[:300],
+        entity_type=None if entity_type in (None, "None") else entity_type,
+        entities=[],
+        markdown=markdown,
+        sections=sections,
+        citations=_unique(_CITATION.findall(text)),
+        links=_unique(_LINK.findall(text)),
+        infobox=infobox,
+    )
+
+
+def dump_to_markdown(text: str) -> tuple[str, list[str]]:
+    """The dump's article as Markdown: bare heading lines become `##`, the HTML infobox, the metadata
+    table, the embed boilerplate and a Related Hypotheses block are left out. Returns (markdown, sections)."""
+    text = strip_block(text)
+    lines = text.splitlines()
+    if CITE_LINE in lines:
+        lines = lines[lines.index(CITE_LINE) + 2 :]
+    out: list[str] = []
+    sections: list[str] = []
+    in_table = skip_related = False
+    for raw in lines:
+        line = raw.rstrip()
+        if line.startswith("<table"):
+            in_table = True
+        if in_table:
+            in_table = not line.startswith("</table>")
+            continue
+        if line.startswith(("▸Metadata", "| ", "<iframe", "Use ?embed=1", "No provenance edges")):
+            break
+        if line == "Related Hypotheses":
+            skip_related = True
+            continue
+        if skip_related:
+            if line.startswith(("- [", "From the [")):
+                continue
+            skip_related = False
+        if _is_heading(line):
+            sections.append(line)
+            out += ["", f"## {line}", ""]
+        elif line.startswith("- "):
+            out.append(line)
+        elif line:
+            out += ["", line] if out and out[-1].startswith("- ") else [line, ""]
+    return "\n".join(out).strip() + "\n", sections
+
+
+def _is_heading(line: str) -> bool:
+    return (
+        0 < len(line) <= 60
+        and not line.startswith(("-", "<", "|", "[", "#", "http"))
+        and not line.endswith((".", ",", ";", ":", ")", "]"))
+        and "[@" not in line
+    )
+
+
+def strip_block(text: str) -> str:
+    """`text` without a hypodebate Related Hypotheses block (so a page never links to itself by its own block)."""
+    start, end = text.find(START), text.find(END)
+    if start == -1 or end == -1 or end < start:
+        return text
+    return text[:start] + text[end + len(END) :]
+
+
+def _unique(items: list[T]) -> list[T]:
+    return list(dict.fromkeys(items))
