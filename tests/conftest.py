@@ -61,3 +61,6 @@ def dispose_engines():
 
     while OPEN_ENGINES:
         OPEN_ENGINES.pop().dispose()
+
+
+from tests.browser import browser  # noqa: E402, F401 - the shared chromium fixture for browser tests

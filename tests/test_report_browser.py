@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from hypodebate.commands.report import report_command
+from tests.browser import ARTIFACTS, requires_chromium
 from tests.test_report import ReportDb, build_report_db
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (apt-get install chromium); CI always runs this test",
-    ),
-]
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +24,6 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
     path = folder / "report.html"
     assert report_command(db.url, batch=db.batch_id, hypothesis=None, output=path, fmt="html") == 0
     return path, db
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"CI is set but {CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -13,19 +12,13 @@ import pytest
 import uvicorn
 
 from store.engine import open_store
-from tests.test_report_browser import ARGS, CHROMIUM
+from tests.browser import requires_chromium
 from tests.wiki_db import SEED_SLUG, build_wiki_db
 from wiki.app import create_app
 from wiki.settings import WikiSettings
 from wiki.sync import attach_pages, import_pages
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="Debian's chromium is not installed (apt-get install chromium); CI always runs this test",
-    ),
-]
+pytestmark = requires_chromium
 
 
 def free_port() -> int:
@@ -55,18 +48,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"CI is set but {CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_page_related_block_hypothesis_transcript_and_embed(site: str, browser: object, tmp_path: Path):
