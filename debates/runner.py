@@ -4,14 +4,16 @@ scored and committed on its own; completed debates are skipped and interrupted o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
@@ -27,6 +29,8 @@ from debates.settings import DebateSettings
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
 from store import repository
+from store.engine import StoreError
+from store.leases import new_owner
 from store.models import BatchRow, DebateRow
 
 Status = Literal["completed", "failed", "skipped"]
@@ -92,6 +96,7 @@ class BatchRunner:
     _outcomes: list[DebateOutcome] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.owner = new_owner()
         self.client.ledger.listeners.append(self._on_call)
         self.roles = Roles(self.client, self.prompts, self.rubric, self.settings.turn_retries)
         llm = self.client.settings
@@ -118,19 +123,26 @@ class BatchRunner:
             ledger.cost_usd,
         )
         batch_id = "b-" + uuid.uuid4().hex[:8]
-        with self.sessions() as session:
-            repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
-            session.add(
-                BatchRow(
-                    id=batch_id,
-                    source=source,
-                    protocol_hash=self.protocol.hash,
-                    protocol=self.protocol.as_dict(),
-                    provider=self.protocol.provider,
-                    models=self.protocol.models,
-                )
-            )
-            session.commit()  # the hypotheses land together or not at all
+        batch = {
+            "id": batch_id,
+            "source": source,
+            "protocol_hash": self.protocol.hash,
+            "protocol": self.protocol.as_dict(),
+            "provider": self.protocol.provider,
+            "models": self.protocol.models,
+        }
+        with _writes(self.sessions):
+            for attempt in range(3):  # a concurrent run may insert the same hypotheses first: look again
+                with self.sessions() as session:
+                    try:
+                        repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
+                        session.add(BatchRow(**batch))
+                        session.commit()  # the hypotheses land together or not at all
+                        break
+                    except IntegrityError:
+                        session.rollback()
+                        if attempt == 2:
+                            raise
         self._total = len(hypotheses) * self.settings.replicates
         self._budget_hit = False
         slots = asyncio.Semaphore(self.settings.concurrency)
@@ -148,16 +160,21 @@ class BatchRunner:
             status = "interrupted"
             raise
         finally:
-            with self.sessions() as session:
-                repository.finish_batch_commit(
-                    session,
-                    batch_id,
-                    completed=sum(o.status == "completed" for o in self._outcomes),
-                    failed=sum(o.status == "failed" for o in self._outcomes),
-                    skipped=sum(o.status == "skipped" for o in self._outcomes),
-                    wall_s=time.monotonic() - started,
-                    status=status,
-                )
+            try:
+                with self.sessions() as session:
+                    repository.finish_batch_commit(
+                        session,
+                        batch_id,
+                        completed=sum(o.status == "completed" for o in self._outcomes),
+                        failed=sum(o.status == "failed" for o in self._outcomes),
+                        skipped=sum(o.status == "skipped" for o in self._outcomes),
+                        wall_s=time.monotonic() - started,
+                        status=status,
+                    )
+            except OperationalError:
+                if status == "completed":
+                    raise
+                # the database already failed (the error being raised says why); the batch row stays "running"
         with self.sessions() as session:
             ranked = repository.ranking(session, [h.hypothesis_id for h in hypotheses])
         return BatchResult(
@@ -176,15 +193,30 @@ class BatchRunner:
     # -- one debate --------------------------------------------------------------------------
 
     async def _debate(self, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateOutcome:
+        with _writes(self.sessions):
+            try:
+                return await self._debate_leased(hypothesis, replicate, batch_id)
+            except repository.LeaseLost as exc:
+                d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
+                return DebateOutcome(d_id, hypothesis.hypothesis_id, replicate, "skipped", reason=str(exc))
+
+    async def _debate_leased(self, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateOutcome:
         h_id = hypothesis.hypothesis_id
         d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
         if self._over_budget():
             self._budget_hit = True
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="budget exhausted")
         with self.sessions() as session:
-            claim = repository.claim_debate(session, self._debate_row(d_id, hypothesis, replicate, batch_id))
+            claim = repository.claim_debate(
+                session,
+                self._debate_row(d_id, hypothesis, replicate, batch_id),
+                owner=self.owner,
+                lease_s=self.settings.lease_s,
+            )
         if claim.status == "completed":
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="already completed")
+        if claim.status == "busy":
+            return DebateOutcome(d_id, h_id, replicate, "skipped", reason=f"running in {claim.holder}")
         transcript = [PriorTurn(t.role, t.step, t.round, t.text, dict(t.payload)) for t in claim.turns]
         _current_debate.set(d_id)
         next_seq = len(claim.turns)
@@ -207,7 +239,9 @@ class BatchRunner:
             step = exc.step if isinstance(exc, TurnFailed) else None
             reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
             with self.sessions() as session:
-                repository.fail_debate_commit(session, d_id, reason, step, self._usage_rows(d_id, batch_id))
+                repository.fail_debate_commit(
+                    session, d_id, reason, step, self._usage_rows(d_id, batch_id), owner=self.owner
+                )
             return DebateOutcome(d_id, h_id, replicate, "failed", reason=reason, resumed=bool(transcript))
         verdicts = [t for t in final if t.step == "verdict"]
         composites = [composite(v.payload["scores"], self.rubric) for v in verdicts]
@@ -227,6 +261,7 @@ class BatchRunner:
                 revised_statement=next((r for r in reversed(revisions) if r), None),
                 judge_models=sorted({v.payload.get("model", self.protocol.models["judge"]) for v in verdicts}),
                 usage=self._usage_rows(d_id, batch_id),
+                owner=self.owner,
             )
         return DebateOutcome(d_id, h_id, replicate, "completed", score=score, resumed=bool(transcript))
 
@@ -261,7 +296,14 @@ class BatchRunner:
                 "model": record.model,
                 "rubric_hash": self.rubric.hash,
             }
-        repository.add_turn(self.sessions.kw["bind"], turn, verdict, self._usage_rows(d_id, batch_id))
+        repository.add_turn(
+            self.sessions.kw["bind"],
+            turn,
+            verdict,
+            self._usage_rows(d_id, batch_id),
+            owner=self.owner,
+            lease_s=self.settings.lease_s,
+        )
 
     def _debate_row(self, d_id: str, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateRow:
         return DebateRow(
@@ -325,6 +367,17 @@ class BatchRunner:
                 cost_usd=ledger.cost_usd,
             )
         )
+
+
+@contextlib.contextmanager
+def _writes(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """A database that cannot be written (read-only file, full disk, lost server) ends the batch with
+    one StoreError; what was committed before stays committed."""
+    try:
+        yield
+    except OperationalError as exc:
+        url = sessions.kw["bind"].url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot write to the database {url}: {exc.orig}") from None
 
 
 def hypothesis_record(h: Hypothesis) -> repository.HypothesisRecord:

@@ -14,3 +14,4 @@ class DebateSettings(BaseModel):
     early_stop: bool = True
     turn_retries: int = Field(2, ge=0, le=10)
     concurrency: int = Field(8, ge=1, le=1024)
+    lease_s: float = Field(300, gt=0, description="a worker's hold on a debate, renewed at every turn")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,15 +44,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision.
+
+    Several processes may open a new database at once: on PostgreSQL an advisory lock serialises them;
+    on SQLite the loser of the race sees the winner's tables and simply tries again (then has nothing to do).
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the database {engine.url.render_as_string()}: {exc.orig}") from None
+    url = engine.url.render_as_string(hide_password=True)
+    for attempt in range(5):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+            return
+        except OperationalError as exc:
+            racing = "already exists" in str(exc.orig) or "locked" in str(exc.orig)
+            if not racing or attempt == 4:
+                raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+            time.sleep(0.2 * (attempt + 1))
 
 
 def open_store(url: str) -> sessionmaker[Session]:

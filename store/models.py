@@ -105,6 +105,9 @@ class DebateRow(Base):
     models: Mapped[dict[str, Any]] = mapped_column()
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # the worker running it now (store/leases.py); cleared when the debate ends
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires: Mapped[datetime | None] = mapped_column()
 
     turns: Mapped[list[TurnRow]] = relationship(order_by="TurnRow.seq", cascade="all, delete-orphan")
     verdicts: Mapped[list[VerdictRow]] = relationship(order_by="VerdictRow.judge", cascade="all, delete-orphan")

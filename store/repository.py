@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.leases import expiry, lease_free
 from store.models import (
     BatchRow,
     DebateRow,
@@ -82,13 +83,19 @@ def create_batch(session: Session, batch: BatchRow) -> None:
 @dataclass(frozen=True)
 class Claim:
     debate_id: str
-    status: str  # "new", "resume" or "completed"
+    status: str  # "new", "resume", "completed" or "busy" (leased by another live worker)
     turns: list[TurnRow]
+    holder: str | None = None
 
 
-def claim_debate(session: Session, row: DebateRow) -> Claim:
-    """Start the debate `row` describes, or find it: completed ones are skipped, interrupted ones resumed,
-    failed ones reset and retried. Commits."""
+class LeaseLost(Exception):
+    """Another worker took this debate over (our lease expired); stop working on it."""
+
+
+def claim_debate(session: Session, row: DebateRow, *, owner: str, lease_s: float) -> Claim:
+    """Lease the debate `row` describes, or find it: completed ones are skipped, ones leased by another live
+    worker are left alone, interrupted ones resumed, failed ones reset and retried. Commits."""
+    row.lease_owner, row.lease_expires = owner, expiry(lease_s)
     existing = session.get(DebateRow, row.id)
     if existing is None:
         session.add(row)
@@ -97,11 +104,30 @@ def claim_debate(session: Session, row: DebateRow) -> Claim:
             return Claim(row.id, "new", [])
         except IntegrityError:  # another worker inserted it first
             session.rollback()
-            existing = session.get(DebateRow, row.id)
+            existing = session.get(DebateRow, row.id, populate_existing=True)
             if existing is None:
                 raise
     if existing.status == "completed":
+        session.rollback()
         return Claim(existing.id, "completed", [])
+    held_by = existing.lease_owner
+    if not lease_free(held_by, existing.lease_expires, owner):
+        session.rollback()
+        return Claim(existing.id, "busy", [], holder=held_by)
+    swapped = session.execute(  # compare-and-swap: only if nobody re-leased it since we looked
+        update(DebateRow)
+        .where(
+            DebateRow.id == existing.id,
+            DebateRow.status != "completed",
+            DebateRow.lease_owner.is_(None) if held_by is None else DebateRow.lease_owner == held_by,
+        )
+        .values(lease_owner=owner, lease_expires=expiry(lease_s), batch_id=row.batch_id)
+        .execution_options(synchronize_session=False)
+    )
+    if swapped.rowcount != 1:
+        session.rollback()
+        return Claim(existing.id, "busy", [], holder="another worker")
+    session.refresh(existing)
     if existing.status == "failed":
         session.execute(delete(TurnRow).where(TurnRow.debate_id == existing.id))
         session.execute(delete(VerdictRow).where(VerdictRow.debate_id == existing.id))
@@ -110,23 +136,39 @@ def claim_debate(session: Session, row: DebateRow) -> Claim:
         existing.failed_step = None
         existing.attempts += 1
         existing.started_at = utcnow()
-        existing.batch_id = row.batch_id
         session.commit()
         return Claim(existing.id, "new", [])
-    existing.batch_id = row.batch_id
     turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
     session.commit()
     return Claim(existing.id, "resume", turns)
 
 
+def _renew(connection: Connection, debate_id: str, owner: str, lease_s: float) -> None:
+    renewed = connection.execute(
+        update(DebateRow.__table__)
+        .where(DebateRow.__table__.c.id == debate_id, DebateRow.__table__.c.lease_owner == owner)
+        .values(lease_expires=expiry(lease_s))
+    )
+    if renewed.rowcount != 1:
+        raise LeaseLost(f"{debate_id}: lease lost to another worker")
+
+
 def add_turn(
-    engine: Engine, turn: dict[str, Any], verdict: dict[str, Any] | None, usage: Sequence[dict[str, Any]]
+    engine: Engine,
+    turn: dict[str, Any],
+    verdict: dict[str, Any] | None,
+    usage: Sequence[dict[str, Any]],
+    *,
+    owner: str,
+    lease_s: float,
 ) -> None:
-    """One transaction per turn: the turn, its verdict (for judges) and the calls that produced it.
+    """One transaction per turn: renew the lease, then the turn, its verdict (for judges) and the calls
+    that produced it. Raises LeaseLost (writing nothing) if another worker took the debate over.
 
     SQLAlchemy Core on a plain connection, not the ORM: this runs once per LLM turn, on the hot path.
     """
     with engine.begin() as connection:
+        _renew(connection, turn["debate_id"], owner, lease_s)
         connection.execute(TurnRow.__table__.insert(), [turn])
         if verdict is not None:
             connection.execute(VerdictRow.__table__.insert(), [verdict])
@@ -151,9 +193,14 @@ def complete_debate_commit(
     revised_statement: str | None,
     judge_models: list[str],
     usage: Sequence[dict[str, Any]] = (),
+    owner: str,
 ) -> None:
     """Mark the debate completed, store its panel score and refresh its hypothesis's aggregate, atomically."""
-    debate = session.get_one(DebateRow, debate_id)
+    debate = session.get_one(DebateRow, debate_id, populate_existing=True)
+    if debate.lease_owner != owner:
+        session.rollback()
+        raise LeaseLost(f"{debate_id}: lease lost to another worker")
+    debate.lease_owner = None
     debate.status = "completed"
     debate.finished_at = utcnow()
     debate.rounds_run = rounds_run
@@ -189,7 +236,7 @@ def refresh_hypothesis_score(session: Session, hypothesis_id: str) -> None:
     debates = session.scalar(
         select(func.count()).where(DebateRow.hypothesis_id == hypothesis_id, DebateRow.status == "completed")
     )
-    row = session.get_one(HypothesisRow, hypothesis_id)
+    row = session.get_one(HypothesisRow, hypothesis_id, with_for_update=True)
     row.score = statistics.fmean(composites) if composites else None
     row.score_spread = statistics.pstdev(composites) if len(composites) > 1 else (0.0 if composites else None)
     row.score_n = len(composites)
@@ -197,9 +244,13 @@ def refresh_hypothesis_score(session: Session, hypothesis_id: str) -> None:
 
 
 def fail_debate_commit(
-    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]]
+    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]], *, owner: str
 ) -> None:
-    debate = session.get_one(DebateRow, debate_id)
+    debate = session.get_one(DebateRow, debate_id, populate_existing=True)
+    if debate.lease_owner != owner:
+        session.rollback()
+        raise LeaseLost(f"{debate_id}: lease lost to another worker")
+    debate.lease_owner = None
     debate.status = "failed"
     debate.failure_reason = reason[:2000]
     debate.failed_step = step
