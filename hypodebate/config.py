@@ -49,13 +49,25 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     if file.exists():
         try:
             text = file.read_text(encoding="utf-8")
+            _refuse_duplicate_keys(file, yaml.compose(text))
             loaded = yaml.safe_load(text)
-        except UnicodeDecodeError:
-            raise ConfigError(f"{file}: not UTF-8 text") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})") from None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            raise ConfigError(
+                f"{file}:{line}: invalid YAML: character #x{char:04x} is not allowed ({exc.reason})"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{file}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            raise ConfigError(f"{file}{where}: invalid YAML: {problem}") from None
+        except RecursionError:
+            raise ConfigError(f"{file}: invalid YAML: nested too deeply") from None
+        except ValueError:  # an integer past Python's digit limit (sys.get_int_max_str_digits)
+            raise ConfigError(f"{file}: invalid YAML: a number with too many digits") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{file}: expected a mapping of sections (llm, debate, ...), got {type(loaded).__name__}")
         data = loaded or {}
@@ -102,6 +114,29 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     if env.get("HYPODEBATE_PROVIDER"):
         put(["llm", "provider"], env["HYPODEBATE_PROVIDER"], "HYPODEBATE_PROVIDER")
     return sources
+
+
+def _refuse_duplicate_keys(file: Path, root: yaml.Node | None) -> None:
+    """PyYAML keeps the last of two equal keys silently; a setting written twice is a mistake to name."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node, prefix = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                path = f"{prefix}{key.value}" if isinstance(key, yaml.ScalarNode) else prefix.rstrip(".")
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        line = key.start_mark.line + 1
+                        raise ConfigError(f"{file}:{line}: {path}: duplicate key (each key may appear once)")
+                    keys.add(key.value)
+                stack.append((value, f"{path}."))
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, prefix) for item in node.value]
 
 
 def _yaml_location(file: Path, text: str, loc: tuple[Any, ...]) -> str:

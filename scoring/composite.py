@@ -24,8 +24,9 @@ def composite(scores: Mapping[str, int], rubric: Rubric) -> float:
         value = scores[dimension]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= rubric.scale:
             raise ScoreError(f"{dimension} = {value!r} is not an integer in 1..{rubric.scale}")
-        total += weight * (value - 1) / (rubric.scale - 1)
-    return total / rubric.total_weight
+        total += weight * (value - 1)
+    # one division, then clamp: float weights must not push an all-top verdict to 1.0000000000000002
+    return min(1.0, max(0.0, total / (rubric.total_weight * (rubric.scale - 1))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from hypodebate.cli import app
 from hypodebate.config import ConfigError, load_settings
+from tests.helpers import EXAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,3 +81,59 @@ def test_bad_rubric_weight(tmp_path):
     config.write_text("scoring:\n  dimensions:\n    novelty: -1\n")
     with pytest.raises(ConfigError, match=r"scoring.dimensions: Value error, weight of 'novelty' must be > 0"):
         load_settings(config, env={})
+
+
+BAD = Path(__file__).with_name("bad_configs")
+
+EXPECTED = {
+    "unknown_section.yaml": r"unknown_section.yaml:3: telemetry: unknown key$",
+    "unknown_nested_key.yaml": r"unknown_nested_key.yaml:4: llm.retry.jitter_s: unknown key$",
+    "wrong_type.yaml": r"wrong_type.yaml:2: debate.rounds: Input should be a valid integer.*\(got 'many'\)",
+    "fractional_rounds.yaml": r"fractional_rounds.yaml:2: debate.rounds: Input should be a valid integer.*\(got 2.5\)",
+    "negative_concurrency.yaml": r"negative_concurrency.yaml:2: llm.concurrency: .*greater than or equal to 1",
+    "zero_weight.yaml": r"zero_weight.yaml:2: scoring.dimensions: Value error, weight of 'novelty' must be > 0",
+    "scale_one.yaml": r"scale_one.yaml:2: scoring.scale: Input should be greater than or equal to 2 \(got 1\)",
+    "unknown_provider.yaml": r"unknown_provider.yaml:2: llm.provider: Input should be 'auto', 'embedded' or 'openai'",
+    "list_root.yaml": r"list_root.yaml: expected a mapping of sections \(llm, debate, ...\), got list",
+    "scalar_root.yaml": r"scalar_root.yaml: expected a mapping of sections \(llm, debate, ...\), got str",
+    "broken_yaml.yaml": r"broken_yaml.yaml:3: invalid YAML: expected ',' or ']'",
+    "tabs.yaml": r"tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token",
+    "control_char.yaml": r"control_char.yaml:2: invalid YAML: character #x0007 is not allowed",
+    "deep_nesting.yaml": r"deep_nesting.yaml: invalid YAML: nested too deeply",
+    "latin1.yaml": r"latin1.yaml: not UTF-8 text \(byte 0xe9\)",
+    "binary.yaml": r"binary.yaml: not UTF-8 text \(byte 0x80\)",
+    "section_not_mapping.yaml": r"section_not_mapping.yaml:1: llm: Input should be a valid dictionary",
+    "temperature_too_high.yaml": r"temperature_too_high.yaml:3: llm.temperature.judge: .*less than or equal to 2",
+    "negative_price.yaml": r"negative_price.yaml:3: llm.prices.gpt-4o-mini.prompt: .*greater than or equal to 0",
+    "empty_dimensions.yaml": r"empty_dimensions.yaml:2: scoring.dimensions: Dictionary should have at least 1 item",
+    "dimension_name.yaml": r"dimension_name.yaml:2: scoring.dimensions: .*'evidence strength' must be a snake_case",
+    "min_score_above_one.yaml": r"min_score_above_one.yaml:2: wiki.min_score: .*less than or equal to 1 \(got 2\)",
+    "structured_mode.yaml": r"structured_mode.yaml:2: llm.structured_mode: Input should be 'auto', 'tools'",
+    "duplicate_key.yaml": r"duplicate_key.yaml:4: debate.rounds: duplicate key \(each key may appear once\)",
+}
+
+
+def test_every_bad_config_has_an_expectation():
+    assert sorted(p.name for p in BAD.iterdir()) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 10
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_config_gives_one_clear_error(name):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(BAD / name, env={})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(str(BAD / name))
+    assert re.search(EXPECTED[name], message), message
+
+
+@pytest.mark.parametrize("name", ["unknown_section.yaml", "zero_weight.yaml", "latin1.yaml", "deep_nesting.yaml"])
+def test_cli_names_the_bad_config_in_one_line_with_exit_2(name, tmp_path):
+    result = CliRunner().invoke(
+        app, ["run", str(EXAMPLE), "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(BAD / name)]
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {BAD / name}"), result.stderr
+    assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0

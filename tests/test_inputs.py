@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,40 @@ EXPECTED = {
     "bad_stance.yaml": r"evidence.0.stance: Input should be 'for' or 'against' \(got 'maybe'\)",
     "wrong_type_targets.jsonl": r"wrong_type_targets.jsonl:1 'Wrong targets': targets: Input should be a valid list",
     "array_line.jsonl": r"array_line.jsonl:1: expected a mapping",
+    "utf16_bom.yaml": r"utf16_bom.yaml: UTF-16 or UTF-32 text, expected UTF-8",
+    "anchor_bomb.yaml": r"anchor_bomb.yaml:2 \(hypothesis 1\) 'Anchor bomb': mechanism: Input should be a valid str",
+    "recursive_anchor.yaml": r"recursive_anchor.yaml:2 \(hypothesis 1\) 'Refers to itself': diseases.0: Input",
+    "deep_nesting.yaml": r"deep_nesting.yaml: invalid YAML: nested too deeply",
+    "deep_nesting.jsonl": r"deep_nesting.jsonl:1: invalid JSON: nested too deeply",
+    "huge_number.yaml": r"huge_number.yaml:5: invalid YAML: a number with more than 4000 digits",
+    "huge_number.jsonl": r"huge_number.jsonl:1: invalid JSON: a number with more than 4000 digits",
+    "tabs.yaml": r"tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token",
+    "control_char.yaml": r"control_char.yaml:2: invalid YAML: character #x0007 is not allowed",
+    "multiple_documents.yaml": r"multiple_documents.yaml:2: invalid YAML: but found another document \(expected",
+    "trailing_garbage.jsonl": r"trailing_garbage.jsonl:2: invalid JSON: Extra data at column 89",
+    "duplicate_key.yaml": r"duplicate_key.yaml:5: duplicate key 'title' \(each key may appear once\)",
+    "duplicate_key.jsonl": r"duplicate_key.jsonl:1: duplicate key 'title'",
+    "null_title.yaml": r"null_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got None\)",
+    "numeric_title.yaml": r"numeric_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got 12345\)",
+    "long_title.yaml": r"long_title.yaml:2 \(hypothesis 1\): title: String should have at most 300 characters",
+    "evidence_not_mapping.yaml": r"'Evidence as strings': evidence.0: Input should be a valid dictionary",
+    "unknown_evidence_key.yaml": r"evidence.0.url: unknown field \(expected claim, citation, stance\)",
+    "duplicate_target.yaml": r"'Twice the target': targets: Value error, a target is listed twice",
+    "bad_page_slug.yaml": r"pages: Value error, 'My Wiki Page' is not a page slug",
+    "list_of_scalars.json": r"list_of_scalars.json:1 \(hypothesis 1\): expected a mapping .*, got integer",
+    "null_hypotheses.yaml": r"null_hypotheses.yaml:1: expected a list of hypotheses, got null",
+    "hypotheses_mapping.yaml": r"hypotheses_mapping.yaml:1: expected a list of hypotheses, got mapping",
+    "comments_only.yaml": r"comments_only.yaml:1: expected a list of hypotheses, got null",
+    "empty_list.yaml": r"empty_list.yaml: no hypotheses found",
+    "too_many_evidence.yaml": r"evidence: List should have at most 50 items",
+    "boolean_target.jsonl": r"boolean_target.jsonl:1 'Boolean target': targets.0: Input should be a valid string",
+    "jsonl_string_line.jsonl": r"jsonl_string_line.jsonl:1: expected a mapping .*, got string",
 }
 
 
 def test_every_bad_input_has_an_expectation():
     assert sorted(p.name for p in BAD.iterdir()) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 30
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -51,6 +81,15 @@ def test_bad_input_gives_one_clear_error(name):
         load_hypotheses([BAD / name])
     assert "\n" not in str(caught.value)
     assert str(caught.value).startswith(str(BAD / name))
+
+
+def test_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:  # sparse: 60 MB on paper, nothing on disk
+        handle.truncate(60 * 2**20)
+    with pytest.raises(InputError, match=r"huge.yaml: file is larger than 50 MB") as caught:
+        load_hypotheses([path])
+    assert str(caught.value).startswith(str(path))
 
 
 def test_missing_file():
@@ -93,6 +132,36 @@ def test_cli_rejects_bad_input_with_exit_2_and_leaves_the_database_as_it_was(tmp
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: ") and "second_record_bad.yaml:5 (hypothesis 2)" in result.stderr
+    assert _dump(db) == before
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, list]:
+    """A database that already holds hypotheses (and an empty config, so only the input can be at fault)."""
+    folder = tmp_path_factory.mktemp("filled")
+    db = f"sqlite:///{folder / 'x.db'}"
+    sessions = open_store(db)
+    try:
+        with sessions() as session:
+            upsert_hypotheses(session, [hypothesis_record(h) for h in load_hypotheses([EXAMPLE])[:3]])
+            session.commit()
+    finally:
+        sessions.kw["bind"].dispose()
+    config = folder / "config.yaml"
+    config.write_text("{}\n")
+    return db, config, _dump(db)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cli_rejects_every_bad_input_in_one_line_and_writes_nothing(name, filled):
+    db, config, before = filled
+    result = CliRunner().invoke(app, ["run", str(BAD / name), "--db", db, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {BAD / name}"), result.stderr
+    assert re.search(EXPECTED[name], lines[0])
+    assert result.stdout == ""
     assert _dump(db) == before
 
 
