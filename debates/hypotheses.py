@@ -107,5 +107,5 @@ class Hypothesis(BaseModel):
 
 def split_targets(label: str) -> list[str]:
     """'NLRP3, CASP1, IL1B, PYCARD' / 'HCRTR1/HCRTR2' / 'P2RY1 and P2RX7' -> symbols."""
-    parts = re.split(r"\s*(?:,|/|;|\band\b|&|\+)\s*", label)
+    parts = re.split(r"\s*(?:,|/|;|&|\+)\s*|\s+and\s+", label)
     return [p.strip() for p in parts if p.strip()]
