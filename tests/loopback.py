@@ -3,20 +3,35 @@
 Used by tests that run `hypodebate` in a subprocess, and by the benchmarks:
 
     python -m tests.loopback --port 8765 --latency 0.1
+    python -m tests.loopback --port 8765 --latency 0.02 --seed 1 \\
+        --faults rate_limit=0.05,server_error=0.05,hang=0.01,drop=0.02,truncated=0.03,bad_verdict=0.03
+
+With `--faults` (a `FaultPlan`) the asyncio server injects, per request and at the given rates: 429s
+with a `retry-after` header, 500/503s, hung requests (held past the client's timeout, then answered),
+dropped connections (closed without a response), truncated tool-call JSON, and verdicts that break the
+schema (an out-of-range score or a missing field). `GET /v1/_faults` returns what it injected so far.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 from tests.fakes import FakeDebater, Reply, completion_json
+
+FaultKind = Literal["rate_limit", "server_error", "hang", "drop", "truncated", "bad_verdict"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "drop", "truncated", "bad_verdict")
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -88,9 +103,115 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-async def serve_async(port: int, latency: float, responder: Callable[[dict[str, Any]], Any]) -> None:
+# -- fault injection --------------------------------------------------------------------------------
+
+
+@dataclass
+class FaultPlan:
+    """Per-request fault rates (each a probability; together at most 1) drawn from one seeded RNG.
+
+    `bad_verdict` applies to verdict requests only (its rate is per verdict call). `injected` counts what
+    was injected, by kind; `requests` counts every chat request seen.
+    """
+
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    hang: float = 0.0
+    drop: float = 0.0
+    truncated: float = 0.0
+    bad_verdict: float = 0.0
+    seed: int = 0
+    hang_s: float = 2.0  # how long a hung request is held: longer than the client's timeout
+    retry_after_s: float = 0.05
+    requests: int = field(default=0, init=False)
+    injected: Counter[str] = field(default_factory=Counter, init=False)
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rates = [getattr(self, kind) for kind in FAULT_KINDS]
+        if any(not 0 <= rate <= 1 for rate in rates) or sum(rates) > 1:
+            raise ValueError(f"fault rates must each be in 0..1 and sum to at most 1, got {rates}")
+        self._rng = random.Random(self.seed)
+
+    @classmethod
+    def parse(cls, spec: str, **options: Any) -> FaultPlan:
+        """`rate_limit=0.05,server_error=0.05,...` (kinds from FAULT_KINDS) plus keyword options (seed, hang_s)."""
+        rates: dict[str, float] = {}
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            kind, _, value = item.partition("=")
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+            rates[kind] = float(value)
+        return cls(**rates, **options)
+
+    def draw(self, request: dict[str, Any]) -> FaultKind | None:
+        """The fault to inject into this request, if any (and count it)."""
+        self.requests += 1
+        roll, edge = self._rng.random(), 0.0
+        for kind in FAULT_KINDS:
+            edge += getattr(self, kind)
+            if roll < edge:
+                if kind == "bad_verdict" and not is_verdict_request(request):
+                    return None
+                self.injected[kind] += 1
+                return kind
+        return None
+
+    def counts(self) -> dict[str, Any]:
+        return {"requests": self.requests, "injected": {kind: self.injected[kind] for kind in FAULT_KINDS}}
+
+    def error_response(self, kind: FaultKind) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """(status, body, headers) of an HTTP-level fault."""
+        if kind == "rate_limit":
+            body = {"error": {"message": "rate limited (injected)", "type": "rate_limit_error"}}
+            return 429, body, {"retry-after": f"{self.retry_after_s:g}"}
+        status = 503 if self.injected["server_error"] % 2 == 0 else 500  # alternately
+        return status, {"error": {"message": f"injected {status}", "type": "server_error"}}, {}
+
+    def spoil(self, kind: FaultKind, reply: Reply) -> Reply:
+        """A 200 answer that the client must reject: JSON cut in half, or a verdict that breaks the schema."""
+        args = reply.tool_args
+        if kind == "truncated":
+            if args is None:
+                return replace(reply, content=(reply.content or "")[: len(reply.content or "") // 2])
+            text = args if isinstance(args, str) else json.dumps(args)
+            return replace(reply, tool_args=text[: len(text) // 2])
+        verdict = dict(json.loads(args) if isinstance(args, str) else args or {})
+        if self.injected["bad_verdict"] % 2:
+            scores = dict(verdict.get("scores") or {"score": 0})
+            scores[next(iter(scores))] = 11  # out of range on a 1..10 scale
+            verdict["scores"] = scores
+        else:
+            verdict.pop("summary", None)  # a required field missing
+        return replace(reply, tool_args=verdict)
+
+
+def is_verdict_request(request: dict[str, Any]) -> bool:
+    tools = request.get("tools") or []
+    return any("scores" in t.get("function", {}).get("parameters", {}).get("properties", {}) for t in tools)
+
+
+# -- the asyncio server -------------------------------------------------------------------------------
+
+
+def _response(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> bytes:
+    data = json.dumps(payload).encode()
+    head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+    head += "".join(f"{key}: {value}\r\n" for key, value in (headers or {}).items())
+    return (head + f"content-length: {len(data)}\r\n\r\n").encode("latin-1") + data
+
+
+async def serve_async(
+    port: int,
+    latency: float,
+    responder: Callable[[dict[str, Any]], Any],
+    faults: FaultPlan | None = None,
+    *,
+    started: Callable[[str], None] | None = None,
+) -> None:
     """The same fake on one asyncio loop (no thread per connection): cheap enough that a benchmark
-    measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request."""
+    measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request; with `faults`,
+    injected failures. `started(url)` is called once listening (default: print the URL)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -99,38 +220,119 @@ async def serve_async(port: int, latency: float, responder: Callable[[dict[str, 
                 request_line, *header_lines = head.decode("latin-1").split("\r\n")
                 headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                status, extra = 200, {}
                 if request_line.startswith("GET"):
-                    payload: dict[str, Any] = {"object": "list", "data": [{"id": "loopback-model", "object": "model"}]}
+                    path = request_line.split(" ")[1] if " " in request_line else ""
+                    if path.endswith("/_faults"):
+                        payload = faults.counts() if faults else {"requests": None, "injected": {}}
+                    else:
+                        payload = {"object": "list", "data": [{"id": "loopback-model", "object": "model"}]}
                 else:
                     request = json.loads(body)
-                    if latency:
+                    fault = faults.draw(request) if faults else None
+                    if fault == "drop":
+                        return  # close the connection without a response
+                    if fault == "hang":
+                        assert faults is not None
+                        await asyncio.sleep(faults.hang_s)  # past the client's timeout; then answer anyway
+                    elif latency and fault != "rate_limit":
                         await asyncio.sleep(latency)
-                    payload = completion_json(responder(request), request["model"])
-                data = json.dumps(payload).encode()
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                    + str(len(data)).encode()
-                    + b"\r\n\r\n"
-                    + data
-                )
+                    if fault in ("rate_limit", "server_error"):
+                        assert faults is not None
+                        status, payload, extra = faults.error_response(fault)
+                    else:
+                        reply = responder(request)
+                        if fault in ("truncated", "bad_verdict"):
+                            assert faults is not None
+                            reply = faults.spoil(fault, reply)
+                        payload = completion_json(reply, request["model"])
+                if status == 200 and not extra:
+                    data = json.dumps(payload).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                        + str(len(data)).encode()
+                        + b"\r\n\r\n"
+                        + data
+                    )
+                else:
+                    writer.write(_response(status, payload, extra))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:  # the server is stopping (AsyncLoopback.stop): end this connection quietly
             pass
         finally:
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
-    print(f"http://127.0.0.1:{port}/v1", flush=True)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    if started is None:
+        print(url, flush=True)
+    else:
+        started(url)
     async with server:
         await server.serve_forever()
 
 
+class AsyncLoopback:
+    """`serve_async` on its own event loop in a thread, for in-process tests: `start()`, `url`, `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        responder: Callable[[dict[str, Any]], Any] | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.latency = latency
+        self.responder = responder or FakeDebater()
+        self.faults = faults
+        self.url = ""
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> AsyncLoopback:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the loopback server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+
+        def started(url: str) -> None:
+            self.url = url
+            self._ready.set()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_async(0, self.latency, self.responder, self.faults, started=started)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--faults", help="kind=rate,... with kinds " + ", ".join(FAULT_KINDS) + " ('' counts only)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault RNG")
+    parser.add_argument("--hang-s", type=float, default=2.0, help="how long a hung request is held")
+    parser.add_argument("--retry-after", type=float, default=0.05, help="retry-after seconds sent with 429s")
     args = parser.parse_args()
-    asyncio.run(serve_async(args.port, args.latency, FakeDebater()))
+    plan = (
+        FaultPlan.parse(args.faults, seed=args.seed, hang_s=args.hang_s, retry_after_s=args.retry_after)
+        if args.faults is not None
+        else None
+    )
+    asyncio.run(serve_async(args.port, args.latency, FakeDebater(), plan))
 
 
 if __name__ == "__main__":
