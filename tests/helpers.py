@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +48,11 @@ def runner(server: ScriptedServer, url: str, **debate: Any) -> BatchRunner:
         rubric=Rubric(),
         prompts=load_prompts(),
     )
+
+
+def start_run(base_url: str, db: str, key: str) -> subprocess.Popen[str]:
+    """`hypodebate run` on the example batch (1 round, 2 judges) in a subprocess, against `base_url`."""
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": key}
+    command = [sys.executable, "-m", "hypodebate", "run", str(EXAMPLE), "--db", db]
+    command += ["--rounds", "1", "--judges", "2", "--concurrency", "4"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

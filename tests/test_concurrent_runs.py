@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from debates.inputs import load_hypotheses
 from hypodebate.cli import app
-from tests.helpers import EXAMPLE
+from tests.helpers import EXAMPLE, start_run
 from tests.loopback import LoopbackServer
 
 
@@ -34,24 +30,8 @@ def _rows(db: str, sql: str) -> list:
 
 def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, tmp_path):
     db = f"sqlite:///{tmp_path / 'shared.db'}"
-    env = {**os.environ, "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test-two"}
-    command = [
-        sys.executable,
-        "-m",
-        "hypodebate",
-        "run",
-        str(EXAMPLE),
-        "--db",
-        db,
-        "--rounds",
-        "1",
-        "--judges",
-        "2",
-        "--concurrency",
-        "4",
-    ]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    second = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_run(server.url, db, "sk-test-two")
+    second = start_run(server.url, db, "sk-test-two")
     results = [p.communicate(timeout=180) for p in (first, second)]
     expected = len(load_hypotheses([EXAMPLE]))
     for process, (_, err) in zip((first, second), results, strict=True):

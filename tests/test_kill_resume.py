@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from debates.inputs import load_hypotheses
-from tests.helpers import EXAMPLE
+from tests.helpers import EXAMPLE, start_run
 from tests.loopback import LoopbackServer
 
 
@@ -24,23 +23,7 @@ def server():
 
 
 def _run(server: LoopbackServer, db: str) -> subprocess.Popen:
-    env = {**os.environ, "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test-kill"}
-    command = [
-        sys.executable,
-        "-m",
-        "hypodebate",
-        "run",
-        str(EXAMPLE),
-        "--db",
-        db,
-        "--rounds",
-        "1",
-        "--judges",
-        "2",
-        "--concurrency",
-        "4",
-    ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_run(server.url, db, "sk-test-kill")
 
 
 def _scalar(db: str, sql: str) -> int:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from store.engine import open_store
-from tests.browser import requires_chromium
+from tests.browser import requires_chromium, serving
 from tests.wiki_db import SEED_SLUG, build_wiki_db
 from wiki.app import create_app
 from wiki.settings import WikiSettings
@@ -36,18 +33,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         attach_pages(sessions, [], WikiSettings())
     finally:
         sessions.kw["bind"].dispose()
-    port = free_port()
-    config = uvicorn.Config(create_app(db.url), host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(db.url)) as url:
+        yield url
 
 
 def test_page_related_block_hypothesis_transcript_and_embed(site: str, browser: object, tmp_path: Path):

@@ -4,19 +4,15 @@ error or a request that leaves the page's origin."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from hypodebate.commands.report import report_command
-from tests.browser import requires_chromium
-from tests.test_web_browser import free_port
+from tests.browser import requires_chromium, serving
 from tests.xss import XssDb, build_xss_db
 from wiki.app import create_app
 
@@ -31,18 +27,8 @@ def xss(tmp_path_factory: pytest.TempPathFactory) -> XssDb:
 
 @pytest.fixture(scope="module")
 def site(xss: XssDb) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(xss.url), host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(xss.url)) as url:
+        yield url
 
 
 class Watch:
