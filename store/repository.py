@@ -43,8 +43,19 @@ class HypothesisRecord:
     evidence: list[dict[str, Any]]
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises hypothesis upserts across workers.
+_UPSERT_LOCK = 0x6879706F
+
+
 def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> tuple[int, int]:
-    """Insert new hypotheses, update changed ones (evidence replaced). Returns (inserted, updated)."""
+    """Insert new hypotheses, update changed ones (evidence replaced). Returns (inserted, updated).
+
+    On PostgreSQL, concurrent workers importing the same batch take turns (a transaction-scoped
+    advisory lock), so none of them hits a duplicate key halfway through a pipelined insert; SQLite
+    serialises writers itself, and the caller retries the rare conflict there.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_UPSERT_LOCK)))
     existing = {
         row.id: row
         for row in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_([r.id for r in records])))

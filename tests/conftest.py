@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import os
+import uuid
+from collections.abc import Iterator
 
 import httpx2
 import pytest
@@ -61,6 +63,25 @@ def dispose_engines():
 
     while OPEN_ENGINES:
         OPEN_ENGINES.pop().dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the PostgreSQL server HYPODEBATE_TEST_POSTGRES_URL names (CI sets it)."""
+    server = os.environ.get("HYPODEBATE_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("HYPODEBATE_TEST_POSTGRES_URL is not set (CI sets it)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"hypodebate_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 from tests.browser import browser  # noqa: E402, F401 - the shared chromium fixture for browser tests

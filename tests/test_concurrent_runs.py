@@ -28,8 +28,15 @@ def _rows(db: str, sql: str) -> list:
         engine.dispose()
 
 
-def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, tmp_path):
-    db = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_db(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, shared_db):
+    db = shared_db
     first = start_run(server.url, db, "sk-test-two")
     second = start_run(server.url, db, "sk-test-two")
     results = [p.communicate(timeout=180) for p in (first, second)]
@@ -38,7 +45,8 @@ def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, tmp_pa
         assert process.returncode == 0, err
         assert "error" not in err.lower() and "Traceback" not in err
     # every debate ran once: one completed debate per hypothesis, 5 turns and 2 verdicts each
-    assert _rows(db, "select count(*), sum(status = 'completed') from debates") == [(expected, expected)]
+    completed = "sum(case when status = 'completed' then 1 else 0 end)"
+    assert _rows(db, f"select count(*), {completed} from debates") == [(expected, expected)]
     assert _rows(db, "select count(*) from verdicts") == [(2 * expected,)]
     assert _rows(db, "select count(*) from turns") == [(5 * expected,)]
     assert _rows(db, "select count(*) from scores") == [(expected,)]
