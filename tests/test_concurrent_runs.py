@@ -29,14 +29,13 @@ def _rows(db: str, sql: str) -> list:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def shared_db(request, tmp_path) -> str:
+def db(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"
     return request.getfixturevalue("postgres_url")
 
 
-def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, shared_db):
-    db = shared_db
+def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
     first = start_run(server.url, db, "sk-test-two")
     second = start_run(server.url, db, "sk-test-two")
     results = [p.communicate(timeout=180) for p in (first, second)]
