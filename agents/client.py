@@ -1,7 +1,8 @@
 """The one path to every language model: openai.AsyncOpenAI + tenacity + structured output + accounting.
 
 `LLMClient.text()` returns a free-text turn; `LLMClient.structured()` returns a validated pydantic
-object. Both record a `CallRecord` (tokens, latency, attempts, cost) in the client's ledger.
+object. Both record a `CallRecord` (tokens, latency, attempts, cost, requested and served model) in
+the client's ledger, and both take per-call `model=` / `temperature=` overrides of the role's settings.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx2
 import openai
 from pydantic import BaseModel, ValidationError
 
-from agents.errors import LLMCallFailed, StructuredOutputError, redact
+from agents.errors import ContextLengthExceeded, LLMCallFailed, StructuredOutputError, redact
 from agents.retry import classify, policy
 from agents.settings import LLMSettings, Role
 from agents.structured import extract_json, json_schema, tool_for, tool_name
@@ -35,6 +36,9 @@ _FALLBACK: dict[StructuredMode, StructuredMode | None] = {
     "json_schema": "json_object",
     "json_object": None,
 }
+# Statuses with which a server refuses the request's shape (unknown `tools`/`response_format`, no such
+# route): the next structured mode may work. Any other failure says nothing about the mode.
+_SHAPE_REFUSED = frozenset({400, 404, 422})
 
 # One limit per process (per event loop), shared by every client and every call.
 _LIMITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
@@ -104,8 +108,19 @@ class LLMClient:
 
     # -- free text ---------------------------------------------------------------------------
 
-    async def text(self, role: Role, messages: list[Message], *, max_tokens: int | None = None) -> TextReply:
-        completion, record = await self._call(role, messages, {}, max_tokens=max_tokens)
+    async def text(
+        self,
+        role: Role,
+        messages: list[Message],
+        *,
+        max_tokens: int | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+    ) -> TextReply:
+        """One free-text turn; `model`/`temperature` replace the role's configured ones for this call."""
+        completion, record = await self._call(
+            role, messages, {}, max_tokens=max_tokens, model=model, temperature=temperature
+        )
         text = completion.message.content or ""
         return TextReply(text=text, finish_reason=completion.finish_reason, record=record)
 
@@ -119,9 +134,12 @@ class LLMClient:
         *,
         max_tokens: int | None = None,
         seed: int | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> StructuredReply[T]:
         """Ask for an instance of `schema`; re-ask with the validation error, then raise.
 
+        `model`/`temperature` replace the role's configured ones for this call (re-asks included).
         The reply's record sums every call made for it (re-asks included).
         """
         conversation = list(messages)
@@ -131,7 +149,9 @@ class LLMClient:
         records: list[CallRecord] = []
         for ask in range(1, asks + 1):
             ask_seed = None if seed is None else seed + ask - 1  # each re-ask samples afresh
-            completion, record = await self._structured_call(role, conversation, schema, max_tokens, ask_seed)
+            completion, record = await self._structured_call(
+                role, conversation, schema, max_tokens, ask_seed, model=model, temperature=temperature
+            )
             records.append(record)
             raw = self._answer_text(completion)
             try:
@@ -156,20 +176,29 @@ class LLMClient:
         )
 
     async def _structured_call(
-        self, role: Role, messages: list[Message], schema: type[T], max_tokens: int | None, seed: int | None
+        self,
+        role: Role,
+        messages: list[Message],
+        schema: type[T],
+        max_tokens: int | None,
+        seed: int | None,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> tuple[_Completion, CallRecord]:
         while True:
             extra = self._format_args(schema)
             if seed is not None:
                 extra["seed"] = seed
             try:
-                return await self._call(role, messages, extra, max_tokens=max_tokens)
+                return await self._call(
+                    role, messages, extra, max_tokens=max_tokens, model=model, temperature=temperature
+                )
             except LLMCallFailed as exc:
                 fallback = _FALLBACK[self._mode]
-                # A server that rejects the request shape (400/404/422) may support the next mode.
-                if self.settings.structured_mode != "auto" or exc.kind != "client_error" or fallback is None:
-                    raise
-                if exc.status in (401, 403):
+                # Only a server that refuses the request shape may support the next mode; a prompt too long
+                # for the context window (kind "context_length"), auth, rate limits and the rest never switch it.
+                if self.settings.structured_mode != "auto" or fallback is None or not _shape_refused(exc):
                     raise
                 log.warning("%s structured output refused (%s); falling back to %s", self._mode, exc, fallback)
                 self._mode = fallback
@@ -200,10 +229,18 @@ class LLMClient:
     # -- one call, retried --------------------------------------------------------------------
 
     async def _call(
-        self, role: Role, messages: list[Message], extra: dict[str, Any], *, max_tokens: int | None
+        self,
+        role: Role,
+        messages: list[Message],
+        extra: dict[str, Any],
+        *,
+        max_tokens: int | None,
+        model: str | None = None,
+        temperature: float | None = None,
     ) -> tuple[_Completion, CallRecord]:
         settings = self.settings
-        model = settings.model_for(role)
+        model = model or settings.model_for(role)
+        temperature = settings.temperature[role] if temperature is None else temperature
         started = time.monotonic()
         queued = 0.0  # time spent waiting for a concurrency slot: neither latency nor part of the total cap
         attempts = 0
@@ -215,7 +252,7 @@ class LLMClient:
             "model": model,
             "extra_body": {
                 "messages": messages,
-                "temperature": settings.temperature[role],
+                "temperature": temperature,
                 "max_tokens": max_tokens or settings.max_tokens_for_provider(),
                 **extra,
             },
@@ -243,12 +280,16 @@ class LLMClient:
             kind = classify(exc)
             status = getattr(exc, "status_code", None)
             message = redact(f"{role} call to {model} failed after {attempts} attempt(s): {_short(exc)}", self._secret)
-            self._record(role, model, 0, 0, started + queued, attempts, failures, error=kind)
-            raise LLMCallFailed(message, kind=kind, attempts=attempts, status=status) from None
+            self._record(role, model, model, 0, 0, started + queued, attempts, failures, error=kind)
+            error = ContextLengthExceeded if kind == "context_length" else LLMCallFailed
+            raise error(message, kind=kind, attempts=attempts, status=status) from None
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
-        record = self._record(role, model, prompt_tokens, completion_tokens, started + queued, attempts, failures)
+        served = response.model if isinstance(response.model, str) and response.model.strip() else model
+        record = self._record(
+            role, model, served, prompt_tokens, completion_tokens, started + queued, attempts, failures
+        )
         completion = _Completion(choice.message, choice.finish_reason or "stop", prompt_tokens, completion_tokens)
         return completion, record
 
@@ -256,6 +297,7 @@ class LLMClient:
         self,
         role: Role,
         model: str,
+        served_model: str,
         prompt_tokens: int,
         completion_tokens: int,
         started: float,
@@ -274,9 +316,15 @@ class LLMClient:
             ok=error is None,
             error=error,
             retries_by_kind=tuple(sorted(failures.items())),
+            served_model=served_model,
         )
         self.ledger.add(record)
         return record
+
+
+def _shape_refused(exc: LLMCallFailed) -> bool:
+    """The server refused the request's shape (400/404/422), not its length, credentials or rate."""
+    return exc.kind == "client_error" and exc.status in _SHAPE_REFUSED
 
 
 def _short(exc: BaseException) -> str:

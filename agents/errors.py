@@ -3,6 +3,7 @@
     LLMError
     ├── ProviderUnavailable      the embedded model is not installed, or the server cannot be reached
     ├── LLMCallFailed            a call gave up: non-retryable status, or retries/total cap exhausted
+    │   └── ContextLengthExceeded    the prompt does not fit the model's context window (never retried)
     └── StructuredOutputError    the model never produced an answer that validates against the schema
 
 Messages never contain an API key: `redact` is applied to anything that came from the wire.
@@ -25,6 +26,10 @@ class LLMCallFailed(LLMError):
         self.kind = kind
         self.attempts = attempts
         self.status = status
+
+
+class ContextLengthExceeded(LLMCallFailed):
+    """The server refused the prompt as too long for the model: shorten it or pick a larger model."""
 
 
 class StructuredOutputError(LLMError):

@@ -1,4 +1,6 @@
-"""The judge's verdict schema, built from the rubric: one bounded integer and one rationale per dimension."""
+"""The judge's verdict schema, built from the rubric: reasoning first, then one rationale and one bounded
+integer per dimension, then a summary. Field order is generation order, so the judge reasons before it
+scores; every length cap is stated in the prompt (`CAPS`), and an empty rationale is rejected."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from scoring.rubric import Rubric
 
-Rationale = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+CAPS = {"reasoning": 600, "rationale": 120, "summary": 300}
+Reasoning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["reasoning"])]
+Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["rationale"])]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["summary"])]
 
 
 class VerdictBase(BaseModel):
@@ -28,13 +32,14 @@ class VerdictBase(BaseModel):
 
     def text(self) -> str:
         scores, rationales = self.score_map(), self.rationale_map()
-        lines = [f"{name}: {value} - {rationales.get(name, '')}" for name, value in scores.items()]
+        lines = [f"Reasoning: {self.model_dump()['reasoning']}"]
+        lines += [f"{name}: {value} - {rationales.get(name, '')}" for name, value in scores.items()]
         lines.append(f"Verdict: {self.summary_text}")
         return "\n".join(lines)
 
 
 def verdict_model(rubric: Rubric) -> type[VerdictBase]:
-    """`Verdict` with `scores.<dimension>: Literal[1..scale]` and `rationales.<dimension>: str`."""
+    """`Verdict`: `reasoning`, `rationales.<dimension>: str`, `scores.<dimension>: Literal[1..scale]`, `summary`."""
     return _verdict_model(rubric.scale, tuple(rubric.dimensions))
 
 
@@ -49,7 +54,8 @@ def _verdict_model(top: int, dimensions: tuple[str, ...]) -> type[VerdictBase]:
         "Verdict",
         __base__=VerdictBase,
         __doc__=VerdictBase.__doc__,
-        scores=(scores, Field(...)),
+        reasoning=(Reasoning, Field(..., description="your reasoning about the debate, before any score")),
         rationales=(rationales, Field(...)),
+        scores=(scores, Field(...)),
         summary=(Summary, Field(...)),
     )

@@ -1,4 +1,7 @@
-"""Prompt templates: one Jinja2 file per role and step in prompts/, StrictUndefined, versioned by hash."""
+"""Prompt templates: one Jinja2 file per role and step in prompts/, StrictUndefined, versioned by hash.
+
+Judge personas are plain files in prompts/judge_personas/ (the judge's system message); each one's hash is
+kept as `persona:<name>`, so changing a persona changes the protocol."""
 
 from __future__ import annotations
 
@@ -11,13 +14,15 @@ import jinja2
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-Step = Literal["opening", "critique", "rebuttal", "verdict"]
+Step = Literal["opening", "critique", "rebuttal", "closing", "verdict"]
 TEMPLATES: dict[Step, str] = {
     "opening": "proposer_opening.md.j2",
     "critique": "critic_critique.md.j2",
     "rebuttal": "proposer_rebuttal.md.j2",
+    "closing": "critic_closing.md.j2",
     "verdict": "judge_verdict.md.j2",
 }
+PERSONAS_DIR = "judge_personas"
 
 
 class PromptError(Exception):
@@ -28,6 +33,16 @@ class PromptError(Exception):
 class PromptSet:
     env: jinja2.Environment
     hashes: dict[str, str]
+    personas: dict[str, str]
+
+    def persona(self, name: str) -> str:
+        try:
+            return self.personas[name]
+        except KeyError:
+            known = ", ".join(sorted(self.personas)) or "none"
+            raise PromptError(
+                f"{PROMPTS_DIR / PERSONAS_DIR / name}.md: no such judge persona (known: {known})"
+            ) from None
 
     def render(self, step: Step, **variables: Any) -> str:
         try:
@@ -62,4 +77,11 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> PromptSet:
         except jinja2.TemplateSyntaxError as exc:
             raise PromptError(f"{path}:{exc.lineno}: {exc.message}") from None
         hashes[step] = hashlib.sha256(path.read_bytes() + shared).hexdigest()[:12]
-    return PromptSet(env=env, hashes=hashes)
+    personas = {}
+    for path in sorted((folder / PERSONAS_DIR).glob("*.md")):
+        text = path.read_text(encoding="utf-8").strip()
+        if not text:
+            raise PromptError(f"{path}: empty persona")
+        personas[path.stem] = text
+        hashes[f"persona:{path.stem}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return PromptSet(env=env, hashes=hashes, personas=personas)

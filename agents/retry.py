@@ -18,7 +18,21 @@ from tenacity import (
 
 from agents.settings import RetrySettings
 
-ErrorKind = Literal["rate_limit", "server_error", "timeout", "connection", "client_error", "other"]
+ErrorKind = Literal["rate_limit", "server_error", "timeout", "connection", "context_length", "client_error", "other"]
+
+# How servers say "the prompt does not fit the model": OpenAI's error code, then the wording of
+# OpenAI, vLLM, llama.cpp, Ollama, LiteLLM and friends (matched case-insensitively).
+_CONTEXT_LENGTH_CODES = frozenset({"context_length_exceeded"})
+_CONTEXT_LENGTH_PHRASES = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context length",
+    "context window",
+    "too many tokens",
+    "exceeds the context",
+    "context size",  # llama.cpp: "the request exceeds the available context size"
+    "prompt is too long",
+)
 
 
 def classify(exc: BaseException) -> ErrorKind:
@@ -31,8 +45,22 @@ def classify(exc: BaseException) -> ErrorKind:
             return "rate_limit"
         if exc.status_code >= 500:
             return "server_error"
+        if is_context_length(exc):
+            return "context_length"
         return "client_error"
     return "other"
+
+
+def is_context_length(exc: BaseException) -> bool:
+    """A 400 (or 413/422) saying the prompt is too long for the model's context window."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 413, 422):
+        return False
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code.lower() in _CONTEXT_LENGTH_CODES:
+        return True
+    body = getattr(exc, "body", None)
+    text = " ".join(str(part) for part in (getattr(exc, "message", ""), body) if part).lower()
+    return any(phrase in text for phrase in _CONTEXT_LENGTH_PHRASES)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -74,7 +102,8 @@ class _WaitRetryAfterOrBackoff:
 
 
 def policy(settings: RetrySettings) -> AsyncRetrying:
-    """Retry 429 (honouring Retry-After), 5xx, timeouts and connection errors; never other 4xx.
+    """Retry 429 (honouring Retry-After), 5xx, timeouts and connection errors; never other 4xx
+    (a prompt too long for the context window included).
 
     `max_attempts` and `total_timeout_s` bound all attempts of one call together: a wait that would
     end past the total cap is not started.

@@ -1,29 +1,38 @@
-"""The debate roles: proposer (opening, rebuttal), critic (critique) and judge (verdict).
+"""The debate roles: proposer (opening, rebuttal), critic (critique, closing) and judge (verdict).
 
 Each role renders its prompt from prompts/, asks for a structured answer, checks the turn, and
-re-asks with the reason when the turn is unusable.
+re-asks with the reason when the turn is unusable. Every ask carries a seed drawn from (debate, step,
+judge, ask), so replicates and re-asks are independent draws even on a deterministic server.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from agents.checks import TurnRejected, check_turn, topic_terms
 from agents.client import LLMClient
-from agents.judge import VerdictBase, verdict_model
+from agents.judge import CAPS, VerdictBase, verdict_model
 from agents.prompts import PromptSet, Step
 from agents.settings import Role
-from agents.turns import Critique, Opening, Rebuttal
+from agents.turns import Closing, Critique, Opening, Rebuttal
 from agents.usage import CallRecord, combine
 from debates.hypotheses import Hypothesis
 from scoring.rubric import Rubric
 
 log = logging.getLogger(__name__)
+
+MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
+ORDER_NOTES: dict[MaterialOrder, str] = {
+    "chronological": "",
+    "critic-first": "grouped by side: the critic's turns first, then the proposer's (each labelled with its round)",
+    "proposer-first": "grouped by side: the proposer's turns first, then the critic's (each labelled with its round)",
+}
 
 SYSTEM = {
     "proposer": "You are the proposer in a structured scientific debate. Be specific and cite evidence.",
@@ -67,6 +76,30 @@ class TurnFailed(Exception):
         self.reason = reason
 
 
+def draw_seed(debate_id: str, step: str, judge: int, ask: int) -> int:
+    """A sampling seed for one ask: independent across debates (replicates), steps, judges and re-asks."""
+    digest = hashlib.sha256(f"{debate_id}:{step}:{judge}:{ask}".encode()).hexdigest()
+    return int(digest[:8], 16) % 2**31
+
+
+def arrange(transcript: Sequence[PriorTurn], order: MaterialOrder) -> list[PriorTurn]:
+    """The debate as one judge reads it: in order, or grouped by side with one side first."""
+    if order == "chronological":
+        return list(transcript)
+    first = "critic" if order == "critic-first" else "proposer"
+    return [t for t in transcript if t.role == first] + [t for t in transcript if t.role != first]
+
+
+@dataclass(frozen=True)
+class JudgeSeat:
+    """Who judge `index` of a panel is: the model asked, the persona it speaks as, the order it reads."""
+
+    index: int
+    model: str
+    persona: str
+    order: MaterialOrder
+
+
 @dataclass
 class Roles:
     client: LLMClient
@@ -75,38 +108,73 @@ class Roles:
     turn_retries: int = 2
     _terms: dict[str, set[str]] = field(default_factory=dict)
 
-    async def opening(self, hypothesis: Hypothesis) -> TurnResult:
+    async def opening(self, hypothesis: Hypothesis, debate_id: str) -> TurnResult:
         prompt = self.prompts.render("opening", hypothesis=hypothesis, transcript=[])
-        return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis)
+        return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis, draw=(debate_id, "opening", 0))
 
     async def critique(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, debate_id: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        return await self._ask("critique", "critic", round, prompt, Critique, hypothesis, transcript=transcript)
+        draw = (debate_id, f"critique{round}", 0)
+        return await self._ask("critique", "critic", round, prompt, Critique, hypothesis, transcript, draw=draw)
 
     async def rebuttal(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, debate_id: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "rebuttal", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript=transcript)
+        draw = (debate_id, f"rebuttal{round}", 0)
+        return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript, draw=draw)
 
-    async def verdict(self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], judge: int) -> TurnResult:
+    async def closing(
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, debate_id: str
+    ) -> TurnResult:
+        prompt = self.prompts.render("closing", hypothesis=hypothesis, transcript=transcript)
+        draw = (debate_id, "closing", 0)
+        return await self._ask("closing", "critic", round, prompt, Closing, hypothesis, transcript, draw=draw)
+
+    async def verdict(
+        self,
+        hypothesis: Hypothesis,
+        transcript: Sequence[PriorTurn],
+        seat: JudgeSeat,
+        *,
+        debate_id: str,
+        version_id: str,
+    ) -> TurnResult:
         prompt = self.prompts.render(
             "verdict",
             hypothesis=hypothesis,
-            transcript=transcript,
-            judge=judge,
+            transcript=arrange(transcript, seat.order),
+            order_note=ORDER_NOTES[seat.order],
+            judge=seat.index,
+            version_id=version_id,
             scale=self.rubric.scale,
             dimensions=self.rubric.dimensions,
+            caps=CAPS,
         )
         schema = verdict_model(self.rubric)
         round_ = max((t.round for t in transcript), default=0)
-        return await self._ask("verdict", "judge", round_, prompt, schema, hypothesis, seed=judge, on_topic=False)
+        result = await self._ask(
+            "verdict",
+            "judge",
+            round_,
+            prompt,
+            schema,
+            hypothesis,
+            draw=(debate_id, "verdict", seat.index),
+            on_topic=False,
+            system=self.prompts.persona(seat.persona),
+            model=seat.model,
+        )
+        result.payload.update(
+            judge=seat.index, persona=seat.persona, order=seat.order, model=result.record.served_model
+        )
+        return result
 
     async def _ask(
         self,
@@ -116,13 +184,15 @@ class Roles:
         prompt: str,
         schema: type[BaseModel],
         hypothesis: Hypothesis,
-        *,
-        seed: int | None = None,
-        on_topic: bool = True,
         transcript: Sequence[PriorTurn] = (),
+        *,
+        draw: tuple[str, str, int],
+        on_topic: bool = True,
+        system: str | None = None,
+        model: str | None = None,
     ) -> TurnResult:
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": SYSTEM[role]},
+            {"role": "system", "content": system or SYSTEM[role]},
             {"role": "user", "content": prompt},
         ]
         records: list[CallRecord] = []
@@ -131,10 +201,11 @@ class Roles:
         reason = ""
         for ask in range(self.turn_retries + 1):
             # a re-ask samples afresh: servers that fix the seed would otherwise repeat the rejected turn
-            reply = await self.client.structured(role, messages, schema, seed=(seed or 0) * 100 + ask * 10)
+            seed = draw_seed(*draw, ask)
+            reply = await self.client.structured(role, messages, schema, seed=seed, model=model)
             records.append(reply.record)
             value = reply.value
-            text = value.text() if isinstance(value, (Opening, Critique, Rebuttal, VerdictBase)) else reply.raw
+            text = value.text() if isinstance(value, (Opening, Critique, Rebuttal, Closing, VerdictBase)) else reply.raw
             try:
                 check_turn(text, prompt=prompt, terms=terms, symbols=hypothesis.targets, on_topic=on_topic)
             except TurnRejected as exc:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 Role = Literal["proposer", "critic", "judge"]
 ROLES: tuple[Role, ...] = ("proposer", "critic", "judge")
@@ -16,10 +16,26 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
 class PerRole(_Section):
     proposer: str = "gpt-4o-mini"
     critic: str = "gpt-4o-mini"
     judge: str = "gpt-4o-mini"
+    judges: list[ModelName] = Field(
+        default_factory=list,
+        max_length=15,
+        description="a diverse judge panel: judge n asks judges[(n - 1) % len(judges)]; empty means `judge` for all",
+    )
+
+    @field_validator("judges", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        # An environment override (HYPODEBATE_LLM__MODELS__JUDGES) arrives as one string: "a,b,c".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",")] if value.strip() else []
+        return value
 
     def __getitem__(self, role: Role) -> str:
         return getattr(self, role)
@@ -75,6 +91,15 @@ class LLMSettings(_Section):
 
     def model_for(self, role: Role) -> str:
         return EMBEDDED_MODEL if self.resolved_provider == "embedded" else self.models[role]
+
+    def judge_model(self, judge: int) -> str:
+        """The model judge number `judge` (1-based) asks: round-robin over `models.judges`, else `models.judge`."""
+        if judge < 1:
+            raise ValueError(f"judges are numbered from 1, got {judge}")
+        if self.resolved_provider == "embedded":
+            return EMBEDDED_MODEL
+        panel = self.models.judges
+        return panel[(judge - 1) % len(panel)] if panel else self.models.judge
 
     def max_tokens_for_provider(self) -> int:
         return self.embedded.max_tokens if self.resolved_provider == "embedded" else self.max_tokens

@@ -2,14 +2,21 @@
 
 Bounds are expressed so grammar-constrained servers respect them: `enum`s for categories,
 `maxLength` on strings, `maxItems` on lists.
+
+The two sides get the same budget: the proposer speaks in the opening and in one rebuttal per round,
+the critic in one critique per round and in the closing, and each pair of answering turns has the
+same character cap (opening = closing = 1,750; critique = rebuttal = 1,250; see `max_chars`). The
+critic speaks last, and the proposer's own "resolved" labels are never shown to anyone: whether a
+point was answered is the critic's closing assessment, and then the judges' call.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, StringConstraints
 
+Brief = Annotated[str, StringConstraints(strip_whitespace=True, max_length=125)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=250)]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Severity = Literal["minor", "major", "fatal"]
@@ -18,7 +25,7 @@ Severity = Literal["minor", "major", "fatal"]
 class Opening(BaseModel):
     """The proposer's opening statement."""
 
-    claim: Long = Field(description="the hypothesis in one or two sentences, naming the target")
+    claim: Short = Field(description="the hypothesis in one or two sentences, naming the target")
     mechanism: Long = Field(description="the mechanism, step by step")
     evidence: list[Short] = Field(min_length=1, max_length=3, description="supporting evidence with citations")
     prediction: Short = Field(description="one falsifiable prediction")
@@ -39,8 +46,8 @@ class Critique(BaseModel):
     """The critic's attack on the hypothesis."""
 
     points: list[CriticPoint] = Field(min_length=1, max_length=3)
-    counter_evidence: list[Short] = Field(default_factory=list, max_length=2)
-    alternative_explanations: list[Short] = Field(default_factory=list, max_length=2)
+    counter_evidence: list[Brief] = Field(default_factory=list, max_length=2)
+    alternative_explanations: list[Brief] = Field(default_factory=list, max_length=2)
     concede: bool = Field(False, description="true when no substantive weakness remains")
 
     def text(self) -> str:
@@ -65,9 +72,53 @@ class Rebuttal(BaseModel):
     revised_claim: Long = Field("", description="the revised hypothesis, or empty when unchanged")
 
     def text(self) -> str:
-        lines = [
-            f"Re point {a.point} ({'resolved' if a.resolved else 'not resolved'}): {a.answer}" for a in self.answers
-        ]
+        """What the critic and the judges read: the answers, without the proposer's own "resolved" labels."""
+        lines = [f"Re point {a.point}: {a.answer}" for a in self.answers]
         if self.revised_claim:
-            lines.append(f"Revised hypothesis: {self.revised_claim}")
+            lines.append(f"Revised hypothesis (offered, not what is scored): {self.revised_claim}")
         return "\n".join(lines)
+
+
+class PointAssessment(BaseModel):
+    point: Literal[1, 2, 3] = Field(description="number of the point in the latest critique")
+    resolved: bool = Field(description="true if the rebuttal resolved this point")
+    reason: Short
+
+
+class Closing(BaseModel):
+    """The critic's closing word: which points the rebuttal resolved, and what remains."""
+
+    assessments: list[PointAssessment] = Field(default_factory=list, max_length=3)
+    remaining_concerns: list[Short] = Field(default_factory=list, max_length=2)
+    summary: Long = Field(description="the critic's closing statement")
+
+    def text(self) -> str:
+        lines = [
+            f"Point {a.point}: {'resolved' if a.resolved else 'NOT resolved'} by the rebuttal: {a.reason}"
+            for a in self.assessments
+        ]
+        lines += [f"Remaining concern: {item}" for item in self.remaining_concerns]
+        lines.append(f"Closing: {self.summary}")
+        return "\n".join(lines)
+
+
+def max_chars(model: type[BaseModel]) -> int:
+    """The most free text a turn of this schema can hold: each side's budget, compared in the tests."""
+    total = 0
+    for field in model.model_fields.values():
+        caps = [m.max_length for m in field.metadata if getattr(m, "max_length", None) is not None]
+        if get_origin(field.annotation) is list:
+            (item,) = get_args(field.annotation)
+            total += (caps[0] if caps else 1) * _item_chars(item)
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            total += max_chars(field.annotation)
+        elif field.annotation is str:
+            total += caps[0] if caps else 0
+    return total
+
+
+def _item_chars(item: Any) -> int:
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        return max_chars(item)
+    caps = [m.max_length for m in getattr(item, "__metadata__", ()) if getattr(m, "max_length", None) is not None]
+    return caps[0] if caps else 0

@@ -18,6 +18,11 @@ class CallRecord:
     ok: bool
     error: str | None = None
     retries_by_kind: tuple[tuple[str, int], ...] = ()
+    served_model: str = ""  # the model the server says answered (`response.model`); defaults to `model`
+
+    def __post_init__(self) -> None:
+        if not self.served_model:
+            object.__setattr__(self, "served_model", self.model)
 
     @property
     def total_tokens(self) -> int:
@@ -25,7 +30,7 @@ class CallRecord:
 
 
 def combine(records: list[CallRecord]) -> CallRecord:
-    """One record for several calls made for one answer (re-asks): sums, with the last call's model and role."""
+    """One record for several calls made for one answer (re-asks): sums, with the last call's models and role."""
     if len(records) == 1:
         return records[0]
     kinds: dict[str, int] = {}
@@ -44,6 +49,7 @@ def combine(records: list[CallRecord]) -> CallRecord:
         ok=last.ok,
         error=last.error,
         retries_by_kind=tuple(sorted(kinds.items())),
+        served_model=last.served_model,
     )
 
 

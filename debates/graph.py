@@ -1,7 +1,11 @@
 """The debate protocol as a LangGraph graph.
 
-    START ─▶ next_step ─▶ open_debate ─▶ critique ─▶ rebut ─▶ critique ... ─▶ judge ─▶ END
+    START ─▶ next_step ─▶ open_debate ─▶ critique ─▶ rebut ─▶ critique ... ─▶ close ─▶ judge ─▶ END
                                (rounds, early stop when the critic concedes or has nothing new)
+
+Both sides get the same number of turns: the proposer opens and rebuts each critique, the critic
+critiques each round and has the closing word (which assesses, point by point, whether the rebuttal
+resolved it). A debate that stops early after a critique already has equal turns and the critic last.
 
 Every edge goes through `next_step`, which reads only the transcript. So a debate resumes from
 its stored turns: the runner rebuilds the transcript and the graph continues where it stopped.
@@ -21,10 +25,10 @@ from typing import Annotated, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agents.roles import PriorTurn, Roles, TurnFailed, TurnResult
+from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
 from debates.hypotheses import Hypothesis
 
-NodeName = Literal["open_debate", "critique", "rebut", "judge", "__end__"]
+NodeName = Literal["open_debate", "critique", "rebut", "close", "judge", "__end__"]
 
 
 class DebateState(TypedDict):
@@ -39,6 +43,9 @@ class DebateContext:
     roles: Roles
     hypothesis: Hypothesis
     record: Callable[[TurnResult], Awaitable[None]]
+    debate_id: str
+    version_id: str  # what the judges are told they score, e.g. h-2600483e.v2
+    seats: tuple[JudgeSeat, ...]
 
 
 def _debate_turns(state: DebateState) -> list[PriorTurn]:
@@ -71,14 +78,16 @@ def next_step(state: DebateState) -> NodeName:
         return "judge"
     last = turns[-1]
     critiques = sum(1 for t in turns if t.step == "critique")
+    if last.step == "closing":
+        return "judge"
     if last.step == "critique":
         return "judge" if state["early_stop"] and critic_has_nothing_new(state) else "rebut"
-    return "judge" if critiques >= state["rounds"] else "critique"
+    return "close" if critiques >= state["rounds"] else "critique"
 
 
 async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
-    result = await ctx.roles.opening(ctx.hypothesis)
+    result = await ctx.roles.opening(ctx.hypothesis, ctx.debate_id)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -86,7 +95,7 @@ async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> di
 async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
-    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"])
+    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.debate_id)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -94,7 +103,16 @@ async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[
 async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
-    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"])
+    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.debate_id)
+    await ctx.record(result)
+    return {"transcript": [PriorTurn.of(result)]}
+
+
+async def close(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    """The critic's closing word, so that neither side has more turns or the last word by design."""
+    ctx = runtime.context
+    round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.debate_id)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -106,13 +124,14 @@ async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     done = {t.payload.get("judge") for t in state["transcript"] if t.step == "verdict"}
     missing = [j for j in range(1, state["judges"] + 1) if j not in done]
 
-    async def one(index: int) -> PriorTurn:
-        result = await ctx.roles.verdict(ctx.hypothesis, debate, index)
-        result.payload["judge"] = index
+    async def one(seat: JudgeSeat) -> PriorTurn:
+        result = await ctx.roles.verdict(
+            ctx.hypothesis, debate, seat, debate_id=ctx.debate_id, version_id=ctx.version_id
+        )
         await ctx.record(result)
         return PriorTurn.of(result)
 
-    outcomes = await asyncio.gather(*(one(j) for j in missing), return_exceptions=True)
+    outcomes = await asyncio.gather(*(one(ctx.seats[j - 1]) for j in missing), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
@@ -124,9 +143,10 @@ def build_graph() -> object:
     graph.add_node("open_debate", open_debate)
     graph.add_node("critique", critique)
     graph.add_node("rebut", rebut)
+    graph.add_node("close", close)
     graph.add_node("judge", judge)
     graph.add_conditional_edges(START, next_step)
-    for node in ("open_debate", "critique", "rebut", "judge"):
+    for node in ("open_debate", "critique", "rebut", "close", "judge"):
         graph.add_conditional_edges(node, next_step)
     return graph.compile(name="debate")
 
@@ -139,7 +159,7 @@ async def run_debate(
 ) -> list[PriorTurn]:
     """Run (or resume, from `transcript`) one debate to its verdicts; raises TurnFailed on an unusable turn."""
     state: DebateState = {"transcript": transcript, "rounds": rounds, "judges": judges, "early_stop": early_stop}
-    final = await GRAPH.ainvoke(state, context=context, config={"recursion_limit": 4 * rounds + 12})  # type: ignore[attr-defined]
+    final = await GRAPH.ainvoke(state, context=context, config={"recursion_limit": 4 * rounds + 14})  # type: ignore[attr-defined]
     return list(final["transcript"])
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import codecs
 import json
 import reprlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from debates.hypotheses import Hypothesis
+from store.models import HypothesisVersionRow
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_DIGITS = 4000  # Python refuses to convert longer integers (sys.get_int_max_str_digits)
@@ -34,13 +36,21 @@ def load_hypotheses(paths: Iterable[str | Path]) -> list[Hypothesis]:
     """All hypotheses of all files, validated, or an InputError for the first bad record (nothing half-read)."""
     hypotheses: list[Hypothesis] = []
     seen: dict[str, str] = {}
+    contents: dict[str, tuple[str, str]] = {}
     for path in map(Path, paths):
         for where, record in _records(path):
             hypothesis = _validate(record, where)
             key = hypothesis.hypothesis_id
             if key in seen:
                 raise InputError(f"{where}: duplicate hypothesis id {key} (first at {seen[key]})")
+            if hypothesis.content_hash in contents:
+                other, first = contents[hypothesis.content_hash]
+                raise InputError(
+                    f"{where}: {key} has the same title, targets, mechanism, diseases and evidence as {other} "
+                    f"(at {first}); a debate is identified by its content, so keep one of them or make them differ"
+                )
             seen[key] = where
+            contents[hypothesis.content_hash] = (key, where)
             hypotheses.append(hypothesis)
     if not hypotheses:
         raise InputError(f"{', '.join(map(str, paths))}: no hypotheses found")
@@ -194,3 +204,19 @@ def _validate(record: Any, where: str) -> Hypothesis:
         title = record.get("title")
         named = f" {title!r}" if isinstance(title, str) and field != "title" else ""
         raise InputError(f"{where}{named}: {field}: {message}{more}") from None
+
+
+def stored_versions(session: Session, version_ids: Sequence[str]) -> list[Hypothesis]:
+    """Stored hypothesis versions (h-2600483e.v2) as hypotheses to debate, e.g. revisions from rebuttals."""
+    hypotheses = []
+    for version_id in version_ids:
+        row = session.get(HypothesisVersionRow, version_id)
+        if row is None:
+            raise InputError(f"--version {version_id}: no such hypothesis version (expected e.g. h-2600483e.v2)")
+        if row.content is None:
+            raise InputError(f"--version {version_id}: its content predates versioning and was not kept")
+        hypothesis = _validate({"id": row.hypothesis_id, **row.content}, f"--version {version_id}")
+        if hypothesis.content_hash != row.content_hash:
+            raise InputError(f"--version {version_id}: stored content does not match its hash")
+        hypotheses.append(hypothesis)
+    return hypotheses

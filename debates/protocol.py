@@ -18,9 +18,13 @@ class Protocol:
     provider: str
     models: dict[str, str]
     temperatures: dict[str, float]
+    seats: tuple[dict[str, Any], ...] = ()  # per judge: model asked, persona, order of the material
+    design: str = "symmetric-closing"  # equal turns and caps per side; the critic has the closing word
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "design": self.design,
+            "seats": [dict(seat) for seat in self.seats],
             "rounds": self.rounds,
             "judges": self.judges,
             "early_stop": self.early_stop,

@@ -27,7 +27,7 @@ from typing import IO, Any, Literal
 import jinja2
 from markupsafe import Markup, escape
 
-from debates.report_views import HypothesisView, ReportData
+from debates.report_views import ReportData, ScoreView
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCRIPT = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -182,9 +182,9 @@ class DotPlot:
     height: int = 44
 
 
-def dot_plot(h: HypothesisView) -> DotPlot | None:
-    """Each completed debate's panel mean on [0, 1], where a hypothesis has more than one."""
-    done = [d for d in h.completed if d.mean is not None]
+def dot_plot(score: ScoreView) -> DotPlot | None:
+    """Each debate's panel mean on [0, 1] for one hypothesis version on one scoreboard, where it has several."""
+    done = [d for d in score.debate_views if d.mean is not None]
     if len(done) < 2:
         return None
 
@@ -231,10 +231,23 @@ MD_ENV = _md_env()
 
 
 def _context(data: ReportData) -> dict[str, Any]:
-    scored = [h.score for h in data.hypotheses if h.score is not None]
-    plots = {h.id: p for h in data.hypotheses if (p := dot_plot(h)) is not None}
+    """Charts per scoreboard (a histogram of its ranked scores, a dot plot per hypothesis version with several
+    debates): scores from different scoreboards never share a chart."""
+    histograms = {r.board.id: histogram([row.score.mean for row in r.rows]) for r in data.rankings}
+    plots = {r.board.id: [(row, p) for row in r.rows if (p := dot_plot(row.score)) is not None] for r in data.rankings}
+    boards = {r.board.id: r.board for r in data.rankings}
+    sizes = {r.board.id: len(r.rows) for r in data.rankings}
     targets = sorted({t for h in data.hypotheses for t in h.targets}, key=str.lower)
-    return {"data": data, "histogram": histogram(scored), "plots": plots, "targets": targets}
+    rows = sum(len(r.rows) for r in data.rankings)
+    return {
+        "data": data,
+        "histograms": histograms,
+        "plots": plots,
+        "boards": boards,
+        "sizes": sizes,
+        "targets": targets,
+        "ranked_rows": rows,
+    }
 
 
 def render_html(data: ReportData) -> str:
@@ -252,12 +265,14 @@ def render_markdown(data: ReportData) -> str:
 ExportFormat = Literal["jsonl", "csv"]
 # CSV holds every kind of row in one table: the union of their columns, `kind` first.
 EXPORT_COLUMNS = [
-    "kind", "hypothesis_id", "debate_id", "batch_id", "title", "targets", "target_label", "diseases",
-    "mechanism", "evidence", "replicate", "protocol_hash", "rubric_hash", "status", "failure_reason",
-    "failed_step", "rounds_run", "early_stopped", "revised_statement", "models", "judge", "judge_models",
-    "score", "spread", "n", "debates_completed", "composite", "scores", "rationales", "summary",
-    "seq", "round", "role", "step", "model", "text", "payload", "prompt_tokens", "completion_tokens",
-    "latency_s", "cost_usd", "attempts", "started_at", "finished_at", "created_at",
+    "kind", "hypothesis_id", "debate_id", "scoreboard_id", "batch_id", "version", "version_id", "content_hash",
+    "current", "title", "targets", "target_label", "diseases", "mechanism", "evidence", "replicate",
+    "protocol_hash", "rubric_hash", "judge_models", "demo", "legacy", "status", "failure_reason", "failed_step",
+    "rounds_run", "early_stopped", "revised_statement", "models", "judge", "persona", "material_order",
+    "score", "spread", "n", "mean", "lo", "hi", "interval", "debates", "verdicts", "composite", "scores",
+    "rationales", "reasoning", "summary", "seq", "round", "role", "step", "model", "text", "payload",
+    "prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "attempts", "started_at", "finished_at",
+    "created_at", "updated_at",
 ]  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

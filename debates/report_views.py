@@ -1,4 +1,9 @@
-"""What the transcript report shows: frozen views of hypotheses, debates, rounds, turns and verdicts.
+"""What the transcript report shows: frozen views of scoreboards, rankings, hypotheses, debates, rounds,
+turns and verdicts.
+
+Scores are measurements on a scoreboard (rubric, protocol, judge models as served): a `ScoreView` is one
+hypothesis version's score on one scoreboard, and a `RankingView` ranks hypotheses within one scoreboard
+only. Nothing here averages or ranks across scoreboards.
 
 `debates.report_data` builds them from the store; `debates.report` renders them.
 """
@@ -37,18 +42,23 @@ class VerdictView:
     rationales: dict[str, Any]
     summary: str
     composite: float
-    model: str
+    model: str  # as the server named it
+    persona: str | None  # None for verdicts stored before judges had personas
+    material_order: str | None  # chronological | critic-first | proposer-first
+    reasoning: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class PointView:
-    """One critic point and what the rebuttal of the same round said about it."""
+    """One critic point, what the rebuttal of the same round said about it, and the critic's closing word on it."""
 
     index: int
     point: str
     severity: str
     answer: str | None  # None: the rebuttal did not answer it (or there was no rebuttal)
-    resolved: bool | None
+    resolved: bool | None  # the proposer's own claim, in the rebuttal
+    closing_resolved: bool | None = None  # the critic's closing assessment; None: not assessed
+    closing_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,28 @@ class RoundView:
     points: tuple[PointView, ...]
     unmatched: tuple[str, ...]  # answers whose point number names no point of the critique
     revised_claim: str
+    assessed: bool = False  # the critic's closing turn assessed this round's points
+    revision_id: str | None = None  # the child version this round's revised claim is stored as
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentView:
+    """The critic's closing word on one point of the last critique: resolved by the rebuttal or not."""
+
+    point: int | None
+    point_text: str | None  # the point as the critique put it, when the number names one
+    resolved: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingView:
+    """The critic's closing turn: its independent assessment of the rebuttal, point by point."""
+
+    turn: TurnView
+    assessments: tuple[AssessmentView, ...]
+    remaining_concerns: tuple[str, ...]
+    summary: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +110,18 @@ class DebateView:
     finished_at: datetime | None
     opening: TurnView | None
     rounds: tuple[RoundView, ...]
+    closing: ClosingView | None  # the critic's closing word, after the last rebuttal
     verdicts: tuple[VerdictView, ...]
     verdict_turns: tuple[TurnView, ...]
-    mean: float | None
+    mean: float | None  # the debate's panel score: mean of its judges' composites
     spread: float | None
-    n: int
+    n: int  # verdicts in the panel
+    scoreboard_id: str | None  # None: completed without a stored score (or not completed)
+    content_hash: str  # the version debated
+    version_id: str | None  # e.g. h-2600483e.v1; None when the store has no version row for it
+    revised_statement: str | None
+    revision_id: str | None  # the child version its rebuttal's revision is stored as
+    revision_debate_id: str | None  # the debate that first offered that content (this one, or another)
     tokens: int
     cost_usd: float
 
@@ -112,25 +151,92 @@ class DimensionView:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreboardView:
+    """What makes scores comparable: only hypotheses on the same scoreboard are ranked together."""
+
+    id: str
+    label: str  # one line: id, judges, rubric, protocol, demo/legacy tags
+    judge_models: tuple[str, ...]
+    rubric_hash: str
+    protocol_hash: str
+    demo: bool  # judged by the embedded demo model: its scores carry no information
+    legacy: bool  # migrated from before scoreboards: judge models as configured, not as served
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreView:
+    """One hypothesis version's score on one scoreboard, from the completed debates in the report."""
+
+    scoreboard_id: str
+    hypothesis_id: str
+    version_id: str | None
+    version: int | None
+    current: bool  # the version is the hypothesis's current one
+    content_hash: str
+    title: str  # the version's title (an earlier version may have had another)
+    mean: float  # mean over debates of each debate's panel mean
+    lo: float | None  # 95% interval; None when there is none (a single verdict)
+    hi: float | None
+    interval: str  # between-debates | panel (one debate: the judges' spread) | none
+    debates: int
+    verdicts: int
+    dimensions: tuple[DimensionView, ...]
+    summary: str  # the latest debate's first verdict summary
+    debate_views: tuple[DebateView, ...]
+    rank: int = 0  # within its scoreboard
+
+    @property
+    def interval_text(self) -> str:
+        """`[0.39, 0.94] (panel interval: one debate)`, `[…] (between 3 debates)` or `(no interval: one verdict)`."""
+        bounds = f"[{self.lo:.2f}, {self.hi:.2f}] " if self.lo is not None and self.hi is not None else ""
+        if self.interval == "between-debates":
+            return f"{bounds}(between {self.debates} debates)"
+        if self.interval == "panel":
+            return f"{bounds}(panel interval: one debate)"
+        return f"{bounds}(no interval: one verdict)"
+
+    @property
+    def text(self) -> str:
+        return f"{self.mean:.2f} {self.interval_text}"
+
+    @property
+    def version_label(self) -> str:
+        name = self.version_id or f"{self.hypothesis_id} (content {self.content_hash[:8]})"
+        return name if self.current else f"{name}, not the current version"
+
+
+@dataclass(frozen=True, slots=True)
 class HypothesisView:
-    rank: int
     id: str
     title: str
+    version: int  # the current version's number
     targets: tuple[str, ...]
     target_label: str
     mechanism: str
     diseases: tuple[str, ...]
     evidence: tuple[EvidenceView, ...]
-    score: float | None  # mean of every verdict composite of its completed debates in scope
-    spread: float | None
-    n: int
+    scores: tuple[ScoreView, ...]  # one per (scoreboard, version) with completed debates in the report
     debates: tuple[DebateView, ...]
-    dimensions: tuple[DimensionView, ...]
     summary: str
 
     @property
     def completed(self) -> tuple[DebateView, ...]:
         return tuple(d for d in self.debates if d.status == "completed")
+
+
+@dataclass(frozen=True, slots=True)
+class RankedView:
+    rank: int
+    hypothesis: HypothesisView
+    score: ScoreView
+
+
+@dataclass(frozen=True, slots=True)
+class RankingView:
+    """The hypotheses scored on one scoreboard, best first: never mixed with another scoreboard's scores."""
+
+    board: ScoreboardView
+    rows: tuple[RankedView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +279,9 @@ class ReportData:
     batch: BatchView
     batches_total: int
     hypothesis_filter: str | None
-    hypotheses: tuple[HypothesisView, ...]
+    hypotheses: tuple[HypothesisView, ...]  # in ranking order (first scoreboard first), unscored last
+    rankings: tuple[RankingView, ...]  # one per scoreboard, most debates first
+    unscored: tuple[HypothesisView, ...]  # no completed, scored debate in the report
     failed: tuple[DebateView, ...]
     debates_total: int
     usage: UsageTotals  # every call of the debates shown

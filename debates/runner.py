@@ -13,25 +13,27 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.errors import LLMError
 from agents.prompts import PromptSet
-from agents.roles import PriorTurn, Roles, TurnFailed, TurnResult
-from agents.settings import ROLES
+from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
+from agents.settings import EMBEDDED_MODEL, ROLES
 from agents.usage import CallRecord
 from debates.graph import DebateContext, run_debate
 from debates.hypotheses import Hypothesis
 from debates.protocol import Protocol, debate_id
 from debates.settings import DebateSettings
+from scoring.aggregate import hypothesis_score
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
 from store import repository
 from store.engine import StoreError
 from store.leases import new_owner
-from store.models import BatchRow, DebateRow
+from store.models import BatchRow, DebateRow, HypothesisVersionRow
 
 Status = Literal["completed", "failed", "skipped"]
 _current_debate: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_debate", default=None)
@@ -46,6 +48,7 @@ class DebateOutcome:
     score: PanelScore | None = None
     reason: str | None = None
     resumed: bool = False
+    scoreboard_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class BatchResult:
     batch_id: str
     protocol: Protocol
     outcomes: list[DebateOutcome]
-    ranking: list[repository.Ranked]
+    boards: list[repository.Board]  # the scoreboards this batch's hypotheses are scored on, most debates first
+    rankings: dict[str, list[repository.Ranked]]  # scoreboard id -> the batch's hypotheses ranked on it
     calls: int
     prompt_tokens: int
     completion_tokens: int
@@ -76,6 +80,17 @@ class BatchResult:
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def board(self) -> repository.Board | None:
+        """The scoreboard this batch's own debates landed on (else the one with the most debates)."""
+        mine = {o.scoreboard_id for o in self.outcomes if o.scoreboard_id}
+        return next((b for b in self.boards if b.id in mine), self.boards[0] if self.boards else None)
+
+    @property
+    def ranking(self) -> list[repository.Ranked]:
+        """The batch's hypotheses ranked on `board` (never mixed with another scoreboard's scores)."""
+        return self.rankings.get(self.board.id, []) if self.board else []
 
     @property
     def ok(self) -> bool:
@@ -100,20 +115,38 @@ class BatchRunner:
         self.client.ledger.listeners.append(self._on_call)
         self.roles = Roles(self.client, self.prompts, self.rubric, self.settings.turn_retries)
         llm = self.client.settings
+        s = self.settings
+        self.seats = tuple(
+            JudgeSeat(
+                index=k,
+                model=llm.judge_model(k),
+                persona=s.personas[(k - 1) % len(s.personas)],
+                order=s.judge_orders[(k - 1) % len(s.judge_orders)],
+            )
+            for k in range(1, s.judges + 1)
+        )
+        for seat in self.seats:
+            self.prompts.persona(seat.persona)  # an unknown persona fails here, before anything is stored
+        used = {f"persona:{seat.persona}" for seat in self.seats}
+        hashes = {k: v for k, v in self.prompts.hashes.items() if not k.startswith("persona:") or k in used}
+        self.prompt_hashes = hashes
         self.protocol = Protocol(
             rounds=self.settings.rounds,
             judges=self.settings.judges,
             early_stop=self.settings.early_stop,
             rubric_hash=self.rubric.hash,
-            prompt_hashes=dict(self.prompts.hashes),
+            prompt_hashes=dict(hashes),
             provider=llm.resolved_provider,
             models={r: llm.model_for(r) for r in ROLES},
             temperatures={r: llm.temperature[r] for r in ROLES},
+            seats=tuple({"model": t.model, "persona": t.persona, "order": t.order} for t in self.seats),
         )
 
     # -- the batch ---------------------------------------------------------------------------
 
-    async def run(self, hypotheses: Sequence[Hypothesis], *, source: str) -> BatchResult:
+    async def run(self, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool = False) -> BatchResult:
+        """Debate every (hypothesis, replicate). `stored=True`: the hypotheses are stored versions (e.g. revisions
+        offered in rebuttals) that are debated as they are, without becoming their hypothesis's current content."""
         started = time.monotonic()
         ledger = self.client.ledger
         calls0, prompt0, completion0, cost0 = (
@@ -135,7 +168,8 @@ class BatchRunner:
             for attempt in range(3):  # a concurrent run may insert the same hypotheses first: look again
                 with self.sessions() as session:
                     try:
-                        repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
+                        if not stored:
+                            repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
                         session.add(BatchRow(**batch))
                         session.commit()  # the hypotheses land together or not at all
                         break
@@ -143,6 +177,15 @@ class BatchRunner:
                         session.rollback()
                         if attempt == 2:
                             raise
+        with self.sessions() as session:
+            self._versions = {
+                (v.hypothesis_id, v.content_hash): v.id
+                for v in session.scalars(
+                    select(HypothesisVersionRow).where(
+                        HypothesisVersionRow.hypothesis_id.in_([h.hypothesis_id for h in hypotheses])
+                    )
+                )
+            }
         self._total = len(hypotheses) * self.settings.replicates
         self._budget_hit = False
         slots = asyncio.Semaphore(self.settings.concurrency)
@@ -175,13 +218,16 @@ class BatchRunner:
                 if status == "completed":
                     raise
                 # the database already failed (the error being raised says why); the batch row stays "running"
+        ids = [h.hypothesis_id for h in hypotheses]
         with self.sessions() as session:
-            ranked = repository.ranking(session, [h.hypothesis_id for h in hypotheses])
+            boards = repository.scoreboards(session, ids)
+            rankings = {b.id: repository.ranking(session, b.id, ids) for b in boards}
         return BatchResult(
             batch_id=batch_id,
             protocol=self.protocol,
             outcomes=list(self._outcomes),
-            ranking=ranked,
+            boards=boards,
+            rankings=rankings,
             calls=ledger.calls - calls0,
             prompt_tokens=ledger.prompt_tokens - prompt0,
             completion_tokens=ledger.completion_tokens - completion0,
@@ -196,9 +242,11 @@ class BatchRunner:
         with _writes(self.sessions):
             try:
                 return await self._debate_leased(hypothesis, replicate, batch_id)
-            except repository.LeaseLost as exc:
+            except (repository.LeaseLost, IntegrityError) as exc:
+                # another worker finished or took over this debate: never an error that ends the batch
                 d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
-                return DebateOutcome(d_id, hypothesis.hypothesis_id, replicate, "skipped", reason=str(exc))
+                reason = str(exc) if isinstance(exc, repository.LeaseLost) else "stored by another worker"
+                return DebateOutcome(d_id, hypothesis.hypothesis_id, replicate, "skipped", reason=reason)
 
     async def _debate_leased(self, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateOutcome:
         h_id = hypothesis.hypothesis_id
@@ -229,8 +277,17 @@ class BatchRunner:
                 next_seq += 1
                 self._write_turn(d_id, batch_id, seq, result)
 
-        context = DebateContext(roles=self.roles, hypothesis=hypothesis, record=record)
+        version_id = self._versions.get((h_id, hypothesis.content_hash), f"{h_id} (as stated below)")
+        context = DebateContext(
+            roles=self.roles,
+            hypothesis=hypothesis,
+            record=record,
+            debate_id=d_id,
+            version_id=version_id,
+            seats=self.seats,
+        )
         s = self.settings
+        heartbeat = asyncio.create_task(self._heartbeat(d_id))
         try:
             final = await run_debate(
                 context, rounds=s.rounds, judges=s.judges, early_stop=s.early_stop, transcript=transcript
@@ -243,13 +300,24 @@ class BatchRunner:
                     session, d_id, reason, step, self._usage_rows(d_id, batch_id), owner=self.owner
                 )
             return DebateOutcome(d_id, h_id, replicate, "failed", reason=reason, resumed=bool(transcript))
+        finally:
+            heartbeat.cancel()
         verdicts = [t for t in final if t.step == "verdict"]
         composites = [composite(v.payload["scores"], self.rubric) for v in verdicts]
         score = panel(composites)
         revisions = [t.payload.get("revised_claim") for t in final if t.step == "rebuttal"]
+        revised = next((r for r in reversed(revisions) if r), None)
         critiques = [t for t in final if t.step == "critique"]
+        served = tuple(sorted({str(v.payload.get("model") or self.protocol.models["judge"]) for v in verdicts}))
+        board = repository.BoardSpec(
+            rubric_hash=self.rubric.hash,
+            protocol_hash=self.protocol.hash,
+            judge_models=served,
+            demo=EMBEDDED_MODEL in served or self.protocol.provider == "embedded",
+            protocol=self.protocol.as_dict(),
+        )
         with self.sessions() as session:
-            repository.complete_debate_commit(
+            board_id = repository.complete_debate_commit(
                 session,
                 d_id,
                 mean=score.mean,
@@ -258,12 +326,28 @@ class BatchRunner:
                 rounds_run=len(critiques),
                 early_stopped=len(critiques) < s.rounds
                 or (len(critiques) > 0 and critiques[-1].payload.get("concede")),
-                revised_statement=next((r for r in reversed(revisions) if r), None),
-                judge_models=sorted({v.payload.get("model", self.protocol.models["judge"]) for v in verdicts}),
+                revised_statement=revised,
+                board=board,
+                aggregate=hypothesis_score,
+                revision=revision_record(hypothesis, revised),
                 usage=self._usage_rows(d_id, batch_id),
                 owner=self.owner,
             )
-        return DebateOutcome(d_id, h_id, replicate, "completed", score=score, resumed=bool(transcript))
+        return DebateOutcome(
+            d_id, h_id, replicate, "completed", score=score, resumed=bool(transcript), scoreboard_id=board_id
+        )
+
+    async def _heartbeat(self, d_id: str) -> None:
+        """Renew the lease while the debate runs, so a call longer than `lease_s` does not lose it."""
+        engine = self.sessions.kw["bind"]
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            try:
+                held = await asyncio.to_thread(repository.renew_lease, engine, d_id, self.owner, self.settings.lease_s)
+            except OperationalError:
+                continue  # a busy database: the next beat tries again; the turn writes say if it is gone
+            if not held:
+                return
 
     def _write_turn(self, d_id: str, batch_id: str, seq: int, result: TurnResult) -> None:
         record = result.record
@@ -275,7 +359,7 @@ class BatchRunner:
             "step": result.step,
             "text": result.text,
             "payload": result.payload,
-            "model": record.model,
+            "model": record.served_model,
             "prompt_tokens": record.prompt_tokens,
             "completion_tokens": record.completion_tokens,
             "latency_s": record.latency_s,
@@ -292,8 +376,11 @@ class BatchRunner:
                 "scores": scores,
                 "rationales": result.payload["rationales"],
                 "summary": result.payload["summary"],
+                "reasoning": result.payload.get("reasoning"),
+                "persona": result.payload.get("persona"),
+                "material_order": result.payload.get("order"),
                 "composite": composite(scores, self.rubric),
-                "model": record.model,
+                "model": record.served_model,
                 "rubric_hash": self.rubric.hash,
             }
         repository.add_turn(
@@ -317,7 +404,7 @@ class BatchRunner:
             attempts=1,
             protocol=self.protocol.as_dict(),
             rubric_hash=self.rubric.hash,
-            prompt_hashes=dict(self.prompts.hashes),
+            prompt_hashes=dict(self.prompt_hashes),
             models=self.protocol.models,
         )
 
@@ -378,6 +465,14 @@ def _writes(sessions: sessionmaker[Session]) -> Iterator[None]:
     except OperationalError as exc:
         url = sessions.kw["bind"].url.render_as_string(hide_password=True)
         raise StoreError(f"cannot write to the database {url}: {exc.orig}") from None
+
+
+def revision_record(h: Hypothesis, revised: str | None) -> repository.HypothesisRecord | None:
+    """A revised statement offered in a rebuttal, as a child version: the parent's content with the revised
+    statement as its mechanism. None when there is none, or when it is too short to be a hypothesis."""
+    if not revised or len(revised.strip()) < 10 or revised.strip() == h.mechanism:
+        return None
+    return hypothesis_record(h.model_copy(update={"mechanism": revised.strip(), "id": h.hypothesis_id}))
 
 
 def hypothesis_record(h: Hypothesis) -> repository.HypothesisRecord:

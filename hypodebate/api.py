@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agents.factory import make_client
 from agents.prompts import load_prompts
-from debates.inputs import load_hypotheses
+from debates.inputs import InputError, load_hypotheses, stored_versions
 from debates.runner import BatchResult, BatchRunner, Progress
 from hypodebate.config import Settings, load_settings
 from store.engine import open_store
@@ -27,10 +27,13 @@ def run_batch(
     budget_tokens: int | None = None,
     budget_usd: float | None = None,
     progress: Callable[[Progress], None] | None = None,
+    versions: Sequence[str] = (),
 ) -> BatchResult:
     """Debate every hypothesis in `paths` (YAML or JSONL), score and store it; return outcomes and ranking.
 
     Re-running with the same files and settings skips completed debates and resumes interrupted ones.
+    `versions` (ids such as h-2600483e.v2, e.g. revisions offered in rebuttals) debates stored versions as
+    they are; they do not become their hypothesis's current content.
 
         >>> result = run_batch("examples/neurodegeneration.yaml", rounds=1, judges=2)
         >>> [(r.id, round(r.score, 2)) for r in result.ranking[:3]]
@@ -48,6 +51,7 @@ def run_batch(
             budget_tokens=budget_tokens,
             budget_usd=budget_usd,
             progress=progress,
+            versions=versions,
         )
     )
 
@@ -64,9 +68,12 @@ async def run_batch_async(
     budget_tokens: int | None = None,
     budget_usd: float | None = None,
     progress: Callable[[Progress], None] | None = None,
+    versions: Sequence[str] = (),
 ) -> BatchResult:
     files = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    hypotheses = load_hypotheses(files)
+    if versions and files:
+        raise InputError("give hypothesis files or --version ids, not both")
+    hypotheses = load_hypotheses(files) if files else []
     overrides = {
         k: v
         for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()
@@ -77,6 +84,13 @@ async def run_batch_async(
     if concurrency is not None:
         llm = llm.model_validate({**llm.model_dump(), "api_key": llm.api_key, "concurrency": concurrency})
     sessions = open_store(db or settings.store.url)
+    if versions:
+        try:
+            with sessions() as session:
+                hypotheses = stored_versions(session, versions)
+        except InputError:
+            sessions.kw["bind"].dispose()
+            raise
     client = make_client(llm)
     try:
         runner = BatchRunner(
@@ -89,7 +103,8 @@ async def run_batch_async(
             budget_tokens=budget_tokens,
             budget_usd=budget_usd,
         )
-        return await runner.run(hypotheses, source=", ".join(map(str, files)))
+        source = ", ".join(map(str, files)) or "versions " + ", ".join(versions)
+        return await runner.run(hypotheses, source=source, stored=bool(versions))
     finally:
         await client.aclose()
         sessions.kw["bind"].dispose()

@@ -19,6 +19,7 @@ from agents.probe import ProbeResult, probe
 from agents.prompts import PromptError
 from agents.settings import ROLES
 from debates.inputs import InputError
+from hypodebate.commands.agreement import NoScoreboard
 from hypodebate.commands.show import NotFound
 from hypodebate.config import ConfigError, Settings, load_settings
 from store.engine import StoreError
@@ -105,7 +106,11 @@ DbOption = Annotated[
 
 @app.command()
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="hypothesis files (.yaml, .yml, .json or .jsonl)")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="hypothesis files (.yaml, .yml, .json or .jsonl)")] = None,
+    version: Annotated[
+        list[str] | None,
+        typer.Option("--version", help="debate a stored version instead, e.g. a revision: h-2600483e.v2"),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="debates and LLM calls in flight")] = None,
     replicates: Annotated[int | None, typer.Option(min=1, help="independent debates per hypothesis")] = None,
     rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds")] = None,
@@ -121,10 +126,13 @@ def run(
     from hypodebate.commands.run import run_command
 
     settings = _settings(config)
+    if not paths and not version:
+        _fail("give hypothesis files, or --version ids of stored versions", code=2)
     code = _guard(
         lambda: run_command(
-            paths,
+            paths or [],
             settings,
+            versions=version or [],
             out=out,
             err=err,
             db=db,
@@ -191,11 +199,37 @@ def export(
     raise typer.Exit(_guard(lambda: export_command(db or settings.store.url, fmt=fmt, output=output)))
 
 
+@app.command()
+def agreement(
+    scoreboard: Annotated[
+        str | None, typer.Option(help="a scoreboard id such as s-1a2b3c4d (default: the one with the most debates)")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print reliability figures of one scoreboard: alpha between judges, tau between replicates, overlap."""
+    from hypodebate.commands.agreement import agreement_command
+
+    settings = _settings(config)
+    url = db or settings.store.url
+    raise typer.Exit(_guard(lambda: agreement_command(url, scoreboard=scoreboard, json_path=json_path, out=out)))
+
+
 def _guard(action: Callable[[], int]) -> int:
     """Run a command body; turn the project's errors into one clear line and exit code 2."""
     try:
         return action()
-    except (InputError, ConfigError, PromptError, StoreError, ProviderUnavailable, NotFound, WikiError) as exc:
+    except (
+        InputError,
+        ConfigError,
+        PromptError,
+        StoreError,
+        ProviderUnavailable,
+        NotFound,
+        NoScoreboard,
+        WikiError,
+    ) as exc:
         _fail(str(exc), code=2)
     return 2
 
@@ -224,6 +258,10 @@ def pages_attach(
     ] = None,
     top: Annotated[int | None, typer.Option(min=1, max=100, help="hypotheses per page (default wiki.top)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print a unified diff, write nothing")] = False,
+    scoreboard: Annotated[
+        str | None,
+        typer.Option(help="rank on this scoreboard (default: wiki.scoreboard, else each page's most-debated one)"),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -234,7 +272,14 @@ def pages_attach(
     raise typer.Exit(
         _guard(
             lambda: attach_command(
-                paths or [], db or settings.store.url, settings, top=top, dry_run=dry_run, out=out, err=err
+                paths or [],
+                db or settings.store.url,
+                settings,
+                top=top,
+                dry_run=dry_run,
+                scoreboard=scoreboard,
+                out=out,
+                err=err,
             )
         )
     )

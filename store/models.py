@@ -32,17 +32,78 @@ class HypothesisRow(Base):
     mechanism: Mapped[str] = mapped_column(Text)
     diseases: Mapped[list[Any]] = mapped_column()
     pages: Mapped[list[Any]] = mapped_column()
-    # Aggregate over the verdicts of every completed debate, kept current when a debate completes.
-    score: Mapped[float | None] = mapped_column(Float, index=True)
-    score_spread: Mapped[float | None] = mapped_column(Float)
-    score_n: Mapped[int] = mapped_column(Integer, default=0)
-    debates_completed: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the current version's number
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     evidence: Mapped[list[EvidenceRow]] = relationship(
         back_populates="hypothesis", cascade="all, delete-orphan", order_by="EvidenceRow.position"
     )
+
+
+class HypothesisVersionRow(Base):
+    """One content of a hypothesis. New content under an existing id is a new version; a revision offered in a
+    rebuttal is a child version (`parent_id`, `origin="revision"`). Debates count only for the version they
+    debated (their `hypothesis_hash` is the version's `content_hash`)."""
+
+    __tablename__ = "hypothesis_versions"
+    __table_args__ = (
+        UniqueConstraint("hypothesis_id", "content_hash", name="uq_version_content"),
+        UniqueConstraint("hypothesis_id", "version", name="uq_version_number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)  # h-2600483e.v2
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(16))  # input | revision | legacy
+    parent_id: Mapped[str | None] = mapped_column(String(24))
+    debate_id: Mapped[str | None] = mapped_column(String(16))  # for revisions: the debate that offered it
+    # title, targets, target_label, mechanism, diseases, evidence; None for contents debated before versioning
+    content: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScoreboardRow(Base):
+    """What makes scores comparable: (rubric hash, protocol hash, judge models as the server named them).
+
+    Rankings only ever compare hypotheses within one scoreboard. `legacy` marks scores stored before
+    scoreboards existed (their judge models are the configured names, not the served ones)."""
+
+    __tablename__ = "scoreboards"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # s- + 8 hex digits
+    rubric_hash: Mapped[str] = mapped_column(String(16))
+    protocol_hash: Mapped[str] = mapped_column(String(16))
+    judge_models: Mapped[list[Any]] = mapped_column()
+    demo: Mapped[bool] = mapped_column(default=False)
+    legacy: Mapped[bool] = mapped_column(default=False)
+    protocol: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HypothesisScoreRow(Base):
+    """A hypothesis version's score on one scoreboard: the mean of its debates' panel means, with a 95% interval
+    (`interval`: between-debates, panel when there is one debate, none for a single verdict)."""
+
+    __tablename__ = "hypothesis_scores"
+    __table_args__ = (
+        UniqueConstraint("scoreboard_id", "hypothesis_id", "content_hash", name="uq_hypothesis_score"),
+        Index("ix_hypothesis_scores_rank", "scoreboard_id", "current", "mean", "debates", "hypothesis_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scoreboard_id: Mapped[str] = mapped_column(ForeignKey("scoreboards.id"))
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    current: Mapped[bool] = mapped_column(default=True)  # the version is the hypothesis's current one
+    mean: Mapped[float] = mapped_column(Float)
+    lo: Mapped[float | None] = mapped_column(Float)
+    hi: Mapped[float | None] = mapped_column(Float)
+    interval: Mapped[str] = mapped_column(String(16))
+    debates: Mapped[int] = mapped_column(Integer)
+    verdicts: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class EvidenceRow(Base):
@@ -146,19 +207,24 @@ class VerdictRow(Base):
     rationales: Mapped[dict[str, Any]] = mapped_column()  # dimension -> short text
     summary: Mapped[str] = mapped_column(Text)
     composite: Mapped[float] = mapped_column(Float)
-    model: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))  # as the server named it
+    persona: Mapped[str | None] = mapped_column(String(64))
+    material_order: Mapped[str | None] = mapped_column(String(32))
+    reasoning: Mapped[str | None] = mapped_column(Text)
     rubric_hash: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ScoreRow(Base):
-    """A debate's panel score: mean, spread and n of its judges' composites."""
+    """A debate's panel score: mean, spread and n of its judges' composites, on its scoreboard."""
 
     __tablename__ = "scores"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), unique=True)
     hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    scoreboard_id: Mapped[str | None] = mapped_column(ForeignKey("scoreboards.id"), index=True)
     mean: Mapped[float] = mapped_column(Float)
     spread: Mapped[float] = mapped_column(Float)
     n: Mapped[int] = mapped_column(Integer)
@@ -214,7 +280,3 @@ class LinkRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(200))
     hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
-
-
-# The ranking order of the exchange and of a page's related hypotheses: walked in order, it needs no sort.
-Index("ix_hypotheses_rank", HypothesisRow.score.desc(), HypothesisRow.debates_completed.desc(), HypothesisRow.id)

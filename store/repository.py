@@ -3,12 +3,13 @@ unless the name says otherwise (`*_commit`)."""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,14 +19,18 @@ from store.models import (
     DebateRow,
     EvidenceRow,
     HypothesisRow,
+    HypothesisScoreRow,
+    HypothesisVersionRow,
     LinkRow,
     PageRow,
+    ScoreboardRow,
     ScoreRow,
     TurnRow,
     UsageRow,
     VerdictRow,
     utcnow,
 )
+from store.scoreboards import scoreboard_id
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,17 @@ class HypothesisRecord:
     pages: list[str]
     evidence: list[dict[str, Any]]
 
+    def content(self) -> dict[str, Any]:
+        """What a version keeps: everything that is debated (the content hash covers it)."""
+        return {
+            "title": self.title,
+            "targets": list(self.targets),
+            "target_label": self.target_label,
+            "mechanism": self.mechanism,
+            "diseases": list(self.diseases),
+            "evidence": [dict(e) for e in self.evidence],
+        }
+
 
 # Any fixed number: the PostgreSQL advisory lock that serialises hypothesis upserts across workers.
 _UPSERT_LOCK = 0x6879706F
@@ -50,21 +66,29 @@ _UPSERT_LOCK = 0x6879706F
 def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> tuple[int, int]:
     """Insert new hypotheses, update changed ones (evidence replaced). Returns (inserted, updated).
 
+    New content under an existing id becomes a new version (content seen before makes its old version
+    current again); only the current version's scores are shown in rankings.
+
     On PostgreSQL, concurrent workers importing the same batch take turns (a transaction-scoped
     advisory lock), so none of them hits a duplicate key halfway through a pipelined insert; SQLite
     serialises writers itself, and the caller retries the rare conflict there.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_UPSERT_LOCK)))
-    existing = {
-        row.id: row
-        for row in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_([r.id for r in records])))
+    ids = [r.id for r in records]
+    existing = {row.id: row for row in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_(ids)))}
+    versions: dict[tuple[str, str], HypothesisVersionRow] = {
+        (v.hypothesis_id, v.content_hash): v
+        for v in session.scalars(select(HypothesisVersionRow).where(HypothesisVersionRow.hypothesis_id.in_(ids)))
     }
+    top: dict[str, int] = {}
+    for v in versions.values():
+        top[v.hypothesis_id] = max(top.get(v.hypothesis_id, 0), v.version)
     inserted = updated = 0
     for record in records:
         row = existing.get(record.id)
         if row is None:
-            row = HypothesisRow(id=record.id, score_n=0, debates_completed=0)
+            row = HypothesisRow(id=record.id, version=1)
             session.add(row)
             inserted += 1
         elif row.content_hash == record.content_hash and row.pages == record.pages:
@@ -73,6 +97,22 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
             updated += 1
             row.evidence.clear()
             session.flush()
+        version = versions.get((record.id, record.content_hash))
+        if version is None:
+            number = top.get(record.id, 0) + 1
+            parent = f"{record.id}.v{row.version}" if record.id in existing else None
+            version = HypothesisVersionRow(
+                id=f"{record.id}.v{number}",
+                hypothesis_id=record.id,
+                version=number,
+                content_hash=record.content_hash,
+                origin="input",
+                parent_id=parent,
+                content=record.content(),
+            )
+            session.add(version)
+            top[record.id] = number
+        row.version = version.version
         row.content_hash = record.content_hash
         row.title = record.title
         row.targets = list(record.targets)
@@ -84,7 +124,25 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
             EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
             for i, e in enumerate(record.evidence)
         ]
+        if record.id in existing:
+            session.flush()
+            session.execute(
+                update(HypothesisScoreRow)
+                .where(HypothesisScoreRow.hypothesis_id == record.id)
+                .values(current=HypothesisScoreRow.content_hash == record.content_hash)
+                .execution_options(synchronize_session=False)
+            )
     return inserted, updated
+
+
+def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionRow]:
+    return list(
+        session.scalars(
+            select(HypothesisVersionRow)
+            .where(HypothesisVersionRow.hypothesis_id == hypothesis_id)
+            .order_by(HypothesisVersionRow.version)
+        )
+    )
 
 
 def create_batch(session: Session, batch: BatchRow) -> None:
@@ -192,6 +250,85 @@ def add_usage(session: Session, usage: Sequence[dict[str, Any]]) -> None:
         session.execute(insert(UsageRow), list(usage))
 
 
+class Aggregate(Protocol):
+    """A hypothesis's score on a scoreboard, as scoring.aggregate computes it."""
+
+    @property
+    def mean(self) -> float: ...
+    @property
+    def lo(self) -> float | None: ...
+    @property
+    def hi(self) -> float | None: ...
+    @property
+    def interval(self) -> str: ...
+    @property
+    def debates(self) -> int: ...
+    @property
+    def verdicts(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """Where a completed debate's score goes: the scoreboard of (rubric, protocol, judge models as served)."""
+
+    rubric_hash: str
+    protocol_hash: str
+    judge_models: tuple[str, ...]
+    demo: bool
+    protocol: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return scoreboard_id(self.rubric_hash, self.protocol_hash, self.judge_models)
+
+
+def ensure_scoreboard(session: Session, board: BoardSpec) -> str:
+    """The scoreboard's id, inserting its row if this is its first score (concurrent inserts are harmless)."""
+    values = {
+        "id": board.id,
+        "rubric_hash": board.rubric_hash,
+        "protocol_hash": board.protocol_hash,
+        "judge_models": sorted(set(board.judge_models)),
+        "demo": board.demo,
+        "legacy": False,
+        "protocol": board.protocol,
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(ScoreboardRow).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(ScoreboardRow).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif session.get(ScoreboardRow, board.id) is None:
+        session.add(ScoreboardRow(**values))
+    return board.id
+
+
+def renew_lease(engine: Engine, debate_id: str, owner: str, lease_s: float) -> bool:
+    """Extend our lease (the heartbeat while a call is in flight). False when another worker holds it now."""
+    with engine.begin() as connection:
+        try:
+            _renew(connection, debate_id, owner, lease_s)
+        except LeaseLost:
+            return False
+    return True
+
+
+def _finish(session: Session, debate_id: str, owner: str, **values: Any) -> DebateRow:
+    """Move a running debate we hold to its final state, or raise LeaseLost: a conditional update, so two
+    workers racing to finish the same debate cannot both succeed."""
+    moved = session.execute(
+        update(DebateRow)
+        .where(DebateRow.id == debate_id, DebateRow.lease_owner == owner, DebateRow.status == "running")
+        .values(lease_owner=None, finished_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        session.rollback()
+        raise LeaseLost(f"{debate_id}: finished or taken over by another worker")
+    return session.get_one(DebateRow, debate_id, populate_existing=True)
+
+
 def complete_debate_commit(
     session: Session,
     debate_id: str,
@@ -202,70 +339,134 @@ def complete_debate_commit(
     rounds_run: int,
     early_stopped: bool,
     revised_statement: str | None,
-    judge_models: list[str],
+    board: BoardSpec,
+    aggregate: Callable[[list[list[float]]], Aggregate],
+    revision: HypothesisRecord | None = None,
     usage: Sequence[dict[str, Any]] = (),
     owner: str,
-) -> None:
-    """Mark the debate completed, store its panel score and refresh its hypothesis's aggregate, atomically."""
-    debate = session.get_one(DebateRow, debate_id, populate_existing=True)
-    if debate.lease_owner != owner:
-        session.rollback()
-        raise LeaseLost(f"{debate_id}: lease lost to another worker")
-    debate.lease_owner = None
-    debate.status = "completed"
-    debate.finished_at = utcnow()
-    debate.rounds_run = rounds_run
-    debate.early_stopped = early_stopped
-    debate.revised_statement = revised_statement
+) -> str:
+    """Mark the debate completed, store its panel score on its scoreboard, keep a revision offered in the
+    rebuttal as a child version, and refresh the version's score on that scoreboard, atomically.
+
+    Returns the scoreboard id. Raises LeaseLost (having written nothing) when another worker finished or
+    took over the debate; a duplicate score row (a lost race) is the same outcome, never an error."""
+    debate = _finish(
+        session,
+        debate_id,
+        owner,
+        status="completed",
+        rounds_run=rounds_run,
+        early_stopped=early_stopped,
+        revised_statement=revised_statement,
+    )
+    # one writer per hypothesis at a time: its score is recomputed from every debate committed before ours
+    session.get_one(HypothesisRow, debate.hypothesis_id, with_for_update=True, populate_existing=True)
+    board_id = ensure_scoreboard(session, board)
     session.add(
         ScoreRow(
             debate_id=debate_id,
             hypothesis_id=debate.hypothesis_id,
+            content_hash=debate.hypothesis_hash,
+            scoreboard_id=board_id,
             mean=mean,
             spread=spread,
             n=n,
             rubric_hash=debate.rubric_hash,
-            judge_models=judge_models,
+            judge_models=sorted(set(board.judge_models)),
             prompt_hashes=debate.prompt_hashes,
         )
     )
+    if revision is not None:
+        _add_revision(session, debate, revision)
     add_usage(session, usage)
-    session.flush()
-    refresh_hypothesis_score(session, debate.hypothesis_id)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise LeaseLost(f"{debate_id}: already scored by another worker") from None
+    refresh_hypothesis_score(session, board_id, debate.hypothesis_id, debate.hypothesis_hash, aggregate)
     session.commit()
+    return board_id
 
 
-def refresh_hypothesis_score(session: Session, hypothesis_id: str) -> None:
-    """A hypothesis's score: mean, spread and n over the verdicts of all its completed debates."""
-    composites = list(
-        session.scalars(
-            select(VerdictRow.composite)
-            .join(DebateRow, DebateRow.id == VerdictRow.debate_id)
-            .where(DebateRow.hypothesis_id == hypothesis_id, DebateRow.status == "completed")
+def _add_revision(session: Session, debate: DebateRow, revision: HypothesisRecord) -> None:
+    """A revised statement offered in a rebuttal, kept as a child of the debated version (once per content)."""
+    versions = versions_of(session, debate.hypothesis_id)
+    if any(v.content_hash == revision.content_hash for v in versions):
+        return
+    parent = next((v.id for v in versions if v.content_hash == debate.hypothesis_hash), None)
+    number = max((v.version for v in versions), default=0) + 1
+    session.add(
+        HypothesisVersionRow(
+            id=f"{debate.hypothesis_id}.v{number}",
+            hypothesis_id=debate.hypothesis_id,
+            version=number,
+            content_hash=revision.content_hash,
+            origin="revision",
+            parent_id=parent,
+            debate_id=debate.id,
+            content=revision.content(),
         )
     )
-    debates = session.scalar(
-        select(func.count()).where(DebateRow.hypothesis_id == hypothesis_id, DebateRow.status == "completed")
+
+
+def debate_panels(session: Session, board_id: str, hypothesis_id: str, content_hash: str) -> list[list[float]]:
+    """The judges' composites of every completed debate of this version on this scoreboard, one list per debate."""
+    rows = session.execute(
+        select(VerdictRow.debate_id, VerdictRow.composite)
+        .join(ScoreRow, ScoreRow.debate_id == VerdictRow.debate_id)
+        .where(
+            ScoreRow.scoreboard_id == board_id,
+            ScoreRow.hypothesis_id == hypothesis_id,
+            ScoreRow.content_hash == content_hash,
+        )
+        .order_by(VerdictRow.debate_id, VerdictRow.judge)
     )
-    row = session.get_one(HypothesisRow, hypothesis_id, with_for_update=True)
-    row.score = statistics.fmean(composites) if composites else None
-    row.score_spread = statistics.pstdev(composites) if len(composites) > 1 else (0.0 if composites else None)
-    row.score_n = len(composites)
-    row.debates_completed = int(debates or 0)
+    panels: dict[str, list[float]] = {}
+    for d_id, value in rows:
+        panels.setdefault(d_id, []).append(float(value))
+    return list(panels.values())
+
+
+def refresh_hypothesis_score(
+    session: Session,
+    board_id: str,
+    hypothesis_id: str,
+    content_hash: str,
+    aggregate: Callable[[list[list[float]]], Aggregate],
+) -> None:
+    """Recompute one version's score on one scoreboard from its debates (never across scoreboards)."""
+    panels = debate_panels(session, board_id, hypothesis_id, content_hash)
+    row = session.scalars(
+        select(HypothesisScoreRow).where(
+            HypothesisScoreRow.scoreboard_id == board_id,
+            HypothesisScoreRow.hypothesis_id == hypothesis_id,
+            HypothesisScoreRow.content_hash == content_hash,
+        )
+    ).one_or_none()
+    if not panels:
+        if row is not None:
+            session.delete(row)
+        return
+    score = aggregate(panels)
+    if row is None:
+        current = session.scalar(select(HypothesisRow.content_hash).where(HypothesisRow.id == hypothesis_id))
+        row = HypothesisScoreRow(
+            scoreboard_id=board_id,
+            hypothesis_id=hypothesis_id,
+            content_hash=content_hash,
+            current=current == content_hash,
+        )
+        session.add(row)
+    row.mean, row.lo, row.hi, row.interval = score.mean, score.lo, score.hi, score.interval
+    row.debates, row.verdicts = score.debates, score.verdicts
+    row.updated_at = utcnow()
 
 
 def fail_debate_commit(
     session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]], *, owner: str
 ) -> None:
-    debate = session.get_one(DebateRow, debate_id, populate_existing=True)
-    if debate.lease_owner != owner:
-        session.rollback()
-        raise LeaseLost(f"{debate_id}: lease lost to another worker")
-    debate.lease_owner = None
-    debate.status = "failed"
-    debate.failure_reason = reason[:2000]
-    debate.failed_step = step
-    debate.finished_at = utcnow()
+    _finish(session, debate_id, owner, status="failed", failure_reason=reason[:2000], failed_step=step)
     add_usage(session, usage)
     session.commit()
 
@@ -283,39 +484,133 @@ def finish_batch_commit(
     session.commit()
 
 
+# -- scoreboards and rankings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Board:
+    """A scoreboard as a reader sees it: what produced its scores, and how much it holds."""
+
+    id: str
+    judge_models: list[str]
+    rubric_hash: str
+    protocol_hash: str
+    demo: bool
+    legacy: bool
+    debates: int
+    hypotheses: int
+
+    @property
+    def label(self) -> str:
+        judges = ", ".join(self.judge_models) or "unknown judges"
+        tags = (" · demo model: scores carry no information" if self.demo else "") + (
+            " · legacy (judge models as configured)" if self.legacy else ""
+        )
+        return f"{self.id} · judges {judges} · rubric {self.rubric_hash} · protocol {self.protocol_hash}{tags}"
+
+
+def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -> list[Board]:
+    """Scoreboards holding current-version scores (of `hypothesis_ids`, when given), most debates first."""
+    debates = func.sum(HypothesisScoreRow.debates)
+    query = (
+        select(ScoreboardRow, debates, func.count(HypothesisScoreRow.id))
+        .join(HypothesisScoreRow, HypothesisScoreRow.scoreboard_id == ScoreboardRow.id)
+        .where(HypothesisScoreRow.current.is_(True))
+        .group_by(ScoreboardRow.id)
+        .order_by(debates.desc(), ScoreboardRow.created_at.desc(), ScoreboardRow.id)
+    )
+    if hypothesis_ids is not None:
+        query = query.where(HypothesisScoreRow.hypothesis_id.in_(list(hypothesis_ids)))
+    return [
+        Board(
+            b.id,
+            [str(m) for m in b.judge_models],
+            b.rubric_hash,
+            b.protocol_hash,
+            b.demo,
+            b.legacy,
+            int(n_debates or 0),
+            int(n_hyp),
+        )
+        for b, n_debates, n_hyp in session.execute(query)
+    ]
+
+
+def board(session: Session, board_id: str) -> Board | None:
+    found = [b for b in scoreboards(session) if b.id == board_id]
+    if found:
+        return found[0]
+    row = session.get(ScoreboardRow, board_id)
+    if row is None:
+        return None
+    return Board(row.id, list(row.judge_models), row.rubric_hash, row.protocol_hash, row.demo, row.legacy, 0, 0)
+
+
 @dataclass(frozen=True)
 class Ranked:
     id: str
     title: str
     target_label: str
     diseases: list[str]
+    version: int
     score: float
-    spread: float
-    n: int
+    lo: float | None
+    hi: float | None
+    interval: str
     debates: int
+    verdicts: int
+    scoreboard_id: str
 
 
-def ranking(session: Session, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None) -> list[Ranked]:
-    """Hypotheses with at least one completed debate, best score first (then more debates, then id)."""
-    query = select(HypothesisRow).where(HypothesisRow.score.is_not(None))
+def ranking(
+    session: Session, board_id: str, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[Ranked]:
+    """Current versions scored on `board_id`, best score first (then more debates, then id)."""
+    query = (
+        select(HypothesisRow, HypothesisScoreRow)
+        .join(HypothesisScoreRow, HypothesisScoreRow.hypothesis_id == HypothesisRow.id)
+        .where(HypothesisScoreRow.scoreboard_id == board_id, HypothesisScoreRow.current.is_(True))
+        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisRow.id)
+    )
     if hypothesis_ids is not None:
         query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
-    query = query.order_by(HypothesisRow.score.desc(), HypothesisRow.debates_completed.desc(), HypothesisRow.id)
     if limit:
         query = query.limit(limit)
     return [
         Ranked(
-            r.id,
-            r.title,
-            r.target_label,
-            list(r.diseases),
-            r.score or 0.0,
-            r.score_spread or 0.0,
-            r.score_n,
-            r.debates_completed,
+            h.id,
+            h.title,
+            h.target_label,
+            list(h.diseases),
+            h.version,
+            s.mean,
+            s.lo,
+            s.hi,
+            s.interval,
+            s.debates,
+            s.verdicts,
+            board_id,
         )
-        for r in session.scalars(query)
+        for h, s in session.execute(query)
     ]
+
+
+def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[HypothesisScoreRow, Board]]:
+    """Every score of every version of a hypothesis, one per (scoreboard, version), current version first."""
+    rows = list(
+        session.scalars(
+            select(HypothesisScoreRow)
+            .where(HypothesisScoreRow.hypothesis_id == hypothesis_id)
+            .order_by(HypothesisScoreRow.current.desc(), HypothesisScoreRow.debates.desc())
+        )
+    )
+    boards = {b.id: b for b in scoreboards(session)}
+    out = []
+    for row in rows:
+        found = boards.get(row.scoreboard_id) or board(session, row.scoreboard_id)
+        if found is not None:
+            out.append((row, found))
+    return out
 
 
 # -- pages and links ------------------------------------------------------------------------------
@@ -376,3 +671,35 @@ def upsert_page(
     row.markdown = markdown
     row.updated_at = utcnow()
     return new
+
+
+@dataclass(frozen=True)
+class VerdictCell:
+    """One judge's verdict in one debate of a scoreboard: what agreement figures are computed from."""
+
+    debate_id: str
+    hypothesis_id: str
+    replicate: int
+    judge: int
+    scores: dict[str, int]
+    composite: float
+
+
+def board_verdicts(session: Session, board_id: str) -> list[VerdictCell]:
+    """Every verdict of every completed debate of current versions on `board_id`."""
+    query = (
+        select(
+            VerdictRow.debate_id,
+            ScoreRow.hypothesis_id,
+            DebateRow.replicate,
+            VerdictRow.judge,
+            VerdictRow.scores,
+            VerdictRow.composite,
+        )
+        .join(ScoreRow, ScoreRow.debate_id == VerdictRow.debate_id)
+        .join(DebateRow, DebateRow.id == VerdictRow.debate_id)
+        .join(HypothesisRow, HypothesisRow.id == ScoreRow.hypothesis_id)
+        .where(ScoreRow.scoreboard_id == board_id, ScoreRow.content_hash == HypothesisRow.content_hash)
+        .order_by(VerdictRow.debate_id, VerdictRow.judge)
+    )
+    return [VerdictCell(d, h, r, j, dict(s), float(c)) for d, h, r, j, s, c in session.execute(query)]

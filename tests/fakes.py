@@ -8,6 +8,7 @@ callable `(request_json) -> step` for answers that depend on the prompt.
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -155,7 +156,8 @@ class FakeDebater:
             return Reply(content=f"An answer about {target}.")
         schema = tools[0]["function"]["parameters"]
         round_ = prompt.split("(round ", 1)[1].split(" ", 1)[0] if "(round " in prompt else "0"
-        judge = (body.get("seed") or 0) // 100  # roles send seed = judge * 100 + re-ask offsets
+        seat = re.search(r"You are JUDGE (\d+)", prompt)
+        judge = int(seat.group(1)) if seat else 0
 
         def pick(path: str, options: list[Any]) -> Any:
             if path.startswith("scores."):

@@ -10,9 +10,10 @@ import httpx2
 import pytest
 from pydantic import BaseModel, Field
 
-from agents.errors import LLMCallFailed, StructuredOutputError
-from agents.settings import RetrySettings
-from tests.fakes import Reply, ScriptedServer, fast_settings, status
+from agents.errors import ContextLengthExceeded, LLMCallFailed, StructuredOutputError
+from agents.settings import EMBEDDED_MODEL, LLMSettings, RetrySettings
+from agents.usage import combine
+from tests.fakes import Reply, ScriptedServer, completion_json, fast_settings, status
 
 GOOD = {"score": 7, "rationale": "plausible"}
 
@@ -177,6 +178,171 @@ async def test_tool_rejection_falls_back_to_json_schema_then_json_object():
     assert server.requests[1]["response_format"]["type"] == "json_schema"
     assert server.requests[2]["response_format"]["type"] == "json_object"
     assert server.requests[3]["response_format"]["type"] == "json_object"  # the working mode is remembered
+
+
+CONTEXT_TOO_LONG = {
+    "error": {
+        "message": "This model's maximum context length is 4096 tokens. However, your messages resulted in 9001 "
+        "tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+
+
+async def test_context_length_is_its_own_error_and_never_switches_the_structured_mode():
+    server = ScriptedServer().enqueue(httpx2.Response(400, json=CONTEXT_TOO_LONG), Reply(tool_args=GOOD))
+    client = server.client()
+    with pytest.raises(ContextLengthExceeded) as caught:
+        await client.structured("judge", MESSAGES, Verdict)
+    assert len(server.requests) == 1  # neither retried nor re-sent in another structured mode
+    assert isinstance(caught.value, LLMCallFailed)
+    assert (caught.value.kind, caught.value.attempts, caught.value.status) == ("context_length", 1, 400)
+    assert "tools" in server.requests[0]
+    reply = await client.structured("judge", MESSAGES, Verdict)
+    await client.aclose()
+    assert reply.value == Verdict(**GOOD)
+    assert "tools" in server.requests[1] and "response_format" not in server.requests[1]
+    failed = client.ledger.records[0]
+    assert (failed.ok, failed.error, failed.served_model) == (False, "context_length", "gpt-4o-mini")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "Prompt is too long", "code": "context_length_exceeded"},
+        {"message": "This model's maximum context length is 2048 tokens. However, you requested 3000 tokens"},
+        {"message": "the request exceeds the available context size, try increasing it"},
+        {"message": "Prompt is too long for this Context Window"},
+        {"message": "Input has Too Many Tokens for this model"},
+        {"message": "Requested tokens (5000) exceed context window of 4096"},
+        {"message": "input length exceeds the context length"},
+    ],
+)
+async def test_context_length_wordings_are_recognised_and_not_retried(error):
+    server = ScriptedServer().enqueue(httpx2.Response(400, json={"error": error}), Reply(content="never sent"))
+    client = server.client()
+    with pytest.raises(ContextLengthExceeded):
+        await client.text("critic", MESSAGES)
+    await client.aclose()
+    assert len(server.requests) == 1
+
+
+async def test_plain_400_still_falls_back_and_is_not_a_context_length_error():
+    server = ScriptedServer().enqueue(
+        status(400, message="tools are not supported"), Reply(content='{"score": 6, "rationale": "ok"}')
+    )
+    client = server.client()
+    reply = await client.structured("judge", MESSAGES, Verdict)
+    await client.aclose()
+    assert reply.value.score == 6
+    assert "tools" in server.requests[0]
+    assert server.requests[1]["response_format"]["type"] == "json_schema"
+    assert [r.error for r in client.ledger.records] == ["client_error", None]
+
+
+@pytest.mark.parametrize("code", [401, 403, 413])
+async def test_failures_that_are_not_about_the_request_shape_never_switch_the_mode(code):
+    server = ScriptedServer().enqueue(status(code), Reply(tool_args=GOOD))
+    client = server.client()
+    with pytest.raises(LLMCallFailed):
+        await client.structured("judge", MESSAGES, Verdict)
+    await client.structured("judge", MESSAGES, Verdict)
+    await client.aclose()
+    assert len(server.requests) == 2
+    assert all("tools" in request for request in server.requests)
+
+
+def _served_as(name: str, reply: Reply):
+    return lambda body: httpx2.Response(200, json=completion_json(reply, name))
+
+
+async def test_record_keeps_the_requested_model_and_the_served_one():
+    served = "fake-model-2024-08-06"
+    server = ScriptedServer().enqueue(
+        _served_as(served, Reply(tool_args=GOOD)), _served_as(served, Reply(content="A critique."))
+    )
+    client = server.client()
+    structured = await client.structured("judge", MESSAGES, Verdict)
+    text = await client.text("critic", MESSAGES)
+    await client.aclose()
+    assert server.requests[0]["model"] == "gpt-4o-mini"
+    for record in (structured.record, text.record):
+        assert (record.model, record.served_model) == ("gpt-4o-mini", served)
+    assert [r.served_model for r in client.ledger.records] == [served, served]
+    assert structured.record.cost_usd > 0  # priced by the requested model
+
+
+async def test_served_model_falls_back_to_the_requested_one_when_blank():
+    server = ScriptedServer().enqueue(_served_as("", Reply(content="ok")))
+    client = server.client()
+    reply = await client.text("critic", MESSAGES)
+    await client.aclose()
+    assert reply.record.served_model == "gpt-4o-mini"
+
+
+async def test_reasks_combine_into_one_record_with_the_last_served_model():
+    server = ScriptedServer().enqueue(
+        _served_as("snapshot-a", Reply(tool_args={"score": 11, "rationale": "x"})),
+        _served_as("snapshot-b", Reply(tool_args=GOOD)),
+    )
+    client = server.client()
+    reply = await client.structured("judge", MESSAGES, Verdict)
+    await client.aclose()
+    assert (reply.record.model, reply.record.served_model, reply.record.attempts) == ("gpt-4o-mini", "snapshot-b", 2)
+    assert combine(client.ledger.records) == reply.record
+
+
+async def test_model_and_temperature_overrides_are_what_the_request_carries():
+    server = ScriptedServer(default=Reply(tool_args=GOOD))
+    client = server.client(prices={"judge-large": {"prompt": 1.0, "completion": 2.0}})
+    structured = await client.structured("judge", MESSAGES, Verdict, model="judge-large", temperature=0.0)
+    text = await client.text("critic", MESSAGES, model="critic-small", temperature=1.3)
+    plain = await client.text("critic", MESSAGES)
+    await client.aclose()
+    sent = [(r["model"], r["temperature"]) for r in server.requests]
+    assert sent == [("judge-large", 0.0), ("critic-small", 1.3), ("gpt-4o-mini", 0.7)]
+    assert (structured.record.model, text.record.model, plain.record.model) == (
+        "judge-large",
+        "critic-small",
+        "gpt-4o-mini",
+    )
+    assert structured.record.cost_usd == pytest.approx((10 * 1.0 + 5 * 2.0) / 1e6)
+    assert text.record.cost_usd == 0  # no price configured for critic-small
+
+
+def test_judge_model_round_robins_over_the_panel():
+    panel = ["gpt-4o-mini", "claude-sonnet", "llama-3.1-70b"]
+    settings = fast_settings(models={"judge": "fallback-judge", "judges": panel})
+    assert [settings.judge_model(n) for n in range(1, 8)] == [*panel, *panel, panel[0]]
+    assert settings.models["judge"] == "fallback-judge"  # the per-role lookup still works
+    assert settings.models["proposer"] == settings.models["critic"] == "gpt-4o-mini"
+
+
+def test_judge_model_without_a_panel_or_embedded():
+    assert fast_settings(models={"judge": "solo"}).judge_model(3) == "solo"
+    embedded = LLMSettings(provider="embedded", models={"judges": ["a", "b"]})
+    assert [embedded.judge_model(n) for n in (1, 2)] == [EMBEDDED_MODEL, EMBEDDED_MODEL]
+    with pytest.raises(ValueError, match="from 1"):
+        fast_settings().judge_model(0)
+
+
+def test_judge_panel_comes_from_config_and_environment(tmp_path):
+    from hypodebate.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text("llm:\n  provider: openai\n  models:\n    judges: [model-a, model-b]\n")
+    llm = load_settings(config, env={}).llm
+    assert [llm.judge_model(n) for n in (1, 2, 3)] == ["model-a", "model-b", "model-a"]
+    llm = load_settings(config, env={"HYPODEBATE_LLM__MODELS__JUDGES": "x, y,z"}).llm
+    assert llm.models.judges == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("judges", [[""], ["ok", "  "], [f"m{i}" for i in range(16)]])
+def test_judge_panel_is_validated(judges):
+    with pytest.raises(ValueError):
+        fast_settings(models={"judges": judges})
 
 
 async def test_usage_and_cost_are_summed():

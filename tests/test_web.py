@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlalchemy import update
+
 from store.engine import open_store
+from store.models import ScoreboardRow
 from tests.wiki_db import SEED_SLUG, WikiDb, build_wiki_db
 from wiki.app import create_app
 from wiki.settings import WikiSettings
 from wiki.sync import attach_pages, import_pages
-from wiki.views import Demo
-
-DEMO = Demo("gpt-4o-mini", "DEMO MODEL: these scores carry no information")
+from wiki.views import DEMO_WARNING
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
     try:
         import_pages(sessions, [db.seed, db.page])
         attach_pages(sessions, [], WikiSettings())  # the stored page text now holds a block; it is not shown twice
+        with sessions() as session:  # as if the fake were the embedded demo model
+            session.execute(update(ScoreboardRow).values(demo=True))
+            session.commit()
     finally:
         sessions.kw["bind"].dispose()
     return db
@@ -33,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
 
 @pytest.fixture(scope="module")
 def client(built: WikiDb) -> Iterator[TestClient]:
-    with TestClient(create_app(built.url, demo=DEMO)) as client:
+    with TestClient(create_app(built.url)) as client:
         yield client
 
 
@@ -72,7 +76,8 @@ def test_hypothesis_and_debate_views(client: TestClient):
     assert "CYP46A1 Overexpression Gene Therapy" in html and "Score by dimension" in html
     assert "mechanistic plausibility" in html
     assert "opening" in html and "critique" in html and "rebuttal" in html
-    assert DEMO.warning in html  # the debates' models include the "demo" model here
+    assert DEMO_WARNING in html  # the scoreboard is marked demo here
+    assert 'id="scores"' in html and "panel only: one debate" in html and 'id="versions"' in html
     debate = re.search(r'href="/debates/(d-[0-9a-f]+)"', html)
     assert debate
     page = client.get(f"/debates/{debate.group(1)}")
@@ -82,17 +87,29 @@ def test_hypothesis_and_debate_views(client: TestClient):
 
 def test_json_api_matches_its_openapi_schema(client: TestClient):
     h = client.get("/api/hypotheses/h-2600483e").json()
-    assert h["id"] == "h-2600483e" and h["targets"] == ["CYP46A1"] and h["debates_completed"] == 1
+    assert h["id"] == "h-2600483e" and h["targets"] == ["CYP46A1"] and h["version"] == 1
+    (score,) = h["scores"]
+    assert (score["debates"], score["verdicts"], score["interval"], score["current"]) == (1, 2, "panel", True)
+    assert score["scoreboard"]["judge_models"] == ["gpt-4o-mini"] and score["scoreboard"]["demo"]
+    assert score["lo"] <= score["mean"] <= score["hi"]
     assert set(h["dimensions"]) >= {"mechanistic_plausibility", "evidence_strength"}
-    assert h["debates"][0]["url"].startswith("/debates/d-") and h["demo_warning"] == DEMO.warning
+    assert h["debates"][0]["url"].startswith("/debates/d-") and h["demo_warning"] == DEMO_WARNING
     related = client.get(f"/api/pages/{SEED_SLUG}/related?top=3").json()
     assert related["slug"] == SEED_SLUG and len(related["hypotheses"]) == 3
+    assert related["scoreboard"]["id"] == score["scoreboard"]["id"] and related["other_scoreboards"] == []
     scores = [r["score"] for r in related["hypotheses"]]
     assert scores == sorted(scores, reverse=True)
     schema = client.get("/openapi.json").json()
     assert {"/api/pages/{slug}/related", "/api/hypotheses/{hypothesis_id}", "/wiki/{slug}"} <= set(schema["paths"])
     components = schema["components"]["schemas"]
-    assert set(components["RelatedResponse"]["properties"]) == {"slug", "title", "entities", "hypotheses"}
+    assert set(components["RelatedResponse"]["properties"]) == {
+        "slug",
+        "title",
+        "entities",
+        "scoreboard",
+        "hypotheses",
+        "other_scoreboards",
+    }
     assert "dimensions" in components["HypothesisResponse"]["properties"]
     top = schema["paths"]["/api/pages/{slug}/related"]["get"]["parameters"][1]["schema"]
     assert (top["minimum"], top["maximum"]) == (1, 100)

@@ -23,17 +23,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from store.engine import open_store
 from store.models import HypothesisRow, PageRow
-from wiki.block import colour
+from store.repository import scoreboards
+from wiki.block import colour, uncertainty
 from wiki.pages import strip_block
-from wiki.related import related_for_page
+from wiki.related import RelatedBlock, related_blocks
 from wiki.schemas import HypothesisResponse, RelatedHypothesis, RelatedResponse
 from wiki.settings import WikiSettings
-from wiki.views import Demo, debate_detail, exchange, hypothesis_detail
+from wiki.views import DEMO_WARNING, board_schema, debate_detail, debate_is_demo, exchange, hypothesis_detail
 
 TEMPLATES = Path(__file__).with_name("templates")
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
 Embed = Annotated[bool, Query(description="1: the view without site chrome, for iframes")]
 Top = Annotated[int | None, Query(ge=1, le=100, description="how many hypotheses (default wiki.top)")]
+BoardQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^s-[0-9a-f]{8}$", description="rank on this scoreboard (default: wiki.scoreboard, else most debates)"
+    ),
+]
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -53,13 +60,14 @@ def templates() -> jinja2.Environment:
     )
     env.filters["score"] = lambda v: "—" if v is None else f"{v:.2f}"
     env.filters["colour"] = colour
+    env.filters["uncertainty"] = uncertainty
+    env.filters["interval"] = lambda r: "no interval (1 verdict)" if r.lo is None else f"[{r.lo:.2f}, {r.hi:.2f}]"
     return env
 
 
-def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | None = None) -> FastAPI:
+def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
     """The app over the database at `url` (opened, and migrated, when the app starts; closed when it stops)."""
     wiki = settings or WikiSettings()
-    demo = demo or Demo()
     env = templates()
     state: dict[str, sessionmaker[Session]] = {}
 
@@ -77,7 +85,7 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
         return state["sessions"]()
 
     def html(name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-        body = env.get_template(name).render(demo=demo, **context)
+        body = env.get_template(name).render(demo_warning=DEMO_WARNING, **context)
         return HTMLResponse(body, status_code=status_code, headers={"Content-Security-Policy": CSP})
 
     @app.exception_handler(StarletteHTTPException)
@@ -90,13 +98,29 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
     def index() -> Response:
         return Response(status_code=307, headers={"location": "/exchange"})
 
-    @app.get("/exchange", response_class=HTMLResponse, summary="All hypotheses ranked by score")
+    @app.get("/exchange", response_class=HTMLResponse, summary="Hypotheses ranked by score on one scoreboard")
     def exchange_view(
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Annotated[int, Query(ge=0)] = 0
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        scoreboard: BoardQuery = None,
     ) -> HTMLResponse:
         with session() as s:
-            rows, total = exchange(s, limit=limit, offset=offset)
-            return html("exchange.html.j2", embed=False, rows=rows, total=total, offset=offset, limit=limit)
+            boards = scoreboards(s)
+            chosen = next((b for b in boards if b.id == (scoreboard or wiki.scoreboard)), None)
+            if scoreboard and chosen is None:
+                raise HTTPException(404, f"no scoreboard {scoreboard!r}")
+            chosen = chosen or (boards[0] if boards else None)
+            rows, total = exchange(s, chosen.id, limit=limit, offset=offset) if chosen else ([], 0)
+            return html(
+                "exchange.html.j2",
+                embed=False,
+                rows=rows,
+                total=total,
+                offset=offset,
+                limit=limit,
+                board=chosen,
+                boards=boards,
+            )
 
     def load_page(s: Session, slug: str) -> PageRow:
         page = s.get(PageRow, slug)
@@ -104,27 +128,42 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
             raise HTTPException(404, f"no wiki page {slug!r}")
         return page
 
-    def related(s: Session, page: PageRow, top: int | None) -> list[RelatedHypothesis]:
-        found = related_for_page(s, page, top=top or wiki.top, min_score=wiki.min_score, min_debates=wiki.min_debates)
+    def blocks(s: Session, page: PageRow, top: int | None, scoreboard: str | None) -> list[RelatedBlock]:
+        found = related_blocks(
+            s,
+            page,
+            top=top or wiki.top,
+            scoreboard=scoreboard or wiki.scoreboard,
+            min_score=wiki.min_score,
+            min_debates=wiki.min_debates,
+        )
+        if scoreboard and found[0].board is None:
+            raise HTTPException(404, f"no scoreboard {scoreboard!r}")
+        return found
+
+    def related_items(block: RelatedBlock) -> list[RelatedHypothesis]:
         return [
             RelatedHypothesis(
                 id=r.id,
                 title=r.title,
                 target_label=r.target_label,
                 score=r.score,
-                spread=r.spread,
+                lo=r.lo,
+                hi=r.hi,
+                interval=r.interval,
                 debates=r.debates,
+                verdicts=r.verdicts,
                 url=f"/hypothesis/{r.id}",
             )
-            for r in found
+            for r in block.hypotheses
         ]
 
     @app.get("/wiki/{slug}", response_class=HTMLResponse, summary="A wiki page and its related hypotheses")
-    def page_view(slug: str, embed: Embed = False, top: Top = None) -> HTMLResponse:
+    def page_view(slug: str, embed: Embed = False, top: Top = None, scoreboard: BoardQuery = None) -> HTMLResponse:
         with session() as s:
             page = load_page(s, slug)
             body = render_markdown(strip_block(page.markdown))
-            return html("page.html.j2", embed=embed, page=page, body=body, related=related(s, page, top))
+            return html("page.html.j2", embed=embed, page=page, body=body, blocks=blocks(s, page, top, scoreboard))
 
     @app.get("/hypothesis/{hypothesis_id}", response_class=HTMLResponse, summary="A hypothesis and its debates")
     def hypothesis_view(hypothesis_id: str, embed: Embed = False) -> HTMLResponse:
@@ -132,7 +171,7 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
             h = s.get(HypothesisRow, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
-            detail = hypothesis_detail(s, h, demo)
+            detail = hypothesis_detail(s, h)
             debates = [debate_detail(s, d.id) for d in detail.debates]
             return html("hypothesis.html.j2", embed=embed, h=detail, debates=[d for d in debates if d])
 
@@ -149,15 +188,23 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
                 d=debate,
                 h=hypothesis,
                 score=score,
-                demo_used=demo.applies(debate.models),
+                demo_used=debate_is_demo(s, score),
             )
 
     @app.get("/api/pages/{slug}/related", summary="A page's related hypotheses, best first")
-    def related_api(slug: str, top: Annotated[int, Query(ge=1, le=100)] = 8) -> RelatedResponse:
+    def related_api(
+        slug: str, top: Annotated[int, Query(ge=1, le=100)] = 8, scoreboard: BoardQuery = None
+    ) -> RelatedResponse:
         with session() as s:
             page = load_page(s, slug)
+            first, *others = blocks(s, page, top, scoreboard)
             return RelatedResponse(
-                slug=page.slug, title=page.title, entities=list(page.entities), hypotheses=related(s, page, top)
+                slug=page.slug,
+                title=page.title,
+                entities=list(page.entities),
+                scoreboard=board_schema(first.board) if first.board else None,
+                hypotheses=related_items(first),
+                other_scoreboards=[board_schema(b.board) for b in others if b.board],
             )
 
     @app.get("/api/hypotheses/{hypothesis_id}", summary="A hypothesis, its score by dimension and its debates")
@@ -166,6 +213,6 @@ def create_app(url: str, settings: WikiSettings | None = None, *, demo: Demo | N
             h = s.get(HypothesisRow, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
-            return hypothesis_detail(s, h, demo)
+            return hypothesis_detail(s, h)
 
     return app

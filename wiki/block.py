@@ -22,6 +22,7 @@ END = "<!-- hypodebate:related:end -->"
 HEADING = "Related Hypotheses"
 SUBHEADING = "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate"
 EMPTY = "No hypothesis with a completed debate is linked to this page yet."
+DEMO_MARK = "demo"
 BANDS: tuple[tuple[float, str], ...] = ((0.7, "#81c784"), (0.5, "#ffd54f"), (0.0, "#e57373"))
 _MD_SPECIAL = re.compile(r"([\\`*_\[\](){}<>#+!|~])")
 
@@ -37,6 +38,25 @@ class RelatedLine(Protocol):
     def target_label(self) -> str: ...
     @property
     def score(self) -> float: ...
+    @property
+    def lo(self) -> float | None: ...
+    @property
+    def hi(self) -> float | None: ...
+    @property
+    def interval(self) -> str: ...
+    @property
+    def debates(self) -> int: ...
+
+
+class BoardLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def judge_models(self) -> list[str]: ...
+    @property
+    def rubric_hash(self) -> str: ...
+    @property
+    def demo(self) -> bool: ...
 
 
 def colour(score: float) -> str:
@@ -51,22 +71,44 @@ def escape_inline(text: str) -> str:
     return "\\" + escaped if escaped.startswith(("-", "=")) else escaped
 
 
-def line(h: RelatedLine) -> str:
+def uncertainty(h: RelatedLine) -> str:
+    """How sure the score is, in words: the 95% interval and what it is made of."""
+    debates = f"{h.debates} debate{'s' if h.debates != 1 else ''}"
+    if h.lo is None or h.hi is None:
+        return f"single verdict, no interval ({debates})"
+    source = "between debates" if h.interval == "between-debates" else "judge spread within one debate"
+    return f"95% interval {h.lo:.2f}-{h.hi:.2f}, {source} ({debates})"
+
+
+def line(h: RelatedLine, demo: bool = False) -> str:
+    """The seed page's line; the interval rides in the score's title (shown on hover), demo scores say so."""
     return (
         f"- [{escape_inline(h.title)}](/hypothesis/{h.id}) — "
-        f'<span style="color:{colour(h.score)};font-weight:600">{h.score:.2f}</span>'
-        f" · Target: {escape_inline(h.target_label)}"
+        f'<span style="color:{colour(h.score)};font-weight:600" title="{uncertainty(h)}">{h.score:.2f}</span>'
+        f" · Target: {escape_inline(h.target_label)}" + (f" · {DEMO_MARK}" if demo else "")
     )
 
 
-def render_block(hypotheses: Sequence[RelatedLine], style: BlockStyle = "dump") -> str:
+def subtitle(board: BoardLike | None) -> str:
+    """The block's subtitle: where the scores come from, naming the judge model(s) and the scoreboard."""
+    if board is None:
+        return SUBHEADING
+    judges = ", ".join(escape_inline(m) for m in board.judge_models) or "unknown"
+    text = f"{SUBHEADING} · judge: {judges} · scoreboard {board.id} (rubric {board.rubric_hash})"
+    if board.demo:
+        text += " · demo model: these scores carry no information"
+    return text
+
+
+def render_block(hypotheses: Sequence[RelatedLine], style: BlockStyle = "dump", board: BoardLike | None = None) -> str:
     """The block between (and including) its markers, no trailing newline.
 
     `dump` is the seed page's bare-line format; `markdown` puts blank lines where Markdown needs them."""
-    items = [line(h) for h in hypotheses] or [EMPTY]
+    demo = board is not None and board.demo
+    items = [line(h, demo) for h in hypotheses] or [EMPTY]
     if style == "dump":
-        return "\n".join([START, HEADING, SUBHEADING, *items, END])
-    return "\n".join([START, f"## {HEADING}", "", SUBHEADING, "", *items, "", END])
+        return "\n".join([START, HEADING, subtitle(board), *items, END])
+    return "\n".join([START, f"## {HEADING}", "", subtitle(board), "", *items, "", END])
 
 
 def splice(text: str, block: str) -> str:

@@ -1,14 +1,16 @@
-"""A page's related hypotheses: one query over the entity links, ranked by score, then debates, then id."""
+"""A page's related hypotheses: one query over the entity links and one scoreboard's scores, ranked by score,
+then debates, then id. Scores from different scoreboards are never ranked together."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import HypothesisRow, LinkRow, PageRow
+from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow
+from store.repository import Board, board, scoreboards
 from wiki.entities import page_id
 
 
@@ -18,43 +20,87 @@ class Related:
     title: str
     target_label: str
     score: float
-    spread: float
+    lo: float | None
+    hi: float | None
+    interval: str
     debates: int
+    verdicts: int
 
 
-def related_for_entities(
-    session: Session, entities: Iterable[str], *, top: int, min_score: float = 0.0, min_debates: int = 1
-) -> list[Related]:
-    """Hypotheses linked to any of `entities`, with at least `min_debates` completed debates (never
-    fewer than one) and a score of at least `min_score`, best first."""
+@dataclass(frozen=True)
+class RelatedBlock:
+    """One scoreboard's related hypotheses of a page (board None: nothing on this page is scored yet)."""
+
+    board: Board | None
+    hypotheses: list[Related]
+
+
+def _linked(entities: Iterable[str]) -> object:
+    return select(LinkRow.hypothesis_id).where(LinkRow.entity.in_(sorted(set(entities))))
+
+
+def page_boards(session: Session, entities: Iterable[str]) -> list[Board]:
+    """The scoreboards holding scores of hypotheses linked to `entities`, most completed debates first."""
     wanted = sorted(set(entities))
     if not wanted:
         return []
-    linked = select(LinkRow.hypothesis_id).where(LinkRow.entity.in_(wanted))
-    # `id || ''` keeps SQLite from looking each linked id up by primary key and then sorting them all
-    # (20-35 ms when a page's diseases link 15,000 hypotheses): it walks ix_hypotheses_rank in order
-    # instead, testing membership in the linked set, and stops at `top` (about 4 ms; 13 ms worst case,
-    # when almost nothing is linked and the whole index is walked).
-    ranked_id = HypothesisRow.id.op("||")(literal_column("''"))
+    counts = dict(
+        session.execute(
+            select(HypothesisScoreRow.scoreboard_id, func.sum(HypothesisScoreRow.debates))
+            .where(HypothesisScoreRow.current.is_(True), HypothesisScoreRow.hypothesis_id.in_(_linked(wanted)))
+            .group_by(HypothesisScoreRow.scoreboard_id)
+        ).all()
+    )
+    boards = [b for b in scoreboards(session) if b.id in counts]
+    return sorted(boards, key=lambda b: (-int(counts[b.id] or 0), b.id))
+
+
+def pick_board(session: Session, entities: Iterable[str], wanted: str | None) -> Board | None:
+    """`wanted` (wiki.scoreboard) when set, else the scoreboard with the most debates among the page's hypotheses."""
+    if wanted:
+        return board(session, wanted)
+    boards = page_boards(session, entities)
+    return boards[0] if boards else None
+
+
+def related_for_entities(
+    session: Session,
+    entities: Iterable[str],
+    board_id: str,
+    *,
+    top: int,
+    min_score: float = 0.0,
+    min_debates: int = 1,
+) -> list[Related]:
+    """Hypotheses linked to any of `entities` whose current version is scored on `board_id`, with at least
+    `min_debates` debates there (never fewer than one) and a score of at least `min_score`, best first."""
+    wanted = sorted(set(entities))
+    if not wanted:
+        return []
     query = (
         select(
             HypothesisRow.id,
             HypothesisRow.title,
             HypothesisRow.target_label,
-            HypothesisRow.score,
-            HypothesisRow.score_spread,
-            HypothesisRow.debates_completed,
+            HypothesisScoreRow.mean,
+            HypothesisScoreRow.lo,
+            HypothesisScoreRow.hi,
+            HypothesisScoreRow.interval,
+            HypothesisScoreRow.debates,
+            HypothesisScoreRow.verdicts,
         )
+        .join(HypothesisRow, HypothesisRow.id == HypothesisScoreRow.hypothesis_id)
         .where(
-            ranked_id.in_(linked),
-            HypothesisRow.score.is_not(None),
-            HypothesisRow.score >= min_score,
-            HypothesisRow.debates_completed >= max(1, min_debates),
+            HypothesisScoreRow.scoreboard_id == board_id,
+            HypothesisScoreRow.current.is_(True),
+            HypothesisScoreRow.hypothesis_id.in_(_linked(wanted)),
+            HypothesisScoreRow.mean >= min_score,
+            HypothesisScoreRow.debates >= max(1, min_debates),
         )
-        .order_by(HypothesisRow.score.desc(), HypothesisRow.debates_completed.desc(), HypothesisRow.id)
+        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisRow.id)
         .limit(top)
     )
-    return [Related(i, t, label, score, spread or 0.0, n) for i, t, label, score, spread, n in session.execute(query)]
+    return [Related(*row) for row in session.execute(query)]
 
 
 def page_entities(page: PageRow) -> list[str]:
@@ -63,6 +109,41 @@ def page_entities(page: PageRow) -> list[str]:
 
 
 def related_for_page(
-    session: Session, page: PageRow, *, top: int, min_score: float = 0.0, min_debates: int = 1
-) -> list[Related]:
-    return related_for_entities(session, page_entities(page), top=top, min_score=min_score, min_debates=min_debates)
+    session: Session,
+    page: PageRow,
+    *,
+    top: int,
+    scoreboard: str | None = None,
+    min_score: float = 0.0,
+    min_debates: int = 1,
+) -> RelatedBlock:
+    """The page's block on `scoreboard` (or the page's default scoreboard)."""
+    entities = page_entities(page)
+    chosen = pick_board(session, entities, scoreboard)
+    if chosen is None:
+        return RelatedBlock(None, [])
+    found = related_for_entities(session, entities, chosen.id, top=top, min_score=min_score, min_debates=min_debates)
+    return RelatedBlock(chosen, found)
+
+
+def related_blocks(
+    session: Session,
+    page: PageRow,
+    *,
+    top: int,
+    scoreboard: str | None = None,
+    min_score: float = 0.0,
+    min_debates: int = 1,
+) -> list[RelatedBlock]:
+    """One block per scoreboard that scores this page's hypotheses, the chosen (or default) one first."""
+    entities = page_entities(page)
+    first = related_for_page(
+        session, page, top=top, scoreboard=scoreboard, min_score=min_score, min_debates=min_debates
+    )
+    blocks = [first]
+    for other in page_boards(session, entities):
+        if first.board is not None and other.id == first.board.id:
+            continue
+        found = related_for_entities(session, entities, other.id, top=top, min_score=min_score, min_debates=min_debates)
+        blocks.append(RelatedBlock(other, found))
+    return blocks

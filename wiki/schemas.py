@@ -7,13 +7,28 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
+class Scoreboard(BaseModel):
+    """What produced a score: scores are comparable only within one scoreboard."""
+
+    id: str
+    judge_models: list[str] = Field(description="the judge models as the server named them")
+    rubric_hash: str
+    protocol_hash: str
+    demo: bool = Field(description="scores from the embedded demo model: they carry no information")
+    legacy: bool = Field(description="stored before scoreboards: judge models are the configured names")
+    label: str
+
+
 class RelatedHypothesis(BaseModel):
     id: str
     title: str
     target_label: str
-    score: float = Field(ge=0, le=1)
-    spread: float = Field(ge=0)
+    score: float = Field(ge=0, le=1, description="mean of the debates' panel means on this scoreboard")
+    lo: float | None = Field(description="95% interval, lower end (None: a single verdict)")
+    hi: float | None
+    interval: str = Field(description="between-debates, panel (one debate: judge spread only) or none")
     debates: int = Field(ge=1)
+    verdicts: int = Field(ge=1)
     url: str
 
 
@@ -21,7 +36,9 @@ class RelatedResponse(BaseModel):
     slug: str
     title: str
     entities: list[str]
+    scoreboard: Scoreboard | None = Field(description="the scoreboard the hypotheses are ranked on")
     hypotheses: list[RelatedHypothesis]
+    other_scoreboards: list[Scoreboard] = Field(description="other scoreboards with scores for this page")
 
 
 class Evidence(BaseModel):
@@ -33,13 +50,36 @@ class Evidence(BaseModel):
 class DebateSummary(BaseModel):
     id: str
     status: str
+    version_id: str | None
+    scoreboard_id: str | None
     rounds_run: int
     models: dict[str, str]
-    score: float | None
-    spread: float | None
-    n: int | None
+    score: float | None = Field(description="the panel's mean composite")
+    spread: float | None = Field(description="standard deviation of the judges' composites")
+    n: int | None = Field(description="verdicts on the panel")
     finished_at: datetime | None
     url: str
+
+
+class Version(BaseModel):
+    id: str
+    version: int
+    origin: str = Field(description="input, revision (offered in a rebuttal) or legacy")
+    parent_id: str | None
+    debate_id: str | None
+    current: bool
+
+
+class Score(BaseModel):
+    scoreboard: Scoreboard
+    version_id: str | None
+    current: bool
+    mean: float
+    lo: float | None
+    hi: float | None
+    interval: str
+    debates: int
+    verdicts: int
 
 
 class HypothesisResponse(BaseModel):
@@ -50,10 +90,9 @@ class HypothesisResponse(BaseModel):
     mechanism: str
     diseases: list[str]
     pages: list[str]
-    score: float | None
-    score_spread: float | None
-    score_n: int
-    debates_completed: int
+    version: int
+    versions: list[Version]
+    scores: list[Score] = Field(description="one per scoreboard and version; never averaged across them")
     dimensions: dict[str, float] = Field(description="mean judge score per rubric dimension, latest completed debate")
     evidence: list[Evidence]
     debates: list[DebateSummary]

@@ -11,3 +11,5 @@ class WikiSettings(BaseModel):
     top: int = Field(8, ge=1, le=100)
     min_score: float = Field(0.0, ge=0, le=1)
     min_debates: int = Field(1, ge=1)
+    # which scoreboard pages rank by (s-xxxxxxxx); null: per page, the one with the most completed debates
+    scoreboard: str | None = Field(None, pattern=r"^s-[0-9a-f]{8}$")

@@ -18,7 +18,7 @@ from wiki.block import render_block, splice
 from wiki.entities import entities_in, refresh_links
 from wiki.errors import MarkerError, PageError
 from wiki.pages import ParsedPage, read_page, strip_block
-from wiki.related import Related, related_for_page
+from wiki.related import RelatedBlock, related_for_page
 from wiki.settings import WikiSettings
 
 
@@ -35,7 +35,7 @@ class Imported:
 class Attached:
     path: Path
     slug: str
-    related: list[Related]
+    related: RelatedBlock
     changed: bool
     diff: str
 
@@ -74,9 +74,13 @@ def attach_pages(
     settings: WikiSettings,
     *,
     top: int | None = None,
+    scoreboard: str | None = None,
     dry_run: bool = False,
 ) -> list[Attached]:
-    """Write the block into each page file (`paths`, or every imported page when empty). Idempotent."""
+    """Write the block into each page file (`paths`, or every imported page when empty). Idempotent.
+
+    Each block ranks one scoreboard: `scoreboard`, else `wiki.scoreboard`, else the page's scoreboard with
+    the most completed debates among its hypotheses."""
     if not paths:
         with sessions() as session:
             paths = [Path(p) for p in session.scalars(select(PageRow.source_path).order_by(PageRow.slug))]
@@ -91,13 +95,14 @@ def attach_pages(
                 session,
                 page,
                 top=top or settings.top,
+                scoreboard=scoreboard or settings.scoreboard,
                 min_score=settings.min_score,
                 min_debates=settings.min_debates,
             )
             before = item.path.read_bytes().decode("utf-8")
             style = "markdown" if before.startswith("---") else "dump"
             try:
-                after = splice(before, render_block(related, style))
+                after = splice(before, render_block(related.hypotheses, style, related.board))
             except MarkerError as exc:
                 raise MarkerError(f"{item.path}: {exc}") from None
             diff = "".join(

@@ -3,48 +3,53 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import DebateRow, HypothesisRow, ScoreRow
-from wiki.schemas import DebateSummary, Evidence, HypothesisResponse
+from store.models import DebateRow, HypothesisRow, ScoreboardRow, ScoreRow
+from store.repository import Board, Ranked, hypothesis_scores, ranking, versions_of
+from wiki.schemas import DebateSummary, Evidence, HypothesisResponse, Score, Scoreboard, Version
+
+DEMO_WARNING = (
+    "Scores marked demo come from the embedded demo model (SmolLM2-135M-Instruct, 135M parameters): "
+    "they carry no information; point hypodebate at a real model for research use."
+)
 
 
-@dataclass(frozen=True)
-class Demo:
-    """Which model's scores carry no information, and what to say about it."""
-
-    model: str | None = None
-    warning: str = ""
-
-    def applies(self, models: dict[str, str]) -> bool:
-        return self.model is not None and self.model in models.values()
+def debate_is_demo(session: Session, score: ScoreRow | None) -> bool:
+    if score is None or score.scoreboard_id is None:
+        return False
+    board = session.get(ScoreboardRow, score.scoreboard_id)
+    return bool(board and board.demo)
 
 
-def exchange(session: Session, *, limit: int, offset: int) -> tuple[list[HypothesisRow], int]:
-    total = session.scalar(select(func.count()).select_from(HypothesisRow)) or 0
-    rows = session.scalars(
-        select(HypothesisRow)
-        .order_by(
-            HypothesisRow.score.is_(None),
-            HypothesisRow.score.desc(),
-            HypothesisRow.debates_completed.desc(),
-            HypothesisRow.id,
-        )
-        .limit(limit)
-        .offset(offset)
+def board_schema(board: Board) -> Scoreboard:
+    return Scoreboard(
+        id=board.id,
+        judge_models=list(board.judge_models),
+        rubric_hash=board.rubric_hash,
+        protocol_hash=board.protocol_hash,
+        demo=board.demo,
+        legacy=board.legacy,
+        label=board.label,
     )
-    return list(rows), int(total)
 
 
-def hypothesis_detail(session: Session, h: HypothesisRow, demo: Demo) -> HypothesisResponse:
+def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tuple[list[Ranked], int]:
+    """Current versions ranked on one scoreboard, a page at a time."""
+    ranked = ranking(session, board_id)
+    return ranked[offset : offset + limit], len(ranked)
+
+
+def hypothesis_detail(session: Session, h: HypothesisRow) -> HypothesisResponse:
     debates = list(
         session.scalars(select(DebateRow).where(DebateRow.hypothesis_id == h.id).order_by(DebateRow.started_at))
     )
     scores = {s.debate_id: s for s in session.scalars(select(ScoreRow).where(ScoreRow.hypothesis_id == h.id))}
-    completed = [d for d in debates if d.status == "completed"]
+    versions = versions_of(session, h.id)
+    version_of = {v.content_hash: v.id for v in versions}
+    completed = [d for d in debates if d.status == "completed" and d.hypothesis_hash == h.content_hash]
     latest = max(completed, key=lambda d: (d.finished_at is not None, d.finished_at or d.started_at), default=None)
     dimensions: dict[str, float] = {}
     if latest is not None:
@@ -60,6 +65,8 @@ def hypothesis_detail(session: Session, h: HypothesisRow, demo: Demo) -> Hypothe
             DebateSummary(
                 id=d.id,
                 status=d.status,
+                version_id=version_of.get(d.hypothesis_hash),
+                scoreboard_id=s.scoreboard_id if s else None,
                 rounds_run=d.rounds_run,
                 models={str(k): str(v) for k, v in d.models.items()},
                 score=s.mean if s else None,
@@ -69,7 +76,21 @@ def hypothesis_detail(session: Session, h: HypothesisRow, demo: Demo) -> Hypothe
                 url=f"/debates/{d.id}",
             )
         )
-    demo_used = any(demo.applies(d.models) for d in completed)
+    board_scores = [
+        Score(
+            scoreboard=board_schema(board),
+            version_id=version_of.get(row.content_hash),
+            current=row.current,
+            mean=row.mean,
+            lo=row.lo,
+            hi=row.hi,
+            interval=row.interval,
+            debates=row.debates,
+            verdicts=row.verdicts,
+        )
+        for row, board in hypothesis_scores(session, h.id)
+    ]
+    demo_used = any(s.scoreboard.demo for s in board_scores)
     return HypothesisResponse(
         id=h.id,
         title=h.title,
@@ -78,14 +99,23 @@ def hypothesis_detail(session: Session, h: HypothesisRow, demo: Demo) -> Hypothe
         mechanism=h.mechanism,
         diseases=[str(d) for d in h.diseases],
         pages=[str(p) for p in h.pages],
-        score=h.score,
-        score_spread=h.score_spread,
-        score_n=h.score_n,
-        debates_completed=h.debates_completed,
+        version=h.version,
+        versions=[
+            Version(
+                id=v.id,
+                version=v.version,
+                origin=v.origin,
+                parent_id=v.parent_id,
+                debate_id=v.debate_id,
+                current=v.content_hash == h.content_hash,
+            )
+            for v in versions
+        ],
+        scores=board_scores,
         dimensions=dimensions,
         evidence=[Evidence(claim=e.claim, citation=e.citation, stance=e.stance) for e in h.evidence],
         debates=summaries,
-        demo_warning=demo.warning if demo_used else None,
+        demo_warning=DEMO_WARNING if demo_used else None,
     )
 
 

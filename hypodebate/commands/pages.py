@@ -26,11 +26,19 @@ def import_command(paths: list[Path], url: str, *, out: Console, err: Console) -
 
 
 def attach_command(
-    paths: list[Path], url: str, settings: Settings, *, top: int | None, dry_run: bool, out: Console, err: Console
+    paths: list[Path],
+    url: str,
+    settings: Settings,
+    *,
+    top: int | None,
+    dry_run: bool,
+    out: Console,
+    err: Console,
+    scoreboard: str | None = None,
 ) -> int:
     sessions = open_store(url)
     try:
-        results = attach_pages(sessions, paths, settings.wiki, top=top, dry_run=dry_run)
+        results = attach_pages(sessions, paths, settings.wiki, top=top, scoreboard=scoreboard, dry_run=dry_run)
     finally:
         sessions.kw["bind"].dispose()
     changed = 0
@@ -41,7 +49,8 @@ def attach_command(
                 out.out(r.diff, end="", highlight=False)
         else:
             state = "updated" if r.changed else "unchanged"
-            out.print(f"{state} {r.path}  ({len(r.related)} related hypotheses)", highlight=False)
+            board = r.related.board.id if r.related.board else "no scoreboard yet"
+            out.print(f"{state} {r.path}  ({len(r.related.hypotheses)} related hypotheses, {board})", highlight=False)
     verb = "would change" if dry_run else "changed"
     err.print(f"{len(results)} page(s), {changed} {verb}", highlight=False)
     return 0
@@ -50,12 +59,9 @@ def attach_command(
 def serve_command(url: str, settings: Settings, *, host: str, port: int) -> int:
     import uvicorn
 
-    from agents.embedded import DEMO_WARNING
-    from agents.settings import EMBEDDED_MODEL
     from wiki.app import create_app
-    from wiki.views import Demo
 
     open_store(url).kw["bind"].dispose()  # a bad URL or database fails here, as one clear line
-    app = create_app(url, settings.wiki, demo=Demo(EMBEDDED_MODEL, DEMO_WARNING))
+    app = create_app(url, settings.wiki)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0

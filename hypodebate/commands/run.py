@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -24,9 +25,11 @@ def run_command(
     out: Console,
     err: Console,
     db: str | None,
+    versions: list[str] | None = None,
     **options: int | float | None,
 ) -> int:
-    load_hypotheses(paths)  # bad input fails here, before anything is printed or stored
+    if paths:
+        load_hypotheses(paths)  # bad input fails here, before anything is printed or stored
     if settings.llm.resolved_provider == "embedded":
         err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
     bar = Progress(
@@ -47,29 +50,48 @@ def run_command(
         bar.update(task, total=p.total, completed=p.completed + p.failed + p.skipped, status=status)
 
     with bar:
-        result = asyncio.run(run_batch_async(paths, settings=settings, db=db, progress=update, **options))  # type: ignore[arg-type]
+        result = asyncio.run(
+            run_batch_async(paths, settings=settings, db=db, progress=update, versions=versions or [], **options)  # type: ignore[arg-type]
+        )
     print_result(result, out, err)
     return 0 if result.ok else 1
 
 
 def print_result(result: BatchResult, out: Console, err: Console) -> None:
-    table = Table(title=f"Batch {result.batch_id}: hypotheses ranked by score", title_justify="left")
-    for column, justify in [
-        ("#", "right"),
-        ("id", "left"),
-        ("title", "left"),
-        ("target", "left"),
-        ("score", "right"),
-        ("± sd", "right"),
-        ("n", "right"),
-        ("debates", "right"),
-    ]:
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for rank, r in enumerate(result.ranking, 1):
-        table.add_row(
-            str(rank), r.id, r.title, r.target_label, f"{r.score:.2f}", f"{r.spread:.2f}", str(r.n), str(r.debates)
+    """One ranked table per scoreboard the batch's hypotheses are scored on: scores are never mixed."""
+    for board in result.boards:
+        demo = " [DEMO: scores carry no information]" if board.demo else ""
+        table = Table(
+            title=f"Batch {result.batch_id}: ranked on scoreboard {board.id}{demo}",
+            caption=escape(board.label),
+            title_justify="left",
+            caption_justify="left",
         )
-    out.print(table)
+        for column, justify in [
+            ("#", "right"),
+            ("id", "left"),
+            ("v", "right"),
+            ("title", "left"),
+            ("target", "left"),
+            ("score", "right"),
+            ("95% interval", "left"),
+            ("debates", "right"),
+            ("verdicts", "right"),
+        ]:
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for rank, r in enumerate(result.rankings.get(board.id, []), 1):
+            table.add_row(
+                str(rank),
+                r.id,
+                str(r.version),
+                escape(r.title),
+                escape(r.target_label),
+                f"{r.score:.2f}",
+                interval_text(r.lo, r.hi, r.interval),
+                str(r.debates),
+                str(r.verdicts),
+            )
+        out.print(table)
     done, failed, skipped = result.count("completed"), result.count("failed"), result.count("skipped")
     err.print(
         f"{done} debated, {failed} failed, {skipped} skipped · {result.calls} calls · "
@@ -79,3 +101,11 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
     for outcome in result.outcomes:
         if outcome.status == "failed":
             err.print(f"[red]failed[/red] {outcome.hypothesis_id} ({outcome.debate_id}): {outcome.reason}")
+
+
+def interval_text(lo: float | None, hi: float | None, kind: str) -> str:
+    """`[0.61, 0.90] between debates`, `[0.55, 0.80] panel only` (one debate), or `none (1 verdict)`."""
+    if lo is None or hi is None:
+        return "none (1 verdict)"
+    label = "between debates" if kind == "between-debates" else "panel only"
+    return f"[{lo:.2f}, {hi:.2f}] {label}"
