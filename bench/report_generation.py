@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.report_generation                     # 250 hypotheses x 4 replicates = 1,000 debates
     .venv/bin/python -m bench.report_generation --hypotheses 500 --replicates 4
+    .venv/bin/python -m bench.report_generation --scoreboards 2     # two judge models: two ranked tables
 
-Each debate has an opening, two critique/rebuttal rounds and a panel of three verdicts (turn texts of
-about 500 characters, ten rationales per verdict). The report is then loaded (`load_report`) and
-rendered (HTML, then Markdown) in a fresh process, so its peak RSS counts only the report; a second
-pass under tracemalloc gives the peak of Python allocations. Target: under 10 s and under 500 MB.
+Each debate has an opening, two critique/rebuttal rounds, the critic's closing and a panel of three verdicts
+(turn texts of about 500 characters, a reasoning and ten rationales per verdict); its panel score lands on
+its judge model's scoreboard. The report is then loaded (`load_report`) and rendered (HTML, then Markdown)
+in a fresh process, so its peak RSS counts only the report; a second pass under tracemalloc gives the peak
+of Python allocations. Target: under 10 s and under 500 MB.
 """
 
 from __future__ import annotations
@@ -48,49 +50,73 @@ def prose(rng: random.Random, length: int) -> str:
     return (" ".join(words)[: length - 1] + ".").capitalize()
 
 
-def build(url: str, hypotheses: int, replicates: int, seed: int = 7) -> dict[str, int]:
-    """Write `hypotheses` x `replicates` completed debates with everything the report reads."""
+def build(url: str, hypotheses: int, replicates: int, seed: int = 7, scoreboards: int = 1) -> dict[str, int]:
+    """Write `hypotheses` x `replicates` completed debates with everything the report reads; replicate r is
+    judged by judge model r % `scoreboards`, so its score lands on that model's scoreboard."""
     from sqlalchemy import insert
 
+    from scoring.aggregate import hypothesis_score
     from scoring.rubric import Rubric
     from store.engine import open_store
-    from store.models import BatchRow, DebateRow, EvidenceRow, HypothesisRow, ScoreRow, TurnRow, UsageRow, VerdictRow
+    from store.models import (
+        BatchRow,
+        DebateRow,
+        EvidenceRow,
+        HypothesisRow,
+        HypothesisScoreRow,
+        HypothesisVersionRow,
+        ScoreboardRow,
+        ScoreRow,
+        TurnRow,
+        UsageRow,
+        VerdictRow,
+    )
+    from store.scoreboards import scoreboard_id
 
     rng = random.Random(seed)
     rubric = Rubric()
     sessions = open_store(url)
     now = datetime.now(UTC)
     models = {"proposer": "gpt-4o-mini", "critic": "gpt-4o-mini", "judge": "gpt-4o-mini"}
+    judges = ["gpt-4o-mini", *(f"judge-{k}" for k in range(1, scoreboards))]
     protocol = {"rounds": 2, "judges": 3, "early_stop": True, "rubric_hash": rubric.hash, "models": models}
-    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("h", "e", "d", "t", "v", "s", "u")}
+    seats = [("clinician", "chronological"), ("geneticist", "critic-first"), ("medicinal_chemist", "proposer-first")]
+    boards = [scoreboard_id(rubric.hash, "p-bench", [j]) for j in judges]
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("h", "hv", "e", "d", "t", "v", "s", "hs", "u")}
+    rows["b"] = [
+        {"id": b, "rubric_hash": rubric.hash, "protocol_hash": "p-bench", "judge_models": [j], "demo": False}
+        | {"legacy": False, "protocol": protocol, "created_at": now}
+        for b, j in zip(boards, judges, strict=True)
+    ]
     for i in range(hypotheses):
         h_id = f"h-{i:08x}"
         target = TARGETS[i % len(TARGETS)]
-        rows["h"].append(
-            {
-                "id": h_id,
-                "content_hash": f"{i:064x}",
-                "title": f"{target} {prose(rng, 60)}",
-                "targets": [target],
-                "target_label": target,
-                "mechanism": prose(rng, 500),
-                "diseases": ["Alzheimer's disease"],
-                "pages": [],
-                "score_n": 0,
-                "debates_completed": 0,
-            }
+        content_hash = f"{i:064x}"
+        hypothesis = {
+            "title": f"{target} {prose(rng, 60)}",
+            "targets": [target],
+            "target_label": target,
+            "mechanism": prose(rng, 500),
+            "diseases": ["Alzheimer's disease"],
+        }
+        rows["h"].append({"id": h_id, "content_hash": content_hash, "pages": [], "version": 1} | hypothesis)
+        claims = [{"claim": prose(rng, 200), "citation": CITATIONS[p], "stance": "for"} for p in range(3)]
+        rows["e"] += [{"hypothesis_id": h_id, "position": p} | c for p, c in enumerate(claims)]
+        rows["hv"].append(
+            {"id": f"{h_id}.v1", "hypothesis_id": h_id, "version": 1, "content_hash": content_hash}
+            | {"origin": "input", "parent_id": None, "debate_id": None, "content": hypothesis | {"evidence": claims}}
+            | {"created_at": now}
         )
-        rows["e"] += [
-            {"hypothesis_id": h_id, "position": p, "claim": prose(rng, 200), "citation": CITATIONS[p], "stance": "for"}
-            for p in range(3)
-        ]
+        panels: dict[int, list[list[float]]] = {}
         for r in range(replicates):
             d_id = f"d-{i:06x}{r:04x}"
+            board = r % len(boards)
+            judge_model = judges[board]
             rows["d"].append(
                 {
                     "id": d_id,
                     "hypothesis_id": h_id,
-                    "hypothesis_hash": f"{i:064x}",
+                    "hypothesis_hash": content_hash,
                     "protocol_hash": "p-bench",
                     "replicate": r,
                     "batch_id": "b-bench001",
@@ -106,41 +132,52 @@ def build(url: str, hypotheses: int, replicates: int, seed: int = 7) -> dict[str
                     "finished_at": now + timedelta(seconds=r),
                 }
             )
-            turns = [("proposer", "opening", 0, opening(rng, target))]
+            turns = [("proposer", "opening", 0, opening(rng, target), "gpt-4o-mini")]
             for rnd in (1, 2):
-                turns.append(("critic", "critique", rnd, critique(rng)))
-                turns.append(("proposer", "rebuttal", rnd, rebuttal(rng)))
+                turns.append(("critic", "critique", rnd, critique(rng), "gpt-4o-mini"))
+                turns.append(("proposer", "rebuttal", rnd, rebuttal(rng), "gpt-4o-mini"))
+            turns.append(("critic", "closing", 2, closing(rng), "gpt-4o-mini"))
             composites = []
-            for judge in (1, 2, 3):
+            for judge, (persona, order) in enumerate(seats, 1):
                 scores = {d: rng.randint(3, 9) for d in rubric.dimensions}
                 rationales = {d: prose(rng, 110) for d in rubric.dimensions}
-                verdict = {"scores": scores, "rationales": rationales, "summary": prose(rng, 280), "judge": judge}
-                turns.append(("judge", "verdict", 2, verdict))
+                verdict = {"reasoning": prose(rng, 500), "rationales": rationales, "scores": scores}
+                verdict |= {"summary": prose(rng, 280), "judge": judge, "persona": persona, "order": order}
+                turns.append(("judge", "verdict", 2, verdict | {"model": judge_model}, judge_model))
                 composite = sum(w * (scores[d] - 1) / 9 for d, w in rubric.dimensions.items()) / rubric.total_weight
                 composites.append(composite)
                 rows["v"].append(
                     {"debate_id": d_id, "judge": judge, "scores": scores, "rationales": rationales}
-                    | {"summary": verdict["summary"], "composite": composite, "model": "gpt-4o-mini"}
-                    | {"rubric_hash": rubric.hash}
+                    | {"summary": verdict["summary"], "reasoning": verdict["reasoning"], "composite": composite}
+                    | {"model": judge_model, "persona": persona, "material_order": order, "rubric_hash": rubric.hash}
                 )
-            for seq, (role, step, rnd, payload) in enumerate(turns):
+            for seq, (role, step, rnd, payload, model) in enumerate(turns):
                 usage = {"prompt_tokens": rng.randint(600, 2500), "completion_tokens": rng.randint(150, 450)}
                 rows["t"].append(
                     {"debate_id": d_id, "seq": seq, "round": rnd, "role": role, "step": step, "payload": payload}
-                    | {"text": json.dumps(payload)[:1500], "model": "gpt-4o-mini", "latency_s": 1.0, "cost_usd": 4e-4}
+                    | {"text": json.dumps(payload)[:1500], "model": model, "latency_s": 1.0, "cost_usd": 4e-4}
                     | {"attempts": 1, "prompt_hash": "x", "created_at": now}
                     | usage
                 )
                 rows["u"].append(
-                    {"debate_id": d_id, "batch_id": None, "role": role, "model": "gpt-4o-mini", "latency_s": 1.0}
+                    {"debate_id": d_id, "batch_id": None, "role": role, "model": model, "latency_s": 1.0}
                     | {"attempts": 1, "cost_usd": 4e-4, "ok": True, "created_at": now + timedelta(seconds=1)}
                     | usage
                 )
             mean = sum(composites) / 3
             spread = (sum((c - mean) ** 2 for c in composites) / 3) ** 0.5
             rows["s"].append(
-                {"debate_id": d_id, "hypothesis_id": h_id, "mean": mean, "spread": spread, "n": 3}
-                | {"rubric_hash": rubric.hash, "judge_models": ["gpt-4o-mini"], "prompt_hashes": {}}
+                {"debate_id": d_id, "hypothesis_id": h_id, "content_hash": content_hash, "scoreboard_id": boards[board]}
+                | {"mean": mean, "spread": spread, "n": 3, "rubric_hash": rubric.hash, "judge_models": [judge_model]}
+                | {"prompt_hashes": {}}
+            )
+            panels.setdefault(board, []).append(composites)
+        for board, debates in panels.items():
+            score = hypothesis_score(debates)
+            rows["hs"].append(
+                {"scoreboard_id": boards[board], "hypothesis_id": h_id, "content_hash": content_hash, "current": True}
+                | {"mean": score.mean, "lo": score.lo, "hi": score.hi, "interval": score.interval}
+                | {"debates": score.debates, "verdicts": score.verdicts, "updated_at": now}
             )
     with sessions() as s:
         s.add(
@@ -160,13 +197,22 @@ def build(url: str, hypotheses: int, replicates: int, seed: int = 7) -> dict[str
                 finished_at=now,
             )
         )
-        for key, model in [("h", HypothesisRow), ("e", EvidenceRow), ("d", DebateRow), ("t", TurnRow)]:
-            s.execute(insert(model), rows[key])
-        for key, model in [("v", VerdictRow), ("s", ScoreRow), ("u", UsageRow)]:
+        for key, model in [
+            ("b", ScoreboardRow),
+            ("h", HypothesisRow),
+            ("hv", HypothesisVersionRow),
+            ("e", EvidenceRow),
+            ("d", DebateRow),
+            ("t", TurnRow),
+            ("v", VerdictRow),
+            ("s", ScoreRow),
+            ("hs", HypothesisScoreRow),
+            ("u", UsageRow),
+        ]:
             s.execute(insert(model), rows[key])
         s.commit()
     sessions.kw["bind"].dispose()
-    return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"])}
+    return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"]), "scoreboards": len(boards)}
 
 
 def opening(rng: random.Random, target: str) -> dict[str, Any]:
@@ -190,6 +236,11 @@ def critique(rng: random.Random) -> dict[str, Any]:
 def rebuttal(rng: random.Random) -> dict[str, Any]:
     answers = [{"point": p, "answer": prose(rng, 220), "resolved": rng.random() < 0.5} for p in (1, 2)]
     return {"answers": answers, "revised_claim": prose(rng, 420) if rng.random() < 0.6 else ""}
+
+
+def closing(rng: random.Random) -> dict[str, Any]:
+    assessments = [{"point": p, "resolved": rng.random() < 0.4, "reason": prose(rng, 200)} for p in (1, 2, 3)]
+    return {"assessments": assessments, "remaining_concerns": [prose(rng, 200)], "summary": prose(rng, 450)}
 
 
 def measure(url: str) -> dict[str, float]:
@@ -231,6 +282,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hypotheses", type=int, default=250)
     parser.add_argument("--replicates", type=int, default=4)
+    parser.add_argument("--scoreboards", type=int, default=1, help="judge models the replicates are split between")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -239,7 +291,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         t0 = time.perf_counter()
-        built = build(url, args.hypotheses, args.replicates)
+        built = build(url, args.hypotheses, args.replicates, scoreboards=max(1, args.scoreboards))
         build_s = time.perf_counter() - t0
         command = [sys.executable, "-m", "bench.report_generation", "--measure", url]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
@@ -252,6 +304,7 @@ def main() -> None:
     for name, value in [
         ("debates (hypotheses x replicates)", f"{built['debates']:,} ({built['hypotheses']} x {args.replicates})"),
         ("turns", f"{built['turns']:,}"),
+        ("scoreboards (one ranked table each)", f"{built['scoreboards']}"),
         ("database built in", f"{build_s:.1f} s"),
         ("load_report", f"{r['load_s']:.2f} s"),
         ("render_html", f"{r['html_s']:.2f} s"),

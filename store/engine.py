@@ -52,13 +52,25 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     url = engine.url.render_as_string(hide_password=True)
+    sqlite = engine.dialect.name == "sqlite"
     for attempt in range(5):
         try:
-            with engine.begin() as connection:
-                if engine.dialect.name == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+            with engine.connect() as connection:
+                # SQLite rebuilds a table to drop a column: with foreign keys on, dropping the old table would
+                # cascade-delete every row that refers to it. Alembic's advice: keys off while migrating.
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    connection.commit()
+                try:
+                    with connection.begin():
+                        if engine.dialect.name == "postgresql":
+                            connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                        config.attributes["connection"] = connection
+                        command.upgrade(config, "head")
+                finally:
+                    if sqlite:
+                        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                        connection.commit()
             return
         except OperationalError as exc:
             racing = "already exists" in str(exc.orig) or "locked" in str(exc.orig)

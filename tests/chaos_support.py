@@ -212,7 +212,7 @@ class Audit:
     out_of_range: int  # verdicts with a dimension score outside 1..scale (or a composite/mean outside 0..1)
     inconsistent: int  # completed debates whose turns, verdicts and score disagree; failed ones with a score
     unexplained: int  # failed debates without a failure reason
-    stale_aggregates: int  # hypotheses whose debates_completed disagrees with their completed debates
+    stale_aggregates: int  # hypotheses whose scoreboard debate counts disagree with their completed debates
     calls: int  # usage rows: one per LLM call (a re-ask is a call; retries are attempts of one call)
     retries: int  # sum of attempts - 1 over all calls
     gave_up: Counter[str]  # calls that gave up, by error class
@@ -249,8 +249,10 @@ def audit(url: str, hypothesis_ids: Sequence[str], *, judges: int, replicates: i
             usage = c.execute(text("select attempts, ok, error from usage")).all()
             stale = c.execute(
                 text(
-                    "select count(*) from hypotheses h where h.debates_completed != (select count(*) from debates d"
-                    " where d.hypothesis_id = h.id and d.status = 'completed')"
+                    "select count(*) from hypotheses h where (select coalesce(sum(s.debates), 0)"
+                    " from hypothesis_scores s where s.hypothesis_id = h.id and s.current) != (select count(*)"
+                    " from debates d"
+                    " where d.hypothesis_id = h.id and d.status = 'completed' and d.hypothesis_hash = h.content_hash)"
                 )
             ).scalar()
             duplicate_verdicts = _count(

@@ -143,9 +143,10 @@ def synthesize(schema: dict[str, Any], *, path: str = "", pick: Callable[[str, l
 class FakeDebater:
     """Plays every role: fixed judge scores per dimension, and a critic that concedes from a given round."""
 
-    score: int | Callable[[int, str], int] = 7  # (judge seed, dimension) -> 1..10
+    score: int | Callable[[int, str], int] = 7  # (judge index, dimension) -> 1..10
     concede_from_round: int | None = None
     calls: int = 0
+    by_seed: bool = False  # a deterministic server that honours `seed`: the same seed, the same answer
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         self.calls += 1
@@ -168,5 +169,6 @@ class FakeDebater:
                 return "major"
             return options[0]
 
-        args = synthesize(schema, pick=pick, text=f"{target} in round {round_}")
+        text = f"{target} in round {round_}" + (f" draw {body.get('seed')}" if self.by_seed else "")
+        args = synthesize(schema, pick=pick, text=text)
         return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)

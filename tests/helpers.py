@@ -37,12 +37,12 @@ hypotheses:
 OPEN_ENGINES: list[Any] = []
 
 
-def runner(server: ScriptedServer, url: str, **debate: Any) -> BatchRunner:
-    """A runner on `url`; its engine is disposed after the test (conftest)."""
+def runner(server: ScriptedServer, url: str, llm: dict[str, Any] | None = None, **debate: Any) -> BatchRunner:
+    """A runner on `url` (`llm`: overrides of the fake's LLM settings); its engine is disposed after the test."""
     sessions = open_store(url)
     OPEN_ENGINES.append(sessions.kw["bind"])
     return BatchRunner(
-        client=server.client(),
+        client=server.client(**(llm or {})),
         sessions=sessions,
         settings=DebateSettings(**debate),
         rubric=Rubric(),

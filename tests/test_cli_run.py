@@ -26,7 +26,7 @@ def test_run_prints_the_ranked_table_then_show_prints_the_transcript(server, tmp
     env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": key}
     result = runner.invoke(app, ["run", str(EXAMPLE), "--db", db, "--rounds", "1", "--judges", "2"], env=env)
     assert result.exit_code == 0, result.output
-    assert "hypotheses ranked by score" in result.stdout
+    assert "ranked on scoreboard s-" in result.stdout and "judges gpt-4o-mini" in result.stdout
     assert "CYP46A1 Overexpression Gene Therapy" in result.stdout
     assert "0.72" in result.stdout  # judges score 7 and 8 everywhere: (6/9 + 7/9) / 2
     assert "16 debated, 0 failed, 0 skipped" in result.stderr
@@ -40,10 +40,13 @@ def test_run_prints_the_ranked_table_then_show_prints_the_transcript(server, tmp
     assert shown.exit_code == 0, shown.output
     for expected in [
         "CYP46A1 Overexpression Gene Therapy",
-        "Score: 0.72",
+        "0.72 [0.02, 1.00] panel only · 1 debate(s), 2 verdict(s)",
+        "judge 1: 0.67 · gpt-4o-mini · persona clinician · read chronological",
+        "h-2600483e.v1 (current): from input",
         "opening · proposer · round 0",
         "critique · critic · round 1",
         "rebuttal · proposer · round 1",
+        "closing · critic · round 1",
         "verdict · judge",
     ]:
         assert expected in shown.stdout

@@ -43,11 +43,11 @@ def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
     for process, (_, err) in zip((first, second), results, strict=True):
         assert process.returncode == 0, err
         assert "error" not in err.lower() and "Traceback" not in err
-    # every debate ran once: one completed debate per hypothesis, 5 turns and 2 verdicts each
+    # every debate ran once: one completed debate per hypothesis, 6 turns and 2 verdicts each
     completed = "sum(case when status = 'completed' then 1 else 0 end)"
     assert _rows(db, f"select count(*), {completed} from debates") == [(expected, expected)]
     assert _rows(db, "select count(*) from verdicts") == [(2 * expected,)]
-    assert _rows(db, "select count(*) from turns") == [(5 * expected,)]
+    assert _rows(db, "select count(*) from turns") == [(6 * expected,)]
     assert _rows(db, "select count(*) from scores") == [(expected,)]
     assert _rows(db, "select count(*) from debates where lease_owner is not null") == [(0,)]
     # the work was shared: between them the two runs debated each hypothesis exactly once

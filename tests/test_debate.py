@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from debates.graph import DebateState, next_step
 from debates.inputs import load_hypotheses
 from scoring.rubric import SCIDEX_WEIGHTS
-from store.models import DebateRow, HypothesisRow, ScoreRow, TurnRow, UsageRow, VerdictRow
+from store.models import DebateRow, ScoreRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
 from tests.helpers import TWO, runner
 
@@ -33,33 +33,48 @@ async def test_full_debate_transcript_order_rows_and_score(two, db):
     await batch.client.aclose()
 
     assert [o.status for o in result.outcomes] == ["completed", "completed"]
-    assert result.calls == 2 * (1 + 2 * 2 + 3) == server.default.calls
+    assert result.calls == 2 * (1 + 2 * 2 + 1 + 3) == server.default.calls  # + the critic's closing
     expected = [(5 / 9 + 6 / 9 + 7 / 9) / 3] * 2
     assert [r.score for r in result.ranking] == pytest.approx(expected)
     with batch.sessions() as s:
         debate = s.scalars(select(DebateRow).where(DebateRow.hypothesis_id == "h-2600483e")).one()
         steps = [(t.seq, t.step, t.role, t.round) for t in debate.turns]
-        assert steps[:5] == [
+        assert steps[:6] == [
             (0, "opening", "proposer", 0),
             (1, "critique", "critic", 1),
             (2, "rebuttal", "proposer", 1),
             (3, "critique", "critic", 2),
             (4, "rebuttal", "proposer", 2),
+            (5, "closing", "critic", 2),
         ]
-        assert sorted(step for _, step, _, _ in steps[5:]) == ["verdict"] * 3
+        assert sorted(step for _, step, _, _ in steps[6:]) == ["verdict"] * 3
         assert debate.rounds_run == 2 and not debate.early_stopped
-        assert debate.prompt_hashes.keys() == {"opening", "critique", "rebuttal", "verdict"}
+        assert set(debate.prompt_hashes) == {
+            "opening",
+            "critique",
+            "rebuttal",
+            "closing",
+            "verdict",
+            "persona:clinician",
+            "persona:geneticist",
+            "persona:medicinal_chemist",
+        }
         verdicts = s.scalars(
             select(VerdictRow).where(VerdictRow.debate_id == debate.id).order_by(VerdictRow.judge)
         ).all()
         assert [v.judge for v in verdicts] == [1, 2, 3]
+        assert [v.persona for v in verdicts] == ["clinician", "geneticist", "medicinal_chemist"]
+        assert [v.material_order for v in verdicts] == ["chronological", "critic-first", "proposer-first"]
+        assert all(v.reasoning and v.model == "gpt-4o-mini" for v in verdicts)
         assert [v.composite for v in verdicts] == pytest.approx([5 / 9, 6 / 9, 7 / 9])
         assert set(verdicts[0].scores) == set(SCIDEX_WEIGHTS)
         score = s.scalars(select(ScoreRow).where(ScoreRow.debate_id == debate.id)).one()
         assert (score.n, score.rubric_hash) == (3, batch.rubric.hash)
         assert score.spread == pytest.approx(((1 / 9) ** 2 * 2 / 3) ** 0.5)
-        h = s.get(HypothesisRow, "h-2600483e")
-        assert h.score == pytest.approx(6 / 9) and h.debates_completed == 1 and h.score_n == 3
+        (ranked,) = [r for r in result.ranking if r.id == "h-2600483e"]
+        assert ranked.score == pytest.approx(6 / 9) and (ranked.debates, ranked.verdicts) == (1, 3)
+        assert ranked.interval == "panel" and ranked.lo < ranked.score < ranked.hi  # one debate: judge spread only
+        assert score.scoreboard_id == ranked.scoreboard_id == result.board.id
         assert s.scalar(select(func.count()).select_from(UsageRow)) == result.calls
         turn_tokens = s.scalar(select(func.sum(TurnRow.prompt_tokens)))
         assert turn_tokens == result.prompt_tokens
@@ -86,8 +101,9 @@ async def test_rerun_skips_completed_debates(two, db):
     assert server.default.calls == calls
     third = await runner(server, db, rounds=2, judges=2).run(two, source="x")  # another protocol: new debates
     assert [o.status for o in third.outcomes] == ["completed"] * 2
-    with runner(server, db).sessions() as s:
-        assert s.get(HypothesisRow, "h-2600483e").debates_completed == 2
+    # another protocol is another scoreboard: one debate on each, never averaged together
+    assert first.board.id != third.board.id
+    assert [r.debates for r in third.ranking] == [1, 1] and len(third.boards) == 2
 
 
 async def test_interrupted_debate_resumes_from_its_stored_turns(two, db):
@@ -110,10 +126,10 @@ async def test_interrupted_debate_resumes_from_its_stored_turns(two, db):
     calls = debater.calls
     second = await runner(server, db, rounds=2, judges=2).run(two[:1], source="x")
     assert second.outcomes[0].status == "completed" and second.outcomes[0].resumed
-    assert debater.calls - calls == 2 + 2  # critique, rebuttal, two verdicts: nothing repeated
+    assert debater.calls - calls == 3 + 2  # critique, rebuttal, closing, two verdicts: nothing repeated
     with batch.sessions() as s:
         debate = s.scalars(select(DebateRow)).one()
-        assert [t.seq for t in debate.turns] == list(range(7))
+        assert [t.seq for t in debate.turns] == list(range(8))
         assert s.scalar(select(func.count()).select_from(VerdictRow)) == 2
 
 
@@ -128,7 +144,7 @@ async def test_failed_debate_records_reason_and_step_and_is_retried_on_rerun(two
     with runner(server, db).sessions() as s:
         debate = s.scalars(select(DebateRow)).one()
         assert debate.failed_step == "opening" and debate.turns == []
-        assert s.get(HypothesisRow, "h-2600483e").score is None  # nothing scored
+        assert s.scalar(select(func.count()).select_from(ScoreRow)) == 0  # nothing scored
     server.default = FakeDebater()
     second = await runner(server, db, rounds=1, judges=1, turn_retries=1).run(two[:1], source="x")
     assert second.outcomes[0].status == "completed"
@@ -171,9 +187,10 @@ def test_router_documents_the_protocol():
     assert next_step(state("opening")) == "critique"
     assert next_step(state("opening", "critique")) == "rebut"
     assert next_step(state("opening", "critique", concede=True)) == "judge"
-    assert next_step(state("opening", "critique", "rebuttal", "critique", "rebuttal")) == "judge"
-    assert next_step(state("opening", "critique", "rebuttal", "verdict")) == "judge"
-    assert next_step(state("opening", "critique", "rebuttal", "verdict", "verdict")) == "__end__"
+    assert next_step(state("opening", "critique", "rebuttal", "critique", "rebuttal")) == "close"
+    assert next_step(state("opening", "critique", "rebuttal", "critique", "rebuttal", "closing")) == "judge"
+    assert next_step(state("opening", "critique", "rebuttal", "closing", "verdict")) == "judge"
+    assert next_step(state("opening", "critique", "rebuttal", "closing", "verdict", "verdict")) == "__end__"
 
 
 def test_copied_placeholders_count_as_template_echo():

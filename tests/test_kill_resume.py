@@ -68,13 +68,13 @@ def test_sigkill_mid_batch_then_resume(server, tmp_path):
         _scalar(db, "select count(*) from (select debate_id, judge from verdicts group by 1, 2 having count(*) > 1)")
         == 0
     )
-    assert _scalar(db, "select count(*) from hypotheses where debates_completed = 1 and score_n = 2") == expected
+    assert _scalar(db, "select count(*) from hypothesis_scores where debates = 1 and verdicts = 2") == expected
     # turns are contiguous per debate: resumed debates continued, nothing was re-asked
     assert (
         _scalar(db, "select count(*) from (select debate_id from turns group by 1 having max(seq) + 1 != count(*))")
         == 0
     )
-    assert _scalar(db, "select count(*) from turns") == expected * 5
-    # the re-run did only the missing work: 5 calls per debate not completed before the kill, minus stored turns
+    assert _scalar(db, "select count(*) from turns") == expected * 6
+    # the re-run did only the missing work: 6 calls per debate not completed before the kill, minus stored turns
     stored_turns_of_unfinished = server.calls - calls_before
-    assert stored_turns_of_unfinished < (expected - completed_before) * 5
+    assert stored_turns_of_unfinished < (expected - completed_before) * 6

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from hypodebate.cli import app
 from store.engine import open_store
-from store.models import HypothesisRow, LinkRow, PageRow
+from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow, ScoreboardRow
 from tests.wiki_db import HOSTILE_TITLE, SEED, SEED_SLUG, WikiDb, build_wiki_db
 from wiki.block import END, START, escape_inline, render_block, splice
 from wiki.entities import canonical, disease_id, diseases_in, genes_in
@@ -23,7 +23,7 @@ from wiki.related import Related, related_for_entities
 runner = CliRunner()
 LINE = re.compile(
     r'^- \[[^\n]+\]\(/hypothesis/h-[0-9a-f]{8}\) — <span style="color:#(81c784|ffd54f|e57373);font-weight:600">'
-    r"(\d\.\d\d)</span> · Target: .+$"
+    r"(\d\.\d\d)</span> · Target: .+ · (judges' 95% CI|95% CI) \d\.\d\d–\d\.\d\d \(\d+ debates?\)$"
 )
 
 
@@ -157,7 +157,15 @@ def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
 # -- the related query -----------------------------------------------------------------------------
 
 
-def _add(session: object, hid: str, score: float | None, debates: int, entity: str) -> None:
+BOARD = "s-0000000a"
+
+
+def _add(session: object, hid: str, score: float | None, debates: int, entity: str, board: str = BOARD) -> None:
+    if session.get(ScoreboardRow, board) is None:  # type: ignore[attr-defined]
+        session.add(  # type: ignore[attr-defined]
+            ScoreboardRow(id=board, rubric_hash="r", protocol_hash="p", judge_models=["m"], protocol={})
+        )
+        session.flush()  # type: ignore[attr-defined]
     session.execute(  # type: ignore[attr-defined]
         insert(HypothesisRow),
         [
@@ -170,13 +178,23 @@ def _add(session: object, hid: str, score: float | None, debates: int, entity: s
                 "mechanism": "m",
                 "diseases": [],
                 "pages": [],
-                "score": score,
-                "score_spread": 0.0,
-                "score_n": 2 * debates,
-                "debates_completed": debates,
             }
         ],
     )
+    if score is not None:
+        session.add(  # type: ignore[attr-defined]
+            HypothesisScoreRow(
+                scoreboard_id=board,
+                hypothesis_id=hid,
+                content_hash=hid,
+                mean=score,
+                lo=None,
+                hi=None,
+                interval="none",
+                debates=debates,
+                verdicts=2 * debates,
+            )
+        )
     session.execute(insert(LinkRow), [{"entity": entity, "hypothesis_id": hid}])  # type: ignore[attr-defined]
 
 
@@ -192,21 +210,21 @@ def test_related_orders_by_score_then_debates_then_id_and_filters(tmp_path: Path
             _add(s, "h-00000006", 0.40, 2, "GENE:A")
             _add(s, "h-00000007", 0.95, 0, "GENE:A")  # a score without a completed debate is not shown
             s.commit()
-            found = related_for_entities(s, ["GENE:A", "DISEASE:als"], top=8)
+            found = related_for_entities(s, ["GENE:A", "DISEASE:als"], BOARD, top=8)
             assert [r.id for r in found] == ["h-00000001", "h-00000002", "h-00000003", "h-00000006"]
-            assert [r.id for r in related_for_entities(s, ["GENE:A", "DISEASE:als"], top=2)] == [
+            assert [r.id for r in related_for_entities(s, ["GENE:A", "DISEASE:als"], BOARD, top=2)] == [
                 "h-00000001",
                 "h-00000002",
             ]
-            assert [r.id for r in related_for_entities(s, ["GENE:A"], top=8, min_score=0.5)] == [
+            assert [r.id for r in related_for_entities(s, ["GENE:A"], BOARD, top=8, min_score=0.5)] == [
                 "h-00000001",
                 "h-00000003",
             ]
-            assert [r.id for r in related_for_entities(s, ["GENE:A"], top=8, min_debates=2)] == [
+            assert [r.id for r in related_for_entities(s, ["GENE:A"], BOARD, top=8, min_debates=2)] == [
                 "h-00000001",
                 "h-00000006",
             ]
-            assert related_for_entities(s, [], top=8) == []
+            assert related_for_entities(s, [], BOARD, top=8) == []
     finally:
         sessions.kw["bind"].dispose()
 
@@ -216,10 +234,15 @@ def test_related_orders_by_score_then_debates_then_id_and_filters(tmp_path: Path
 
 def test_block_line_matches_the_seed_format():
     seed_line = next(line for line in SEED.read_text().splitlines() if "h-2600483e" in line)
-    mine = render_block([Related("h-2600483e", "CYP46A1 Overexpression Gene Therapy", "CYP46A1", 0.79, 0.0, 1)])
-    assert seed_line in mine.splitlines()
+    cyp = Related("h-2600483e", "CYP46A1 Overexpression Gene Therapy", "CYP46A1", 0.79, 0.6, 0.9, "panel", 1, 3)
+    mine = render_block([cyp])
+    (ours,) = [line for line in mine.splitlines() if "h-2600483e" in line]
+    assert ours == seed_line + " · judges' 95% CI 0.60–0.90 (1 debate)"  # the seed's line, then its uncertainty
     lines = render_block(
-        [Related("h-00000001", "a", "B", 0.55, 0, 1), Related("h-00000002", "a", "B", 0.2, 0, 1)]
+        [
+            Related("h-00000001", "a", "B", 0.55, None, None, "none", 1, 1),
+            Related("h-00000002", "a", "B", 0.2, None, None, "none", 1, 1),
+        ]
     ).splitlines()
     assert "#ffd54f" in lines[3] and "#e57373" in lines[4]
     assert lines[:3] == [
@@ -227,6 +250,7 @@ def test_block_line_matches_the_seed_format():
         "Related Hypotheses",
         "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate",
     ]
+    assert lines[3].endswith(" · no interval: 1 verdict (1 debate)")
     assert lines[-1] == END
 
 
@@ -238,7 +262,7 @@ def test_hostile_titles_are_inert_markdown_and_html():
     from markdown_it import MarkdownIt
 
     html = MarkdownIt("commonmark", {"html": False}).render(
-        render_block([Related("h-0badc0de", HOSTILE_TITLE, "T", 0.5, 0, 1)])
+        render_block([Related("h-0badc0de", HOSTILE_TITLE, "T", 0.5, None, None, "none", 1, 1)])
     )
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
     assert html.count("<a ") == 2  # the exchange link and the hypothesis link only
@@ -273,12 +297,16 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: Wik
     added = after[len(original) :].decode()
     lines = added.strip("\n").split("\n")
     assert lines[0] == START and lines[-1] == END
-    assert lines[1:3] == ["Related Hypotheses", "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate"]
+    assert lines[1] == "Related Hypotheses"
+    assert lines[2].startswith(
+        "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate · judge: gpt-4o-mini · scoreboard s-"
+    )
     items = lines[3:-1]
     assert len(items) == 8 and all(LINE.match(line) for line in items)
     assert (
         "- [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — "
         '<span style="color:#81c784;font-weight:600">0.72</span> · Target: CYP46A1'
+        " · judges' 95% CI 0.02–1.00 (1 debate)"
     ) in items
     scores = [float(LINE.match(line).group(2)) for line in items]
     assert scores == sorted(scores, reverse=True)

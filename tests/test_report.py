@@ -14,18 +14,22 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select, update
 
 from agents.embedded import DEMO_WARNING
+from agents.prompts import load_prompts
 from agents.settings import EMBEDDED_MODEL
 from debates.hypotheses import Evidence, Hypothesis
 from debates.inputs import load_hypotheses
-from debates.report import cite, md_escape, render_html, render_markdown, word_diff
+from debates.report import cite, md_escape, render_html, render_markdown, usd, word_diff
 from debates.report_data import ReportScopeError, load_report
+from debates.runner import BatchRunner
+from debates.settings import DebateSettings
 from hypodebate.commands.export import export_command
 from hypodebate.commands.report import report_command
 from hypodebate.commands.show import NotFound
+from scoring.rubric import Rubric
 from store.engine import open_store
-from store.models import DebateRow, TurnRow, UsageRow, VerdictRow
+from store.models import DebateRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
-from tests.helpers import TWO, runner
+from tests.helpers import OPEN_ENGINES, TWO, runner
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))"
 SCORES = {"CYP46A1": 8, "NLRP3": 5, "TREM2": 3}  # every judge, every dimension: composites 7/9, 4/9, 2/9
@@ -51,13 +55,16 @@ def failing_hypothesis() -> Hypothesis:
 
 
 def _with_hostile_text(args: dict) -> dict:
-    """Plant the payload in the model's own words: claims, critic points, answers, revisions, summaries."""
-    for key in ("claim", "revised_claim", "summary"):
+    """Plant the payload in the model's own words: claims, critic points, answers, revisions, the closing's
+    assessments and concerns, the judges' reasoning and summaries."""
+    for key in ("claim", "revised_claim", "summary", "reasoning"):
         if isinstance(args.get(key), str):
             args[key] = f"{args[key]} {HOSTILE}"
-    for item in args.get("points", []) + args.get("answers", []):
-        key = "point" if "severity" in item else "answer"
+    for item in args.get("points", []) + args.get("answers", []) + args.get("assessments", []):
+        key = "point" if "severity" in item else "reason" if "reason" in item else "answer"
         item[key] = f"{item[key]} {HOSTILE}"
+    if "remaining_concerns" in args:
+        args["remaining_concerns"] = [f"{c} {HOSTILE}" for c in args["remaining_concerns"]]
     return args
 
 
@@ -65,8 +72,8 @@ class Responder:
     """A scripted model: one FakeDebater per target (fixed scores), hostile text for TREM2, and an
     APOE critic that answers with prose instead of JSON, so APOE debates fail at the critique."""
 
-    def __init__(self) -> None:
-        self.debaters = {target: FakeDebater(score=score) for target, score in SCORES.items()}
+    def __init__(self, scores: dict[str, int] = SCORES) -> None:
+        self.debaters = {target: FakeDebater(score=score) for target, score in scores.items()}
         self.debaters["APOE"] = FakeDebater()
 
     def __call__(self, body: dict) -> Reply:
@@ -124,6 +131,18 @@ def section(html: str, hypothesis_id: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
+def board_block(html: str, board_id: str) -> str:
+    """One scoreboard's part of the ranking section: its heading, banner, label and ranked table."""
+    start = html.index(f'<div class="scoreboard" id="board-{board_id}">')
+    return html[start : html.index("</div>", html.index("</table>", start))]
+
+
+def copy_db(db: ReportDb, folder: Path, name: str) -> ReportDb:
+    copy = folder / name
+    copy.write_bytes(Path(db.url.removeprefix("sqlite:///")).read_bytes())
+    return ReportDb(f"sqlite:///{copy}", db.batch_id, db.hypothesis_ids)
+
+
 # -- HTML ------------------------------------------------------------------------------------------
 
 
@@ -147,21 +166,52 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     data = load(db, batch_id=db.batch_id)
     html = render_html(data)
     ids = db.hypothesis_ids
-    rows = re.findall(r'<tr data-rank="(\d+)".*?<a href="#(h-[0-9a-f]{8})">', html, re.S)
-    assert [h for _, h in rows] == [ids["CYP46A1"], ids["NLRP3"], ids["TREM2"], ids["APOE"]]
-    assert [h.score for h in data.hypotheses[:3]] == pytest.approx([7 / 9, 4 / 9, 2 / 9])
-    assert re.search(r'data-score="0\.777778"[^>]*data-n="4"', html)
+    assert len(data.rankings) == 1  # one batch, one set of judges: one scoreboard, one table
+    (ranking,) = data.rankings
+    assert html.count('<table class="ranking"') == 1 and ranking.board.judge_models == ("gpt-4o-mini",)
+    block = board_block(html, ranking.board.id)
+    assert f'Scoreboard <span class="id">{ranking.board.id}</span> · judges' in block and "gpt-4o-mini" in block
+    rows = re.findall(r'<tr data-rank="(\d+)" data-hypothesis="(h-[0-9a-f]{8})"', html)
+    assert rows == [("1", ids["CYP46A1"]), ("2", ids["NLRP3"]), ("3", ids["TREM2"])]
+    assert [r.score.mean for r in ranking.rows] == pytest.approx([7 / 9, 4 / 9, 2 / 9])
+    assert [r.score.interval for r in ranking.rows] == ["between-debates"] * 3
+    assert re.search(r'data-score="0\.777778"[^>]*data-debates="2" data-verdicts="4"', html)
+    assert '<strong>0.78</strong> <span class="interval">[0.78, 0.78] (between 2 debates)</span>' in block
+    assert "<th" in block and ">debates</button>" in block and ">verdicts</button>" in block
+    assert ">n</button>" not in html and "(n = " not in html  # debates and verdicts, never a bare n
+    # the failing hypothesis is listed as not scored, never ranked
+    unscored = html[html.index('<ul class="unscored">') : html.index("</ul>", html.index('<ul class="unscored">'))]
+    assert ids["APOE"] in unscored and "0 of 2 debate(s) completed" in unscored
+    assert ids["APOE"] not in block
 
     cyp = section(html, ids["CYP46A1"])
+    assert f'<td class="model">gpt-4o-mini</td><td>{ids["CYP46A1"]}.v1</td><td class="num">1 of 3</td>' in cyp
     assert cyp.count('class="dim-bar"') == 10
+    assert f'Score by dimension · scoreboard <span class="id">{ranking.board.id}</span>' in cyp
     assert 'mechanistic plausibility</td><td class="num">15</td><td class="num">8.0 / 10' in cyp
     assert 'style="width: 77.8%"' in cyp
     assert html.count('class="dim-bar"') == 30  # APOE never got a verdict: no bars
     assert cyp.count('turn-verdict verdict"') == 2 * 2  # two replicates, a panel of two
     assert cyp.count("<h4>Round ") == 2 * 2
+    assert cyp.count("<h4>Closing</h4>") == 2 and cyp.count('<article class="turn turn-closing">') == 2
+    assert f"(2 verdicts) · scoreboard {ranking.board.id}" in cyp  # each debate's own panel score and scoreboard
     assert "<del>" in cyp and "<ins>" in cyp  # the rebuttal's revision as a diff against the opening claim
+    # the revision is kept as a child version: offered by the first replicate, offered again by the second
+    assert cyp.count(f'Stored as child version <span class="id">{ids["CYP46A1"]}.v2</span>') == 2
+    assert cyp.count("(first offered in debate") == 1
     assert "not answered" in cyp  # the fake proposer answers only point 1 of 2
-    assert '<td class="resolved-no">no</td>' in cyp
+    # per point: the proposer's own claim and, for the last round, the critic's closing assessment
+    assert "<th>proposer says resolved</th><th>critic's closing</th>" in cyp
+    assert '<td class="resolved-no">no</td><td class="closing-no">not resolved: <span class="reason">' in cyp
+    assert "not assessed (the closing assesses the last round)" in cyp
+    # per judge: the model as served, the persona, the order it read the debate in, and its reasoning
+    assert cyp.count('<dd class="model">gpt-4o-mini</dd>') == 4
+    assert (
+        cyp.count('<dd class="persona">clinician</dd>') == 2 and cyp.count('<dd class="persona">geneticist</dd>') == 2
+    )
+    assert cyp.count('<dd class="material-order">chronological</dd>') == 2
+    assert cyp.count('<dd class="material-order">critic-first</dd>') == 2
+    assert cyp.count('<p class="reasoning"><span class="label">Reasoning.</span> CYP46A1') == 4
     assert "<cite>@hudry2010</cite>" in cyp
     assert "<cite>PMID:12345</cite>" in html
 
@@ -180,28 +230,80 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     with sessions() as s:
         tokens = s.scalar(select(func.sum(UsageRow.prompt_tokens + UsageRow.completion_tokens)))
         calls = s.scalar(select(func.count()).select_from(UsageRow))
+        cost = s.scalar(select(func.sum(UsageRow.cost_usd)))
     sessions.kw["bind"].dispose()
     assert f"{tokens:,} (" in overview and f"in {calls} calls" in overview
-    assert "estimated cost $0.0020" in overview
+    assert f"estimated cost {usd(cost)}" in overview and cost > 0
     assert f"This report covers batch {db.batch_id}: 4 hypotheses, 8 debates." in overview
-    assert "Demo model" not in html
+    assert "scoreboards" not in overview  # one scoreboard: nothing to warn about
+    assert "Demo model" not in html and "demo-board" not in html
     # the histogram has ten bins; each hypothesis with two completed debates has a dot plot
     assert html.count('<rect class="bin"') == 10
     assert html.count('<svg class="dotplot"') == 3
 
 
 def test_demo_banner_when_the_embedded_model_took_part(db, tmp_path):
-    copy = tmp_path / "demo.db"
-    copy.write_bytes(Path(db.url.removeprefix("sqlite:///")).read_bytes())
-    url = f"sqlite:///{copy}"
-    sessions = open_store(url)
+    copy = copy_db(db, tmp_path, "demo.db")
+    sessions = open_store(copy.url)
     with sessions() as s:
         s.execute(update(DebateRow).values(models={"proposer": EMBEDDED_MODEL, "critic": "x", "judge": "y"}))
         s.commit()
     sessions.kw["bind"].dispose()
-    html = render_html(load(ReportDb(url, db.batch_id, db.hypothesis_ids), batch_id=db.batch_id))
+    html = render_html(load(copy, batch_id=db.batch_id))
     assert 'id="demo-banner"' in html and DEMO_WARNING in html
-    assert "Demo model" in render_markdown(load(ReportDb(url, db.batch_id, db.hypothesis_ids)))
+    assert "Demo model" in render_markdown(load(copy))
+
+
+def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(db, tmp_path):
+    copy = copy_db(db, tmp_path, "demo-board.db")
+    sessions = open_store(copy.url)
+    with sessions() as s:
+        s.execute(update(ScoreboardRow).values(demo=True))
+        s.commit()
+    sessions.kw["bind"].dispose()
+    data = load(copy, batch_id=db.batch_id)
+    (ranking,) = data.rankings
+    assert ranking.board.demo and "demo model: scores carry no information" in ranking.board.label
+    html = render_html(data)
+    block = board_block(html, ranking.board.id)
+    assert block.index('class="banner demo-board"') < block.index('<table class="ranking"')
+    assert "these scores carry no information" in block
+    assert 'id="demo-banner"' in html  # and the report as a whole says it
+    cyp = section(html, db.hypothesis_ids["CYP46A1"])
+    assert '<span class="demo-tag">demo: no information</span>' in cyp
+    md = render_markdown(data)
+    heading = md.index(f"### Scoreboard {ranking.board.id}")
+    assert md.index("> **Demo scoreboard:**", heading) < md.index("| # | Hypothesis |", heading)
+
+
+def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
+    copy = copy_db(db, tmp_path, "seats.db")
+    sessions = open_store(copy.url)
+    with sessions() as s:
+        s.execute(
+            update(VerdictRow)
+            .where(VerdictRow.judge == 2)
+            .values(model="judge <b>model</b>", persona="<i>persona</i>", material_order="<u>order</u>")
+        )
+        s.commit()
+    sessions.kw["bind"].dispose()
+    html = render_html(load(copy, batch_id=db.batch_id))
+    assert "<b>model" not in html and "<i>persona" not in html and "<u>order" not in html
+    assert '<dd class="model">judge &lt;b&gt;model&lt;/b&gt;</dd>' in html
+    assert '<dd class="persona">&lt;i&gt;persona&lt;/i&gt;</dd>' in html
+    assert '<dd class="material-order">&lt;u&gt;order&lt;/u&gt;</dd>' in html
+    trem2 = section(html, db.hypothesis_ids["TREM2"])
+    closing = trem2[trem2.index('<article class="turn turn-closing">') :]
+    closing = closing[: closing.index("</article>")]
+    assert '<span class="role role-critic">critic</span> <strong>closing</strong>' in closing
+    assert '<td class="closing-no">not resolved</td>' in closing
+    assert closing.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4  # reasons, concerns, the closing statement
+    assert "Remaining concerns" in closing and "Closing statement." in closing
+    assert '<p class="reasoning"><span class="label">Reasoning.</span> TREM2' in trem2
+    md = render_markdown(load(copy, batch_id=db.batch_id))
+    assert "<b>model" not in md and "- **Model:** judge &lt;b&gt;model&lt;/b&gt;" in md
+    assert "- **Persona:** &lt;i&gt;persona&lt;/i&gt;" in md
+    assert "- **Order of material:** &lt;u&gt;order&lt;/u&gt;" in md
 
 
 # -- Markdown --------------------------------------------------------------------------------------
@@ -216,23 +318,36 @@ def test_markdown_report_has_the_same_content_and_is_inert(db):
     rendered = MarkdownIt("commonmark").enable("table").render(md)
     assert "<script" not in rendered and "<img" not in rendered and 'javascript:alert(1)"' not in rendered
     assert 'href="javascript' not in rendered
-    ranked = re.findall(r"^\| (\d) \| .*?\((h-[0-9a-f]{8})\) \|", md, re.M)
-    assert [h for _, h in ranked] == [db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2", "APOE")]
+    ranked = re.findall(r"^\| (\d) \| .*?\((h-[0-9a-f]{8})\.v1\) \| \*\*", md, re.M)
+    assert [h for _, h in ranked] == [db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")]
     for expected in [
         "## Batch overview",
         "6 completed · 2 failed · 0 skipped",
+        "### Scoreboard s-",
+        "| # | Hypothesis | Score [95% interval] | debates | verdicts |",
+        "**0.78** [0.78, 0.78] (between 2 debates) | 2 | 4 |",
+        "### Not scored",
         "## Score distribution",
-        "### Replicates",
+        "#### Replicates",
         "## Failed debates",
         "critique (round 1), after 1 stored turn",
-        "### Score by dimension",
+        "### Score by dimension · scoreboard s-",
         "| mechanistic plausibility | 15 | 8.0 / 10 |",
         "*not answered*",
+        "| # | critic point | severity | rebuttal's answer | proposer says resolved | critic's closing |",
+        "| no | not resolved: ",
+        "**Closing** · critic",
+        "Stored as child version",
         "<del>",
         "<ins>",
         "##### Judge 2",
+        "- **Model:** gpt-4o-mini",
+        "- **Persona:** geneticist",
+        "- **Order of material:** critic-first",
+        "- **Reasoning.** CYP46A1",
     ]:
-        assert expected in md
+        assert expected in md, expected
+    assert "(n = " not in md
     assert rendered.count("<table>") >= 10  # the tables really are tables
 
 
@@ -272,8 +387,21 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(db, tmp
     assert extra.hypothesis_id not in {h.id for h in first.hypotheses}
     assert [h.id for h in newest.hypotheses] == [extra.hypothesis_id]
     assert everything.scope == "all" and everything.batch.id == second.batch_id
-    assert everything.hypotheses[0].id == extra.hypothesis_id and len(everything.hypotheses) == 5
-    assert everything.debates_total == 9 and everything.batches_total == 2
+    assert len(everything.hypotheses) == 5 and everything.debates_total == 9 and everything.batches_total == 2
+    # a panel of one under another protocol is another scoreboard: its higher score is ranked on its own,
+    # never above the first batch's hypotheses
+    assert [[row.hypothesis.id for row in r.rows] for r in everything.rankings] == [
+        [db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")],
+        [extra.hypothesis_id],
+    ]
+    alone = everything.rankings[1].rows[0].score
+    assert (alone.mean, alone.interval, alone.debates, alone.verdicts) == (pytest.approx(8 / 9), "none", 1, 1)
+    assert alone.text == "0.89 (no interval: one verdict)"
+    assert [h.id for h in everything.unscored] == [db.hypothesis_ids["APOE"]]
+    assert everything.hypotheses[-1].id == db.hypothesis_ids["APOE"]
+    html = render_html(everything)
+    assert html.count('<table class="ranking"') == 2
+    assert "Its debates were scored on 2 scoreboards" in html
     with pytest.raises(ReportScopeError, match=f"{db.hypothesis_ids['CYP46A1']}: no debates in batch"):
         load(scoped, batch_id=second.batch_id, hypothesis_id=db.hypothesis_ids["CYP46A1"])
     # a re-run skips what is done: its report is empty and says where those debates are
@@ -292,6 +420,8 @@ def _counts(db: ReportDb) -> dict[str, int]:
     with sessions() as s:
         counts = {
             "hypothesis": 4,
+            "scoreboard": 1,
+            "hypothesis_score": 3,
             "debate": s.scalar(select(func.count()).select_from(DebateRow)),
             "score": 6,
             "verdict": s.scalar(select(func.count()).select_from(VerdictRow)),
@@ -306,13 +436,34 @@ def test_export_jsonl_has_one_object_per_line_with_a_kind(db, tmp_path):
     assert export_command(db.url, fmt="jsonl", output=out) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     expected = _counts(db)
-    assert expected["debate"] == 8 and expected["verdict"] == 12 and expected["turn"] == 6 * 7 + 2
+    # a completed debate: opening, 2 x (critique, rebuttal), the closing and 2 verdicts; a failed one: the opening
+    assert expected["debate"] == 8 and expected["verdict"] == 12 and expected["turn"] == 6 * 8 + 2
     assert {k: sum(r["kind"] == k for r in rows) for k in expected} == expected
     assert len(rows) == sum(expected.values())
-    cyp = next(r for r in rows if r["kind"] == "hypothesis" and r["hypothesis_id"] == db.hypothesis_ids["CYP46A1"])
-    assert cyp["score"] == pytest.approx(7 / 9) and cyp["evidence"][0]["citation"] == "@hudry2010"
+    cyp_id = db.hypothesis_ids["CYP46A1"]
+    cyp = next(r for r in rows if r["kind"] == "hypothesis" and r["hypothesis_id"] == cyp_id)
+    assert cyp["version"] == 1 and cyp["evidence"][0]["citation"] == "@hudry2010"
+    assert not {"score", "spread", "n", "debates_completed"} & cyp.keys()
+    (board,) = [r for r in rows if r["kind"] == "scoreboard"]
+    assert board["scoreboard_id"].startswith("s-") and board["judge_models"] == ["gpt-4o-mini"]
+    assert {"rubric_hash", "protocol_hash"} <= board.keys() and board["demo"] is False and board["legacy"] is False
+    score = next(r for r in rows if r["kind"] == "hypothesis_score" and r["hypothesis_id"] == cyp_id)
+    assert score["scoreboard_id"] == board["scoreboard_id"] and score["version_id"] == f"{cyp_id}.v1"
+    assert score["content_hash"] == cyp["content_hash"] and score["current"] is True
+    assert score["mean"] == pytest.approx(7 / 9) and score["lo"] == pytest.approx(7 / 9)
+    assert (score["interval"], score["debates"], score["verdicts"]) == ("between-debates", 2, 4)
+    panel = next(r for r in rows if r["kind"] == "score")
+    assert panel["scoreboard_id"] == board["scoreboard_id"] and len(panel["content_hash"]) == 64
+    verdict = next(r for r in rows if r["kind"] == "verdict" and r["judge"] == 2)
+    assert (verdict["persona"], verdict["material_order"], verdict["model"]) == (
+        "geneticist",
+        "critic-first",
+        "gpt-4o-mini",
+    )
+    assert verdict["reasoning"]
     turn = next(r for r in rows if r["kind"] == "turn")
     assert {"debate_id", "hypothesis_id", "seq", "step", "role", "model", "text", "payload"} <= turn.keys()
+    assert sum(r["kind"] == "turn" and r["step"] == "closing" for r in rows) == 6
     assert any(r["kind"] == "turn" and HOSTILE in r["text"] for r in rows)  # data, kept exactly as stored
 
 
@@ -325,7 +476,142 @@ def test_export_csv_holds_every_kind_in_one_table(db, tmp_path):
     assert {k: sum(r["kind"] == k for r in rows) for k in expected} == expected
     verdict = next(r for r in rows if r["kind"] == "verdict")
     assert json.loads(verdict["scores"])["novelty"] in (3, 5, 8, 7)
-    assert all(not r[c].startswith(("=", "+", "@")) for r in rows for c in ("text", "title", "summary"))
+    assert verdict["persona"] in ("clinician", "geneticist") and verdict["material_order"]
+    board = next(r for r in rows if r["kind"] == "scoreboard")
+    assert json.loads(board["judge_models"]) == ["gpt-4o-mini"] and board["demo"] == "False"
+    score = next(r for r in rows if r["kind"] == "hypothesis_score")
+    assert score["scoreboard_id"] == board["scoreboard_id"] and score["interval"] == "between-debates"
+    assert all(not r[c].startswith(("=", "+", "@")) for r in rows for c in ("text", "title", "summary", "reasoning"))
+
+
+# -- two scoreboards: the same hypotheses judged by different models --------------------------------
+
+OTHER_SCORES = {"CYP46A1": 3, "NLRP3": 8}  # the other judge ranks them the other way round
+
+
+@dataclass(frozen=True)
+class TwoBoards:
+    url: str
+    batches: tuple[str, str]
+    hypothesis_ids: dict[str, str]
+
+
+def runner_with(server: ScriptedServer, url: str, llm: dict, **debate) -> BatchRunner:
+    """Like tests.helpers.runner, with LLM settings overridden (e.g. another judge model)."""
+    sessions = open_store(url)
+    OPEN_ENGINES.append(sessions.kw["bind"])
+    return BatchRunner(
+        client=server.client(**llm),
+        sessions=sessions,
+        settings=DebateSettings(**debate),
+        rubric=Rubric(),
+        prompts=load_prompts(),
+    )
+
+
+async def build_two_boards(folder: Path) -> TwoBoards:
+    """The two hypotheses of TWO, debated once by a panel of gpt-4o-mini and once by a panel of other-judge."""
+    path = folder / "two.yaml"
+    path.write_text(TWO)
+    hypotheses = load_hypotheses([path])
+    url = f"sqlite:///{folder / 'boards.db'}"
+    batch_ids = []
+    for llm, scores in (({}, SCORES), ({"models": {"judge": "other-judge"}}, OTHER_SCORES)):
+        batch = runner_with(ScriptedServer(default=Responder(scores)), url, llm, rounds=1, judges=2, early_stop=False)
+        try:
+            result = await batch.run(hypotheses, source="two.yaml")
+        finally:
+            await batch.client.aclose()
+        assert result.count("completed") == 2
+        batch_ids.append(result.batch_id)
+    return TwoBoards(url, (batch_ids[0], batch_ids[1]), {h.targets[0]: h.hypothesis_id for h in hypotheses})
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> TwoBoards:
+    return asyncio.run(build_two_boards(tmp_path_factory.mktemp("boards")))
+
+
+def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
+    cyp, nlrp3 = boards.hypothesis_ids["CYP46A1"], boards.hypothesis_ids["NLRP3"]
+    data = load(ReportDb(boards.url, "", boards.hypothesis_ids))  # no --batch: both batches
+    assert sorted(r.board.judge_models for r in data.rankings) == [("gpt-4o-mini",), ("other-judge",)]
+    by_judge = {r.board.judge_models[0]: r for r in data.rankings}
+    first, other = by_judge["gpt-4o-mini"], by_judge["other-judge"]
+    assert first.board.id != other.board.id
+    assert [(row.hypothesis.id, row.score.mean) for row in first.rows] == [
+        (cyp, pytest.approx(7 / 9)),
+        (nlrp3, pytest.approx(4 / 9)),
+    ]
+    assert [(row.hypothesis.id, row.score.mean) for row in other.rows] == [
+        (nlrp3, pytest.approx(7 / 9)),
+        (cyp, pytest.approx(2 / 9)),
+    ]
+    for ranking in (first, other):
+        for row in ranking.rows:
+            assert row.score.scoreboard_id == ranking.board.id
+            assert {d.scoreboard_id for d in row.score.debate_views} == {ranking.board.id}
+            assert (row.score.debates, row.score.verdicts, row.score.interval) == (1, 2, "panel")
+            assert row.score.text.endswith("(panel interval: one debate)")
+
+    html = render_html(data)
+    assert html.count('<table class="ranking"') == 2
+    for judge, ranking in by_judge.items():
+        block = board_block(html, ranking.board.id)
+        stranger = "other-judge" if judge == "gpt-4o-mini" else "gpt-4o-mini"
+        assert f'judges <span class="model">{judge}</span></h3>' in block and stranger not in block
+        scores = [float(x) for x in re.findall(r'data-score="([0-9.]+)"', block)]
+        assert scores == pytest.approx([row.score.mean for row in ranking.rows])
+        assert all(f'data-board="{ranking.board.id}"' in tr for tr in re.findall(r"<tr data-rank[^>]*>", block))
+    assert 'data-score="0.500000"' not in html  # (7/9 + 2/9) / 2: the mixed score appears nowhere
+    assert "(panel interval: one debate)" in html
+    # each hypothesis lists one score per scoreboard, and each debate its own scoreboard
+    section_cyp = section(html, cyp)
+    assert section_cyp.count('<tr class="score"') == 2
+    for ranking in data.rankings:
+        assert f"· scoreboard {ranking.board.id} ·" in section_cyp
+
+    md = render_markdown(data)
+    assert md.count("### Scoreboard ") == 4  # a ranking and a distribution per scoreboard
+    assert "### Scoreboard " + first.board.id + " · judges gpt-4o-mini" in md
+    assert "### Scoreboard " + other.board.id + " · judges other-judge" in md
+
+
+def test_one_hypothesis_across_two_batches_gets_a_table_per_scoreboard(boards, tmp_path):
+    cyp = boards.hypothesis_ids["CYP46A1"]
+    out = tmp_path / "cyp.html"
+    assert report_command(boards.url, batch=None, hypothesis=cyp, output=out, fmt="html") == 0
+    html = out.read_text()
+    assert html.count('<table class="ranking"') == 2
+    assert len(re.findall(r'<tr data-rank="1" data-hypothesis="' + cyp, html)) == 2  # first of one, twice
+    assert 'judges <span class="model">gpt-4o-mini</span>' in html
+    assert 'judges <span class="model">other-judge</span>' in html
+    one = load(ReportDb(boards.url, "", boards.hypothesis_ids), batch_id=boards.batches[1])
+    assert [r.board.judge_models for r in one.rankings] == [("other-judge",)]  # a batch: its own scoreboard
+
+
+def test_export_scores_stay_on_the_scoreboard_of_their_judges(boards, tmp_path):
+    out = tmp_path / "boards.jsonl"
+    assert export_command(boards.url, fmt="jsonl", output=out) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    judges = {r["scoreboard_id"]: r["judge_models"] for r in rows if r["kind"] == "scoreboard"}
+    assert sorted(judges.values()) == [["gpt-4o-mini"], ["other-judge"]]
+    served: dict[str, set[str]] = {}
+    for v in (r for r in rows if r["kind"] == "verdict"):
+        served.setdefault(v["debate_id"], set()).add(v["model"])
+    panels = [r for r in rows if r["kind"] == "score"]
+    assert len(panels) == 4
+    for p in panels:  # each debate's panel score is on the scoreboard of the judges who gave it
+        assert judges[p["scoreboard_id"]] == sorted(served[p["debate_id"]])
+    scores = [r for r in rows if r["kind"] == "hypothesis_score"]
+    assert len(scores) == 4  # two hypotheses x two scoreboards, never one merged score
+    for s in scores:
+        mine = [
+            p for p in panels if p["scoreboard_id"] == s["scoreboard_id"] and p["hypothesis_id"] == s["hypothesis_id"]
+        ]
+        assert len(mine) == s["debates"] == 1 and s["verdicts"] == 2 and s["interval"] == "panel"
+        assert s["mean"] == pytest.approx(mine[0]["score"])
+        assert s["content_hash"] == mine[0]["content_hash"] and s["version_id"] == f"{s['hypothesis_id']}.v1"
 
 
 # -- escaping helpers ------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ class Line:
     title: str
     target_label: str
     score: float
+    lo: float | None = None
+    hi: float | None = None
+    interval: str = "none"
+    debates: int = 1
 
 
 @pytest.mark.parametrize("style", ["dump", "markdown"])

@@ -72,20 +72,20 @@ def escape_inline(text: str) -> str:
 
 
 def uncertainty(h: RelatedLine) -> str:
-    """How sure the score is, in words: the 95% interval and what it is made of."""
+    """How sure the score is: `95% CI 0.61–0.90 (3 debates)`, `panel 0.55–0.80 (1 debate)`, `1 verdict`."""
     debates = f"{h.debates} debate{'s' if h.debates != 1 else ''}"
     if h.lo is None or h.hi is None:
-        return f"single verdict, no interval ({debates})"
-    source = "between debates" if h.interval == "between-debates" else "judge spread within one debate"
-    return f"95% interval {h.lo:.2f}-{h.hi:.2f}, {source} ({debates})"
+        return f"no interval: 1 verdict ({debates})"
+    kind = "95% CI" if h.interval == "between-debates" else "judges' 95% CI"
+    return f"{kind} {h.lo:.2f}–{h.hi:.2f} ({debates})"
 
 
 def line(h: RelatedLine, demo: bool = False) -> str:
-    """The seed page's line; the interval rides in the score's title (shown on hover), demo scores say so."""
+    """The seed page's line, then how uncertain the score is, and `demo` for the embedded model's scores."""
     return (
         f"- [{escape_inline(h.title)}](/hypothesis/{h.id}) — "
-        f'<span style="color:{colour(h.score)};font-weight:600" title="{uncertainty(h)}">{h.score:.2f}</span>'
-        f" · Target: {escape_inline(h.target_label)}" + (f" · {DEMO_MARK}" if demo else "")
+        f'<span style="color:{colour(h.score)};font-weight:600">{h.score:.2f}</span>'
+        f" · Target: {escape_inline(h.target_label)} · {uncertainty(h)}" + (f" · {DEMO_MARK}" if demo else "")
     )
 
 

@@ -1,18 +1,20 @@
 (function () {
   "use strict";
-  // The report's own code: sorts and filters the ranked table by moving and hiding its existing rows.
-  // It never writes markup: data reaches it only through data-* attributes and textContent.
-  var table = document.getElementById("ranking");
-  if (!table) { return; }
-  var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
+  // The report's own code: sorts each scoreboard's ranked table and filters them all, by moving and hiding
+  // their existing rows. It never writes markup: data reaches it only through data-* attributes and textContent.
+  // Rows never move between tables: a ranking holds the scores of one scoreboard only.
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+  });
+  var tables = Array.prototype.slice.call(document.querySelectorAll("table.ranking"));
+  if (!tables.length) { return; }
   var text = document.getElementById("filter-text");
   var target = document.getElementById("filter-target");
   var low = document.getElementById("filter-min");
   var high = document.getElementById("filter-max");
   var count = document.getElementById("filter-count");
   var reset = document.getElementById("filter-reset");
-  var sorted = { key: "rank", direction: 1 };
+  var all = [];
 
   function value(row, key, type) {
     var raw = row.getAttribute("data-" + key) || "";
@@ -23,23 +25,34 @@
     return raw.toLowerCase();
   }
 
-  function sortBy(button) {
-    var key = button.getAttribute("data-key");
-    var type = button.getAttribute("data-type");
-    sorted.direction = sorted.key === key ? -sorted.direction : 1;
-    sorted.key = key;
-    var order = rows.slice().sort(function (a, b) {
-      var x = value(a, key, type);
-      var y = value(b, key, type);
-      if (x < y) { return -sorted.direction; }
-      if (x > y) { return sorted.direction; }
-      return value(a, "rank", "number") - value(b, "rank", "number");
+  function sortable(table) {
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var sorted = { key: "rank", direction: 1 };
+    all = all.concat(rows);
+
+    function sortBy(button) {
+      var key = button.getAttribute("data-key");
+      var type = button.getAttribute("data-type");
+      sorted.direction = sorted.key === key ? -sorted.direction : 1;
+      sorted.key = key;
+      var order = rows.slice().sort(function (a, b) {
+        var x = value(a, key, type);
+        var y = value(b, key, type);
+        if (x < y) { return -sorted.direction; }
+        if (x > y) { return sorted.direction; }
+        return value(a, "rank", "number") - value(b, "rank", "number");
+      });
+      order.forEach(function (row) { body.appendChild(row); });
+      Array.prototype.forEach.call(table.querySelectorAll("th[data-sortable]"), function (th) {
+        th.setAttribute("aria-sort", "none");
+      });
+      button.parentNode.setAttribute("aria-sort", sorted.direction === 1 ? "ascending" : "descending");
+    }
+
+    Array.prototype.forEach.call(table.querySelectorAll("th[data-sortable] button"), function (button) {
+      button.addEventListener("click", function () { sortBy(button); });
     });
-    order.forEach(function (row) { body.appendChild(row); });
-    Array.prototype.forEach.call(table.querySelectorAll("th[data-sortable]"), function (th) {
-      th.setAttribute("aria-sort", "none");
-    });
-    button.parentNode.setAttribute("aria-sort", sorted.direction === 1 ? "ascending" : "descending");
   }
 
   function bound(input) {
@@ -53,7 +66,7 @@
     var min = bound(low);
     var max = bound(high);
     var shown = 0;
-    rows.forEach(function (row) {
+    all.forEach(function (row) {
       var score = parseFloat(row.getAttribute("data-score"));
       var ok = !query || row.textContent.toLowerCase().indexOf(query) !== -1;
       ok = ok && (!wanted || (row.getAttribute("data-targets") || "").split("|").indexOf(wanted) !== -1);
@@ -61,12 +74,10 @@
       row.hidden = !ok;
       if (ok) { shown += 1; }
     });
-    count.textContent = shown + " of " + rows.length + " hypotheses shown";
+    count.textContent = shown + " of " + all.length + " rows shown";
   }
 
-  Array.prototype.forEach.call(table.querySelectorAll("th[data-sortable] button"), function (button) {
-    button.addEventListener("click", function () { sortBy(button); });
-  });
+  tables.forEach(sortable);
   [text, low, high].forEach(function (input) { input.addEventListener("input", filter); });
   target.addEventListener("change", filter);
   reset.addEventListener("click", function () {
@@ -75,9 +86,6 @@
     low.value = "";
     high.value = "";
     filter();
-  });
-  window.addEventListener("beforeprint", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
   });
   filter();
 })();
