@@ -62,7 +62,7 @@ from store.models import (
     UsageRow,
     VerdictRow,
 )
-from store.repository import Board
+from store.rankings import Board
 
 _NODE_STEP = {
     "open_debate": "opening",
@@ -209,7 +209,7 @@ class _Versions:
         return found
 
 
-_PanelScore = tuple[float, float, int, str | None, str | None]  # mean, spread, n, scoreboard id, content hash
+_PanelScore = tuple[float, float, int, str | None]  # mean, spread, n, scoreboard id
 
 
 def _hypotheses(
@@ -254,16 +254,11 @@ def _hypotheses(
     ):
         verdicts[r[0]].append(VerdictView(*r[1:]))
     scores: dict[str, _PanelScore] = {
-        r[0]: (r[1], r[2], r[3], r[4], r[5])
+        r[0]: (r[1], r[2], r[3], r[4])
         for r in session.execute(
-            select(
-                ScoreRow.debate_id,
-                ScoreRow.mean,
-                ScoreRow.spread,
-                ScoreRow.n,
-                ScoreRow.scoreboard_id,
-                ScoreRow.content_hash,
-            ).where(ScoreRow.debate_id.in_(scope))
+            select(ScoreRow.debate_id, ScoreRow.mean, ScoreRow.spread, ScoreRow.n, ScoreRow.scoreboard_id).where(
+                ScoreRow.debate_id.in_(scope)
+            )
         )
     }
     in_scope = select(DebateRow.hypothesis_id).where(DebateRow.id.in_(scope))
@@ -314,10 +309,7 @@ def _hypotheses(
         for board in board_views.values()
     )
     order = list(dict.fromkeys(row.hypothesis.id for ranking in rankings for row in ranking.rows))
-    unscored = sorted(
-        (v for h_id, v in views.items() if not v.scores),
-        key=lambda h: (-len(h.completed), h.id),
-    )
+    unscored = sorted((v for v in views.values() if not v.scores), key=lambda h: (-len(h.completed), h.id))
     return tuple(views[h_id] for h_id in order) + tuple(unscored), rankings, tuple(unscored)
 
 
@@ -406,7 +398,6 @@ def _hypothesis_view(
     debates: list[DebateView],
     scores: tuple[ScoreView, ...],
 ) -> HypothesisView:
-    latest = _latest(d for d in debates if d.status == "completed")
     return HypothesisView(
         id=row.id,
         title=row.title,
@@ -418,7 +409,6 @@ def _hypothesis_view(
         evidence=tuple(evidence),
         scores=scores,
         debates=tuple(debates),
-        summary=latest.verdicts[0].summary if latest and latest.verdicts else "",
     )
 
 
@@ -457,7 +447,7 @@ def _debate_view(
     n = 0
     board_id: str | None = None
     if score is not None:
-        mean, spread, n, board_id = score[0], score[1], score[2], score[3]
+        mean, spread, n, board_id = score
     elif row.status == "completed" and verdicts:
         p = panel([v.composite for v in verdicts])  # shown for the debate; on no scoreboard, so never ranked
         mean, spread, n = p.mean, p.spread, p.n

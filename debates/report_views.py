@@ -217,7 +217,6 @@ class HypothesisView:
     evidence: tuple[EvidenceView, ...]
     scores: tuple[ScoreView, ...]  # one per (scoreboard, version) with completed debates in the report
     debates: tuple[DebateView, ...]
-    summary: str
 
     @property
     def completed(self) -> tuple[DebateView, ...]:

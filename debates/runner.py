@@ -30,7 +30,7 @@ from debates.settings import DebateSettings
 from scoring.aggregate import hypothesis_score
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
-from store import repository
+from store import rankings, repository
 from store.engine import StoreError
 from store.leases import new_owner
 from store.models import BatchRow, DebateRow, HypothesisVersionRow
@@ -69,8 +69,8 @@ class BatchResult:
     batch_id: str
     protocol: Protocol
     outcomes: list[DebateOutcome]
-    boards: list[repository.Board]  # the scoreboards this batch's hypotheses are scored on, most debates first
-    rankings: dict[str, list[repository.Ranked]]  # scoreboard id -> the batch's hypotheses ranked on it
+    boards: list[rankings.Board]  # the scoreboards this batch's hypotheses are scored on, most debates first
+    rankings: dict[str, list[rankings.Ranked]]  # scoreboard id -> the batch's hypotheses ranked on it
     calls: int
     prompt_tokens: int
     completion_tokens: int
@@ -82,13 +82,13 @@ class BatchResult:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
-    def board(self) -> repository.Board | None:
+    def board(self) -> rankings.Board | None:
         """The scoreboard this batch's own debates landed on (else the one with the most debates)."""
         mine = {o.scoreboard_id for o in self.outcomes if o.scoreboard_id}
         return next((b for b in self.boards if b.id in mine), self.boards[0] if self.boards else None)
 
     @property
-    def ranking(self) -> list[repository.Ranked]:
+    def ranking(self) -> list[rankings.Ranked]:
         """The batch's hypotheses ranked on `board` (never mixed with another scoreboard's scores)."""
         return self.rankings.get(self.board.id, []) if self.board else []
 
@@ -220,14 +220,14 @@ class BatchRunner:
                 # the database already failed (the error being raised says why); the batch row stays "running"
         ids = [h.hypothesis_id for h in hypotheses]
         with self.sessions() as session:
-            boards = repository.scoreboards(session, ids)
-            rankings = {b.id: repository.ranking(session, b.id, ids) for b in boards}
+            boards = rankings.scoreboards(session, ids)
+            per_board = {b.id: rankings.ranking(session, b.id, ids) for b in boards}
         return BatchResult(
             batch_id=batch_id,
             protocol=self.protocol,
             outcomes=list(self._outcomes),
             boards=boards,
-            rankings=rankings,
+            rankings=per_board,
             calls=ledger.calls - calls0,
             prompt_tokens=ledger.prompt_tokens - prompt0,
             completion_tokens=ledger.completion_tokens - completion0,

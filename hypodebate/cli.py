@@ -192,7 +192,7 @@ def export(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Write hypotheses, debates, scores, verdicts and turns (one `kind` per row) for analysis elsewhere."""
+    """Write scoreboards, hypotheses, scores, debates, verdicts and turns (one `kind` per row) for analysis."""
     from hypodebate.commands.export import export_command
 
     settings = _settings(config)

@@ -14,22 +14,18 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select, update
 
 from agents.embedded import DEMO_WARNING
-from agents.prompts import load_prompts
 from agents.settings import EMBEDDED_MODEL
 from debates.hypotheses import Evidence, Hypothesis
 from debates.inputs import load_hypotheses
 from debates.report import cite, md_escape, render_html, render_markdown, usd, word_diff
 from debates.report_data import ReportScopeError, load_report
-from debates.runner import BatchRunner
-from debates.settings import DebateSettings
 from hypodebate.commands.export import export_command
 from hypodebate.commands.report import report_command
 from hypodebate.commands.show import NotFound
-from scoring.rubric import Rubric
 from store.engine import open_store
 from store.models import DebateRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
-from tests.helpers import OPEN_ENGINES, TWO, runner
+from tests.helpers import TWO, runner
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))"
 SCORES = {"CYP46A1": 8, "NLRP3": 5, "TREM2": 3}  # every judge, every dimension: composites 7/9, 4/9, 2/9
@@ -496,19 +492,6 @@ class TwoBoards:
     hypothesis_ids: dict[str, str]
 
 
-def runner_with(server: ScriptedServer, url: str, llm: dict, **debate) -> BatchRunner:
-    """Like tests.helpers.runner, with LLM settings overridden (e.g. another judge model)."""
-    sessions = open_store(url)
-    OPEN_ENGINES.append(sessions.kw["bind"])
-    return BatchRunner(
-        client=server.client(**llm),
-        sessions=sessions,
-        settings=DebateSettings(**debate),
-        rubric=Rubric(),
-        prompts=load_prompts(),
-    )
-
-
 async def build_two_boards(folder: Path) -> TwoBoards:
     """The two hypotheses of TWO, debated once by a panel of gpt-4o-mini and once by a panel of other-judge."""
     path = folder / "two.yaml"
@@ -517,7 +500,7 @@ async def build_two_boards(folder: Path) -> TwoBoards:
     url = f"sqlite:///{folder / 'boards.db'}"
     batch_ids = []
     for llm, scores in (({}, SCORES), ({"models": {"judge": "other-judge"}}, OTHER_SCORES)):
-        batch = runner_with(ScriptedServer(default=Responder(scores)), url, llm, rounds=1, judges=2, early_stop=False)
+        batch = runner(ScriptedServer(default=Responder(scores)), url, llm, rounds=1, judges=2, early_stop=False)
         try:
             result = await batch.run(hypotheses, source="two.yaml")
         finally:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from agents.turns import Closing, Critique, Opening, Rebuttal, max_chars
 from debates.inputs import InputError, load_hypotheses, stored_versions
 from hypodebate.cli import app
-from store import repository
+from store import rankings, repository
 from store.engine import MIGRATIONS, make_engine, open_store
 from store.models import (
     BatchRow,
@@ -282,7 +282,7 @@ async def test_new_content_is_a_new_version_and_old_debates_stop_counting(two, d
             ("h-2600483e.v1", "input", None),
             ("h-2600483e.v2", "input", "h-2600483e.v1"),
         ]
-        scores = repository.hypothesis_scores(s, "h-2600483e")
+        scores = rankings.hypothesis_scores(s, "h-2600483e")
         assert [(row.current, row.mean) for row, _ in scores] == [
             (True, pytest.approx(2 / 9)),
             (False, pytest.approx(7 / 9)),
@@ -321,7 +321,7 @@ async def test_a_revision_offered_in_a_rebuttal_is_a_child_version_that_can_be_d
     judge = [r for r in server.requests if "You are JUDGE" in r["messages"][1]["content"]][-1]
     assert "What you score: hypothesis h-2600483e.v2" in judge["messages"][1]["content"]
     with runner(server, db).sessions() as s:
-        scores = {row.content_hash: row for row, _ in repository.hypothesis_scores(s, "h-2600483e")}
+        scores = {row.content_hash: row for row, _ in rankings.hypothesis_scores(s, "h-2600483e")}
         assert len(scores) == 2  # v1 and its revision, each with its own score
         current = [row for row in scores.values() if row.current]
         assert len(current) == 1  # the revision has its own score; the input version stays the current one
@@ -477,7 +477,7 @@ def test_an_old_database_upgrades_in_place_with_its_scores_on_a_legacy_scoreboar
             assert rows["hash-now"].current and rows["hash-now"].mean == pytest.approx(0.7)
             assert not rows["hash-old"].current and rows["hash-old"].mean == pytest.approx(0.3)
             assert rows["hash-now"].interval == "panel" and rows["hash-now"].verdicts == 2
-            assert [r.score for r in repository.ranking(s, board.id)] == [pytest.approx(0.7)]
+            assert [r.score for r in rankings.ranking(s, board.id)] == [pytest.approx(0.7)]
             assert s.scalars(select(ScoreRow.scoreboard_id)).all() == [board.id, board.id]
             # rebuilding the hypotheses table (SQLite drops columns that way) cascaded into nothing
             assert s.scalar(select(func.count()).select_from(DebateRow)) == 2

@@ -28,5 +28,19 @@ async def test_batch_on_postgres_scores_and_skips_on_rerun(postgres_url, tmp_pat
         assert s.scalar(select(func.count()).select_from(DebateRow)) == 2
         assert s.scalar(select(func.count()).select_from(VerdictRow)) == 4
         h = s.get(HypothesisRow, "h-2600483e")
-        assert h.score == pytest.approx((5 / 9 + 7 / 9) / 2)
         assert h.evidence[0].citation == "@hudry2010"
+    ranked = {r.id: r for r in again.ranking}
+    assert ranked["h-2600483e"].score == pytest.approx((5 / 9 + 7 / 9) / 2)
+    assert (ranked["h-2600483e"].debates, ranked["h-2600483e"].verdicts) == (1, 2)
+
+
+async def test_two_batches_share_one_scoreboard_on_postgres(postgres_url, tmp_path):
+    """Scoreboard rows are inserted with ON CONFLICT DO NOTHING on PostgreSQL: two batches, one scoreboard."""
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    hypotheses = load_hypotheses([path])
+    server = ScriptedServer(default=FakeDebater())
+    first = await runner(server, postgres_url, rounds=1, judges=1).run(hypotheses[:1], source="a")
+    second = await runner(server, postgres_url, rounds=1, judges=1, replicates=2).run(hypotheses[:1], source="b")
+    assert first.board.id == second.board.id and second.ranking[0].debates == 2
+    assert second.ranking[0].interval == "between-debates"

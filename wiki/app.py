@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from store.engine import open_store
 from store.models import HypothesisRow, PageRow
-from store.repository import scoreboards
+from store.rankings import scoreboards
 from wiki.block import colour, uncertainty
 from wiki.pages import strip_block
 from wiki.related import RelatedBlock, related_blocks

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from store.repository import hypothesis_entity_sources, replace_links
+from store.pages import hypothesis_entity_sources, replace_links
 
 ENTITY = re.compile(r"^(GENE|DISEASE|PAGE|[A-Z][A-Z_]{1,15}):[^\s]{1,180}$")
 

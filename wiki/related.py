@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow
-from store.repository import Board, board, scoreboards
+from store.rankings import Board, board, scoreboards
 from wiki.entities import page_id
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import PageRow
-from store.repository import known_targets, upsert_page
+from store.pages import known_targets, upsert_page
 from wiki.block import render_block, splice
 from wiki.entities import entities_in, refresh_links
 from wiki.errors import MarkerError, PageError

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import DebateRow, HypothesisRow, ScoreboardRow, ScoreRow
-from store.repository import Board, Ranked, hypothesis_scores, ranking, versions_of
+from store.rankings import Board, Ranked, hypothesis_scores, ranking
+from store.repository import versions_of
 from wiki.schemas import DebateSummary, Evidence, HypothesisResponse, Score, Scoreboard, Version
 
 DEMO_WARNING = (

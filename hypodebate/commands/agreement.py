@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from scoring.agreement import krippendorff_alpha, overlap_share, replicate_tau
-from store import repository
+from store import rankings
 from store.engine import open_store
 
 
@@ -41,14 +41,14 @@ class Agreement:
 
 
 def measure(session: Session, board_id: str | None) -> Agreement:
-    boards = repository.scoreboards(session)
+    boards = rankings.scoreboards(session)
     if not boards:
         raise NoScoreboard("no scores yet: run a batch first")
     board = boards[0] if board_id is None else next((b for b in boards if b.id == board_id), None)
     if board is None:
         known = ", ".join(b.id for b in boards)
         raise NoScoreboard(f"--scoreboard {board_id}: no such scoreboard with scores (known: {known})")
-    cells = repository.board_verdicts(session, board.id)
+    cells = rankings.board_verdicts(session, board.id)
     dimensions = sorted({d for c in cells for d in c.scores})
     debates = sorted({c.debate_id for c in cells})
     judges = sorted({c.judge for c in cells})
@@ -70,7 +70,7 @@ def measure(session: Session, board_id: str | None) -> Agreement:
         h_id, replicate = where[d_id]
         by_replicate[replicate][h_id] = sum(values) / len(values)
     tau = replicate_tau(by_replicate)
-    ranked = repository.ranking(session, board.id)
+    ranked = rankings.ranking(session, board.id)
     return Agreement(
         scoreboard=board.id,
         label=board.label,

@@ -1,4 +1,4 @@
-"""`hypodebate export`: hypotheses, debates, scores, verdicts and turns as JSON Lines or CSV."""
+"""`hypodebate export`: scoreboards, hypotheses and their scores, debates, verdicts and turns as JSON Lines or CSV."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from store.engine import open_store
 
 
 def export_command(url: str, *, fmt: Literal["jsonl", "csv"], output: Path) -> int:
-    """Write every row for analysis elsewhere; each row has a `kind` (hypothesis, debate, score, verdict, turn)."""
+    """Write every row for analysis elsewhere; each row has a `kind`: scoreboard, hypothesis, hypothesis_score,
+    debate, score, verdict or turn."""
     sessions = open_store(url)
     try:
         with sessions() as session:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agents.embedded import DEMO_WARNING
 from hypodebate.commands.run import interval_text
 from hypodebate.config import Settings
-from store import repository
+from store import rankings, repository
 from store.engine import open_store
 from store.models import DebateRow, HypothesisRow, ScoreRow
 
@@ -31,10 +32,7 @@ def show_command(hypothesis_id: str, url: str, settings: Settings, *, out: Conso
     return 0
 
 
-def _show(session: object, h: HypothesisRow, out: Console) -> None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _show(session: Session, h: HypothesisRow, out: Console) -> None:
     out.print(f"[bold]{escape(h.title)}[/bold]  ({h.id}, version {h.version})")
     out.print(f"Target: {escape(h.target_label)}   Disease: {escape(', '.join(h.diseases) or '-')}")
     out.print(f"Mechanism: {escape(h.mechanism)}")
@@ -42,7 +40,7 @@ def _show(session: object, h: HypothesisRow, out: Console) -> None:
         out.print(f"  [{e.stance}] {escape(e.claim)}" + (f" ({escape(e.citation)})" if e.citation else ""))
 
     versions = repository.versions_of(session, h.id)
-    scores = repository.hypothesis_scores(session, h.id)
+    scores = rankings.hypothesis_scores(session, h.id)
     out.print("\n[bold]Versions[/bold]")
     for v in versions:
         mark = " (current)" if v.content_hash == h.content_hash else ""

@@ -1,0 +1,170 @@
+"""Reads of scores: scoreboards, rankings within one scoreboard, a hypothesis's scores, and the verdict cells
+that agreement figures are computed from. Nothing here ever combines two scoreboards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from store.models import DebateRow, HypothesisRow, HypothesisScoreRow, ScoreboardRow, ScoreRow, VerdictRow
+
+
+@dataclass(frozen=True)
+class Board:
+    """A scoreboard as a reader sees it: what produced its scores, and how much it holds."""
+
+    id: str
+    judge_models: list[str]
+    rubric_hash: str
+    protocol_hash: str
+    demo: bool
+    legacy: bool
+    debates: int
+    hypotheses: int
+
+    @property
+    def label(self) -> str:
+        judges = ", ".join(self.judge_models) or "unknown judges"
+        tags = (" · demo model: scores carry no information" if self.demo else "") + (
+            " · legacy (judge models as configured)" if self.legacy else ""
+        )
+        return f"{self.id} · judges {judges} · rubric {self.rubric_hash} · protocol {self.protocol_hash}{tags}"
+
+
+def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -> list[Board]:
+    """Scoreboards holding current-version scores (of `hypothesis_ids`, when given), most debates first."""
+    debates = func.sum(HypothesisScoreRow.debates)
+    query = (
+        select(ScoreboardRow, debates, func.count(HypothesisScoreRow.id))
+        .join(HypothesisScoreRow, HypothesisScoreRow.scoreboard_id == ScoreboardRow.id)
+        .where(HypothesisScoreRow.current.is_(True))
+        .group_by(ScoreboardRow.id)
+        .order_by(debates.desc(), ScoreboardRow.created_at.desc(), ScoreboardRow.id)
+    )
+    if hypothesis_ids is not None:
+        query = query.where(HypothesisScoreRow.hypothesis_id.in_(list(hypothesis_ids)))
+    return [
+        Board(
+            b.id,
+            [str(m) for m in b.judge_models],
+            b.rubric_hash,
+            b.protocol_hash,
+            b.demo,
+            b.legacy,
+            int(n_debates or 0),
+            int(n_hyp),
+        )
+        for b, n_debates, n_hyp in session.execute(query)
+    ]
+
+
+def board(session: Session, board_id: str) -> Board | None:
+    found = [b for b in scoreboards(session) if b.id == board_id]
+    if found:
+        return found[0]
+    row = session.get(ScoreboardRow, board_id)
+    if row is None:
+        return None
+    return Board(row.id, list(row.judge_models), row.rubric_hash, row.protocol_hash, row.demo, row.legacy, 0, 0)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    id: str
+    title: str
+    target_label: str
+    diseases: list[str]
+    version: int
+    score: float
+    lo: float | None
+    hi: float | None
+    interval: str
+    debates: int
+    verdicts: int
+    scoreboard_id: str
+
+
+def ranking(
+    session: Session, board_id: str, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[Ranked]:
+    """Current versions scored on `board_id`, best score first (then more debates, then id)."""
+    query = (
+        select(HypothesisRow, HypothesisScoreRow)
+        .join(HypothesisScoreRow, HypothesisScoreRow.hypothesis_id == HypothesisRow.id)
+        .where(HypothesisScoreRow.scoreboard_id == board_id, HypothesisScoreRow.current.is_(True))
+        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisRow.id)
+    )
+    if hypothesis_ids is not None:
+        query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
+    if limit:
+        query = query.limit(limit)
+    return [
+        Ranked(
+            h.id,
+            h.title,
+            h.target_label,
+            list(h.diseases),
+            h.version,
+            s.mean,
+            s.lo,
+            s.hi,
+            s.interval,
+            s.debates,
+            s.verdicts,
+            board_id,
+        )
+        for h, s in session.execute(query)
+    ]
+
+
+def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[HypothesisScoreRow, Board]]:
+    """Every score of every version of a hypothesis, one per (scoreboard, version), current version first."""
+    rows = list(
+        session.scalars(
+            select(HypothesisScoreRow)
+            .where(HypothesisScoreRow.hypothesis_id == hypothesis_id)
+            .order_by(HypothesisScoreRow.current.desc(), HypothesisScoreRow.debates.desc())
+        )
+    )
+    boards = {b.id: b for b in scoreboards(session)}
+    out = []
+    for row in rows:
+        found = boards.get(row.scoreboard_id) or board(session, row.scoreboard_id)
+        if found is not None:
+            out.append((row, found))
+    return out
+
+
+@dataclass(frozen=True)
+class VerdictCell:
+    """One judge's verdict in one debate of a scoreboard: what agreement figures are computed from."""
+
+    debate_id: str
+    hypothesis_id: str
+    replicate: int
+    judge: int
+    scores: dict[str, int]
+    composite: float
+
+
+def board_verdicts(session: Session, board_id: str) -> list[VerdictCell]:
+    """Every verdict of every completed debate of current versions on `board_id`."""
+    query = (
+        select(
+            VerdictRow.debate_id,
+            ScoreRow.hypothesis_id,
+            DebateRow.replicate,
+            VerdictRow.judge,
+            VerdictRow.scores,
+            VerdictRow.composite,
+        )
+        .join(ScoreRow, ScoreRow.debate_id == VerdictRow.debate_id)
+        .join(DebateRow, DebateRow.id == VerdictRow.debate_id)
+        .join(HypothesisRow, HypothesisRow.id == ScoreRow.hypothesis_id)
+        .where(ScoreRow.scoreboard_id == board_id, ScoreRow.content_hash == HypothesisRow.content_hash)
+        .order_by(VerdictRow.debate_id, VerdictRow.judge)
+    )
+    return [VerdictCell(d, h, r, j, dict(s), float(c)) for d, h, r, j, s, c in session.execute(query)]
