@@ -87,10 +87,7 @@ class HypothesisScoreRow(Base):
     (`interval`: between-debates, panel when there is one debate, none for a single verdict)."""
 
     __tablename__ = "hypothesis_scores"
-    __table_args__ = (
-        UniqueConstraint("scoreboard_id", "hypothesis_id", "content_hash", name="uq_hypothesis_score"),
-        Index("ix_hypothesis_scores_rank", "scoreboard_id", "current", "mean", "debates", "hypothesis_id"),
-    )
+    __table_args__ = (UniqueConstraint("scoreboard_id", "hypothesis_id", "content_hash", name="uq_hypothesis_score"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scoreboard_id: Mapped[str] = mapped_column(ForeignKey("scoreboards.id"))
@@ -280,3 +277,14 @@ class LinkRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(200))
     hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+
+
+# The ranking order on one scoreboard (exchange, a page's related hypotheses): walked in order, it needs no sort.
+Index(
+    "ix_hypothesis_scores_rank",
+    HypothesisScoreRow.scoreboard_id,
+    HypothesisScoreRow.current,
+    HypothesisScoreRow.mean.desc(),
+    HypothesisScoreRow.debates.desc(),
+    HypothesisScoreRow.hypothesis_id,
+)

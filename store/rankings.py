@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from store.models import DebateRow, HypothesisRow, HypothesisScoreRow, ScoreboardRow, ScoreRow, VerdictRow
@@ -14,7 +14,8 @@ from store.models import DebateRow, HypothesisRow, HypothesisScoreRow, Scoreboar
 
 @dataclass(frozen=True)
 class Board:
-    """A scoreboard as a reader sees it: what produced its scores, and how much it holds."""
+    """A scoreboard as a reader sees it: what produced its scores, and how much it holds (in the scope it was
+    read for: everything, a batch's hypotheses, or a page's)."""
 
     id: str
     judge_models: list[str]
@@ -22,7 +23,7 @@ class Board:
     protocol_hash: str
     demo: bool
     legacy: bool
-    debates: int
+    debates: int  # -1 where not counted
     hypotheses: int
 
     @property
@@ -46,29 +47,49 @@ def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -
     )
     if hypothesis_ids is not None:
         query = query.where(HypothesisScoreRow.hypothesis_id.in_(list(hypothesis_ids)))
-    return [
-        Board(
-            b.id,
-            [str(m) for m in b.judge_models],
-            b.rubric_hash,
-            b.protocol_hash,
-            b.demo,
-            b.legacy,
-            int(n_debates or 0),
-            int(n_hyp),
-        )
-        for b, n_debates, n_hyp in session.execute(query)
-    ]
+    return [_board(b, int(n_debates or 0), int(n_hyp)) for b, n_debates, n_hyp in session.execute(query)]
+
+
+def _board(row: ScoreboardRow, debates: int, hypotheses: int) -> Board:
+    models = [str(m) for m in row.judge_models]
+    return Board(row.id, models, row.rubric_hash, row.protocol_hash, row.demo, row.legacy, debates, hypotheses)
 
 
 def board(session: Session, board_id: str) -> Board | None:
-    found = [b for b in scoreboards(session) if b.id == board_id]
-    if found:
-        return found[0]
+    """One scoreboard, by id, without counts (-1: not counted)."""
     row = session.get(ScoreboardRow, board_id)
-    if row is None:
-        return None
-    return Board(row.id, list(row.judge_models), row.rubric_hash, row.protocol_hash, row.demo, row.legacy, 0, 0)
+    return None if row is None else _board(row, -1, -1)
+
+
+def linked_boards(session: Session, linked: Select[tuple[str]]) -> list[Board]:
+    """Scoreboards holding current scores of the hypotheses `linked` selects, most of their debates first,
+    with counts over those hypotheses only. When one scoreboard holds every current score (the usual case)
+    no aggregate over the linked set is needed."""
+    live = [
+        row
+        for row in session.scalars(select(ScoreboardRow).order_by(ScoreboardRow.id))
+        if session.scalar(
+            select(HypothesisScoreRow.id)
+            .where(HypothesisScoreRow.scoreboard_id == row.id, HypothesisScoreRow.current.is_(True))
+            .limit(1)
+        )
+        is not None
+    ]
+    if len(live) <= 1:
+        return [_board(row, -1, -1) for row in live]  # counts not needed to choose: -1 = not counted
+    ids = linked.distinct().subquery()
+    debates = func.sum(HypothesisScoreRow.debates)
+    counts = {
+        board_id: (int(n_debates or 0), int(n_hyp))
+        for board_id, n_debates, n_hyp in session.execute(
+            select(HypothesisScoreRow.scoreboard_id, debates, func.count())
+            .join(ids, ids.c[0] == HypothesisScoreRow.hypothesis_id)
+            .where(HypothesisScoreRow.current.is_(True))
+            .group_by(HypothesisScoreRow.scoreboard_id)
+        )
+    }
+    boards = [_board(row, *counts[row.id]) for row in live if row.id in counts]
+    return sorted(boards, key=lambda b: (-b.debates, b.id))
 
 
 @dataclass(frozen=True)
@@ -129,13 +150,8 @@ def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[Hypoth
             .order_by(HypothesisScoreRow.current.desc(), HypothesisScoreRow.debates.desc())
         )
     )
-    boards = {b.id: b for b in scoreboards(session)}
-    out = []
-    for row in rows:
-        found = boards.get(row.scoreboard_id) or board(session, row.scoreboard_id)
-        if found is not None:
-            out.append((row, found))
-    return out
+    boards = {i: board(session, i) for i in {row.scoreboard_id for row in rows}}
+    return [(row, found) for row in rows if (found := boards[row.scoreboard_id]) is not None]
 
 
 @dataclass(frozen=True)

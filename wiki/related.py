@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow
-from store.rankings import Board, board, scoreboards
+from store.rankings import Board, board, linked_boards
 from wiki.entities import page_id
 
 
@@ -35,24 +35,14 @@ class RelatedBlock:
     hypotheses: list[Related]
 
 
-def _linked(entities: Iterable[str]) -> object:
+def _linked(entities: Iterable[str]) -> Select[tuple[str]]:
     return select(LinkRow.hypothesis_id).where(LinkRow.entity.in_(sorted(set(entities))))
 
 
 def page_boards(session: Session, entities: Iterable[str]) -> list[Board]:
     """The scoreboards holding scores of hypotheses linked to `entities`, most completed debates first."""
     wanted = sorted(set(entities))
-    if not wanted:
-        return []
-    counts = dict(
-        session.execute(
-            select(HypothesisScoreRow.scoreboard_id, func.sum(HypothesisScoreRow.debates))
-            .where(HypothesisScoreRow.current.is_(True), HypothesisScoreRow.hypothesis_id.in_(_linked(wanted)))
-            .group_by(HypothesisScoreRow.scoreboard_id)
-        ).all()
-    )
-    boards = [b for b in scoreboards(session) if b.id in counts]
-    return sorted(boards, key=lambda b: (-int(counts[b.id] or 0), b.id))
+    return linked_boards(session, _linked(wanted)) if wanted else []
 
 
 def pick_board(session: Session, entities: Iterable[str], wanted: str | None) -> Board | None:
@@ -77,6 +67,10 @@ def related_for_entities(
     wanted = sorted(set(entities))
     if not wanted:
         return []
+    # `hypothesis_id || ''` keeps SQLite from driving the query through the links (every linked hypothesis
+    # looked up, then all sorted): it walks ix_hypothesis_scores_rank in rank order instead, testing
+    # membership in the linked set, and stops at `top`.
+    ranked_id = HypothesisScoreRow.hypothesis_id.op("||")(literal_column("''"))
     query = (
         select(
             HypothesisRow.id,
@@ -93,11 +87,11 @@ def related_for_entities(
         .where(
             HypothesisScoreRow.scoreboard_id == board_id,
             HypothesisScoreRow.current.is_(True),
-            HypothesisScoreRow.hypothesis_id.in_(_linked(wanted)),
+            ranked_id.in_(_linked(wanted)),
             HypothesisScoreRow.mean >= min_score,
             HypothesisScoreRow.debates >= max(1, min_debates),
         )
-        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisRow.id)
+        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisScoreRow.hypothesis_id)
         .limit(top)
     )
     return [Related(*row) for row in session.execute(query)]

@@ -80,7 +80,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_hypothesis_scores_rank",
         "hypothesis_scores",
-        ["scoreboard_id", "current", "mean", "debates", "hypothesis_id"],
+        ["scoreboard_id", "current", sa.text("mean DESC"), sa.text("debates DESC"), "hypothesis_id"],
     )
     with op.batch_alter_table("verdicts") as batch:
         batch.add_column(sa.Column("persona", sa.String(length=64), nullable=True))
