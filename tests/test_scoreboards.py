@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from typer.testing import CliRunner
 
 from agents.turns import Closing, Critique, Opening, Rebuttal, max_chars
@@ -24,6 +24,7 @@ from store.engine import MIGRATIONS, make_engine, open_store
 from store.models import (
     BatchRow,
     DebateRow,
+    HypothesisRow,
     HypothesisScoreRow,
     HypothesisVersionRow,
     ScoreboardRow,
@@ -429,7 +430,15 @@ async def test_a_completion_race_ends_with_one_score_row_and_a_finished_batch(tw
 
 
 def test_an_old_database_upgrades_in_place_with_its_scores_on_a_legacy_scoreboard(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _upgrade_from_0003(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.postgres
+def test_an_old_postgres_database_upgrades_in_place(postgres_url):
+    _upgrade_from_0003(postgres_url)
+
+
+def _upgrade_from_0003(url: str) -> None:
     engine = make_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -438,29 +447,46 @@ def test_an_old_database_upgrades_in_place_with_its_scores_on_a_legacy_scoreboar
         command.upgrade(config, "0003")
     now = utcnow()
     with engine.begin() as c:
-        c.exec_driver_sql(
-            "insert into hypotheses (id, content_hash, title, targets, target_label, mechanism, diseases, pages,"
-            " score, score_spread, score_n, debates_completed, created_at, updated_at) values"
-            " ('h-0000000a', 'hash-now', 'T', '[\"X\"]', 'X', 'mechanism text', '[]', '[]', 0.5, 0.1, 4, 2, ?, ?)",
-            (now, now),
+        c.execute(
+            text(
+                "insert into hypotheses (id, content_hash, title, targets, target_label, mechanism, diseases, pages,"
+                " score, score_spread, score_n, debates_completed, created_at, updated_at) values"
+                " ('h-0000000a', 'hash-now', 'T', '[\"X\"]', 'X', 'mechanism text', '[]', '[]', 0.5, 0.1, 4, 2,"
+                " :now, :now)"
+            ),
+            {"now": now},
+        )
+        c.execute(
+            text(
+                "insert into evidence (hypothesis_id, position, claim, citation, stance)"
+                " values ('h-0000000a', 0, 'a claim', null, 'for')"
+            )
         )
         for d_id, content, composites in (("d-1", "hash-old", [0.2, 0.4]), ("d-2", "hash-now", [0.6, 0.8])):
-            c.exec_driver_sql(
-                "insert into debates (id, hypothesis_id, hypothesis_hash, protocol_hash, replicate, status,"
-                " attempts, rounds_run, early_stopped, protocol, rubric_hash, prompt_hashes, models, started_at)"
-                " values (?, 'h-0000000a', ?, 'p1', 0, 'completed', 1, 1, 0, '{}', 'r1', '{}', '{}', ?)",
-                (d_id, content, now),
+            c.execute(
+                text(
+                    "insert into debates (id, hypothesis_id, hypothesis_hash, protocol_hash, replicate, status,"
+                    " attempts, rounds_run, early_stopped, protocol, rubric_hash, prompt_hashes, models, started_at)"
+                    " values (:id, 'h-0000000a', :content, 'p1', 0, 'completed', 1, 1, :no, '{}', 'r1', '{}', '{}',"
+                    " :now)"
+                ),
+                {"id": d_id, "content": content, "no": False, "now": now},
             )
             for judge, value in enumerate(composites, 1):
-                c.exec_driver_sql(
-                    "insert into verdicts (debate_id, judge, scores, rationales, summary, composite, model,"
-                    " rubric_hash, created_at) values (?, ?, '{}', '{}', 's', ?, 'gpt-4o-mini', 'r1', ?)",
-                    (d_id, judge, value, now),
+                c.execute(
+                    text(
+                        "insert into verdicts (debate_id, judge, scores, rationales, summary, composite, model,"
+                        " rubric_hash, created_at) values (:d, :j, '{}', '{}', 's', :v, 'gpt-4o-mini', 'r1', :now)"
+                    ),
+                    {"d": d_id, "j": judge, "v": value, "now": now},
                 )
-            c.exec_driver_sql(
-                "insert into scores (debate_id, hypothesis_id, mean, spread, n, rubric_hash, judge_models,"
-                " prompt_hashes, created_at) values (?, 'h-0000000a', ?, 0.1, 2, 'r1', '[\"gpt-4o-mini\"]', '{}', ?)",
-                (d_id, sum(composites) / 2, now),
+            c.execute(
+                text(
+                    "insert into scores (debate_id, hypothesis_id, mean, spread, n, rubric_hash, judge_models,"
+                    " prompt_hashes, created_at)"
+                    " values (:d, 'h-0000000a', :m, 0.1, 2, 'r1', '[\"gpt-4o-mini\"]', '{}', :now)"
+                ),
+                {"d": d_id, "m": sum(composites) / 2, "now": now},
             )
     engine.dispose()
     sessions = open_store(url)  # migrates to head
@@ -473,6 +499,7 @@ def test_an_old_database_upgrades_in_place_with_its_scores_on_a_legacy_scoreboar
                 ("h-0000000a.v1", "legacy", True),
                 ("h-0000000a.v2", "input", False),
             ]
+            assert versions[1].content["evidence"] == [{"claim": "a claim", "citation": None, "stance": "for"}]
             rows = {r.content_hash: r for r in s.scalars(select(HypothesisScoreRow))}
             assert rows["hash-now"].current and rows["hash-now"].mean == pytest.approx(0.7)
             assert not rows["hash-old"].current and rows["hash-old"].mean == pytest.approx(0.3)
@@ -482,6 +509,7 @@ def test_an_old_database_upgrades_in_place_with_its_scores_on_a_legacy_scoreboar
             # rebuilding the hypotheses table (SQLite drops columns that way) cascaded into nothing
             assert s.scalar(select(func.count()).select_from(DebateRow)) == 2
             assert s.scalar(select(func.count()).select_from(VerdictRow)) == 4
+            assert len(s.get(HypothesisRow, "h-0000000a").evidence) == 1
     finally:
         sessions.kw["bind"].dispose()
 
@@ -503,3 +531,22 @@ async def test_agreement_reports_alpha_tau_and_overlap(two, db, tmp_path):
     assert figures["overlap"] == 1.0  # equal scores: indistinguishable
     bad = cli.invoke(app, ["agreement", "--db", db, "--scoreboard", "s-00000000"])
     assert bad.exit_code == 2 and "no such scoreboard" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("step", "schema"),
+    [("opening", Opening), ("critique", Critique), ("rebuttal", Rebuttal), ("closing", Closing)],
+)
+def test_every_turn_prompt_states_its_length_caps(two, step, schema):
+    from agents.prompts import load_prompts
+
+    caps = set()
+    for field in schema.model_fields.values():
+        caps |= {m.max_length for m in field.metadata if getattr(m, "max_length", None) and m.max_length > 3}
+        item = getattr(field.annotation, "__args__", (None,))[0]
+        caps |= {m.max_length for m in getattr(item, "__metadata__", ()) if getattr(m, "max_length", None)}
+        if isinstance(item, type) and hasattr(item, "model_fields"):
+            for sub in item.model_fields.values():
+                caps |= {m.max_length for m in sub.metadata if getattr(m, "max_length", None)}
+    prompt = load_prompts().render(step, hypothesis=two[0], transcript=[], round=1, rounds=1)
+    assert caps and all(str(cap) in prompt for cap in caps), (caps, prompt[-400:])
