@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from debates.export import export_records
 from debates.report import export_rows
-from debates.report_data import export_records
 from store.engine import open_store
 
 
