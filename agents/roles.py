@@ -76,9 +76,10 @@ class TurnFailed(Exception):
         self.reason = reason
 
 
-def draw_seed(debate_id: str, step: str, judge: int, ask: int) -> int:
-    """A sampling seed for one ask: independent across debates (replicates), steps, judges and re-asks."""
-    digest = hashlib.sha256(f"{debate_id}:{step}:{judge}:{ask}".encode()).hexdigest()
+def draw_seed(draw_key: str, step: str, judge: int, ask: int) -> int:
+    """A sampling seed for one ask: independent across debates (replicates) and their retries (`draw_key`),
+    steps, judges and re-asks."""
+    digest = hashlib.sha256(f"{draw_key}:{step}:{judge}:{ask}".encode()).hexdigest()
     return int(digest[:8], 16) % 2**31
 
 
@@ -108,33 +109,33 @@ class Roles:
     turn_retries: int = 2
     _terms: dict[str, set[str]] = field(default_factory=dict)
 
-    async def opening(self, hypothesis: Hypothesis, debate_id: str) -> TurnResult:
+    async def opening(self, hypothesis: Hypothesis, draw_key: str) -> TurnResult:
         prompt = self.prompts.render("opening", hypothesis=hypothesis, transcript=[])
-        return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis, draw=(debate_id, "opening", 0))
+        return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis, draw=(draw_key, "opening", 0))
 
     async def critique(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, debate_id: str
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        draw = (debate_id, f"critique{round}", 0)
+        draw = (draw_key, f"critique{round}", 0)
         return await self._ask("critique", "critic", round, prompt, Critique, hypothesis, transcript, draw=draw)
 
     async def rebuttal(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, debate_id: str
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "rebuttal", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
-        draw = (debate_id, f"rebuttal{round}", 0)
+        draw = (draw_key, f"rebuttal{round}", 0)
         return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript, draw=draw)
 
     async def closing(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, debate_id: str
+        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render("closing", hypothesis=hypothesis, transcript=transcript)
-        draw = (debate_id, "closing", 0)
+        draw = (draw_key, "closing", 0)
         return await self._ask("closing", "critic", round, prompt, Closing, hypothesis, transcript, draw=draw)
 
     async def verdict(
@@ -143,7 +144,7 @@ class Roles:
         transcript: Sequence[PriorTurn],
         seat: JudgeSeat,
         *,
-        debate_id: str,
+        draw_key: str,
         version_id: str,
     ) -> TurnResult:
         prompt = self.prompts.render(
@@ -166,7 +167,7 @@ class Roles:
             prompt,
             schema,
             hypothesis,
-            draw=(debate_id, "verdict", seat.index),
+            draw=(draw_key, "verdict", seat.index),
             on_topic=False,
             system=self.prompts.persona(seat.persona),
             model=seat.model,

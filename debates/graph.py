@@ -43,7 +43,7 @@ class DebateContext:
     roles: Roles
     hypothesis: Hypothesis
     record: Callable[[TurnResult], Awaitable[None]]
-    debate_id: str
+    draw_key: str  # what seeds derive from: the debate id, and its attempt when a failed debate is retried
     version_id: str  # what the judges are told they score, e.g. h-2600483e.v2
     seats: tuple[JudgeSeat, ...]
 
@@ -87,7 +87,7 @@ def next_step(state: DebateState) -> NodeName:
 
 async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
-    result = await ctx.roles.opening(ctx.hypothesis, ctx.debate_id)
+    result = await ctx.roles.opening(ctx.hypothesis, ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -95,7 +95,7 @@ async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> di
 async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
-    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.debate_id)
+    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -103,7 +103,7 @@ async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[
 async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
-    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.debate_id)
+    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -112,7 +112,7 @@ async def close(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     """The critic's closing word, so that neither side has more turns or the last word by design."""
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
-    result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.debate_id)
+    result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
 
@@ -125,9 +125,7 @@ async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     missing = [j for j in range(1, state["judges"] + 1) if j not in done]
 
     async def one(seat: JudgeSeat) -> PriorTurn:
-        result = await ctx.roles.verdict(
-            ctx.hypothesis, debate, seat, debate_id=ctx.debate_id, version_id=ctx.version_id
-        )
+        result = await ctx.roles.verdict(ctx.hypothesis, debate, seat, draw_key=ctx.draw_key, version_id=ctx.version_id)
         await ctx.record(result)
         return PriorTurn.of(result)
 

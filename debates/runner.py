@@ -282,7 +282,8 @@ class BatchRunner:
             roles=self.roles,
             hypothesis=hypothesis,
             record=record,
-            debate_id=d_id,
+            # a retried failure draws afresh; an interrupted debate resumes with the draws it started with
+            draw_key=d_id if claim.attempt == 1 else f"{d_id}/{claim.attempt}",
             version_id=version_id,
             seats=self.seats,
         )

@@ -153,6 +153,7 @@ class Claim:
     status: str  # "new", "resume", "completed" or "busy" (leased by another live worker)
     turns: list[TurnRow]
     holder: str | None = None
+    attempt: int = 1  # a failed debate run again is attempt 2, 3, ...
 
 
 class LeaseLost(Exception):
@@ -204,10 +205,10 @@ def claim_debate(session: Session, row: DebateRow, *, owner: str, lease_s: float
         existing.attempts += 1
         existing.started_at = utcnow()
         session.commit()
-        return Claim(existing.id, "new", [])
+        return Claim(existing.id, "new", [], attempt=existing.attempts)
     turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
     session.commit()
-    return Claim(existing.id, "resume", turns)
+    return Claim(existing.id, "resume", turns, attempt=existing.attempts)
 
 
 def _renew(connection: Connection, debate_id: str, owner: str, lease_s: float) -> None:

@@ -91,6 +91,19 @@ async def test_a_reask_draws_a_new_seed(two, db):
     assert len(critique) == 2 and critique[0] != critique[1]  # the rejected turn is not drawn again
 
 
+async def test_a_retried_failure_draws_afresh(two, db):
+    empty = Reply(tool_args={"claim": "", "mechanism": "", "evidence": ["x"], "prediction": ""})
+    server = ScriptedServer(default=empty)
+    first = await runner(server, db, rounds=0, judges=1, turn_retries=0).run(two[:1], source="x")
+    assert first.outcomes[0].status == "failed"
+    failed_seeds = {r["seed"] for r in server.requests}
+    server.requests.clear()
+    server.default = FakeDebater(by_seed=True)
+    second = await runner(server, db, rounds=0, judges=1, turn_retries=0).run(two[:1], source="x")
+    assert second.outcomes[0].status == "completed"
+    assert not failed_seeds & {r["seed"] for r in server.requests}  # attempt 2 is not attempt 1 again
+
+
 # -- a diverse panel ---------------------------------------------------------------------------------
 
 
