@@ -51,6 +51,7 @@ class TauSummary:
     pairs: int  # replicate pairs that contributed
     min: float | None
     max: float | None
+    common: tuple[int, ...] = ()  # hypotheses both replicates scored, per contributing pair
 
 
 def replicate_tau(rankings: Mapping[int, Mapping[str, float]]) -> TauSummary:
@@ -60,6 +61,7 @@ def replicate_tau(rankings: Mapping[int, Mapping[str, float]]) -> TauSummary:
     shares fewer than three hypotheses or its tau is undefined (one side constant, or a NaN score).
     """
     taus: list[float] = []
+    sizes: list[int] = []
     for a, b in itertools.combinations(sorted(rankings), 2):
         common = sorted(rankings[a].keys() & rankings[b].keys())
         if len(common) < MIN_COMMON_HYPOTHESES:
@@ -71,9 +73,10 @@ def replicate_tau(rankings: Mapping[int, Mapping[str, float]]) -> TauSummary:
         tau = float(stats.kendalltau(x, y, variant="b").statistic)
         if not math.isnan(tau):
             taus.append(tau)
+            sizes.append(len(common))
     if not taus:
         return TauSummary(mean=None, pairs=0, min=None, max=None)
-    return TauSummary(mean=statistics.fmean(taus), pairs=len(taus), min=min(taus), max=max(taus))
+    return TauSummary(mean=statistics.fmean(taus), pairs=len(taus), min=min(taus), max=max(taus), common=tuple(sizes))
 
 
 def overlap_share(intervals: Sequence[tuple[float, float | None, float | None]]) -> float | None:

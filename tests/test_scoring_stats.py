@@ -147,7 +147,9 @@ def test_malformed_ratings_are_refused(ratings):
 
 def test_reversed_orders_give_tau_minus_one():
     result = replicate_tau({0: {"a": 0.1, "b": 0.5, "c": 0.9}, 1: {"a": 0.9, "b": 0.5, "c": 0.1}})
-    assert result == TauSummary(mean=pytest.approx(-1.0), pairs=1, min=pytest.approx(-1.0), max=pytest.approx(-1.0))
+    assert result == TauSummary(
+        mean=pytest.approx(-1.0), pairs=1, min=pytest.approx(-1.0), max=pytest.approx(-1.0), common=(3,)
+    )
 
 
 def test_tau_summary_over_all_replicate_pairs():

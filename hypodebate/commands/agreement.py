@@ -36,6 +36,7 @@ class Agreement:
     tau_min: float | None
     tau_max: float | None
     tau_pairs: int
+    tau_common: list[int]  # hypotheses both replicates of a pair scored
     overlap: float | None
     overlap_pairs: int
 
@@ -85,6 +86,7 @@ def measure(session: Session, board_id: str | None) -> Agreement:
         tau_min=tau.min,
         tau_max=tau.max,
         tau_pairs=tau.pairs,
+        tau_common=list(tau.common),
         overlap=overlap_share([(r.score, r.lo, r.hi) for r in ranked]),
         overlap_pairs=max(0, len(ranked) - 1),
     )
@@ -124,7 +126,8 @@ def show(a: Agreement, out: Console) -> None:
     out.print(table)
     out.print(
         f"Between replicates: Kendall's tau-b of the replicate rankings: mean {_fmt(a.tau_mean)} "
-        f"(min {_fmt(a.tau_min)}, max {_fmt(a.tau_max)}, {a.tau_pairs} replicate pair(s))"
+        f"(min {_fmt(a.tau_min)}, max {_fmt(a.tau_max)}, {a.tau_pairs} replicate pair(s)"
+        + (f" sharing {min(a.tau_common)}-{max(a.tau_common)} hypotheses)" if a.tau_common else ")")
     )
     out.print(
         f"Resolution: {_fmt(a.overlap)} of the {a.overlap_pairs} adjacent pairs in the ranking have overlapping 95% "
