@@ -25,6 +25,7 @@ class Board:
     legacy: bool
     debates: int  # -1 where not counted
     hypotheses: int
+    design: str = ""  # the protocol in words: "1 round, 3 judges"
 
     @property
     def label(self) -> str:
@@ -32,7 +33,8 @@ class Board:
         tags = (" · demo model: scores carry no information" if self.demo else "") + (
             " · legacy (judge models as configured)" if self.legacy else ""
         )
-        return f"{self.id} · judges {judges} · rubric {self.rubric_hash} · protocol {self.protocol_hash}{tags}"
+        design = f" ({self.design})" if self.design else ""
+        return f"{self.id} · judges {judges} · rubric {self.rubric_hash} · protocol {self.protocol_hash}{design}{tags}"
 
 
 def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -> list[Board]:
@@ -52,7 +54,23 @@ def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -
 
 def _board(row: ScoreboardRow, debates: int, hypotheses: int) -> Board:
     models = [str(m) for m in row.judge_models]
-    return Board(row.id, models, row.rubric_hash, row.protocol_hash, row.demo, row.legacy, debates, hypotheses)
+    protocol = row.protocol or {}
+    parts = []
+    if isinstance(protocol.get("rounds"), int):
+        parts.append(f"{protocol['rounds']} round{'s' if protocol['rounds'] != 1 else ''}")
+    if isinstance(protocol.get("judges"), int):
+        parts.append(f"{protocol['judges']} judge{'s' if protocol['judges'] != 1 else ''}")
+    return Board(
+        row.id,
+        models,
+        row.rubric_hash,
+        row.protocol_hash,
+        row.demo,
+        row.legacy,
+        debates,
+        hypotheses,
+        ", ".join(parts),
+    )
 
 
 def board(session: Session, board_id: str) -> Board | None:

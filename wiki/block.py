@@ -57,6 +57,8 @@ class BoardLike(Protocol):
     def rubric_hash(self) -> str: ...
     @property
     def demo(self) -> bool: ...
+    @property
+    def design(self) -> str: ...
 
 
 def colour(score: float) -> str:
@@ -94,7 +96,8 @@ def subtitle(board: BoardLike | None) -> str:
     if board is None:
         return SUBHEADING
     judges = ", ".join(escape_inline(m) for m in board.judge_models) or "unknown"
-    text = f"{SUBHEADING} · judge: {judges} · scoreboard {board.id} (rubric {board.rubric_hash})"
+    design = f", {board.design}" if board.design else ""
+    text = f"{SUBHEADING} · judge: {judges} · scoreboard {board.id} (rubric {board.rubric_hash}{design})"
     if board.demo:
         text += " · demo model: these scores carry no information"
     return text

@@ -16,6 +16,7 @@ class Scoreboard(BaseModel):
     protocol_hash: str
     demo: bool = Field(description="scores from the embedded demo model: they carry no information")
     legacy: bool = Field(description="stored before scoreboards: judge models are the configured names")
+    design: str = Field(description="the protocol in words, e.g. '1 round, 3 judges'")
     label: str
 
 

@@ -33,6 +33,7 @@ def board_schema(board: Board) -> Scoreboard:
         protocol_hash=board.protocol_hash,
         demo=board.demo,
         legacy=board.legacy,
+        design=board.design,
         label=board.label,
     )
 

@@ -59,7 +59,8 @@ def run_command(
 
 def print_result(result: BatchResult, out: Console, err: Console) -> None:
     """One ranked table per scoreboard the batch's hypotheses are scored on: scores are never mixed."""
-    for board in result.boards:
+    own = result.board
+    for board in sorted(result.boards, key=lambda b: own is None or b.id != own.id):  # this batch's board first
         demo = " [DEMO: scores carry no information]" if board.demo else ""
         table = Table(
             title=f"Batch {result.batch_id}: ranked on scoreboard {board.id}{demo}",
