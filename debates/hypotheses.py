@@ -7,7 +7,7 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 HYPOTHESIS_ID = re.compile(r"^h-[0-9a-f]{8}$")
 SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-.]{0,39}$")
@@ -18,13 +18,26 @@ CITATION = re.compile(
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# C0 and C1 control characters (tab, newline and carriage return allowed): they reach terminals, YAML
+# (U+0085 is a line break there) and prompts, and no hypothesis needs them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found.group()):04X}; remove it")
+    return value
+
+
+NoControl = AfterValidator(_no_control)
 
 
 class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    claim: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
-    citation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    claim: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), NoControl]
+    citation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), NoControl] | None = None
     stance: Literal["for", "against"] = "for"
 
     @field_validator("citation")
@@ -43,13 +56,13 @@ class Hypothesis(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300), NoControl]
     targets: list[str] = Field(min_length=1, max_length=20)
-    target_label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
-    mechanism: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
-    diseases: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]] = Field(
-        default_factory=list, max_length=20
-    )
+    target_label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), NoControl] | None = None
+    mechanism: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000), NoControl]
+    diseases: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), NoControl]
+    ] = Field(default_factory=list, max_length=20)
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
     pages: list[str] = Field(default_factory=list, max_length=50)
 

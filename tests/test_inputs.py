@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -168,3 +169,12 @@ def test_cli_rejects_every_bad_input_in_one_line_and_writes_nothing(name, filled
 def _dump(db: str) -> list:
     with create_engine(db).connect() as c:
         return [c.execute(text(f"select * from {t}")).all() for t in ("hypotheses", "evidence", "batches", "debates")]
+
+
+@pytest.mark.parametrize("char", ["\u0085", "\u009b", "\u001b"])
+def test_control_characters_in_text_are_refused_with_the_field(tmp_path: Path, char: str):
+    path = tmp_path / "c.jsonl"
+    record = {"title": f"SIRT1{char}]52;c;payload", "targets": "SIRT1", "mechanism": "SIRT1 deacetylates PGC-1alpha."}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"c.jsonl:1: title: .*control character U\+{ord(char):04X}"):
+        load_hypotheses([path])

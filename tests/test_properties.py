@@ -20,8 +20,8 @@ from scoring.rubric import Rubric
 IO = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=200, deadline=None)
 
-# any character a UTF-8 file can hold (no lone surrogates)
-CHARS = st.characters(blacklist_categories=("Cs",))
+# any character a UTF-8 file can hold (no lone surrogates), but control characters: input refuses those
+CHARS = st.characters(blacklist_categories=("Cs", "Cc"))
 
 
 def stripped(min_size: int, max_size: int) -> st.SearchStrategy[str]:
