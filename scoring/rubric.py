@@ -42,7 +42,9 @@ class Rubric(BaseModel):
 
     @cached_property
     def hash(self) -> str:
-        canonical = json.dumps({"scale": self.scale, "dimensions": self.dimensions}, sort_keys=True)
+        # weights as floats: `15` from code and `15.0` from config.yaml are the same rubric, one hash
+        weights = {name: float(weight) for name, weight in self.dimensions.items()}
+        canonical = json.dumps({"scale": self.scale, "dimensions": weights}, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property

@@ -75,3 +75,9 @@ def test_panel_mean_lies_between_min_and_max(values):
     score = panel(values)
     assert min(values) - 1e-12 <= score.mean <= max(values) + 1e-12
     assert score.spread >= 0 and score.n == len(values)
+
+
+def test_the_same_rubric_has_one_hash_whether_weights_are_written_15_or_15_0():
+    from hypodebate.config import load_settings
+
+    assert Rubric().hash == load_settings(None).scoring.hash
