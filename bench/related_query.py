@@ -28,6 +28,7 @@ from sqlalchemy import insert
 
 from store.engine import open_store
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow, ScoreboardRow, utcnow
+from wiki import related as related_module
 from wiki.app import create_app
 from wiki.pages import read_page
 from wiki.related import related_for_page
@@ -152,18 +153,24 @@ def main() -> None:
         console.print(f"populated in {time.perf_counter() - started:.1f} s", highlight=False)
 
         sessions = open_store(url)
-        query_ms: dict[str | None, list[float]] = {None: [], "s-0000000a": []}
+        # the page's default scoreboard is counted on a page's first view, then cached until a score changes
+        modes = {"counted": (None, True), "cached": (None, False), "set": ("s-0000000a", False)}
+        query_ms: dict[str, list[float]] = {mode: [] for mode in modes}
         sizes: list[int] = []
         with sessions() as session:
             pages = {slug: session.get_one(PageRow, slug) for slug in slugs}
-            for scoreboard, samples in query_ms.items():
+            for mode, (scoreboard, cold) in modes.items():
+                for page in pages.values():  # every page viewed once: the cached mode measures cache hits only
+                    related_for_page(session, page, top=args.top, scoreboard=scoreboard)
                 for i in range(args.samples + 20):
                     page = pages[rng.choice(slugs)]
+                    if cold:
+                        related_module._COUNTS.clear()
                     t0 = time.perf_counter()
                     found = related_for_page(session, page, top=args.top, scoreboard=scoreboard)
                     elapsed = (time.perf_counter() - t0) * 1000
                     if i >= 20:  # warm-up
-                        samples.append(elapsed)
+                        query_ms[mode].append(elapsed)
                         sizes.append(len(found.hypotheses))
         sessions.kw["bind"].dispose()
 
@@ -184,8 +191,9 @@ def main() -> None:
     for column in ("measure", "samples", "p50 ms", "p95 ms", "target p95 ms", "met"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     for name, samples, target in (
-        ("related query, page's default of 2 scoreboards", query_ms[None], TARGET_QUERY_MS),
-        ("related query, wiki.scoreboard set", query_ms["s-0000000a"], TARGET_QUERY_MS),
+        ("related query, page's default of 2 scoreboards, first view", query_ms["counted"], TARGET_QUERY_MS),
+        ("related query, page's default of 2 scoreboards, cached", query_ms["cached"], TARGET_QUERY_MS),
+        ("related query, wiki.scoreboard set", query_ms["set"], TARGET_QUERY_MS),
         ("GET /wiki/{slug} (2 blocks)", page_ms, TARGET_PAGE_MS),
     ):
         p50, p95 = percentiles(samples)

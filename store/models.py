@@ -100,7 +100,7 @@ class HypothesisScoreRow(Base):
     interval: Mapped[str] = mapped_column(String(16))
     debates: Mapped[int] = mapped_column(Integer)
     verdicts: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
 
 class EvidenceRow(Base):

@@ -127,7 +127,7 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
             session.execute(
                 update(HypothesisScoreRow)
                 .where(HypothesisScoreRow.hypothesis_id == record.id)
-                .values(current=HypothesisScoreRow.content_hash == record.content_hash)
+                .values(current=HypothesisScoreRow.content_hash == record.content_hash, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
     return inserted, updated

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("scoreboard_id", "hypothesis_id", "content_hash", name="uq_hypothesis_score"),
     )
     op.create_index("ix_hypothesis_scores_hypothesis_id", "hypothesis_scores", ["hypothesis_id"])
+    op.create_index("ix_hypothesis_scores_updated_at", "hypothesis_scores", ["updated_at"])
     op.create_index(
         "ix_hypothesis_scores_rank",
         "hypothesis_scores",
