@@ -34,7 +34,7 @@ from wiki.pages import read_page
 from wiki.related import related_for_page
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = Path("/work/shared/data/seeds/003_eef26edecdd8bd38.txt")
+SEED = REPO / "examples" / "pages" / "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration.txt"
 TARGET_QUERY_MS = 20.0
 TARGET_PAGE_MS = 100.0
 GENES = [f"G{i:05d}" for i in range(20_000)]

@@ -61,7 +61,7 @@ from store.models import (
     UsageRow,
     VerdictRow,
 )
-from store.rankings import Board
+from store.rankings import Board, board_of
 
 _NODE_STEP = {
     "open_debate": "opening",
@@ -324,17 +324,8 @@ def _board_views(
     out: dict[str, ScoreboardView] = {}
     for board_id in sorted(debates, key=lambda b: (-debates[b], -_stamp(rows.get(b)), b)):
         row = rows.get(board_id)
-        models = [str(m) for m in row.judge_models] if row else []
-        board = Board(
-            board_id,
-            models,
-            row.rubric_hash if row else "?",
-            row.protocol_hash if row else "?",
-            bool(row.demo) if row else False,
-            bool(row.legacy) if row else False,
-            debates[board_id],
-            len(hypotheses[board_id]),
-        )
+        counts = (debates[board_id], len(hypotheses[board_id]))
+        board = board_of(row, *counts) if row else Board(board_id, [], "?", "?", False, False, *counts)
         out[board_id] = ScoreboardView(
             id=board.id,
             label=board.label,

@@ -49,10 +49,11 @@ def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -
     )
     if hypothesis_ids is not None:
         query = query.where(HypothesisScoreRow.hypothesis_id.in_(list(hypothesis_ids)))
-    return [_board(b, int(n_debates or 0), int(n_hyp)) for b, n_debates, n_hyp in session.execute(query)]
+    return [board_of(b, int(n_debates or 0), int(n_hyp)) for b, n_debates, n_hyp in session.execute(query)]
 
 
-def _board(row: ScoreboardRow, debates: int, hypotheses: int) -> Board:
+def board_of(row: ScoreboardRow, debates: int = -1, hypotheses: int = -1) -> Board:
+    """A scoreboard row as readers see it, with counts in the scope it was read for (-1: not counted)."""
     models = [str(m) for m in row.judge_models]
     protocol = row.protocol or {}
     parts = []
@@ -76,7 +77,7 @@ def _board(row: ScoreboardRow, debates: int, hypotheses: int) -> Board:
 def board(session: Session, board_id: str) -> Board | None:
     """One scoreboard, by id, without counts (-1: not counted)."""
     row = session.get(ScoreboardRow, board_id)
-    return None if row is None else _board(row, -1, -1)
+    return None if row is None else board_of(row, -1, -1)
 
 
 def linked_boards(session: Session, linked: Select[tuple[str]]) -> list[Board]:
@@ -94,7 +95,7 @@ def linked_boards(session: Session, linked: Select[tuple[str]]) -> list[Board]:
         is not None
     ]
     if len(live) <= 1:
-        return [_board(row, -1, -1) for row in live]  # counts not needed to choose: -1 = not counted
+        return [board_of(row, -1, -1) for row in live]  # counts not needed to choose: -1 = not counted
     ids = linked.distinct().subquery()
     debates = func.sum(HypothesisScoreRow.debates)
     counts = {
@@ -106,7 +107,7 @@ def linked_boards(session: Session, linked: Select[tuple[str]]) -> list[Board]:
             .group_by(HypothesisScoreRow.scoreboard_id)
         )
     }
-    boards = [_board(row, *counts[row.id]) for row in live if row.id in counts]
+    boards = [board_of(row, *counts[row.id]) for row in live if row.id in counts]
     return sorted(boards, key=lambda b: (-b.debates, b.id))
 
 

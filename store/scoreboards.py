@@ -6,9 +6,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-# The embedded demo model's name, as the embedded server answers it (agents.settings.EMBEDDED_MODEL).
-DEMO_MODEL = "SmolLM2-135M-Instruct"
-
 
 def scoreboard_id(rubric_hash: str, protocol_hash: str, judge_models: Iterable[str]) -> str:
     """`s-` + 8 hex digits of (rubric hash, protocol hash, sorted distinct judge models)."""

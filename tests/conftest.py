@@ -7,6 +7,8 @@ import ipaddress
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -63,6 +65,23 @@ def dispose_engines():
 
     while OPEN_ENGINES:
         OPEN_ENGINES.pop().dispose()
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> list[Any]:
+    """The two hypotheses of tests.helpers.TWO, validated from a file."""
+    from debates.inputs import load_hypotheses
+    from tests.helpers import TWO
+
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO)
+    return load_hypotheses([path])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A fresh SQLite database URL (modules with a database of their own override it)."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture

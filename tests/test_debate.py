@@ -6,23 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from debates.graph import DebateState, next_step
-from debates.inputs import load_hypotheses
 from scoring.rubric import SCIDEX_WEIGHTS
 from store.models import DebateRow, ScoreRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
-from tests.helpers import TWO, runner
-
-
-@pytest.fixture
-def two(tmp_path):
-    path = tmp_path / "two.yaml"
-    path.write_text(TWO)
-    return load_hypotheses([path])
-
-
-@pytest.fixture
-def db(tmp_path):
-    return f"sqlite:///{tmp_path / 'test.db'}"
+from tests.helpers import runner
 
 
 async def test_full_debate_transcript_order_rows_and_score(two, db):

@@ -41,18 +41,6 @@ from wiki.sync import import_pages
 cli = CliRunner()
 
 
-@pytest.fixture
-def two(tmp_path):
-    path = tmp_path / "two.yaml"
-    path.write_text(TWO)
-    return load_hypotheses([path])
-
-
-@pytest.fixture
-def db(tmp_path):
-    return f"sqlite:///{tmp_path / 'test.db'}"
-
-
 # -- independent draws -------------------------------------------------------------------------------
 
 
@@ -148,15 +136,11 @@ async def test_orders_of_material_differ_per_judge(two, db):
 def test_the_served_model_names_the_scoreboard_not_the_alias(two, db):
     def served(body):
         reply = FakeDebater()(body)
-        return httpx2.Response(200, json={**_completion(reply, "gpt-4o-mini-2024-07-18")})
+        return httpx2.Response(200, json=completion_json(reply, "gpt-4o-mini-2024-07-18"))
 
     server = ScriptedServer(default=served)
     result = asyncio.run(runner(server, db, rounds=0, judges=1).run(two[:1], source="x"))
     assert result.board.judge_models == ["gpt-4o-mini-2024-07-18"]
-
-
-def _completion(reply, model):
-    return completion_json(reply, model)
 
 
 # -- fair debate -------------------------------------------------------------------------------------

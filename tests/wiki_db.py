@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from hypodebate.cli import app
 from tests.fakes import FakeDebater
-from tests.helpers import EXAMPLE
+from tests.helpers import EXAMPLE, REPO
 from tests.loopback import LoopbackServer
 
-SEED = Path("/work/shared/data/seeds/003_eef26edecdd8bd38.txt")
+SEED = REPO / "examples" / "pages" / "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration.txt"
 SEED_SLUG = "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration"
 HOSTILE_TITLE = "<script>alert(1)</script> [x](javascript:alert(1)) *b* _i_ `c` <img src=x onerror=alert(1)>"
 HOSTILE_YAML = f"""\

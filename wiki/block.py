@@ -56,6 +56,8 @@ class BoardLike(Protocol):
     @property
     def rubric_hash(self) -> str: ...
     @property
+    def protocol_hash(self) -> str: ...
+    @property
     def demo(self) -> bool: ...
     @property
     def design(self) -> str: ...
@@ -97,7 +99,10 @@ def subtitle(board: BoardLike | None) -> str:
         return SUBHEADING
     judges = ", ".join(escape_inline(m) for m in board.judge_models) or "unknown"
     design = f", {board.design}" if board.design else ""
-    text = f"{SUBHEADING} · judge: {judges} · scoreboard {board.id} (rubric {board.rubric_hash}{design})"
+    text = (
+        f"{SUBHEADING} · judge: {judges} · scoreboard {board.id}"
+        f" (rubric {board.rubric_hash}, protocol {board.protocol_hash}{design})"
+    )
     if board.demo:
         text += " · demo model: these scores carry no information"
     return text

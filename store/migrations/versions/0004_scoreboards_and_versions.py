@@ -19,7 +19,10 @@ import sqlalchemy as sa
 from alembic import op
 
 from scoring.aggregate import hypothesis_score
-from store.scoreboards import DEMO_MODEL, scoreboard_id
+from store.scoreboards import scoreboard_id
+
+# The embedded demo model's name, as the embedded server answered it when these scores were stored.
+DEMO_MODEL = "SmolLM2-135M-Instruct"
 
 revision = "0004"
 down_revision = "0003"
