@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_incrementing
+
+from safeio.text import display_url, hide_passwords
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,12 +25,14 @@ class StoreError(Exception):
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"{url!r} is not a database URL (expected e.g. sqlite:///hypodebate.db)") from None
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-    engine = create_engine(url, **kwargs)
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, ValueError) as exc:  # unparsable, a port that is no number, a password on SQLite, ...
+        raise StoreError(
+            f"{display_url(url)} is not a database URL: {hide_passwords(str(exc))} (expected e.g. sqlite:///hypodebate.db)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -52,34 +56,54 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     url = engine.url.render_as_string(hide_password=True)
+
+    def racing(exc: BaseException) -> bool:
+        message = str(getattr(exc, "orig", exc))
+        return isinstance(exc, OperationalError) and ("already exists" in message or "locked" in message)
+
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception(racing), stop=stop_after_attempt(5), wait=wait_incrementing(0.2, 0.2), reraise=True
+        ):
+            with attempt:
+                _upgrade(engine, config)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+
+
+def _upgrade(engine: Engine, config: Config) -> None:
     sqlite = engine.dialect.name == "sqlite"
-    for attempt in range(5):
+    with engine.connect() as connection:
+        # SQLite rebuilds a table to drop a column: with foreign keys on, dropping the old table would
+        # cascade-delete every row that refers to it. Alembic's advice: keys off while migrating.
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         try:
-            with engine.connect() as connection:
-                # SQLite rebuilds a table to drop a column: with foreign keys on, dropping the old table would
-                # cascade-delete every row that refers to it. Alembic's advice: keys off while migrating.
-                if sqlite:
-                    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                    connection.commit()
-                try:
-                    with connection.begin():
-                        if engine.dialect.name == "postgresql":
-                            connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-                        config.attributes["connection"] = connection
-                        command.upgrade(config, "head")
-                finally:
-                    if sqlite:
-                        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                        connection.commit()
-            return
-        except OperationalError as exc:
-            racing = "already exists" in str(exc.orig) or "locked" in str(exc.orig)
-            if not racing or attempt == 4:
-                raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
-            time.sleep(0.2 * (attempt + 1))
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
-def open_store(url: str) -> sessionmaker[Session]:
+class Store(sessionmaker[Session]):
+    """A migrated database: call it for a Session (it is a sessionmaker); `engine` is the pool behind it."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self.engine = engine
+
+    def close(self) -> None:
+        """Close every pooled connection (a finished command; a test's temporary database)."""
+        self.engine.dispose()
+
+
+def open_store(url: str) -> Store:
     engine = make_engine(url)
     migrate(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return Store(engine)

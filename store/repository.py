@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -57,8 +57,15 @@ class HypothesisRecord:
         }
 
 
-# Any fixed number: the PostgreSQL advisory lock that serialises hypothesis upserts across workers.
-_UPSERT_LOCK = 0x6879706F
+def insert_ignoring(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any:
+    """`INSERT … ON CONFLICT (keys) DO NOTHING` on PostgreSQL and SQLite: a row another worker inserted first is
+    left as it is. The statement is returned unexecuted so callers can add `.returning(...)`."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return pg_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    if dialect == "sqlite":
+        return sqlite_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+    raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
 
 
 def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> tuple[int, int]:
@@ -67,14 +74,43 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
     New content under an existing id becomes a new version (content seen before makes its old version
     current again); only the current version's scores are shown in rankings.
 
-    On PostgreSQL, concurrent workers importing the same batch take turns (a transaction-scoped
-    advisory lock), so none of them hits a duplicate key halfway through a pipelined insert; SQLite
-    serialises writers itself, and the caller retries the rare conflict there.
+    Safe against concurrent workers importing the same batch: new ids go in with `ON CONFLICT DO NOTHING`
+    (whoever inserts an id first wins, the others see it as existing), then every row is locked in id order
+    (`SELECT … FOR UPDATE` on PostgreSQL; SQLite serialises writers itself) before its versions are read,
+    so two workers never number a version twice.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_UPSERT_LOCK)))
-    ids = [r.id for r in records]
-    existing = {row.id: row for row in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_(ids)))}
+    if not records:
+        return 0, 0
+    ids = sorted({r.id for r in records})
+    fresh = [
+        {
+            "id": r.id,
+            "version": 1,
+            "content_hash": r.content_hash,
+            "title": r.title,
+            "targets": list(r.targets),
+            "target_label": r.target_label,
+            "mechanism": r.mechanism,
+            "diseases": list(r.diseases),
+            "pages": list(r.pages),
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        }
+        for r in {r.id: r for r in records}.values()
+    ]
+    inserted_ids = set(
+        session.scalars(insert_ignoring(session, HypothesisRow, fresh, ["id"]).returning(HypothesisRow.id))
+    )
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(HypothesisRow)
+            .where(HypothesisRow.id.in_(ids))
+            .order_by(HypothesisRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
     versions: dict[tuple[str, str], HypothesisVersionRow] = {
         (v.hypothesis_id, v.content_hash): v
         for v in session.scalars(select(HypothesisVersionRow).where(HypothesisVersionRow.hypothesis_id.in_(ids)))
@@ -82,33 +118,30 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
     top: dict[str, int] = {}
     for v in versions.values():
         top[v.hypothesis_id] = max(top.get(v.hypothesis_id, 0), v.version)
-    inserted = updated = 0
+    updated = 0
     for record in records:
-        row = existing.get(record.id)
-        if row is None:
-            row = HypothesisRow(id=record.id, version=1)
-            session.add(row)
-            inserted += 1
-        elif row.content_hash == record.content_hash and row.pages == record.pages:
-            continue
-        else:
+        row = rows[record.id]
+        new = record.id in inserted_ids and record.id not in top
+        if not new:
+            if row.content_hash == record.content_hash and row.pages == record.pages:
+                continue
             updated += 1
             row.evidence.clear()
             session.flush()
         version = versions.get((record.id, record.content_hash))
         if version is None:
             number = top.get(record.id, 0) + 1
-            parent = f"{record.id}.v{row.version}" if record.id in existing else None
             version = HypothesisVersionRow(
                 id=f"{record.id}.v{number}",
                 hypothesis_id=record.id,
                 version=number,
                 content_hash=record.content_hash,
                 origin="input",
-                parent_id=parent,
+                parent_id=None if new else f"{record.id}.v{row.version}",
                 content=record.content(),
             )
             session.add(version)
+            versions[(record.id, record.content_hash)] = version
             top[record.id] = number
         row.version = version.version
         row.content_hash = record.content_hash
@@ -122,7 +155,7 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
             EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
             for i, e in enumerate(record.evidence)
         ]
-        if record.id in existing:
+        if not new:
             session.flush()
             session.execute(
                 update(HypothesisScoreRow)
@@ -130,7 +163,7 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
                 .values(current=HypothesisScoreRow.content_hash == record.content_hash, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
-    return inserted, updated
+    return len(inserted_ids), updated
 
 
 def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionRow]:
@@ -141,10 +174,6 @@ def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionR
             .order_by(HypothesisVersionRow.version)
         )
     )
-
-
-def create_batch(session: Session, batch: BatchRow) -> None:
-    session.add(batch)
 
 
 @dataclass(frozen=True)
@@ -293,13 +322,7 @@ def ensure_scoreboard(session: Session, board: BoardSpec) -> str:
         "protocol": board.protocol,
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(ScoreboardRow).values(values).on_conflict_do_nothing(index_elements=["id"]))
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(ScoreboardRow).values(values).on_conflict_do_nothing(index_elements=["id"]))
-    elif session.get(ScoreboardRow, board.id) is None:
-        session.add(ScoreboardRow(**values))
+    session.execute(insert_ignoring(session, ScoreboardRow, [values], ["id"]))
     return board.id
 
 

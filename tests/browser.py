@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots for a human to look at (ignored by git)
 ARGS = [
     "--headless",
     "--no-sandbox",

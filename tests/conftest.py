@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 _LOCAL_NAMES = {"localhost", "testserver", "fake.local", "embedded.local"}
 
 
@@ -39,6 +40,9 @@ def no_remote_providers(monkeypatch: pytest.MonkeyPatch) -> None:
     for variable in list(os.environ):
         if variable.startswith(("OPENAI_", "HYPODEBATE_")) and not variable.startswith("HYPODEBATE_TEST_"):
             monkeypatch.delenv(variable)
+    # commands run without --config read the repository's config.yaml by its path, never whatever config.yaml
+    # sits in the directory pytest was started from
+    monkeypatch.setenv("HYPODEBATE_CONFIG", str(REPO_CONFIG))
 
 
 def embedded_available() -> bool:

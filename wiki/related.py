@@ -1,5 +1,5 @@
-"""A page's related hypotheses: one query over the entity links and one scoreboard's scores, ranked by score,
-then debates, then id. Scores from different scoreboards are never ranked together."""
+"""A page's related-hypotheses blocks: which scoreboards a page shows (the chosen or busiest first) and the
+ranked hypotheses on each (the queries live in store/related.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow
-from store.rankings import Board, board, linked_boards
+from store.models import PageRow
+from store.rankings import Board, board
+from store.related import Related, entity_boards, newest_score_change, related_for_entities
 from wiki.entities import page_id
-
-
-@dataclass(frozen=True)
-class Related:
-    id: str
-    title: str
-    target_label: str
-    score: float
-    lo: float | None
-    hi: float | None
-    interval: str
-    debates: int
-    verdicts: int
 
 
 @dataclass(frozen=True)
@@ -34,10 +21,6 @@ class RelatedBlock:
 
     board: Board | None
     hypotheses: list[Related]
-
-
-def _linked(entities: Iterable[str]) -> Select[tuple[str]]:
-    return select(LinkRow.hypothesis_id).where(LinkRow.entity.in_(sorted(set(entities))))
 
 
 # (database, entities, newest score) -> the page's scoreboards and their counts: counting a page's debates per
@@ -51,11 +34,11 @@ def page_boards(session: Session, entities: Iterable[str]) -> list[Board]:
     wanted = tuple(sorted(set(entities)))
     if not wanted:
         return []
-    newest = session.scalar(select(func.max(HypothesisScoreRow.updated_at)))
+    newest = newest_score_change(session)
     key = (session.get_bind().url.render_as_string(hide_password=True), wanted, newest)
     counts = _COUNTS.get(key)
     if counts is None:
-        counts = [(b.id, b.debates, b.hypotheses) for b in linked_boards(session, _linked(wanted))]
+        counts = [(b.id, b.debates, b.hypotheses) for b in entity_boards(session, wanted)]
         _COUNTS[key] = counts
         if len(_COUNTS) > _COUNTS_MAX:
             _COUNTS.popitem(last=False)
@@ -74,50 +57,6 @@ def pick_board(session: Session, entities: Iterable[str], wanted: str | None) ->
         return board(session, wanted)
     boards = page_boards(session, entities)
     return boards[0] if boards else None
-
-
-def related_for_entities(
-    session: Session,
-    entities: Iterable[str],
-    board_id: str,
-    *,
-    top: int,
-    min_score: float = 0.0,
-    min_debates: int = 1,
-) -> list[Related]:
-    """Hypotheses linked to any of `entities` whose current version is scored on `board_id`, with at least
-    `min_debates` debates there (never fewer than one) and a score of at least `min_score`, best first."""
-    wanted = sorted(set(entities))
-    if not wanted:
-        return []
-    # `hypothesis_id || ''` keeps SQLite from driving the query through the links (every linked hypothesis
-    # looked up, then all sorted): it walks ix_hypothesis_scores_rank in rank order instead, testing
-    # membership in the linked set, and stops at `top`.
-    ranked_id = HypothesisScoreRow.hypothesis_id.op("||")(literal_column("''"))
-    query = (
-        select(
-            HypothesisRow.id,
-            HypothesisRow.title,
-            HypothesisRow.target_label,
-            HypothesisScoreRow.mean,
-            HypothesisScoreRow.lo,
-            HypothesisScoreRow.hi,
-            HypothesisScoreRow.interval,
-            HypothesisScoreRow.debates,
-            HypothesisScoreRow.verdicts,
-        )
-        .join(HypothesisRow, HypothesisRow.id == HypothesisScoreRow.hypothesis_id)
-        .where(
-            HypothesisScoreRow.scoreboard_id == board_id,
-            HypothesisScoreRow.current.is_(True),
-            ranked_id.in_(_linked(wanted)),
-            HypothesisScoreRow.mean >= min_score,
-            HypothesisScoreRow.debates >= max(1, min_debates),
-        )
-        .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisScoreRow.hypothesis_id)
-        .limit(top)
-    )
-    return [Related(*row) for row in session.execute(query)]
 
 
 def page_entities(page: PageRow) -> list[str]:
