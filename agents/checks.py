@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-_DATA_BLOCK = re.compile(r"<(hypothesis|turn)\b[^>]*>.*?</\1>", re.S)
+# The opening tag of a data block. `[^<>]*` stops at the next `<`, so every character is scanned by at most one
+# candidate: linear. (The former `<(hypothesis|turn)\b[^>]*>.*?</\1>` rescanned to the end of the text from every
+# unclosed opening tag: quadratic, seconds on crafted evidence, on the event loop.)
+_OPENING = re.compile(r"<(hypothesis|turn)\b[^<>]*>")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{4,}")
 _STOP = frozenset(
     [
@@ -72,16 +75,42 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+def outside_data(prompt: str) -> str:
+    """The prompt without its data blocks (`<hypothesis>…</hypothesis>`, `<turn …>…</turn>`), in linear time.
+
+    An opening tag without its closing tag is left as text; once a tag's closer is missing, no later opening
+    of that tag is searched for one (so crafted input with thousands of unclosed tags costs one pass)."""
+    parts: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()
+    search_from = 0
+    while (opening := _OPENING.search(prompt, search_from)) is not None:
+        tag = opening.group(1)
+        if tag in unclosed:
+            search_from = opening.end()
+            continue
+        close = prompt.find(f"</{tag}>", opening.end())
+        if close < 0:
+            unclosed.add(tag)
+            search_from = opening.end()
+            continue
+        parts.append(prompt[pos : opening.start()])
+        parts.append(" ")
+        pos = search_from = close + len(tag) + 3
+    parts.append(prompt[pos:])
+    return "".join(parts)
+
+
 def instruction_lines(prompt: str) -> list[str]:
     """The prompt's own instruction sentences (not the data blocks), long enough to recognise if echoed."""
-    outside = _DATA_BLOCK.sub(" ", prompt)
+    outside = outside_data(prompt)
     sentences = re.split(r"(?<=[.:!?])\s+|(?<=[.:!?][\"'])\s+|\n", outside)
     return [_normal(s) for s in sentences if len(s.strip()) >= 40]
 
 
 def placeholders(prompt: str) -> list[str]:
     """`<fill this in>` spans the prompt offers as a shape; a turn that copies one is an echo."""
-    outside = _DATA_BLOCK.sub(" ", prompt)
+    outside = outside_data(prompt)
     return [_normal(m) for m in re.findall(r"<([^<>\n]{12,})>", outside)]
 
 

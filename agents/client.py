@@ -1,18 +1,22 @@
 """The one path to every language model: openai.AsyncOpenAI + tenacity + structured output + accounting.
 
-`LLMClient.text()` returns a free-text turn; `LLMClient.structured()` returns a validated pydantic
-object. Both record a `CallRecord` (tokens, latency, attempts, cost, requested and served model) in
-the client's ledger, and both take per-call `model=` / `temperature=` overrides of the role's settings.
+`LLMClient.structured()` returns a validated pydantic object. It is the one re-ask loop: an answer that
+fails the schema, or the caller's `check` (a debate turn that is empty, echoed or off-topic), is asked
+again from a fresh context (the original messages and the reason, never the rejected answer) with a new
+seed, until `max_requests` HTTP requests (default `llm.max_requests_per_turn`) are spent. Transport
+retries (tenacity: 429, 5xx, timeouts, dropped connections) count against the same budget, so one turn
+never costs more requests than that. Every request is recorded as a `CallRecord` (tokens, latency,
+attempts = HTTP requests, cost, requested and served model) in the client's ledger.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -20,8 +24,8 @@ import httpx2
 import openai
 from pydantic import BaseModel, ValidationError
 
-from agents.errors import ContextLengthExceeded, LLMCallFailed, StructuredOutputError, redact
-from agents.retry import classify, policy
+from agents.errors import AnswerRejected, ContextLengthExceeded, LLMCallFailed, StructuredOutputError, redact
+from agents.retry import Sleep, classify, policy
 from agents.settings import LLMSettings, Role
 from agents.structured import extract_json, json_schema, tool_for, tool_name
 from agents.usage import CallRecord, Ledger, combine
@@ -52,17 +56,23 @@ def _process_limit(size: int) -> asyncio.Semaphore:
 
 
 @dataclass(frozen=True, slots=True)
-class TextReply:
-    text: str
-    finish_reason: str
-    record: CallRecord
-
-
-@dataclass(frozen=True, slots=True)
 class StructuredReply(Generic[T]):
     value: T
     raw: str
-    record: CallRecord
+    record: CallRecord  # every request made for this answer, summed (re-asks and transport retries included)
+    asks: int = 1  # answers asked for: 1 when the first answer was kept
+
+
+class _Budget:
+    """HTTP requests left for one answer; every attempt of every call spends one."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +92,10 @@ class LLMClient:
         *,
         http_client: httpx2.AsyncClient | None = None,
         ledger: Ledger | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
+        self._sleep = sleep  # waits between transport retries (None: asyncio.sleep); tests record them instead
         self.ledger = ledger if ledger is not None else Ledger()
         self._secret = settings.api_key.get_secret_value() if settings.api_key else None
         self._openai = openai.AsyncOpenAI(
@@ -106,24 +118,6 @@ class LLMClient:
         page = await self._openai.models.list()
         return [m.id for m in page.data]
 
-    # -- free text ---------------------------------------------------------------------------
-
-    async def text(
-        self,
-        role: Role,
-        messages: list[Message],
-        *,
-        max_tokens: int | None = None,
-        model: str | None = None,
-        temperature: float | None = None,
-    ) -> TextReply:
-        """One free-text turn; `model`/`temperature` replace the role's configured ones for this call."""
-        completion, record = await self._call(
-            role, messages, {}, max_tokens=max_tokens, model=model, temperature=temperature
-        )
-        text = completion.message.content or ""
-        return TextReply(text=text, finish_reason=completion.finish_reason, record=record)
-
     # -- structured --------------------------------------------------------------------------
 
     async def structured(
@@ -136,43 +130,58 @@ class LLMClient:
         seed: int | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        check: Callable[[T], None] | None = None,
+        max_requests: int | None = None,
     ) -> StructuredReply[T]:
-        """Ask for an instance of `schema`; re-ask with the validation error, then raise.
+        """Ask for an instance of `schema` that `check` (if given) accepts; re-ask, then raise.
 
-        `model`/`temperature` replace the role's configured ones for this call (re-asks included).
-        The reply's record sums every call made for it (re-asks included).
+        `check` raises ValueError with a reason to reject a valid answer. Each re-ask starts from `messages`
+        again (the rejected answer is not shown back: small models copy it) with the reason appended, and
+        samples afresh (`seed + ask - 1`). At most `max_requests` HTTP requests in all (default
+        `llm.max_requests_per_turn`), transport retries included. `model`/`temperature` replace the role's
+        configured ones for this call. Raises StructuredOutputError (AnswerRejected when the last answer
+        validated but `check` refused it), or LLMCallFailed when the transport gave up.
         """
+        budget = _Budget(max_requests or self.settings.max_requests_per_turn)
         conversation = list(messages)
         raw = ""
         last_error = ""
-        asks = self.settings.structured_retries + 1
+        rejected = False
+        asks = 0
         records: list[CallRecord] = []
-        for ask in range(1, asks + 1):
-            ask_seed = None if seed is None else seed + ask - 1  # each re-ask samples afresh
+        while budget.left > 0:
+            asks += 1
+            ask_seed = None if seed is None else (seed + asks - 1) % 2**31  # each re-ask samples afresh
             completion, record = await self._structured_call(
-                role, conversation, schema, max_tokens, ask_seed, model=model, temperature=temperature
+                role, conversation, schema, max_tokens, ask_seed, budget, model=model, temperature=temperature
             )
             records.append(record)
             raw = self._answer_text(completion)
+            rejected = False
             try:
                 if completion.finish_reason == "length":
                     raise ValueError("the answer was cut off at the token limit")
                 value = schema.model_validate(extract_json(raw))
-                return StructuredReply(value=value, raw=raw, record=combine(records))
             except (ValueError, ValidationError) as exc:
                 last_error = _describe(exc)
-                log.info("structured answer from %s rejected (ask %d/%d): %s", role, ask, asks, last_error)
-            conversation = [
-                *messages,
-                {"role": "assistant", "content": raw[:4000]},
-                {
-                    "role": "user",
-                    "content": f"That answer was invalid: {last_error}\n"
-                    f"Answer again with one JSON object that matches the {tool_name(schema)} schema exactly.",
-                },
-            ]
-        raise StructuredOutputError(
-            f"{role}: no valid {schema.__name__} after {asks} asks: {last_error}", attempts=asks, raw=raw
+                log.info("structured answer from %s invalid (ask %d): %s", role, asks, last_error)
+            else:
+                try:
+                    if check is not None:
+                        check(value)
+                    return StructuredReply(value=value, raw=raw, record=combine(records), asks=asks)
+                except ValueError as exc:
+                    last_error, rejected = str(exc), True
+                    log.info("answer from %s rejected (ask %d): %s: %.200r", role, asks, last_error, raw)
+            conversation = _reask(messages, last_error, schema)
+        summary = f"{asks} asks, {budget.used} requests (llm.max_requests_per_turn = {budget.limit})"
+        error = AnswerRejected if rejected else StructuredOutputError
+        raise error(
+            f"{role}: no valid {schema.__name__} after {summary}: {last_error}",
+            attempts=asks,
+            raw=raw,
+            reason=last_error,
+            requests=budget.used,
         )
 
     async def _structured_call(
@@ -182,6 +191,7 @@ class LLMClient:
         schema: type[T],
         max_tokens: int | None,
         seed: int | None,
+        budget: _Budget,
         *,
         model: str | None = None,
         temperature: float | None = None,
@@ -192,13 +202,18 @@ class LLMClient:
                 extra["seed"] = seed
             try:
                 return await self._call(
-                    role, messages, extra, max_tokens=max_tokens, model=model, temperature=temperature
+                    role, messages, extra, budget, max_tokens=max_tokens, model=model, temperature=temperature
                 )
             except LLMCallFailed as exc:
                 fallback = _FALLBACK[self._mode]
                 # Only a server that refuses the request shape may support the next mode; a prompt too long
                 # for the context window (kind "context_length"), auth, rate limits and the rest never switch it.
-                if self.settings.structured_mode != "auto" or fallback is None or not _shape_refused(exc):
+                if (
+                    self.settings.structured_mode != "auto"
+                    or fallback is None
+                    or not _shape_refused(exc)
+                    or budget.left <= 0
+                ):
                     raise
                 log.warning("%s structured output refused (%s); falling back to %s", self._mode, exc, fallback)
                 self._mode = fallback
@@ -233,6 +248,7 @@ class LLMClient:
         role: Role,
         messages: list[Message],
         extra: dict[str, Any],
+        budget: _Budget,
         *,
         max_tokens: int | None,
         model: str | None = None,
@@ -258,9 +274,10 @@ class LLMClient:
             },
         }
         try:
-            async for attempt in policy(settings.retry):
+            async for attempt in policy(settings.retry, max_attempts=budget.left, sleep=self._sleep):
                 with attempt:
                     attempts += 1
+                    budget.used += 1
                     waiting = time.monotonic()
                     try:
                         async with limit:
@@ -333,6 +350,16 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
+def _reask(messages: list[Message], reason: str, schema: type[BaseModel]) -> list[Message]:
+    """A fresh context for a re-ask: the original messages, the last one followed by why the answer failed."""
+    note = (
+        f"\n\nAn earlier answer to this task was rejected as invalid: {reason}\n"
+        f"Answer the task again with one JSON object that matches the {tool_name(schema)} schema exactly."
+    )
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last.get('content') or ''}{note}"}]
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         parts = []
@@ -341,7 +368,3 @@ def _describe(exc: Exception) -> str:
             parts.append(f"{where}: {err['msg']}")
         return "; ".join(parts)
     return str(exc)
-
-
-def dumps(value: BaseModel) -> str:
-    return json.dumps(value.model_dump(mode="json"), ensure_ascii=False)

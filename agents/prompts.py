@@ -1,11 +1,22 @@
 """Prompt templates: one Jinja2 file per role and step in prompts/, StrictUndefined, versioned by hash.
 
-Judge personas are plain files in prompts/judge_personas/ (the judge's system message); each one's hash is
-kept as `persona:<name>`, so changing a persona changes the protocol."""
+Judge personas are plain files in prompts/judge_personas/ (the tail of the judge's prompt); each one's hash is
+kept as `persona:<name>`, so changing a persona changes the protocol.
+
+Every role and step shares one system message (prompts/system.md, part of every step's hash), and every
+template opens the same way: the hypothesis block, then the debate so far in order, and only then the step's
+instructions (a judge's number and persona last). So each prompt of a debate starts with the tokens of the
+previous one, and a server that reuses a cached prompt prefix (llama.cpp: the embedded model) evaluates only
+what is new.
+
+Every value a template prints (`{{ ... }}`) passes through `data_text`: `<`, `>` and `&` are written as
+`&lt;`, `&gt;` and `&amp;`, so hypothesis and turn text (untrusted: users and models wrote it) can never
+close its `<hypothesis>`/`<turn>` block or open a new one; only the templates' own text holds delimiters."""
 
 from __future__ import annotations
 
 import hashlib
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +34,13 @@ TEMPLATES: dict[Step, str] = {
     "verdict": "judge_verdict.md.j2",
 }
 PERSONAS_DIR = "judge_personas"
+SYSTEM = "system.md"
+RENDERING = b"finalize=data_text/html-escape-v1"  # how values are printed is part of every step's hash
+
+
+def data_text(value: Any) -> Any:
+    """A printed value with the delimiter characters escaped (`</hypothesis>` becomes `&lt;/hypothesis&gt;`)."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
 class PromptError(Exception):
@@ -34,6 +52,7 @@ class PromptSet:
     env: jinja2.Environment
     hashes: dict[str, str]
     personas: dict[str, str]
+    system: str  # the system message of every call
 
     def persona(self, name: str) -> str:
         try:
@@ -61,12 +80,19 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> PromptSet:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - prompts are plain text for a model; untrusted text is delimited
+        autoescape=False,  # noqa: S701 - prompts are plain text for a model; `finalize` escapes the delimiters
+        finalize=data_text,
         keep_trailing_newline=True,
         trim_blocks=False,
     )
+    system_path = folder / SYSTEM
+    if not system_path.is_file():
+        raise PromptError(f"{system_path}: system message missing")
+    system = system_path.read_text(encoding="utf-8").strip()
+    if not system:
+        raise PromptError(f"{system_path}: empty system message")
     partials = sorted(folder.glob("_*.j2"))
-    shared = b"".join(p.read_bytes() for p in partials)
+    shared = b"".join(p.read_bytes() for p in partials) + RENDERING + system.encode()
     hashes = {}
     for step, name in TEMPLATES.items():
         path = folder / name
@@ -84,4 +110,4 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> PromptSet:
             raise PromptError(f"{path}: empty persona")
         personas[path.stem] = text
         hashes[f"persona:{path.stem}"] = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return PromptSet(env=env, hashes=hashes, personas=personas)
+    return PromptSet(env=env, hashes=hashes, personas=personas, system=system)

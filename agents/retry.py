@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import openai
@@ -12,9 +14,9 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    stop_before_delay,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from agents.settings import RetrySettings
 
@@ -101,16 +103,34 @@ class _WaitRetryAfterOrBackoff:
         return hinted if hinted is not None else self.backoff(state)
 
 
-def policy(settings: RetrySettings) -> AsyncRetrying:
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _StopBeforeTotal(stop_base):
+    """Stop when the next wait would end past `total_s`: elapsed time, or the waits so far where the sleep
+    is not a real one (an injected `sleep` in tests), whichever is larger, plus the upcoming wait."""
+
+    def __init__(self, total_s: float) -> None:
+        self.total_s = total_s
+
+    def __call__(self, state: RetryCallState) -> bool:
+        spent = max(state.seconds_since_start or 0.0, state.idle_for)
+        return spent + state.upcoming_sleep >= self.total_s
+
+
+def policy(settings: RetrySettings, *, max_attempts: int | None = None, sleep: Sleep | None = None) -> AsyncRetrying:
     """Retry 429 (honouring Retry-After), 5xx, timeouts and connection errors; never other 4xx
     (a prompt too long for the context window included).
 
-    `max_attempts` and `total_timeout_s` bound all attempts of one call together: a wait that would
-    end past the total cap is not started.
+    `max_attempts` (default: the settings') and `total_timeout_s` bound all attempts of one call together:
+    a wait that would end past the total cap is not started. `sleep` waits between attempts (default
+    `asyncio.sleep`; tests pass a recorder and never sleep).
     """
+    attempts = settings.max_attempts if max_attempts is None else max(1, min(max_attempts, settings.max_attempts))
     return AsyncRetrying(
         retry=retry_if_exception(is_retryable),
-        stop=stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.total_timeout_s),
+        stop=stop_after_attempt(attempts) | _StopBeforeTotal(settings.total_timeout_s),
         wait=_WaitRetryAfterOrBackoff(settings),
+        sleep=sleep or asyncio.sleep,
         reraise=True,
     )

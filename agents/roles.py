@@ -1,43 +1,38 @@
 """The debate roles: proposer (opening, rebuttal), critic (critique, closing) and judge (verdict).
 
-Each role renders its prompt from prompts/, asks for a structured answer, checks the turn, and
-re-asks with the reason when the turn is unusable. Every ask carries a seed drawn from (debate, step,
-judge, ask), so replicates and re-asks are independent draws even on a deterministic server.
+Each role renders its prompt from prompts/ and asks the client for a structured answer that passes the
+turn checks (agents/checks.py). The client's one re-ask loop asks again, from a fresh context and with a
+new seed, until `llm.max_requests_per_turn` HTTP requests are spent. The first ask's seed is drawn from
+(debate, step, judge), so replicates and re-asks are independent draws even on a deterministic server.
+
+Roles take the hypothesis as `agents.subject.Subject` (a Protocol), never a type from a part above.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from agents.checks import TurnRejected, check_turn, topic_terms
+from agents.checks import check_turn, topic_terms
 from agents.client import LLMClient
+from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import CAPS, VerdictBase, verdict_model
 from agents.prompts import PromptSet, Step
 from agents.settings import Role
-from agents.turns import Closing, Critique, Opening, Rebuttal
-from agents.usage import CallRecord, combine
-from debates.hypotheses import Hypothesis
+from agents.subject import Subject
+from agents.turns import Closing, Critique, Opening, Rebuttal, critique_model
+from agents.usage import CallRecord
 from scoring.rubric import Rubric
-
-log = logging.getLogger(__name__)
 
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
 ORDER_NOTES: dict[MaterialOrder, str] = {
     "chronological": "",
     "critic-first": "grouped by side: the critic's turns first, then the proposer's (each labelled with its round)",
     "proposer-first": "grouped by side: the proposer's turns first, then the critic's (each labelled with its round)",
-}
-
-SYSTEM = {
-    "proposer": "You are the proposer in a structured scientific debate. Be specific and cite evidence.",
-    "critic": "You are the critic in a structured scientific debate. Be rigorous, specific and fair.",
-    "judge": "You are an independent judge on a scientific review panel. Score strictly by the rubric.",
 }
 
 
@@ -50,6 +45,7 @@ class TurnResult:
     payload: dict[str, Any]
     record: CallRecord
     prompt_hash: str
+    asks: int = 1  # answers asked for this turn: more than 1 when it needed re-asks
 
 
 @dataclass(frozen=True)
@@ -106,24 +102,24 @@ class Roles:
     client: LLMClient
     prompts: PromptSet
     rubric: Rubric
-    turn_retries: int = 2
     _terms: dict[str, set[str]] = field(default_factory=dict)
 
-    async def opening(self, hypothesis: Hypothesis, draw_key: str) -> TurnResult:
+    async def opening(self, hypothesis: Subject, draw_key: str) -> TurnResult:
         prompt = self.prompts.render("opening", hypothesis=hypothesis, transcript=[])
         return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis, draw=(draw_key, "opening", 0))
 
     async def critique(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
+        self, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
         draw = (draw_key, f"critique{round}", 0)
-        return await self._ask("critique", "critic", round, prompt, Critique, hypothesis, transcript, draw=draw)
+        schema = critique_model(tuple(hypothesis.targets), citations(hypothesis))
+        return await self._ask("critique", "critic", round, prompt, schema, hypothesis, transcript, draw=draw)
 
     async def rebuttal(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
+        self, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render(
             "rebuttal", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
@@ -132,7 +128,7 @@ class Roles:
         return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript, draw=draw)
 
     async def closing(
-        self, hypothesis: Hypothesis, transcript: Sequence[PriorTurn], round: int, draw_key: str
+        self, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, draw_key: str
     ) -> TurnResult:
         prompt = self.prompts.render("closing", hypothesis=hypothesis, transcript=transcript)
         draw = (draw_key, "closing", 0)
@@ -140,13 +136,14 @@ class Roles:
 
     async def verdict(
         self,
-        hypothesis: Hypothesis,
+        hypothesis: Subject,
         transcript: Sequence[PriorTurn],
         seat: JudgeSeat,
         *,
         draw_key: str,
         version_id: str,
     ) -> TurnResult:
+        caps = self._verdict_caps()
         prompt = self.prompts.render(
             "verdict",
             hypothesis=hypothesis,
@@ -156,9 +153,10 @@ class Roles:
             version_id=version_id,
             scale=self.rubric.scale,
             dimensions=self.rubric.dimensions,
-            caps=CAPS,
+            caps=caps,
+            persona=self.prompts.persona(seat.persona),
         )
-        schema = verdict_model(self.rubric)
+        schema = verdict_model(self.rubric, caps)
         round_ = max((t.round for t in transcript), default=0)
         result = await self._ask(
             "verdict",
@@ -169,7 +167,6 @@ class Roles:
             hypothesis,
             draw=(draw_key, "verdict", seat.index),
             on_topic=False,
-            system=self.prompts.persona(seat.persona),
             model=seat.model,
         )
         result.payload.update(
@@ -184,55 +181,66 @@ class Roles:
         round: int,
         prompt: str,
         schema: type[BaseModel],
-        hypothesis: Hypothesis,
+        hypothesis: Subject,
         transcript: Sequence[PriorTurn] = (),
         *,
         draw: tuple[str, str, int],
         on_topic: bool = True,
-        system: str | None = None,
         model: str | None = None,
     ) -> TurnResult:
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": system or SYSTEM[role]},
+            {"role": "system", "content": self.prompts.system},
             {"role": "user", "content": prompt},
         ]
-        records: list[CallRecord] = []
         # on topic = about the hypothesis or about what has been said in this debate
         terms = self._topic(hypothesis) | topic_terms(*(t.text for t in transcript))
-        reason = ""
-        for ask in range(self.turn_retries + 1):
-            # a re-ask samples afresh: servers that fix the seed would otherwise repeat the rejected turn
-            seed = draw_seed(*draw, ask)
-            reply = await self.client.structured(role, messages, schema, seed=seed, model=model)
-            records.append(reply.record)
-            value = reply.value
-            text = value.text() if isinstance(value, (Opening, Critique, Rebuttal, Closing, VerdictBase)) else reply.raw
-            try:
-                check_turn(text, prompt=prompt, terms=terms, symbols=hypothesis.targets, on_topic=on_topic)
-            except TurnRejected as exc:
-                reason = str(exc)
-                log.info("%s turn rejected (%s): %.200r", step, reason, text)
-                messages = [
-                    *messages[:2],
-                    {"role": "assistant", "content": reply.raw[:4000]},
-                    {"role": "user", "content": f"That turn was rejected: {reason}. Answer the task again."},
-                ]
-                continue
-            return TurnResult(
-                step=step,
-                role=role,
-                round=round,
-                text=text,
-                payload=value.model_dump(mode="json"),
-                record=combine(records),
-                prompt_hash=self.prompts.hashes[step],
-            )
-        raise TurnFailed(step, f"{reason} ({self.turn_retries + 1} asks)")
 
-    def _topic(self, hypothesis: Hypothesis) -> set[str]:
+        def check(value: BaseModel) -> None:
+            said = value.said() if isinstance(value, Critique) else turn_text(value)
+            check_turn(said, prompt=prompt, terms=terms, symbols=list(hypothesis.targets), on_topic=on_topic)
+
+        try:
+            reply = await self.client.structured(
+                role, messages, schema, seed=draw_seed(*draw, 0), model=model, check=check
+            )
+        except AnswerRejected as exc:
+            raise TurnFailed(step, f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
+        except StructuredOutputError as exc:
+            raise TurnFailed(step, str(exc)) from None
+        return TurnResult(
+            step=step,
+            role=role,
+            round=round,
+            text=turn_text(reply.value),
+            payload=reply.value.model_dump(mode="json"),
+            record=reply.record,
+            prompt_hash=self.prompts.hashes[step],
+            asks=reply.asks,
+        )
+
+    def _verdict_caps(self) -> dict[str, int]:
+        """The verdict's length caps: `CAPS`, or the embedded model's tighter `llm.embedded.verdict_caps`."""
+        settings = self.client.settings
+        if settings.resolved_provider != "embedded":
+            return CAPS
+        return settings.embedded.verdict_caps.model_dump()
+
+    def _topic(self, hypothesis: Subject) -> set[str]:
         key = hypothesis.content_hash
         if key not in self._terms:
             self._terms[key] = topic_terms(
                 hypothesis.title, hypothesis.mechanism, " ".join(hypothesis.diseases), hypothesis.label
             )
         return self._terms[key]
+
+
+def turn_text(value: BaseModel) -> str:
+    """What later speakers and the judges read of a turn."""
+    if isinstance(value, (Opening, Critique, Rebuttal, Closing, VerdictBase)):
+        return value.text()
+    return value.model_dump_json()
+
+
+def citations(hypothesis: Subject) -> tuple[str, ...]:
+    """The citations given with the hypothesis, in order, each once: what a critique may name."""
+    return tuple(dict.fromkeys(e.citation for e in hypothesis.evidence if e.citation))

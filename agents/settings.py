@@ -62,10 +62,35 @@ class Price(_Section):
     completion: float = Field(0, ge=0, description="USD per million completion tokens")
 
 
+class VerdictCaps(_Section):
+    """Length caps (characters) of the embedded model's verdicts; a real model's are agents.judge.CAPS."""
+
+    reasoning: int = Field(300, ge=20, le=600)
+    rationale: int = Field(80, ge=20, le=120)
+    summary: int = Field(150, ge=20, le=300)
+
+
 class EmbeddedSettings(_Section):
     n_threads: int | None = Field(None, ge=1)
-    n_ctx: int = Field(4096, ge=512)
+    n_ctx: int = Field(8192, ge=512, description="SmolLM2's trained context: a 2-round verdict prompt at the caps fits")
     max_tokens: int = Field(640, ge=16)
+    n_batch: int = Field(
+        128,
+        ge=8,
+        le=8192,
+        description="prompt tokens evaluated per step; each cached state also copies n_batch x 49,152 logits",
+    )
+    prompt_cache_mb: int = Field(
+        768,
+        ge=0,
+        description="RAM for saved model states (each debate's latest prompt), so interleaved debates resume "
+        "their own prefix instead of re-reading it; 0 turns the cache off",
+    )
+    verdict_caps: VerdictCaps = Field(
+        VerdictCaps(),
+        description="the 135M model writes every text field to its cap; tighter verdict caps halve a judge's "
+        "tokens (the turn checks and every other limit stay as for real models)",
+    )
 
 
 class LLMSettings(_Section):
@@ -78,7 +103,12 @@ class LLMSettings(_Section):
     timeout_s: float = Field(120, gt=0)
     concurrency: int = Field(8, ge=1, le=1024)
     structured_mode: Literal["auto", "tools", "json_schema", "json_object"] = "auto"
-    structured_retries: int = Field(2, ge=0, le=10)
+    max_requests_per_turn: int = Field(
+        6,
+        ge=1,
+        le=100,
+        description="HTTP requests one turn may cost: re-asks of invalid or rejected answers and transport retries",
+    )
     retry: RetrySettings = RetrySettings()
     prices: dict[str, Price] = {}
     embedded: EmbeddedSettings = EmbeddedSettings()

@@ -15,7 +15,8 @@ _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*|\s*```$")
 
 @functools.cache
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with every `$ref` inlined: small servers' grammar builders choke on refs.
+    """The model's JSON schema with every `$ref` inlined (small servers' grammar builders choke on refs) and
+    every `const` written as a one-value `enum`.
 
     Cached per model class (generating a schema costs milliseconds); callers must not mutate it.
     """
@@ -27,7 +28,10 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
             if "$ref" in node:
                 target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
                 return resolve(target)
-            return {key: resolve(value) for key, value in node.items() if key != "title"}
+            out = {key: resolve(value) for key, value in node.items() if key != "title"}
+            if "const" in out:  # a one-value Literal: as an enum, which every grammar builder knows
+                out["enum"] = [out.pop("const")]
+            return out
         if isinstance(node, list):
             return [resolve(item) for item in node]
         return node

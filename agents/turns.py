@@ -1,7 +1,10 @@
 """What each debate turn must contain: the structured payloads the roles answer with, and their text form.
 
 Bounds are expressed so grammar-constrained servers respect them: `enum`s for categories,
-`maxLength` on strings, `maxItems` on lists.
+`minLength`/`maxLength` on strings (a grammar-constrained model cannot answer with an empty string),
+`maxItems` on lists. The critique's schema is built per hypothesis (`critique_model`): each point names
+one of the hypothesis's targets, the aspect it attacks and which given citation it disputes, as enums, so
+structured output can only name real ones.
 
 The two sides get the same budget: the proposer speaks in the opening and in one rebuttal per round,
 the critic in one critique per round and in the closing, and each pair of answering turns has the
@@ -12,14 +15,19 @@ point was answered is the critic's closing assessment, and then the judges' call
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, create_model
 
-Brief = Annotated[str, StringConstraints(strip_whitespace=True, max_length=125)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=250)]
-Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# Free text has a floor as well as a cap: the turn checks reject anything under 20 characters anyway.
+Brief = Annotated[str, StringConstraints(strip_whitespace=True, min_length=12, max_length=125)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=20, max_length=250)]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, min_length=40, max_length=500)]
+Revision = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]  # empty: unchanged
 Severity = Literal["minor", "major", "fatal"]
+Aspect = Literal["mechanism", "evidence", "safety", "delivery", "efficacy", "specificity"]
+NO_CITATION = "none"
 
 
 class Opening(BaseModel):
@@ -38,8 +46,15 @@ class Opening(BaseModel):
 
 
 class CriticPoint(BaseModel):
+    target: str = Field(description="the target this weakness concerns")
+    aspect: Aspect = Field(description="what it attacks")
+    citation: str = Field(NO_CITATION, description="the given citation it disputes, or none")
     point: Short = Field(description="one weakness")
     severity: Severity
+
+    def label(self) -> str:
+        cited = "" if self.citation == NO_CITATION else f"; disputes {self.citation}"
+        return f"[{self.severity}; {self.target}, {self.aspect}{cited}]"
 
 
 class Critique(BaseModel):
@@ -51,12 +66,37 @@ class Critique(BaseModel):
     concede: bool = Field(False, description="true when no substantive weakness remains")
 
     def text(self) -> str:
-        lines = [f"{i}. [{p.severity}] {p.point}" for i, p in enumerate(self.points, 1)]
+        lines = [f"{i}. {p.label()} {p.point}" for i, p in enumerate(self.points, 1)]
         lines += [f"Counter-evidence: {item}" for item in self.counter_evidence]
         lines += [f"Alternative explanation: {item}" for item in self.alternative_explanations]
         if self.concede:
             lines.append("The critic concedes: no substantive weakness remains.")
         return "\n".join(lines)
+
+    def said(self) -> str:
+        """The critic's own words, without the enum labels: what the turn checks judge (a label naming the
+        target must not make an empty or off-topic point pass)."""
+        parts = [p.point for p in self.points] + list(self.counter_evidence) + list(self.alternative_explanations)
+        return "\n".join(parts)
+
+
+@functools.cache
+def critique_model(targets: tuple[str, ...], citations: tuple[str, ...]) -> type[Critique]:
+    """`Critique` whose points can only name `targets` and the given `citations` (or none)."""
+    target = Literal[targets]  # type: ignore[valid-type]
+    cited = Literal[(*citations, NO_CITATION)]  # type: ignore[valid-type]
+    point = create_model(
+        "CriticPoint",
+        __base__=CriticPoint,
+        target=(target, Field(description="the target this weakness concerns")),
+        citation=(cited, Field(NO_CITATION, description="the given citation it disputes, or none")),
+    )
+    return create_model(
+        "Critique",
+        __base__=Critique,
+        __doc__=Critique.__doc__,
+        points=(list[point], Field(min_length=1, max_length=3)),  # type: ignore[valid-type]
+    )
 
 
 class PointAnswer(BaseModel):
@@ -69,7 +109,7 @@ class Rebuttal(BaseModel):
     """The proposer's answer to the critique."""
 
     answers: list[PointAnswer] = Field(min_length=1, max_length=3)
-    revised_claim: Long = Field("", description="the revised hypothesis, or empty when unchanged")
+    revised_claim: Revision = Field("", description="the revised hypothesis, or empty when unchanged")
 
     def text(self) -> str:
         """What the critic and the judges read: the answers, without the proposer's own "resolved" labels."""

@@ -1,4 +1,4 @@
-"""What every LLM call cost: tokens, latency, attempts, dollars."""
+"""What every LLM call cost: tokens, latency, attempts (HTTP requests), dollars."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class CallRecord:
     prompt_tokens: int
     completion_tokens: int
     latency_s: float
-    attempts: int
+    attempts: int  # HTTP requests sent, transport retries included
     cost_usd: float
     ok: bool
     error: str | None = None
@@ -68,6 +68,11 @@ class Ledger:
     @property
     def calls(self) -> int:
         return len(self.records)
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent: every ask, re-ask and transport retry."""
+        return sum(r.attempts for r in self.records)
 
     @property
     def prompt_tokens(self) -> int:

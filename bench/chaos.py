@@ -85,7 +85,7 @@ def run_one(name: str, args: argparse.Namespace, folder: Path, faults: str, kill
         "retry__max_backoff_s": 0.5,
         "retry__total_timeout_s": 20,
         "retry__max_attempts": args.max_attempts,
-        "structured_retries": args.structured_retries,
+        "max_requests_per_turn": args.max_requests_per_turn,
     }
     command = run_command(
         file, f"sqlite:///{db_path}", rounds=args.rounds, judges=args.judges, concurrency=args.concurrency
@@ -142,7 +142,7 @@ def table(rows: list[Row], args: argparse.Namespace) -> Table:
     out = Table(
         title=f"chaos: {args.size} debates per run, rounds {args.rounds}, judges {args.judges}, concurrency "
         f"{args.concurrency}, {args.latency * 1000:.0f} ms per call; client timeout {args.timeout:g} s, "
-        f"{args.max_attempts} attempts per call, {args.structured_retries} re-ask(s)",
+        f"{args.max_attempts} attempts per call, {args.max_requests_per_turn} requests per turn",
         caption=f"faults: {args.faults} (seed {args.seed}). (earlier runs): failures in the kills row's runs that ended"
         " on their own, each debated again by the next resume. retries by class: the fake's injected faults, each one"
         " failed attempt (a hang is a timeout, a drop a connection error). re-asks: truncated JSON · bad verdicts.",
@@ -193,7 +193,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1.0, help="the client's timeout per attempt (s)")
     parser.add_argument("--hang-s", type=float, default=1.5, help="how long the fake holds a hung request")
     parser.add_argument("--max-attempts", type=int, default=3, help="attempts per call (few, so some calls give up)")
-    parser.add_argument("--structured-retries", type=int, default=1, help="re-asks for an invalid answer")
+    parser.add_argument(
+        "--max-requests-per-turn", type=int, default=6, help="requests per turn: re-asks and retries together"
+    )
     parser.add_argument("--keep", type=Path, help="keep the databases and logs in this (new) folder")
     args = parser.parse_args()
 

@@ -72,7 +72,7 @@ def one(size: int, url: str, latency: float, concurrency: int, rounds: int, judg
         cpu0, wall0 = time.process_time(), time.perf_counter()
         result = asyncio.run(go())
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        sessions.kw["bind"].dispose()
+        sessions.close()
     completed = result.count("completed")  # type: ignore[attr-defined]
     calls = result.calls  # type: ignore[attr-defined]
     steps = 1 + 2 * rounds + 1  # opening, critique/rebuttal pairs, one parallel judge step

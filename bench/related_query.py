@@ -44,7 +44,7 @@ PAGE_POOL = [f"page-{i:05d}" for i in range(5_000)]
 
 def populate(url: str, hypotheses: int, links_per: int, pages: int, rng: random.Random) -> list[str]:
     sessions = open_store(url)
-    engine = sessions.kw["bind"]
+    engine = sessions.engine
     body = read_page(SEED).markdown if SEED.exists() else "# A page\n\n" + "Some text about microglia. " * 300
     chunk = 20_000
     boards = ("s-0000000a", "s-0000000b")
@@ -172,7 +172,7 @@ def main() -> None:
                     if i >= 20:  # warm-up
                         query_ms[mode].append(elapsed)
                         sizes.append(len(found.hypotheses))
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
         page_ms: list[float] = []
         with TestClient(create_app(url)) as client:

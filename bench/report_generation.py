@@ -211,7 +211,7 @@ def build(url: str, hypotheses: int, replicates: int, seed: int = 7, scoreboards
         ]:
             s.execute(insert(model), rows[key])
         s.commit()
-    sessions.kw["bind"].dispose()
+    sessions.close()
     return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"]), "scoreboards": len(boards)}
 
 
@@ -245,8 +245,8 @@ def closing(rng: random.Random) -> dict[str, Any]:
 
 def measure(url: str) -> dict[str, float]:
     """Load and render twice: timed, then under tracemalloc (which slows Python down) for the peak."""
-    from debates.report import render_html, render_markdown
-    from debates.report_data import load_report
+    from report.data import load_report
+    from report.render import render_html, render_markdown
     from store.engine import open_store
 
     sessions = open_store(url)
@@ -267,7 +267,7 @@ def measure(url: str) -> dict[str, float]:
     once()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    sessions.kw["bind"].dispose()
+    sessions.close()
     return {
         "load_s": load_s,
         "html_s": html_s,

@@ -46,6 +46,7 @@ class DebateContext:
     draw_key: str  # what seeds derive from: the debate id, and its attempt when a failed debate is retried
     version_id: str  # what the judges are told they score, e.g. h-2600483e.v2
     seats: tuple[JudgeSeat, ...]
+    announce: Callable[[str], None] = lambda step: None  # what starts now, e.g. "critique" or "judge 2/3"
 
 
 def _debate_turns(state: DebateState) -> list[PriorTurn]:
@@ -87,6 +88,7 @@ def next_step(state: DebateState) -> NodeName:
 
 async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
+    ctx.announce("opening")
     result = await ctx.roles.opening(ctx.hypothesis, ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
@@ -95,6 +97,7 @@ async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> di
 async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
+    ctx.announce(f"critique {round_}/{state['rounds']}")
     result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
@@ -103,6 +106,7 @@ async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[
 async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    ctx.announce(f"rebuttal {round_}/{state['rounds']}")
     result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
@@ -112,6 +116,7 @@ async def close(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     """The critic's closing word, so that neither side has more turns or the last word by design."""
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    ctx.announce("closing")
     result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.draw_key)
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
@@ -123,10 +128,16 @@ async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     debate = _debate_turns(state)
     done = {t.payload.get("judge") for t in state["transcript"] if t.step == "verdict"}
     missing = [j for j in range(1, state["judges"] + 1) if j not in done]
+    landed = len(done)
+    ctx.announce(f"judge {landed + 1}/{state['judges']}")
 
     async def one(seat: JudgeSeat) -> PriorTurn:
+        nonlocal landed
         result = await ctx.roles.verdict(ctx.hypothesis, debate, seat, draw_key=ctx.draw_key, version_id=ctx.version_id)
         await ctx.record(result)
+        landed += 1
+        if landed < state["judges"]:
+            ctx.announce(f"judge {landed + 1}/{state['judges']}")
         return PriorTurn.of(result)
 
     outcomes = await asyncio.gather(*(one(ctx.seats[j - 1]) for j in missing), return_exceptions=True)

@@ -9,28 +9,21 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-HYPOTHESIS_ID = re.compile(r"^h-[0-9a-f]{8}$")
-SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-.]{0,39}$")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9\-_/]{0,199}$")
+from safeio.text import no_controls
+
+# Used with fullmatch(): `re.match` with `$` would also accept a trailing newline ("h-2600483e\n").
+HYPOTHESIS_ID = re.compile(r"h-[0-9a-f]{8}")
+SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-.]{0,39}")
+SLUG = re.compile(r"[a-z0-9][a-z0-9\-_/]{0,199}")
 CITATION = re.compile(
-    r"^(PMID:\s?\d{1,9}|doi:\s?10\.\d{4,9}/\S+|10\.\d{4,9}/\S+|@[A-Za-z][\w:-]{0,63}|https?://\S+|NCT\d{8})$",
+    r"PMID:\s?\d{1,9}|doi:\s?10\.\d{4,9}/\S+|10\.\d{4,9}/\S+|@[A-Za-z][\w:-]{0,63}|https?://\S+|NCT\d{8}",
     re.IGNORECASE,
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-# C0 and C1 control characters (tab, newline and carriage return allowed): they reach terminals, YAML
-# (U+0085 is a line break there) and prompts, and no hypothesis needs them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def _no_control(value: str) -> str:
-    found = _CONTROL.search(value)
-    if found:
-        raise ValueError(f"contains the control character U+{ord(found.group()):04X}; remove it")
-    return value
-
-
-NoControl = AfterValidator(_no_control)
+# no C0/C1 control characters (tab, newline and carriage return allowed): they reach terminals, YAML
+# (U+0085 is a line break there) and prompts, and no hypothesis needs them
+NoControl = AfterValidator(no_controls)
 
 
 class Evidence(BaseModel):
@@ -43,7 +36,7 @@ class Evidence(BaseModel):
     @field_validator("citation")
     @classmethod
     def _citation_form(cls, value: str | None) -> str | None:
-        if value is not None and not CITATION.match(value):
+        if value is not None and not CITATION.fullmatch(value):
             raise ValueError(
                 "expected a PMID (PMID:12345), a DOI (10.xxxx/...), a bibkey (@shi2010), an NCT id or a URL"
             )
@@ -80,7 +73,7 @@ class Hypothesis(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_form(cls, value: str | None) -> str | None:
-        if value is not None and not HYPOTHESIS_ID.match(value):
+        if value is not None and not HYPOTHESIS_ID.fullmatch(value):
             raise ValueError("expected 'h-' followed by 8 lowercase hex digits, e.g. h-2600483e")
         return value
 
@@ -89,7 +82,7 @@ class Hypothesis(BaseModel):
     def _symbols(cls, value: list[str]) -> list[str]:
         cleaned = [t.strip() for t in value]
         for symbol in cleaned:
-            if not SYMBOL.match(symbol):
+            if not SYMBOL.fullmatch(symbol):
                 raise ValueError(f"{symbol!r} is not a gene or protein symbol (letters, digits, '-', '.')")
         if len(set(cleaned)) != len(cleaned):
             raise ValueError("a target is listed twice")
@@ -99,7 +92,7 @@ class Hypothesis(BaseModel):
     @classmethod
     def _slugs(cls, value: list[str]) -> list[str]:
         for slug in value:
-            if not SLUG.match(slug):
+            if not SLUG.fullmatch(slug):
                 raise ValueError(f"{slug!r} is not a page slug (lowercase letters, digits, '-', '_' and '/')")
         return value
 

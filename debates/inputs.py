@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import codecs
 import json
-import reprlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from debates.hypotheses import Hypothesis
+from safeio.errors import Loc, validation_line
+from safeio.yaml import MAX_DIGITS, YamlError, parse_yaml
 from store.models import HypothesisVersionRow
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_DIGITS = 4000  # Python refuses to convert longer integers (sys.get_int_max_str_digits)
-_INT_TAG = "tag:yaml.org,2002:int"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 _FIELDS = "id, title, targets, target_label, mechanism, diseases, evidence, pages"
 _EVIDENCE_FIELDS = "claim, citation, stance"
 _KINDS = {dict: "mapping", list: "list", str: "string", int: "integer", float: "number", bool: "boolean"}
-
-_short = reprlib.Repr()  # a bad value is shown briefly, even when it is an alias bomb or refers to itself
-_short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 3, 5, 5, 200, 200
 
 
 class InputError(Exception):
@@ -121,63 +115,24 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _yaml(path: Path, text: str) -> list[tuple[str, Any]]:
     try:
-        node = yaml.compose(text)
-        _check_nodes(path, node)
-        data = yaml.safe_load(text)
-    except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise InputError(f"{path}:{line}: invalid YAML: character #x{char:04x} is not allowed ({exc.reason})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        problem = " ".join(f"{problem} ({context})".split() if context else problem.split())
-        raise InputError(f"{where}: invalid YAML: {problem}") from None
-    except RecursionError:
-        raise InputError(f"{path}: invalid YAML: nested too deeply") from None
-    items_node = node
+        document = parse_yaml(text, source=str(path), max_bytes=MAX_FILE_BYTES, max_digits=MAX_DIGITS)
+    except YamlError as exc:
+        raise InputError(str(exc)) from None
+    data, items = document.data, ("hypotheses",)
     if isinstance(data, dict):
         if set(data) != {"hypotheses"}:
-            extra = sorted(set(data) - {"hypotheses"})
+            extra = sorted(map(str, set(data) - {"hypotheses"}))
             what = f"unknown top-level key(s) {extra}" if extra else "missing the top-level key 'hypotheses'"
             raise InputError(f"{path}:1: {what}; expected 'hypotheses:' followed by a list")
         data = data["hypotheses"]
-        items_node = next(v for k, v in node.value if k.value == "hypotheses")  # type: ignore[union-attr]
+    else:
+        items = ()
     if not isinstance(data, list):
         raise InputError(f"{path}:1: expected a list of hypotheses, got {_kind(data)}")
-    lines = [item.start_mark.line + 1 for item in items_node.value] if isinstance(items_node, yaml.SequenceNode) else []
-    out = []
-    for index, record in enumerate(data):
-        line = lines[index] if index < len(lines) else 1
-        out.append((f"{path}:{line} (hypothesis {index + 1})", record))
-    return out
-
-
-def _check_nodes(path: Path, root: yaml.Node | None) -> None:
-    """Refuse what PyYAML lets through silently or crashes on: a key twice in one mapping (the last
-    one would win), and integers too long for Python to convert. Iterative, and each node once (aliases)."""
-    stack, seen = [root] if root is not None else [], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and len(node.value) > MAX_DIGITS:
-            raise InputError(f"{path}:{line}: invalid YAML: a number with more than {MAX_DIGITS} digits")
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG:
-                    if key.value in keys:
-                        where = key.start_mark.line + 1
-                        raise InputError(f"{path}:{where}: duplicate key {key.value!r} (each key may appear once)")
-                    keys.add(key.value)
-                stack += [key, value]
-        elif isinstance(node, yaml.SequenceNode):
-            stack += node.value
+    return [
+        (f"{path}:{document.line_at((*items, index)) or 1} (hypothesis {index + 1})", record)
+        for index, record in enumerate(data)
+    ]
 
 
 def _kind(value: Any) -> str:
@@ -190,20 +145,14 @@ def _validate(record: Any, where: str) -> Hypothesis:
     try:
         return Hypothesis.model_validate(record)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(record)"
-        if err["type"] == "extra_forbidden":
-            expected = _EVIDENCE_FIELDS if err["loc"][0] == "evidence" and len(err["loc"]) > 2 else _FIELDS
-            message = f"unknown field (expected {expected})"
-        elif err["type"] == "missing":
-            message = "required field is missing"
-        else:
-            shown = _short.repr(err.get("input"))
-            message = f"{err['msg']} (got {shown[:80]}{'...' if len(shown) > 80 else ''})"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         title = record.get("title")
-        named = f" {title!r}" if isinstance(title, str) and field != "title" else ""
-        raise InputError(f"{where}{named}: {field}: {message}{more}") from None
+        named = f" {title!r}" if isinstance(title, str) and exc.errors()[0]["loc"][:1] != ("title",) else ""
+        raise InputError(validation_line(exc, where=f"{where}{named}", unknown=_unknown)) from None
+
+
+def _unknown(loc: Loc) -> str:
+    expected = _EVIDENCE_FIELDS if loc[0] == "evidence" and len(loc) > 2 else _FIELDS
+    return f"unknown field (expected {expected})"
 
 
 def stored_versions(session: Session, version_ids: Sequence[str]) -> list[Hypothesis]:

@@ -60,6 +60,8 @@ class Progress:
     calls: int
     tokens: int
     cost_usd: float
+    requests: int = 0  # HTTP requests sent, re-asks and transport retries included
+    step: str = ""  # what is running now, e.g. "h-2600483e critique" or "h-2600483e judge 2/2"
 
 
 @dataclass
@@ -109,11 +111,12 @@ class BatchRunner:
     budget_usd: float | None = None
     _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
     _outcomes: list[DebateOutcome] = field(default_factory=list)
+    _step: str = ""
 
     def __post_init__(self) -> None:
         self.owner = new_owner()
         self.client.ledger.listeners.append(self._on_call)
-        self.roles = Roles(self.client, self.prompts, self.rubric, self.settings.turn_retries)
+        self.roles = Roles(self.client, self.prompts, self.rubric)
         llm = self.client.settings
         s = self.settings
         self.seats = tuple(
@@ -164,19 +167,11 @@ class BatchRunner:
             "provider": self.protocol.provider,
             "models": self.protocol.models,
         }
-        with _writes(self.sessions):
-            for attempt in range(3):  # a concurrent run may insert the same hypotheses first: look again
-                with self.sessions() as session:
-                    try:
-                        if not stored:
-                            repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
-                        session.add(BatchRow(**batch))
-                        session.commit()  # the hypotheses land together or not at all
-                        break
-                    except IntegrityError:
-                        session.rollback()
-                        if attempt == 2:
-                            raise
+        with _writes(self.sessions), self.sessions() as session:
+            if not stored:
+                repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
+            session.add(BatchRow(**batch))
+            session.commit()  # the hypotheses land together or not at all
         with self.sessions() as session:
             self._versions = {
                 (v.hypothesis_id, v.content_hash): v.id
@@ -286,6 +281,7 @@ class BatchRunner:
             draw_key=d_id if claim.attempt == 1 else f"{d_id}/{claim.attempt}",
             version_id=version_id,
             seats=self.seats,
+            announce=lambda step: self._on_step(f"{h_id} {step}"),
         )
         s = self.settings
         heartbeat = asyncio.create_task(self._heartbeat(d_id))
@@ -340,7 +336,7 @@ class BatchRunner:
 
     async def _heartbeat(self, d_id: str) -> None:
         """Renew the lease while the debate runs, so a call longer than `lease_s` does not lose it."""
-        engine = self.sessions.kw["bind"]
+        engine = self.sessions.engine
         while True:
             await asyncio.sleep(self.settings.lease_s / 3)
             try:
@@ -366,6 +362,7 @@ class BatchRunner:
             "latency_s": record.latency_s,
             "cost_usd": record.cost_usd,
             "attempts": record.attempts,
+            "asks": result.asks,
             "prompt_hash": result.prompt_hash,
         }
         verdict = None
@@ -385,7 +382,7 @@ class BatchRunner:
                 "rubric_hash": self.rubric.hash,
             }
         repository.add_turn(
-            self.sessions.kw["bind"],
+            self.sessions.engine,
             turn,
             verdict,
             self._usage_rows(d_id, batch_id),
@@ -453,8 +450,15 @@ class BatchRunner:
                 calls=ledger.calls,
                 tokens=ledger.total_tokens,
                 cost_usd=ledger.cost_usd,
+                requests=ledger.requests,
+                step=self._step,
             )
         )
+
+    def _on_step(self, step: str) -> None:
+        self._step = step
+        if hasattr(self, "_total"):
+            self._report()
 
 
 @contextlib.contextmanager
@@ -464,7 +468,7 @@ def _writes(sessions: sessionmaker[Session]) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        url = sessions.kw["bind"].url.render_as_string(hide_password=True)
+        url = sessions.engine.url.render_as_string(hide_password=True)
         raise StoreError(f"cannot write to the database {url}: {exc.orig}") from None
 
 

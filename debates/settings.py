@@ -16,7 +16,6 @@ class DebateSettings(BaseModel):
     judges: int = Field(3, ge=1, le=15)
     replicates: int = Field(1, ge=1, le=100)
     early_stop: bool = True
-    turn_retries: int = Field(2, ge=0, le=10)
     concurrency: int = Field(8, ge=1, le=1024)
     lease_s: float = Field(300, gt=0, description="a worker's hold on a debate, renewed while it runs")
     # judge k of a panel speaks as personas[(k-1) % len] (prompts/judge_personas/<name>.md) and reads the

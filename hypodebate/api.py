@@ -1,17 +1,27 @@
-"""The Python entry point: `run_batch()` does what `hypodebate run` does and returns the results."""
+"""The Python entry point: `run_batch()` does what `hypodebate run` does and returns the results.
+
+In a script, call `run_batch(...)`. Where an event loop is already running (a Jupyter notebook, an async
+web handler) `run_batch` runs the batch on a worker thread with its own loop and blocks until it is done;
+`await run_batch_async(...)` runs it on the running loop instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from agents.factory import make_client
 from agents.prompts import load_prompts
+from debates.hypotheses import Hypothesis
 from debates.inputs import InputError, load_hypotheses, stored_versions
 from debates.runner import BatchResult, BatchRunner, Progress
 from hypodebate.config import Settings, load_settings
 from store.engine import open_store
+
+T = TypeVar("T")
 
 
 def run_batch(
@@ -37,10 +47,13 @@ def run_batch(
 
         >>> result = run_batch("examples/neurodegeneration.yaml", rounds=1, judges=2)
         >>> [(r.id, round(r.score, 2)) for r in result.ranking[:3]]
+
+    Inside a running event loop (a notebook) the batch runs on a worker thread with its own event loop, and
+    `progress` is called from that thread; `await run_batch_async(...)` keeps it on the running loop.
     """
     settings = settings or load_settings(config)
-    return asyncio.run(
-        run_batch_async(
+    return _run_to_completion(
+        lambda: run_batch_async(
             paths,
             settings=settings,
             db=db,
@@ -56,6 +69,32 @@ def run_batch(
     )
 
 
+def _run_to_completion(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run(make()), or, when this thread already runs a loop, the same on a worker thread.
+
+    The coroutine is created where it runs, so nothing is left un-awaited if the run cannot start."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    running: dict[str, Any] = {}
+
+    async def main() -> T:
+        running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        return await make()
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hypodebate-run-batch")
+    future = pool.submit(lambda: asyncio.run(main()))
+    try:
+        return future.result()
+    except BaseException:  # an interrupt (Ctrl-C, a notebook's stop button) cancels the batch; finished debates stay
+        if not future.done() and "task" in running:
+            running["loop"].call_soon_threadsafe(running["task"].cancel)
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
 async def run_batch_async(
     paths: str | Path | Sequence[str | Path],
     *,
@@ -69,11 +108,14 @@ async def run_batch_async(
     budget_usd: float | None = None,
     progress: Callable[[Progress], None] | None = None,
     versions: Sequence[str] = (),
+    loaded: Sequence[Hypothesis] | None = None,
 ) -> BatchResult:
+    """`run_batch` on the running event loop. `loaded`: the hypotheses of `paths` when the caller has already
+    read them with `debates.inputs.load_hypotheses` (the files are then not read again)."""
     files = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if versions and files:
         raise InputError("give hypothesis files or --version ids, not both")
-    hypotheses = load_hypotheses(files) if files else []
+    hypotheses = list(loaded) if loaded is not None else load_hypotheses(files) if files else []
     overrides = {
         k: v
         for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()
@@ -89,7 +131,7 @@ async def run_batch_async(
             with sessions() as session:
                 hypotheses = stored_versions(session, versions)
         except InputError:
-            sessions.kw["bind"].dispose()
+            sessions.close()
             raise
     client = make_client(llm)
     try:
@@ -107,4 +149,4 @@ async def run_batch_async(
         return await runner.run(hypotheses, source=source, stored=bool(versions))
     finally:
         await client.aclose()
-        sessions.kw["bind"].dispose()
+        sessions.close()

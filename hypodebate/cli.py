@@ -6,13 +6,12 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 
 from agents.client import LLMClient
-from agents.embedded import DEMO_WARNING
 from agents.errors import LLMError, ProviderUnavailable, redact
 from agents.factory import make_client
 from agents.probe import ProbeResult, probe
@@ -22,10 +21,18 @@ from debates.inputs import InputError
 from hypodebate.commands.agreement import NoScoreboard
 from hypodebate.commands.show import NotFound
 from hypodebate.config import ConfigError, Settings, load_settings
+from hypodebate.terminal import shown, shown_error
+from store.demo import DEMO_WARNING
 from store.engine import StoreError
 from wiki.errors import WikiError
 
-app = typer.Typer(help="Multi-agent hypothesis debate and scoring.", no_args_is_help=True, add_completion=False)
+# A traceback with local variables would print the API key and the database URL: locals stay off.
+app = typer.Typer(
+    help="Multi-agent hypothesis debate and scoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 # Piped output (files, pagers, tests) is not squeezed to 80 columns: tables keep whole titles.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -40,11 +47,11 @@ def _settings(config: Path | None) -> Settings:
         return load_settings(config)
     except ConfigError as exc:
         _fail(str(exc), code=2)
-        raise  # unreachable
 
 
-def _fail(message: str, *, code: int) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
+def _fail(message: str, *, code: int) -> NoReturn:
+    """One line on stderr: the message as literal text, controls stripped, URL passwords hidden."""
+    err.print(f"[red]error:[/red] {shown_error(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -64,28 +71,31 @@ def doctor(config: ConfigOption = None) -> None:
     except LLMError as exc:
         _fail(str(exc), code=2)
     secret = llm.api_key.get_secret_value() if llm.api_key else None
-    out.print(f"provider    {provider}", highlight=False)
-    out.print(f"base URL    {redact(client.base_url, secret)}", highlight=False)
+    out.print(f"provider    {shown(provider)}", highlight=False)
+    out.print(f"base URL    {shown_error(redact(str(client.base_url), secret))}", highlight=False)
     out.print(f"API key     {'set' if secret else 'not set'}", highlight=False)
-    out.print("models      " + ", ".join(f"{r}={llm.model_for(r)}" for r in ROLES), highlight=False)
+    out.print("models      " + shown(", ".join(f"{r}={llm.model_for(r)}" for r in ROLES)), highlight=False)
     if provider == "embedded":
-        out.print(f"note        {DEMO_WARNING}", highlight=False)
+        out.print(f"note        {shown(DEMO_WARNING)}", highlight=False)
     result = asyncio.run(_probe(client))
     if result.models is not None:
         listed = ", ".join(result.models[:5]) + (" ..." if len(result.models) > 5 else "")
-        out.print(f"server      answers in {result.list_latency_s:.2f} s (models: {listed})", highlight=False)
+        out.print(f"server      answers in {result.list_latency_s:.2f} s (models: {shown(listed)})", highlight=False)
     else:
-        out.print(f"server      /models failed: {redact(result.models_error or '', secret)}", highlight=False)
+        out.print(
+            f"server      /models failed: {shown_error(redact(result.models_error or '', secret))}", highlight=False
+        )
     if result.answer is not None:
         out.print(
             f"structured  ok in {result.latency_s:.2f} s, {result.attempts} attempt(s), {result.tokens} tokens: "
-            f"{result.answer.model_dump_json()}",
+            f"{shown(result.answer.model_dump_json())}",
             highlight=False,
             soft_wrap=True,
         )
     else:
         out.print(
-            f"structured  FAILED after {result.latency_s:.2f} s: {redact(result.answer_error or '', secret)}",
+            f"structured  FAILED after {result.latency_s:.2f} s: "
+            f"{shown_error(redact(result.answer_error or '', secret))}",
             highlight=False,
             soft_wrap=True,
         )
@@ -231,16 +241,26 @@ def _guard(action: Callable[[], int]) -> int:
         WikiError,
     ) as exc:
         _fail(str(exc), code=2)
-    return 2
 
 
-pages_app = typer.Typer(help="Wiki pages: import them, attach their related hypotheses.", no_args_is_help=True)
+pages_app = typer.Typer(
+    help="Wiki pages: import them, attach their related hypotheses.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(pages_app, name="pages")
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="the folder the pages live under (default wiki.pages_dir, ./pages)")
+]
 
 
 @pages_app.command("import")
 def pages_import(
     paths: Annotated[list[Path], typer.Argument(help="page files: Markdown with YAML front matter, or a page dump")],
+    root: RootOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="let a file take over a slug already imported from another file")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -248,7 +268,9 @@ def pages_import(
     from hypodebate.commands.pages import import_command
 
     settings = _settings(config)
-    raise typer.Exit(_guard(lambda: import_command(paths, db or settings.store.url, out=out, err=err)))
+    folder = root or settings.wiki.pages_dir
+    url = db or settings.store.url
+    raise typer.Exit(_guard(lambda: import_command(paths, url, root=folder, replace=replace, out=out, err=err)))
 
 
 @pages_app.command("attach")
@@ -262,6 +284,7 @@ def pages_attach(
         str | None,
         typer.Option(help="rank on this scoreboard (default: wiki.scoreboard, else each page's most-debated one)"),
     ] = None,
+    root: RootOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -278,6 +301,7 @@ def pages_attach(
                 top=top,
                 dry_run=dry_run,
                 scoreboard=scoreboard,
+                root=root,
                 out=out,
                 err=err,
             )
@@ -289,6 +313,13 @@ def pages_attach(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8000,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="also answer requests for this Host name (repeatable; default: the bound host and wiki.allowed_hosts)",
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -296,7 +327,10 @@ def serve(
     from hypodebate.commands.pages import serve_command
 
     settings = _settings(config)
-    raise typer.Exit(_guard(lambda: serve_command(db or settings.store.url, settings, host=host, port=port)))
+    url = db or settings.store.url
+    raise typer.Exit(
+        _guard(lambda: serve_command(url, settings, host=host, port=port, allowed_hosts=allowed_host or [], err=err))
+    )
 
 
 def main() -> None:

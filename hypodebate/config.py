@@ -3,26 +3,35 @@
 Each part owns its section's model; this module only composes them. Precedence, lowest first:
 built-in defaults, the YAML file, `HYPODEBATE_<SECTION>__<KEY>` variables, then the well-known
 `OPENAI_API_KEY`, `OPENAI_BASE_URL` and `HYPODEBATE_DATABASE_URL`.
+
+Variable values are read as YAML (`3`, `true`, `[a, b]`) except secrets (API keys, passwords, tokens, URLs),
+which are taken as written; no error message shows a secret's value. (pydantic-settings was considered: it
+would not name the variable at fault in an error, nor read config.yaml through the guarded loader.)
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.settings import LLMSettings
 from debates.settings import DebateSettings
+from safeio.errors import Loc, validation_line
+from safeio.yaml import YamlDocument, YamlError, load_yaml, parse_yaml
 from scoring.rubric import Rubric
 from store.settings import StoreSettings
 from wiki.settings import WikiSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 ENV_PREFIX = "HYPODEBATE_"
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_ENV_BYTES = 64 * 1024
+SECRET_KEY = re.compile(r"(key|url|password|passwd|secret|token)$", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -45,49 +54,60 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     explicit = path is not None or "HYPODEBATE_CONFIG" in env
     file = Path(path if path is not None else env.get("HYPODEBATE_CONFIG", DEFAULT_CONFIG))
     data: dict[str, Any] = {}
-    text = ""
+    document = YamlDocument(None, None)
     if file.exists():
-        try:
-            text = file.read_text(encoding="utf-8")
-            _refuse_duplicate_keys(file, yaml.compose(text))
-            loaded = yaml.safe_load(text)
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})") from None
-        except yaml.reader.ReaderError as exc:
-            line = text[: exc.position].count("\n") + 1
-            char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-            raise ConfigError(
-                f"{file}:{line}: invalid YAML: character #x{char:04x} is not allowed ({exc.reason})"
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
-            raise ConfigError(f"{file}{where}: invalid YAML: {problem}") from None
-        except RecursionError:
-            raise ConfigError(f"{file}: invalid YAML: nested too deeply") from None
-        except ValueError:  # an integer past Python's digit limit (sys.get_int_max_str_digits)
-            raise ConfigError(f"{file}: invalid YAML: a number with too many digits") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{file}: expected a mapping of sections (llm, debate, ...), got {type(loaded).__name__}")
-        data = loaded or {}
+        document = _read(file)
+        if document.data is not None and not isinstance(document.data, dict):
+            kind = type(document.data).__name__
+            raise ConfigError(f"{file}: expected a mapping of sections (llm, debate, ...), got {kind}")
+        data = document.data or {}
     elif explicit:
         raise ConfigError(f"{file}: config file not found")
     sources = _apply_env(data, env)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        source = sources.get(key) or _yaml_location(file, text, err["loc"])
-        got = "" if err["type"] == "extra_forbidden" else f" (got {err.get('input')!r})"
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {key}: {message}{got}{more}") from None
+
+        def where(loc: Loc) -> str:
+            line = document.line_at(loc)
+            return _blame(sources, loc) or (f"{file}:{line}" if line else str(file))
+
+        raise ConfigError(validation_line(exc, where=where, unknown="unknown key", secret=_is_secret)) from None
+
+
+def _read(file: Path) -> YamlDocument:
+    try:
+        if file.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES // 2**20} MB; expected a config file")
+        text = file.read_text(encoding="utf-8")
+        return parse_yaml(text, source=str(file), max_bytes=MAX_CONFIG_BYTES)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.object[exc.start]:#04x})") from None
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror})") from None
+
+
+def _is_secret(loc: Sequence[int | str]) -> bool:
+    """API keys, passwords, tokens and URLs (a database URL may hold a password): never parsed, never shown."""
+    return any(SECRET_KEY.search(str(key)) for key in loc)
+
+
+def _blame(sources: Mapping[str, str], loc: Sequence[int | str]) -> str | None:
+    """The variable that set the field at `loc`, or a field above or below it."""
+    key = ".".join(map(str, loc))
+    for dotted, variable in sources.items():
+        if dotted == key or dotted.startswith(f"{key}.") or key.startswith(f"{dotted}."):
+            return variable
+    return None
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
-    """Write overrides into `data`; return {dotted key: variable name} to blame in errors."""
+    """Write overrides into `data`; return {dotted key: variable name} to blame in errors.
+
+    Values are YAML (`3`, `true`, `[a, b]`), except secrets (keys, passwords, tokens, URLs), which are taken
+    verbatim: a password is not a YAML document, and an error must not show it."""
     sources: dict[str, str] = {}
 
     def put(keys: list[str], value: Any, variable: str) -> None:
@@ -104,7 +124,7 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     for variable, value in sorted(env.items()):
         if variable.startswith(ENV_PREFIX) and "__" in variable:
             keys = variable.removeprefix(ENV_PREFIX).lower().split("__")
-            put(keys, yaml.safe_load(value) if value.strip() else None, variable)
+            put(keys, _env_value(variable, value, secret=_is_secret(keys)), variable)
     if env.get("OPENAI_API_KEY"):
         put(["llm", "api_key"], env["OPENAI_API_KEY"], "OPENAI_API_KEY")
     if env.get("OPENAI_BASE_URL"):
@@ -116,46 +136,12 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     return sources
 
 
-def _refuse_duplicate_keys(file: Path, root: yaml.Node | None) -> None:
-    """PyYAML keeps the last of two equal keys silently; a setting written twice is a mistake to name."""
-    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
-    seen: set[int] = set()
-    while stack:
-        node, prefix = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                path = f"{prefix}{key.value}" if isinstance(key, yaml.ScalarNode) else prefix.rstrip(".")
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        line = key.start_mark.line + 1
-                        raise ConfigError(f"{file}:{line}: {path}: duplicate key (each key may appear once)")
-                    keys.add(key.value)
-                stack.append((value, f"{path}."))
-        elif isinstance(node, yaml.SequenceNode):
-            stack += [(item, prefix) for item in node.value]
-
-
-def _yaml_location(file: Path, text: str, loc: tuple[Any, ...]) -> str:
-    """`file:line` of the deepest key of `loc` that exists in the YAML text."""
-    if not text:
-        return str(file)
+def _env_value(variable: str, value: str, *, secret: bool) -> Any:
+    if not value.strip():
+        return None
+    if secret:
+        return value
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return str(file)
-    line = None
-    for key in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if key_node.value == str(key):
-                line = key_node.start_mark.line + 1
-                node = value_node
-                break
-        else:
-            break
-    return f"{file}:{line}" if line else str(file)
+        return load_yaml(value, source=variable, max_bytes=MAX_ENV_BYTES)
+    except YamlError as exc:
+        raise ConfigError(f"{variable}: {exc.message}") from None

@@ -188,7 +188,8 @@ class TurnRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)
     cost_usd: Mapped[float] = mapped_column(Float)
-    attempts: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer)  # HTTP requests this turn cost (re-asks and retries included)
+    asks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # answers asked for; >1: re-asked
     prompt_hash: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

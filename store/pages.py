@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,14 @@ def replace_links(session: Session, links: dict[str, set[str]]) -> tuple[int, in
     return len(added), removed
 
 
+def page_sources(session: Session, slugs: Collection[str] | None = None) -> dict[str, str]:
+    """slug -> the stored source path (relative to the pages root) of the given pages, or of every page, by slug."""
+    query = select(PageRow.slug, PageRow.source_path).order_by(PageRow.slug)
+    if slugs is not None:
+        query = query.where(PageRow.slug.in_(sorted(slugs)))
+    return {slug: source for slug, source in session.execute(query)}
+
+
 def upsert_page(
     session: Session,
     *,
@@ -63,3 +73,7 @@ def upsert_page(
     row.markdown = markdown
     row.updated_at = utcnow()
     return new
+
+
+def page(session: Session, slug: str) -> PageRow | None:
+    return session.get(PageRow, slug)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx2
 
 from agents.client import LLMClient
+from agents.retry import Sleep
 from agents.settings import LLMSettings, RetrySettings
 
 
@@ -81,11 +82,22 @@ class ScriptedServer:
             return step
         return httpx2.Response(200, json=completion_json(step, body["model"]))
 
-    def client(self, settings: LLMSettings | None = None, **overrides: Any) -> LLMClient:
+    def client(self, settings: LLMSettings | None = None, *, sleep: Sleep | None = None, **overrides: Any) -> LLMClient:
+        """A client on this server; `sleep` replaces the waits between retries (e.g. `SleepRecorder()`)."""
         settings = settings or fast_settings(**overrides)
         transport = httpx2.MockTransport(self.handle)
         http = httpx2.AsyncClient(transport=transport, base_url="http://fake.local/v1")
-        return LLMClient(settings, http_client=http)
+        return LLMClient(settings, http_client=http, sleep=sleep)
+
+
+@dataclass
+class SleepRecorder:
+    """Stands in for `asyncio.sleep` between retries: records each wait and returns at once."""
+
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
 
 
 def fast_settings(**overrides: Any) -> LLMSettings:
@@ -136,7 +148,9 @@ def synthesize(schema: dict[str, Any], *, path: str = "", pick: Callable[[str, l
         return 1
     if "anyOf" in schema:
         return synthesize(schema["anyOf"][0], path=path, pick=pick, text=text)
-    return f"{text} ({path})"[: schema.get("maxLength", 200)]
+    value = f"{text} ({path})"
+    value += " and its consequences" * max(0, -(-(schema.get("minLength", 0) - len(value)) // 21))
+    return value[: schema.get("maxLength", 200)]
 
 
 @dataclass

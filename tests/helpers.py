@@ -40,7 +40,7 @@ OPEN_ENGINES: list[Any] = []
 def runner(server: ScriptedServer, url: str, llm: dict[str, Any] | None = None, **debate: Any) -> BatchRunner:
     """A runner on `url` (`llm`: overrides of the fake's LLM settings); its engine is disposed after the test."""
     sessions = open_store(url)
-    OPEN_ENGINES.append(sessions.kw["bind"])
+    OPEN_ENGINES.append(sessions.engine)
     return BatchRunner(
         client=server.client(**(llm or {})),
         sessions=sessions,

@@ -46,6 +46,11 @@ class LoopbackServer(ThreadingHTTPServer):
         self.responder = responder or FakeDebater()
         self.calls = 0
         self.authorizations: set[str] = set()
+        self.calls_by_key: Counter[str] = Counter()
+        # `wait_for_keys(n)`: hold every request until n different API keys have called (so n client processes
+        # are all working before any of them gets an answer)
+        self._keys_seen = threading.Condition()
+        self._hold_until = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -65,6 +70,16 @@ class LoopbackServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def wait_for_keys(self, count: int) -> LoopbackServer:
+        self._hold_until = count
+        return self
+
+    def _arrived(self, key: str) -> None:
+        with self._keys_seen:
+            self.calls_by_key[key] += 1
+            self._keys_seen.notify_all()
+            self._keys_seen.wait_for(lambda: len(self.calls_by_key) >= self._hold_until, timeout=60)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -79,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.calls += 1
             if auth := self.headers.get("authorization"):
                 self.server.authorizations.add(auth)
+        self.server._arrived(self.headers.get("authorization", ""))
         if self.server.latency:
             time.sleep(self.server.latency)
         step = self.server.responder(body)

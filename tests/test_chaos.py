@@ -45,10 +45,10 @@ def heavy_faults():
 
 
 def _runner(url: str, db: str) -> tuple[BatchRunner, LLMClient]:
-    """Few attempts and one re-ask, so that some debates do fail: their reasons are part of what is checked."""
+    """Few attempts and 6 requests per turn, so that some debates do fail: their reasons are part of what is checked."""
     retry = RetrySettings(max_attempts=3, total_timeout_s=5, initial_backoff_s=0.005, max_backoff_s=0.02)
     settings = LLMSettings(
-        provider="openai", base_url=url, timeout_s=0.25, concurrency=16, structured_retries=1, retry=retry
+        provider="openai", base_url=url, timeout_s=0.25, concurrency=16, max_requests_per_turn=6, retry=retry
     )
     client = LLMClient(settings)
     sessions = open_store(db)
@@ -73,7 +73,7 @@ async def test_faulted_batch_ends_every_debate_completed_or_failed_with_a_reason
         second = await runner.run(hypotheses, source="chaos")  # re-running retries the failed, skips the completed
     finally:
         await client.aclose()
-        runner.sessions.kw["bind"].dispose()
+        runner.sessions.close()
     assert heavy_faults.faults is not None
     faults = heavy_faults.faults.counts()["injected"]
     assert all(faults[kind] > 0 for kind in faults), faults

@@ -62,8 +62,7 @@ def test_run_exits_1_and_lists_failed_debates(tmp_path):
     try:
         env = {
             "OPENAI_BASE_URL": server.url,
-            "HYPODEBATE_LLM__STRUCTURED_RETRIES": "0",
-            "HYPODEBATE_DEBATE__TURN_RETRIES": "0",
+            "HYPODEBATE_LLM__MAX_REQUESTS_PER_TURN": "1",
         }
         result = runner.invoke(
             app, ["run", str(EXAMPLE), "--db", f"sqlite:///{tmp_path / 'f.db'}", "--rounds", "1"], env=env

@@ -36,8 +36,9 @@ def db(request, tmp_path) -> str:
 
 
 def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
-    first = start_run(server.url, db, "sk-test-two")
-    second = start_run(server.url, db, "sk-test-two")
+    server.wait_for_keys(2)  # no answer until both processes are calling: they really run side by side
+    first = start_run(server.url, db, "sk-test-first")
+    second = start_run(server.url, db, "sk-test-second")
     results = [p.communicate(timeout=180) for p in (first, second)]
     expected = len(load_hypotheses([EXAMPLE]))
     for process, (_, err) in zip((first, second), results, strict=True):
@@ -50,9 +51,11 @@ def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
     assert _rows(db, "select count(*) from turns") == [(6 * expected,)]
     assert _rows(db, "select count(*) from scores") == [(expected,)]
     assert _rows(db, "select count(*) from debates where lease_owner is not null") == [(0,)]
-    # the work was shared: between them the two runs debated each hypothesis exactly once
+    # the work was shared: both processes debated, and between them each hypothesis exactly once
     done = [int(err.split(" debated,")[0].split()[-1]) for _, err in results]
     assert sum(done) == expected
+    assert all(n > 0 for n in done), done
+    assert all(server.calls_by_key[f"Bearer sk-test-{name}"] > 0 for name in ("first", "second"))
 
 
 def test_read_only_database_gives_one_error_and_loses_nothing(server, tmp_path):

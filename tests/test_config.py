@@ -96,10 +96,10 @@ EXPECTED = {
     "unknown_provider.yaml": r"unknown_provider.yaml:2: llm.provider: Input should be 'auto', 'embedded' or 'openai'",
     "list_root.yaml": r"list_root.yaml: expected a mapping of sections \(llm, debate, ...\), got list",
     "scalar_root.yaml": r"scalar_root.yaml: expected a mapping of sections \(llm, debate, ...\), got str",
-    "broken_yaml.yaml": r"broken_yaml.yaml:3: invalid YAML: expected ',' or ']'",
+    "broken_yaml.yaml": r"broken_yaml.yaml:3: invalid YAML: (did not find )?expected ',' or ']'",
     "tabs.yaml": r"tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token",
     "control_char.yaml": r"control_char.yaml:2: invalid YAML: character #x0007 is not allowed",
-    "deep_nesting.yaml": r"deep_nesting.yaml: invalid YAML: nested too deeply",
+    "deep_nesting.yaml": r"deep_nesting.yaml:1: invalid YAML: nested too deeply",
     "latin1.yaml": r"latin1.yaml: not UTF-8 text \(byte 0xe9\)",
     "binary.yaml": r"binary.yaml: not UTF-8 text \(byte 0x80\)",
     "section_not_mapping.yaml": r"section_not_mapping.yaml:1: llm: Input should be a valid dictionary",
@@ -110,6 +110,7 @@ EXPECTED = {
     "min_score_above_one.yaml": r"min_score_above_one.yaml:2: wiki.min_score: .*less than or equal to 1 \(got 2\)",
     "structured_mode.yaml": r"structured_mode.yaml:2: llm.structured_mode: Input should be 'auto', 'tools'",
     "duplicate_key.yaml": r"duplicate_key.yaml:4: debate.rounds: duplicate key \(each key may appear once\)",
+    "huge_number.yaml": r"huge_number.yaml:2: invalid YAML: a number with more than 4000 digits$",
 }
 
 
@@ -137,3 +138,54 @@ def test_cli_names_the_bad_config_in_one_line_with_exit_2(name, tmp_path):
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {BAD / name}"), result.stderr
     assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0
+
+
+def test_secret_variables_are_taken_as_written_not_as_yaml():
+    env = {
+        "HYPODEBATE_LLM__API_KEY": "123456",  # YAML would make this an integer, then echo it in an error
+        "HYPODEBATE_STORE__URL": "postgresql://app:pw #1@db/x",  # YAML would cut it at ' #'
+        "HYPODEBATE_LLM__BASE_URL": "[http://proxy",  # YAML would refuse it with a traceback
+    }
+    settings = load_settings(REPO / "config.yaml", env=env)
+    assert settings.llm.api_key is not None and settings.llm.api_key.get_secret_value() == "123456"
+    assert settings.store.url == "postgresql://app:pw #1@db/x"
+    assert settings.llm.base_url == "[http://proxy"
+
+
+def test_a_bad_secret_names_its_variable_but_never_its_value(tmp_path):
+    password = "hunter2-SENTINEL"
+    env = {"HYPODEBATE_STORE__URL__HOST": f"postgresql://app:{password}@db/x"}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(REPO / "config.yaml", env=env)
+    assert str(caught.value).startswith("HYPODEBATE_STORE__URL__HOST: store.url: Input should be a valid string")
+    assert password not in str(caught.value)
+
+    config = tmp_path / "config.yaml"
+    config.write_text("llm:\n  api_key: 998877665544\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert str(caught.value).startswith(f"{config}:2: llm.api_key: Input should be a valid string")
+    assert "998877665544" not in str(caught.value)
+
+
+def test_a_variable_that_is_not_yaml_names_the_variable():
+    with pytest.raises(ConfigError, match=r"^HYPODEBATE_DEBATE__ROUNDS: invalid YAML: .*flow sequence"):
+        load_settings(REPO / "config.yaml", env={"HYPODEBATE_DEBATE__ROUNDS": "[3"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("llm: " + "[" * 10_000 + "]" * 10_000 + "\n", r"config.yaml:1: invalid YAML: nested too deeply"),
+        ("debate:\n  rounds: &r [*r]\n", r"config.yaml:2: invalid YAML: nested too deeply"),
+        ("llm:\n  models: {judge: a, judge: b}\n", r"config.yaml:2: llm.models.judge: duplicate key"),
+        ("# " + "x" * (2**20) + "\n", r"config.yaml: larger than 1 MB"),
+    ],
+)
+def test_hostile_config_gives_one_line(tmp_path, text, expected):
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert str(caught.value).startswith(str(config))
+    assert re.search(expected, str(caught.value)), str(caught.value)

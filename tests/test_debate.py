@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from debates.graph import DebateState, next_step
 from scoring.rubric import SCIDEX_WEIGHTS
 from store.models import DebateRow, ScoreRow, TurnRow, UsageRow, VerdictRow
-from tests.fakes import FakeDebater, Reply, ScriptedServer
+from tests.fakes import FakeDebater, Reply, ScriptedServer, status
 from tests.helpers import runner
 
 
@@ -96,15 +96,15 @@ async def test_rerun_skips_completed_debates(two, db):
 async def test_interrupted_debate_resumes_from_its_stored_turns(two, db):
     debater = FakeDebater()
     server = ScriptedServer(default=debater)
-    batch = runner(server, db, rounds=2, judges=2)
+    batch = runner(server, db, {"max_requests_per_turn": 3}, rounds=2, judges=2)
     # the 4th call (second critique) fails hard: the debate fails with 3 turns stored
     server.enqueue(debater, debater, debater, Reply(content="not json"), Reply(content="x"), Reply(content="y"))
     first = await batch.run(two[:1], source="x")
     assert first.outcomes[0].status == "failed"
     with batch.sessions() as s:
         debate = s.scalars(select(DebateRow)).one()
-        assert debate.status == "failed" and debate.failed_step is None
-        assert "Critique" in debate.failure_reason
+        assert debate.status == "failed" and debate.failed_step == "critique"
+        assert "Critique" in debate.failure_reason and "3 requests" in debate.failure_reason
         assert [t.step for t in debate.turns] == ["opening", "critique", "rebuttal"]
         # simulate a crash instead: the debate was "running" when the process died
         debate.status = "running"
@@ -124,16 +124,17 @@ async def test_failed_debate_records_reason_and_step_and_is_retried_on_rerun(two
     server = ScriptedServer(
         default=Reply(tool_args={"claim": "", "mechanism": "", "evidence": ["x"], "prediction": ""})
     )
-    first = await runner(server, db, rounds=1, judges=1, turn_retries=1).run(two[:1], source="x")
+    first = await runner(server, db, {"max_requests_per_turn": 2}, rounds=1, judges=1).run(two[:1], source="x")
     outcome = first.outcomes[0]
     assert outcome.status == "failed"
-    assert ("opening" not in outcome.reason and "too short" in outcome.reason) or "off-topic" in outcome.reason
+    assert "claim: String should have at least 20 characters" in outcome.reason  # the schema's floor
+    assert len(server.requests) == 2
     with runner(server, db).sessions() as s:
         debate = s.scalars(select(DebateRow)).one()
         assert debate.failed_step == "opening" and debate.turns == []
         assert s.scalar(select(func.count()).select_from(ScoreRow)) == 0  # nothing scored
     server.default = FakeDebater()
-    second = await runner(server, db, rounds=1, judges=1, turn_retries=1).run(two[:1], source="x")
+    second = await runner(server, db, rounds=1, judges=1).run(two[:1], source="x")
     assert second.outcomes[0].status == "completed"
     with runner(server, db).sessions() as s:
         assert s.scalars(select(DebateRow)).one().attempts == 2
@@ -142,16 +143,21 @@ async def test_failed_debate_records_reason_and_step_and_is_retried_on_rerun(two
 async def test_template_echo_and_off_topic_turns_are_reasked(two, db):
     debater = FakeDebater()
     echo = "Raise only points not already answered in the debate. If no substantive weakness remains, set concede"
+    labels = {"target": "CYP46A1", "aspect": "mechanism", "severity": "minor"}
     server = ScriptedServer(default=debater).enqueue(
         debater,  # opening
-        Reply(tool_args={"points": [{"point": echo, "severity": "minor"}], "concede": False}),
-        Reply(tool_args={"points": [{"point": "The weather in Lisbon is pleasant in spring.", "severity": "minor"}]}),
+        Reply(tool_args={"points": [{"point": echo, **labels}], "concede": False}),
+        Reply(tool_args={"points": [{"point": "The weather in Lisbon is pleasant in spring.", **labels}]}),
     )
     result = await runner(server, db, rounds=1, judges=1).run(two[:1], source="x")
     assert result.outcomes[0].status == "completed"
     reasks = [m["messages"][-1]["content"] for m in server.requests[2:4]]
     assert "repeats the instructions" in reasks[0]
-    assert "off-topic" in reasks[1]
+    assert "off-topic" in reasks[1]  # naming the target in the enum does not make the point itself on topic
+    with runner(server, db).sessions() as s:
+        critique = s.scalars(select(TurnRow).where(TurnRow.step == "critique")).one()
+        assert critique.asks == 3 and critique.attempts == 3  # the report can say this turn needed re-asks
+        assert {t.asks for t in s.scalars(select(TurnRow).where(TurnRow.step != "critique"))} == {1}
 
 
 async def test_budget_stops_new_debates(two, db):
@@ -207,3 +213,87 @@ def test_a_turn_about_what_was_said_in_the_debate_is_on_topic():
             terms=terms | topic_terms("Falsifiable prediction"),
             symbols=["CYP46A1"],
         )
+
+
+async def test_a_server_that_always_answers_invalid_costs_at_most_max_requests_per_turn(two, db):
+    """One re-ask loop: schema re-asks, turn re-asks and transport retries share one per-turn budget."""
+    invalid = Reply(tool_args={"claim": "too short"})
+    server = ScriptedServer(default=invalid).enqueue(status(503), invalid, status(429, {"retry-after": "0"}))
+    result = await runner(server, db, {"max_requests_per_turn": 4}, rounds=1, judges=1).run(two[:1], source="x")
+    assert result.outcomes[0].status == "failed"
+    assert len(server.requests) == 4  # formerly up to 3 turn asks x 3 schema asks x 6 attempts = 54
+    assert "4 requests" in result.outcomes[0].reason
+    with runner(server, db).sessions() as s:
+        usage = s.scalars(select(UsageRow)).all()
+        assert sum(u.attempts for u in usage) == 4  # the usage ledger counts every HTTP request
+
+
+async def test_the_critique_schema_offers_only_this_hypothesis_targets_and_citations(two, db):
+    server = ScriptedServer(default=FakeDebater())
+    result = await runner(server, db, rounds=1, judges=1).run(two, source="x")
+    assert [o.status for o in result.outcomes] == ["completed", "completed"]
+    offered = {}
+    for request in server.requests:
+        function = request["tools"][0]["function"]
+        if function["name"] == "critique":
+            point = function["parameters"]["properties"]["points"]["items"]["properties"]
+            offered[tuple(point["target"]["enum"])] = point["citation"]["enum"]
+            assert point["point"]["minLength"] == 20
+    assert offered == {("CYP46A1",): ["@hudry2010", "none"], ("NLRP3", "CASP1", "IL1B", "PYCARD"): ["none"]}
+    with runner(server, db).sessions() as s:
+        critique = s.scalars(select(TurnRow).where(TurnRow.step == "critique")).first()
+        assert critique.payload["points"][0]["target"] in {"CYP46A1", "NLRP3"}
+
+
+def test_free_text_fields_have_a_floor_so_a_grammar_cannot_answer_empty():
+    from agents.structured import json_schema
+    from agents.turns import Closing, Opening, Rebuttal
+
+    opening = json_schema(Opening)["properties"]
+    assert (opening["claim"]["minLength"], opening["mechanism"]["minLength"]) == (20, 40)
+    assert opening["evidence"]["items"]["minLength"] == 20
+    assert json_schema(Rebuttal)["properties"]["answers"]["items"]["properties"]["answer"]["minLength"] == 20
+    assert json_schema(Closing)["properties"]["summary"]["minLength"] == 40
+
+
+def test_turn_checks_scan_crafted_text_with_thousands_of_unclosed_tags_in_one_pass():
+    """The former `<(hypothesis|turn)...>.*?</\\1>` rescanned to the end from every unclosed tag: on this
+    400,000-character prompt that is about 10^10 steps (minutes, on the event loop); now one pass."""
+    import signal
+
+    from agents.checks import instruction_lines, outside_data, placeholders
+
+    crafted = "<turn>" * 40_000 + "<hypothesis>" * 10_000 + "Answer the task now, as the instructions above say so."
+    prompt = f"Instructions that stay outside every block, long enough.\n<turn a>said</turn>\n{crafted}"
+
+    def stuck(signum: int, frame: object) -> None:  # a guard against hanging the suite, not a timing
+        raise TimeoutError("outside_data is not linear")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        outside = outside_data(prompt)
+        lines = instruction_lines(prompt)
+        shapes = placeholders(prompt)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert "said" not in outside and outside.endswith("as the instructions above say so.")
+    assert lines[0] == "instructions that stay outside every block, long enough."
+    assert shapes == []  # `<turn>` and `<hypothesis>` are under 12 characters: not placeholders
+
+
+async def test_progress_names_the_step_that_is_running(two, db):
+    server = ScriptedServer(default=FakeDebater())
+    batch = runner(server, db, rounds=1, judges=2, concurrency=1)
+    steps: list[str] = []
+    batch.progress = lambda p: steps.append(p.step) if p.step and (not steps or steps[-1] != p.step) else None
+    await batch.run(two[:1], source="x")
+    assert steps == [
+        "h-2600483e opening",
+        "h-2600483e critique 1/1",
+        "h-2600483e rebuttal 1/1",
+        "h-2600483e closing",
+        "h-2600483e judge 1/2",
+        "h-2600483e judge 2/2",
+    ]

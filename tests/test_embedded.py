@@ -1,6 +1,9 @@
-"""The real embedded model (SmolLM2-135M through llama.cpp's server app), end to end."""
+"""The real embedded model (SmolLM2-135M through llama.cpp's server app), end to end, and what makes its demo
+fast: prompts that share their opening, so llama.cpp evaluates only what is new in each call."""
 
 from __future__ import annotations
+
+import itertools
 
 from agents.factory import make_client
 from agents.probe import PROBE_MESSAGES, ProbeAnswer
@@ -53,11 +56,11 @@ async def test_embedded_model_runs_one_short_debate_end_to_end(tmp_path):
 
     hypothesis = next(h for h in load_hypotheses([EXAMPLE]) if h.hypothesis_id == "h-2600483e")
     sessions = open_store(f"sqlite:///{tmp_path / 'embedded.db'}")
-    OPEN_ENGINES.append(sessions.kw["bind"])
+    OPEN_ENGINES.append(sessions.engine)
     runner = BatchRunner(
         client=make_client(LLMSettings()),
         sessions=sessions,
-        settings=DebateSettings(rounds=1, judges=1, turn_retries=2),
+        settings=DebateSettings(rounds=1, judges=1),
         rubric=Rubric(),
         prompts=load_prompts(),
     )
@@ -78,3 +81,125 @@ async def test_embedded_model_runs_one_short_debate_end_to_end(tmp_path):
     else:
         assert outcome.status == "failed" and debate.failure_reason
         assert not result.ranking
+
+
+@requires_embedded
+def test_the_context_window_holds_the_longest_verdict_prompt_of_the_default_protocol():
+    """Judges read the whole debate: with every turn at its cap, two rounds, the tool schema and the answer must
+    fit the embedded model's window (at the former n_ctx of 4096 they did not)."""
+    import json
+
+    from llama_cpp import Llama
+
+    from agents.embedded import model_path
+    from agents.judge import CAPS, verdict_model
+    from agents.prompts import load_prompts
+    from agents.roles import PriorTurn
+    from agents.structured import tool_for
+    from agents.turns import Closing, Critique, Opening, Rebuttal, max_chars
+    from debates.inputs import load_hypotheses
+    from debates.settings import DebateSettings
+    from scoring.rubric import Rubric
+    from tests.helpers import EXAMPLE
+
+    settings, rubric = LLMSettings(), Rubric()
+    vocabulary = Llama(model_path=str(model_path()), vocab_only=True, verbose=False)
+    filler = "microglial clearance of amyloid in the cortex " * 60
+
+    def turn(role: str, step: str, round_: int, schema: type) -> PriorTurn:
+        return PriorTurn(role, step, round_, filler[: max_chars(schema)], {})
+
+    rounds = DebateSettings().rounds
+    transcript = [turn("proposer", "opening", 0, Opening)]
+    for r in range(1, rounds + 1):
+        transcript += [turn("critic", "critique", r, Critique), turn("proposer", "rebuttal", r, Rebuttal)]
+    transcript.append(turn("critic", "closing", rounds, Closing))
+    schema = json.dumps(tool_for(verdict_model(rubric)))
+    longest = 0
+    prompts = load_prompts()
+    persona = max(prompts.personas.values(), key=len)
+    for hypothesis in load_hypotheses([EXAMPLE]):
+        prompt = prompts.render(
+            "verdict",
+            hypothesis=hypothesis,
+            transcript=transcript,
+            judge=1,
+            version_id="h-00000000.v1",
+            scale=rubric.scale,
+            dimensions=rubric.dimensions,
+            caps=CAPS,
+            persona=persona,
+        )
+        longest = max(longest, len(vocabulary.tokenize(f"{prompts.system}\n{prompt}\n{schema}".encode())))
+    assert longest + settings.embedded.max_tokens <= settings.embedded.n_ctx
+    assert longest + settings.embedded.max_tokens > 4096
+
+
+async def test_every_call_of_a_debate_opens_with_the_previous_calls_prompt(tmp_path):
+    """One system message for every role, and each prompt = the previous prompt's data (hypothesis, the debate
+    so far) + what is new + the step's instructions: a prefix-caching server (the embedded llama.cpp) then
+    evaluates only the new turn and the instructions. Before, each role had its own system message and each
+    step its own intro line, so no two calls shared more than a few tokens."""
+    from tests.fakes import FakeDebater, ScriptedServer
+    from tests.helpers import runner
+    from tests.test_injection import injected
+
+    server = ScriptedServer(default=FakeDebater(score=6))
+    batch = runner(
+        server, f"sqlite:///{tmp_path / 'p.db'}", rounds=1, judges=2, judge_orders=["chronological"], early_stop=False
+    )
+    result = await batch.run([injected()], source="x")
+    await batch.client.aclose()
+    assert result.outcomes[0].status == "completed"
+    assert len(server.requests) == 6  # opening, critique, rebuttal, closing, two verdicts
+    assert len({r["messages"][0]["content"] for r in server.requests}) == 1
+    prompts = [r["messages"][-1]["content"] for r in server.requests]
+    for earlier, later in itertools.pairwise(prompts):
+        data_end = max(earlier.rfind("</turn>\n"), earlier.rfind("</hypothesis>\n"))
+        assert later.startswith(earlier[:data_end])
+    # and only the instructions come after the data: judge 2 differs from judge 1 in the tail alone
+    judge1, judge2 = prompts[4], prompts[5]
+    assert judge1.index("You are JUDGE 1") > judge1.rindex("</turn>") and judge2.startswith(
+        judge1[: judge1.index("You are JUDGE 1")]
+    )
+
+
+@requires_embedded
+async def test_the_embedded_server_resumes_a_debates_prefix_after_another_debates_call(monkeypatch):
+    """Debates run interleaved; the server's RAM cache keeps each one's last state, so debate A's second call
+    evaluates only its new tokens even though debate B's call came in between (before: A's whole prompt again)."""
+    from llama_cpp import Llama
+
+    from agents.probe import ProbeAnswer
+
+    evaluated: list[int] = []
+    real_eval = Llama.eval
+
+    def counting_eval(self: Llama, tokens: list[int]) -> None:
+        evaluated.append(len(tokens))
+        real_eval(self, tokens)
+
+    monkeypatch.setattr(Llama, "eval", counting_eval)
+    system = {"role": "system", "content": "You answer briefly and call the provided function."}
+    facts = " ".join(f"Fact {i}: neuron {i} makes ATP in its mitochondria at rate {i * 7}." for i in range(40))
+
+    def ask(data: str, question: str) -> list[dict[str, str]]:
+        return [system, {"role": "user", "content": f"{data}\n\n{question}"}]
+
+    client = make_client(LLMSettings())
+    prompt_evals: list[int] = []
+    replies = []
+    try:
+        for messages in (
+            ask(f"Debate A. {facts}", "Which organelle makes ATP?"),
+            ask("Debate B. Microglia clear amyloid in the cortex.", "Which cells clear amyloid?"),
+            ask(f"Debate A. {facts}\nThe proposer said: mitochondria.", "Which organelle makes ATP, again?"),
+        ):
+            evaluated.clear()
+            replies.append(await client.structured("judge", messages, ProbeAnswer, max_tokens=40, max_requests=1))
+            prompt_evals.append(evaluated[0])  # the first eval of a call is its prompt; then one per token
+    finally:
+        await client.aclose()
+    first, _, again = (r.record.prompt_tokens for r in replies)
+    assert first > 400 and prompt_evals[0] > 0.9 * first  # debate A's first call: read in full
+    assert prompt_evals[2] < again - 0.8 * first  # its second call: only what follows the shared data

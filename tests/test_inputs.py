@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+import safeio.yaml
 from debates.inputs import InputError, load_hypotheses
 from debates.runner import hypothesis_record
 from hypodebate.cli import app
+from safeio.yaml import YamlError, load_yaml
 from store.engine import open_store
 from store.repository import upsert_hypotheses
-from tests.helpers import EXAMPLE
+from tests.fakes import FakeDebater
+from tests.helpers import EXAMPLE, TWO
+from tests.loopback import LoopbackServer
 
 BAD = Path(__file__).with_name("bad_inputs")
 
@@ -42,8 +48,8 @@ EXPECTED = {
     "array_line.jsonl": r"array_line.jsonl:1: expected a mapping",
     "utf16_bom.yaml": r"utf16_bom.yaml: UTF-16 or UTF-32 text, expected UTF-8",
     "anchor_bomb.yaml": r"anchor_bomb.yaml:2 \(hypothesis 1\) 'Anchor bomb': mechanism: Input should be a valid str",
-    "recursive_anchor.yaml": r"recursive_anchor.yaml:2 \(hypothesis 1\) 'Refers to itself': diseases.0: Input",
-    "deep_nesting.yaml": r"deep_nesting.yaml: invalid YAML: nested too deeply",
+    "recursive_anchor.yaml": r"recursive_anchor.yaml:5: invalid YAML: nested too deeply \(more than 64 levels",
+    "deep_nesting.yaml": r"deep_nesting.yaml:1: invalid YAML: nested too deeply \(at most 64 levels\)",
     "deep_nesting.jsonl": r"deep_nesting.jsonl:1: invalid JSON: nested too deeply",
     "huge_number.yaml": r"huge_number.yaml:5: invalid YAML: a number with more than 4000 digits",
     "huge_number.jsonl": r"huge_number.jsonl:1: invalid JSON: a number with more than 4000 digits",
@@ -51,7 +57,7 @@ EXPECTED = {
     "control_char.yaml": r"control_char.yaml:2: invalid YAML: character #x0007 is not allowed",
     "multiple_documents.yaml": r"multiple_documents.yaml:2: invalid YAML: but found another document \(expected",
     "trailing_garbage.jsonl": r"trailing_garbage.jsonl:2: invalid JSON: Extra data at column 89",
-    "duplicate_key.yaml": r"duplicate_key.yaml:5: duplicate key 'title' \(each key may appear once\)",
+    "duplicate_key.yaml": r"duplicate_key.yaml:5: hypotheses.0.title: duplicate key \(each key may appear once\)",
     "duplicate_key.jsonl": r"duplicate_key.jsonl:1: duplicate key 'title'",
     "null_title.yaml": r"null_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got None\)",
     "numeric_title.yaml": r"numeric_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got 12345\)",
@@ -147,7 +153,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, list]:
             upsert_hypotheses(session, [hypothesis_record(h) for h in load_hypotheses([EXAMPLE])[:3]])
             session.commit()
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     config = folder / "config.yaml"
     config.write_text("{}\n")
     return db, config, _dump(db)
@@ -178,3 +184,150 @@ def test_control_characters_in_text_are_refused_with_the_field(tmp_path: Path, c
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=rf"c.jsonl:1: title: .*control character U\+{ord(char):04X}"):
         load_hypotheses([path])
+
+
+# --- the guarded YAML loader (safeio.yaml), shared by hypothesis files, front matter and config ---
+
+
+def _merge_levels(levels: int) -> str:
+    """Each level merges the previous one twice: PyYAML 6.0.3 copied 2**levels keys, 6.0.4 copies each once."""
+    lines = ["a0: &a0 {k0: 0}"]
+    lines += [f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}], k{i}: {i}}}" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_nested_merge_keys_copy_each_merged_key_once(monkeypatch: pytest.MonkeyPatch):
+    sizes: list[int] = []
+    flatten = yaml.constructor.SafeConstructor.flatten_mapping
+
+    def counting(self, node):  # type: ignore[no-untyped-def]
+        flatten(self, node)
+        sizes.append(len(node.value))
+
+    monkeypatch.setattr(yaml.constructor.SafeConstructor, "flatten_mapping", counting)
+    data = load_yaml(_merge_levels(16), source="merge.yaml")
+    assert data["a15"] == {f"k{i}": i for i in range(16)}
+    assert max(sizes) <= 16  # 6.0.3: 32,767 pairs in the last mapping (exponential in the levels)
+
+
+def test_twenty_five_levels_of_merge_keys_load():
+    data = load_yaml(_merge_levels(25), source="merge.yaml")
+    assert len(data["a24"]) == 25 and data["a24"]["k0"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x: " + "1" * 5000 + "\n", r"^m.yaml:1: invalid YAML: a number with more than 4000 digits$"),
+        ("".join(" " * i + f"k{i}:\n" for i in range(2_000)), r"^m.yaml:\d+: invalid YAML: nested too deeply"),
+        ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", r"^m.yaml:1: invalid YAML: nested too deeply"),
+        ("a: &a [*a]\n", r"^m.yaml:1: invalid YAML: nested too deeply \(more than 64 levels, counting aliases\)$"),
+        ("when: 2001-13-45\n", r"^m.yaml: invalid YAML: month must be in 1..12$"),
+        ("x: !!python/object:os.system {}\n", r"^m.yaml:1: invalid YAML: could not determine a constructor"),
+        ("a: 1\nb:\n  c: 2\n  c: 3\n", r"^m.yaml:4: b.c: duplicate key \(each key may appear once\)$"),
+        ("a: 1\n---\nb: 2\n", r"^m.yaml:2: invalid YAML: but found another document"),
+        ("a:\n\tb: 1\n", r"^m.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
+        ("a: \x07\n", r"^m.yaml:1: invalid YAML: character #x0007 is not allowed"),
+    ],
+)
+def test_guarded_loader_gives_one_line_with_the_place_never_a_traceback(text: str, expected: str):
+    with pytest.raises(YamlError) as caught:
+        load_yaml(text, source="m.yaml")
+    assert re.search(expected, str(caught.value)), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_guarded_loader_caps_size_and_shifts_lines_for_front_matter():
+    with pytest.raises(YamlError, match=r"^page.md: larger than 1,000 bytes$"):
+        load_yaml("x: " + "y" * 1000, source="page.md", max_bytes=1000)
+    with pytest.raises(YamlError, match=r"^page.md: larger than 1,000 bytes$"):  # bytes, not characters
+        load_yaml("x: " + "é" * 600, source="page.md", max_bytes=1000)
+    with pytest.raises(YamlError) as caught:  # front matter starts on line 2, after its '---'
+        load_yaml("slug: a\nslug: b\n", source="page.md", line_offset=1)
+    assert (caught.value.source, caught.value.line, str(caught.value)) == (
+        "page.md",
+        3,
+        "page.md:3: slug: duplicate key (each key may appear once)",
+    )
+    with pytest.raises(YamlError, match=r"^page.md:3: x: duplicate key"):
+        load_yaml("a: 1\nx: 1\nx: 2\n", source="page.md", max_depth=2)
+    with pytest.raises(YamlError, match=r"^page.md:1: invalid YAML: nested too deeply \(more than 2 levels"):
+        load_yaml("a: {b: 1}\n", source="page.md", max_depth=2)
+
+
+def test_guarded_loader_uses_libyaml_where_pyyaml_has_it():
+    assert yaml.__with_libyaml__ == safeio.yaml.WITH_LIBYAML
+
+
+class _CountingLoader(safeio.yaml._Loader):  # type: ignore[misc,name-defined]
+    texts: ClassVar[list[str]] = []  # every text parsed
+
+    def __init__(self, stream: str) -> None:
+        type(self).texts.append(stream)
+        super().__init__(stream)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> type[_CountingLoader]:
+    monkeypatch.setattr(_CountingLoader, "texts", [])
+    monkeypatch.setattr(safeio.yaml, "_Loader", _CountingLoader)
+    return _CountingLoader
+
+
+def test_a_hypothesis_file_is_parsed_once_and_errors_still_name_the_line(counted, tmp_path: Path):
+    assert len(load_hypotheses([EXAMPLE])) >= 12
+    assert counted.texts == [EXAMPLE.read_text(encoding="utf-8")]
+    with pytest.raises(InputError, match=r"second_record_bad.yaml:5 \(hypothesis 2\): title"):
+        load_hypotheses([BAD / "second_record_bad.yaml"])
+    assert len(counted.texts) == 2
+
+
+def test_run_reads_its_input_once(counted, tmp_path: Path):
+    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n")
+    env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-x"}
+    args = ["run", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(config)]
+    try:
+        result = CliRunner().invoke(app, [*args, "--rounds", "1", "--judges", "2"], env=env)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert "2 debated, 0 failed" in result.stderr
+    assert counted.texts.count(TWO) == 1  # before: twice (once to check the input, once to run it)
+
+
+def test_an_id_with_a_trailing_newline_is_refused(tmp_path: Path):
+    path = tmp_path / "newline.jsonl"
+    record = {"id": "h-2600483e\n", "title": "SIRT1 activation", "targets": "SIRT1", "mechanism": "SIRT1 acts."}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"newline.jsonl:1 'SIRT1 activation': id: Value error, expected 'h-'"):
+        load_hypotheses([path])
+    yaml_path = tmp_path / "newline.yaml"
+    yaml_path.write_text('hypotheses:\n  - id: "h-2600483e\\n"\n    title: SIRT1 activation\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"newline.yaml:2 \(hypothesis 1\) 'SIRT1 activation': id: Value error"):
+        load_hypotheses([yaml_path])
+
+
+def test_show_refuses_an_id_with_a_trailing_newline(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n")
+    result = CliRunner().invoke(app, ["show", "h-2600483e\n", "--db", db, "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: 'h-2600483e\\n': not a hypothesis id (expected 'h-' and 8 lowercase hex digits)\n"
+
+
+def test_without_libyaml_the_same_documents_give_one_line_errors(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(safeio.yaml, "_Loader", yaml.SafeLoader)  # PyYAML built without libyaml
+    for document, expected in [
+        ("a: \x07\n", r"^m.yaml:1: invalid YAML: character #x0007 is not allowed"),
+        ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", r"^m.yaml: invalid YAML: nested too deeply"),
+        ("x: " + "1" * 5000 + "\n", r"^m.yaml:1: invalid YAML: a number with more than 4000 digits$"),
+        ("a:\n\tb: 1\n", r"^m.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
+    ]:
+        with pytest.raises(YamlError, match=expected):
+            load_yaml(document, source="m.yaml")
+    assert load_yaml("hypotheses: [{title: x}]\n", source="m.yaml") == {"hypotheses": [{"title": "x"}]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Literal
 
 import httpx2
@@ -13,9 +12,10 @@ from pydantic import BaseModel, Field
 from agents.errors import ContextLengthExceeded, LLMCallFailed, StructuredOutputError
 from agents.settings import EMBEDDED_MODEL, LLMSettings, RetrySettings
 from agents.usage import combine
-from tests.fakes import Reply, ScriptedServer, completion_json, fast_settings, status
+from tests.fakes import Reply, ScriptedServer, SleepRecorder, completion_json, fast_settings, status
 
 GOOD = {"score": 7, "rationale": "plausible"}
+GOOD_JSON = '{"score": 7, "rationale": "plausible"}'
 
 
 class Verdict(BaseModel):
@@ -28,8 +28,8 @@ class Verdict(BaseModel):
 MESSAGES = [{"role": "user", "content": "Score SIRT1 activation for Alzheimer's disease."}]
 
 
-async def ask(server: ScriptedServer, **overrides):
-    client = server.client(**overrides)
+async def ask(server: ScriptedServer, sleep: SleepRecorder | None = None, **overrides):
+    client = server.client(sleep=sleep or SleepRecorder(), **overrides)
     try:
         return await client.structured("judge", MESSAGES, Verdict), client
     finally:
@@ -48,20 +48,32 @@ async def test_forced_tool_call_carries_the_schema_with_enum_bounds():
 
 
 async def test_429_honours_retry_after_then_succeeds():
-    server = ScriptedServer().enqueue(status(429, {"retry-after": "1"}), Reply(tool_args=GOOD))
-    started = time.monotonic()
-    reply, _client = await ask(server)
-    assert time.monotonic() - started >= 1.0  # backoff alone would wait milliseconds
+    server = ScriptedServer().enqueue(status(429, {"retry-after": "7"}), Reply(tool_args=GOOD))
+    sleep = SleepRecorder()
+    reply, _client = await ask(server, sleep)
+    assert sleep.waits == [7.0]  # backoff alone would wait milliseconds
     assert reply.record.attempts == 2
     assert dict(reply.record.retries_by_kind) == {"rate_limit": 1}
 
 
 async def test_429_honours_retry_after_ms():
     server = ScriptedServer().enqueue(status(429, {"retry-after-ms": "300"}), Reply(tool_args=GOOD))
-    started = time.monotonic()
-    reply, _ = await ask(server)
-    assert 0.3 <= time.monotonic() - started < 2
+    sleep = SleepRecorder()
+    reply, _ = await ask(server, sleep)
+    assert sleep.waits == [0.3]
     assert reply.record.attempts == 2
+
+
+async def test_backoff_grows_exponentially_with_bounded_jitter():
+    server = ScriptedServer().enqueue(status(503), status(503), status(503), status(503), Reply(tool_args=GOOD))
+    sleep = SleepRecorder()
+    retry = RetrySettings(max_attempts=6, initial_backoff_s=1.0, max_backoff_s=5.0)
+    reply, _ = await ask(server, sleep, retry=retry)
+    assert reply.record.attempts == 5
+    floors = [1.0, 2.0, 4.0, 5.0]  # 1, 2, 4, then capped at max_backoff_s
+    assert len(sleep.waits) == 4
+    for wait, floor in zip(sleep.waits, floors, strict=True):
+        assert floor <= wait <= min(floor + 1.0, 5.0)  # jitter up to initial_backoff_s, never past the cap
 
 
 @pytest.mark.parametrize("code", [500, 503])
@@ -107,13 +119,12 @@ async def test_attempts_are_capped():
 
 async def test_total_cap_bounds_all_attempts_and_waits():
     server = ScriptedServer(default=status(429, {"retry-after": "0.3"}))
-    settings = fast_settings(retry=RetrySettings(max_attempts=50, total_timeout_s=1.0, initial_backoff_s=0.001))
-    started = time.monotonic()
+    sleep = SleepRecorder()
+    retry = RetrySettings(max_attempts=50, total_timeout_s=1.0, initial_backoff_s=0.001)
     with pytest.raises(LLMCallFailed) as caught:
-        await ask(server, **settings.model_dump(exclude={"api_key"}))
-    elapsed = time.monotonic() - started
-    assert elapsed < 1.3
-    assert 2 <= caught.value.attempts <= 4
+        await ask(server, sleep, retry=retry, max_requests_per_turn=50)
+    assert sleep.waits == [0.3, 0.3, 0.3]  # a fourth wait would end past the 1 s cap: not started
+    assert caught.value.attempts == 4
 
 
 async def test_truncated_json_is_reasked_with_the_error():
@@ -127,7 +138,7 @@ async def test_truncated_json_is_reasked_with_the_error():
 async def test_out_of_range_value_is_reasked_then_fails_typed():
     server = ScriptedServer(default=Reply(tool_args={"score": 11, "rationale": "too high"}))
     with pytest.raises(StructuredOutputError) as caught:
-        await ask(server, structured_retries=2)
+        await ask(server, max_requests_per_turn=3)
     assert caught.value.attempts == 3
     assert len(server.requests) == 3
     assert "score" in str(caught.value)
@@ -221,10 +232,10 @@ async def test_context_length_is_its_own_error_and_never_switches_the_structured
     ],
 )
 async def test_context_length_wordings_are_recognised_and_not_retried(error):
-    server = ScriptedServer().enqueue(httpx2.Response(400, json={"error": error}), Reply(content="never sent"))
+    server = ScriptedServer().enqueue(httpx2.Response(400, json={"error": error}), Reply(tool_args=GOOD))
     client = server.client()
     with pytest.raises(ContextLengthExceeded):
-        await client.text("critic", MESSAGES)
+        await client.structured("critic", MESSAGES, Verdict)
     await client.aclose()
     assert len(server.requests) == 1
 
@@ -261,11 +272,11 @@ def _served_as(name: str, reply: Reply):
 async def test_record_keeps_the_requested_model_and_the_served_one():
     served = "fake-model-2024-08-06"
     server = ScriptedServer().enqueue(
-        _served_as(served, Reply(tool_args=GOOD)), _served_as(served, Reply(content="A critique."))
+        _served_as(served, Reply(tool_args=GOOD)), _served_as(served, Reply(content=GOOD_JSON))
     )
     client = server.client()
     structured = await client.structured("judge", MESSAGES, Verdict)
-    text = await client.text("critic", MESSAGES)
+    text = await client.structured("critic", MESSAGES, Verdict)
     await client.aclose()
     assert server.requests[0]["model"] == "gpt-4o-mini"
     for record in (structured.record, text.record):
@@ -275,9 +286,9 @@ async def test_record_keeps_the_requested_model_and_the_served_one():
 
 
 async def test_served_model_falls_back_to_the_requested_one_when_blank():
-    server = ScriptedServer().enqueue(_served_as("", Reply(content="ok")))
+    server = ScriptedServer().enqueue(_served_as("", Reply(content=GOOD_JSON)))
     client = server.client()
-    reply = await client.text("critic", MESSAGES)
+    reply = await client.structured("critic", MESSAGES, Verdict)
     await client.aclose()
     assert reply.record.served_model == "gpt-4o-mini"
 
@@ -298,8 +309,8 @@ async def test_model_and_temperature_overrides_are_what_the_request_carries():
     server = ScriptedServer(default=Reply(tool_args=GOOD))
     client = server.client(prices={"judge-large": {"prompt": 1.0, "completion": 2.0}})
     structured = await client.structured("judge", MESSAGES, Verdict, model="judge-large", temperature=0.0)
-    text = await client.text("critic", MESSAGES, model="critic-small", temperature=1.3)
-    plain = await client.text("critic", MESSAGES)
+    text = await client.structured("critic", MESSAGES, Verdict, model="critic-small", temperature=1.3)
+    plain = await client.structured("critic", MESSAGES, Verdict)
     await client.aclose()
     sent = [(r["model"], r["temperature"]) for r in server.requests]
     assert sent == [("judge-large", 0.0), ("critic-small", 1.3), ("gpt-4o-mini", 0.7)]
@@ -348,15 +359,15 @@ def test_judge_panel_is_validated(judges):
 async def test_usage_and_cost_are_summed():
     server = ScriptedServer().enqueue(
         Reply(tool_args=GOOD, prompt_tokens=1000, completion_tokens=200),
-        Reply(content="A critique.", prompt_tokens=3000, completion_tokens=800),
+        Reply(content=GOOD_JSON, prompt_tokens=3000, completion_tokens=800),
     )
     client = server.client()
     await client.structured("judge", MESSAGES, Verdict)
-    text = await client.text("critic", MESSAGES)
+    critic = await client.structured("critic", MESSAGES, Verdict)
     await client.aclose()
-    assert text.text == "A critique."
+    assert critic.value == Verdict(**GOOD)
     ledger = client.ledger
-    assert (ledger.calls, ledger.prompt_tokens, ledger.completion_tokens) == (2, 4000, 1000)
+    assert (ledger.calls, ledger.requests, ledger.prompt_tokens, ledger.completion_tokens) == (2, 2, 4000, 1000)
     assert ledger.cost_usd == pytest.approx((4000 * 0.15 + 1000 * 0.60) / 1e6)
     assert [r.role for r in ledger.records] == ["judge", "critic"]
     assert all(r.model == "gpt-4o-mini" and r.latency_s >= 0 for r in ledger.records)
@@ -392,7 +403,7 @@ async def test_concurrency_limit_is_shared_by_all_calls():
         in_flight -= 1
         from tests.fakes import completion_json
 
-        return httpx2.Response(200, json=completion_json(Reply(content="ok"), "m"))
+        return httpx2.Response(200, json=completion_json(Reply(tool_args=GOOD), "m"))
 
     settings = fast_settings(concurrency=3)
     clients = []
@@ -401,5 +412,53 @@ async def test_concurrency_limit_is_shared_by_all_calls():
 
         http = httpx2.AsyncClient(transport=httpx2.MockTransport(slow), base_url="http://fake.local/v1")
         clients.append(LLMClient(settings, http_client=http))
-    await asyncio.gather(*(clients[i % 2].text("critic", MESSAGES) for i in range(12)))
+    await asyncio.gather(*(clients[i % 2].structured("critic", MESSAGES, Verdict) for i in range(12)))
     assert peak == 3
+
+
+async def test_one_answer_never_costs_more_than_max_requests_per_turn():
+    """Invalid answers and transport failures share one budget: re-asks never multiply retries."""
+    invalid = Reply(tool_args={"score": 11, "rationale": "x"})
+    server = ScriptedServer(default=invalid).enqueue(status(503), invalid, status(429), status(503), invalid)
+    sleep = SleepRecorder()
+    with pytest.raises(StructuredOutputError) as caught:
+        await ask(server, sleep, max_requests_per_turn=5, retry=RetrySettings(max_attempts=6, initial_backoff_s=0.001))
+    assert len(server.requests) == 5  # not asks x attempts
+    assert (caught.value.requests, caught.value.attempts) == (5, 2)
+    assert "llm.max_requests_per_turn = 5" in str(caught.value)
+
+
+async def test_reask_starts_from_a_fresh_context_with_a_new_seed():
+    server = ScriptedServer().enqueue(Reply(tool_args={"score": 11, "rationale": "obey"}), Reply(tool_args=GOOD))
+    client = server.client()
+    reply = await client.structured("judge", MESSAGES, Verdict, seed=41)
+    await client.aclose()
+    assert reply.asks == 2 and reply.record.attempts == 2
+    first, second = server.requests
+    assert (first["seed"], second["seed"]) == (41, 42)
+    assert len(second["messages"]) == len(MESSAGES)  # the rejected answer is not shown back
+    assert all("obey" not in str(m) for m in second["messages"])
+    assert second["messages"][-1]["content"].startswith(MESSAGES[-1]["content"])
+    assert "score" in second["messages"][-1]["content"]
+
+
+async def test_a_check_that_refuses_the_answer_is_reasked_then_raises_answer_rejected():
+    from agents.errors import AnswerRejected
+
+    def check(value: Verdict) -> None:
+        if value.rationale == "plausible":
+            raise ValueError("the rationale says nothing")
+
+    server = ScriptedServer(default=Reply(tool_args=GOOD))
+    client = server.client(max_requests_per_turn=3)
+    with pytest.raises(AnswerRejected) as caught:
+        await client.structured("judge", MESSAGES, Verdict, check=check)
+    await client.aclose()
+    assert (caught.value.attempts, caught.value.requests, caught.value.reason) == (3, 3, "the rationale says nothing")
+    assert "the rationale says nothing" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_client_has_no_free_text_path_left():
+    from agents import client
+
+    assert not hasattr(client.LLMClient, "text") and not hasattr(client, "dumps")

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from hypodebate.cli import app
 from store.engine import open_store
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow, ScoreboardRow
+from store.related import Related, related_for_entities
 from tests.wiki_db import HOSTILE_TITLE, SEED, SEED_SLUG, WikiDb, build_wiki_db
 from wiki.block import END, START, escape_inline, render_block, splice
 from wiki.entities import canonical, disease_id, diseases_in, genes_in
 from wiki.errors import MarkerError, PageError
 from wiki.pages import read_page
-from wiki.related import Related, related_for_entities
 
 runner = CliRunner()
 LINE = re.compile(
@@ -77,11 +77,11 @@ def test_front_matter_pages_have_canonical_entities(built: WikiDb):
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("---\ntitle: x\n---\nbody\n", "page.md: slug: Field required"),
-        ("---\nslug: Bad Slug\ntitle: x\n---\n", "page.md: slug: String should match pattern"),
+        ("---\ntitle: x\n---\nbody\n", "page.md: slug: required field is missing"),
+        ("---\nslug: Bad Slug\ntitle: x\n---\n", "page.md:2: slug: String should match pattern"),
         (
             "---\nslug: ok\ntitle: x\nentities: [CYP46A1]\n---\n",
-            "page.md: entities: Value error, 'CYP46A1' is not an entity id",
+            "page.md:4: entities: Value error, 'CYP46A1' is not an entity id",
         ),
         ("---\nslug: ok\ntitle: [unclosed\n---\n", "page.md:4: invalid YAML front matter"),
         ("---\nslug: ok\ntitle: x\n", "page.md: front matter opened with '---' is never closed"),
@@ -96,7 +96,7 @@ def test_bad_pages_name_the_file_and_the_field(tmp_path: Path, text: str, error:
     with pytest.raises(PageError) as caught:
         read_page(path)
     assert str(caught.value).startswith(str(tmp_path)) and error in str(caught.value)
-    result = invoke("pages", "import", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    result = invoke("pages", "import", str(path), "--root", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code == 2 and error in result.stderr
 
 
@@ -130,7 +130,7 @@ def test_entities_from_text_use_the_alias_table_and_known_targets():
 
 
 def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
-    result = invoke("pages", "import", str(db.seed), str(db.page), "--db", db.url)
+    result = invoke("pages", "import", str(db.seed), str(db.page), "--root", str(db.root), "--db", db.url)
     assert result.exit_code == 0, result.output
     assert f"imported {SEED_SLUG}" in result.stdout and "imported hostile-page" in result.stdout
     sessions = open_store(db.url)
@@ -145,13 +145,13 @@ def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
             assert ("DISEASE:ftd", "h-0badc0de") in links
             count = s.scalar(select(func.count()).select_from(LinkRow))
         db.page.write_text(db.page.read_text().replace('title: "TREM2 <b>page</b>"', "title: TREM2 renamed"))
-        again = invoke("pages", "import", str(db.page), "--db", db.url)
+        again = invoke("pages", "import", str(db.page), "--root", str(db.root), "--db", db.url)
         assert again.exit_code == 0 and "updated hostile-page" in again.stdout
         with sessions() as s:
             assert s.get_one(PageRow, "hostile-page").title == "TREM2 renamed"
             assert s.scalar(select(func.count()).select_from(LinkRow)) == count  # idempotent
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
 
 # -- the related query -----------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_related_orders_by_score_then_debates_then_id_and_filters(tmp_path: Path
             ]
             assert related_for_entities(s, [], BOARD, top=8) == []
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
 
 # -- the block -------------------------------------------------------------------------------------
@@ -280,9 +280,9 @@ def test_splice_keeps_every_other_byte_and_rejects_broken_markers():
 
 def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: WikiDb):
     original = db.seed.read_bytes()
-    assert invoke("pages", "import", str(db.seed), str(db.page), "--db", db.url).exit_code == 0
+    assert invoke("pages", "import", str(db.seed), str(db.page), "--root", str(db.root), "--db", db.url).exit_code == 0
 
-    dry = invoke("pages", "attach", "--dry-run", "--db", db.url)
+    dry = invoke("pages", "attach", "--dry-run", "--root", str(db.root), "--db", db.url)
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.startswith(f"--- {db.page}") or f"--- {db.seed}" in dry.stdout
     assert (
@@ -290,7 +290,7 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: Wik
     )
     assert db.seed.read_bytes() == original
 
-    first = invoke("pages", "attach", "--db", db.url)
+    first = invoke("pages", "attach", "--root", str(db.root), "--db", db.url)
     assert first.exit_code == 0, first.output
     after = db.seed.read_bytes()
     assert after.startswith(original)  # every byte before the block is untouched
@@ -315,17 +315,17 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: Wik
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md and "<script>alert(1)" not in md.split(START)[1]
 
     snapshot = (db.seed.read_bytes(), db.page.read_bytes())
-    second = invoke("pages", "attach", "--db", db.url)
+    second = invoke("pages", "attach", "--root", str(db.root), "--db", db.url)
     assert second.exit_code == 0 and "0 changed" in second.stderr
     assert (db.seed.read_bytes(), db.page.read_bytes()) == snapshot
-    assert invoke("pages", "attach", "--dry-run", "--db", db.url).stdout == ""
+    assert invoke("pages", "attach", "--dry-run", "--root", str(db.root), "--db", db.url).stdout == ""
 
-    top = invoke("pages", "attach", str(db.seed), "--top", "3", "--db", db.url)
+    top = invoke("pages", "attach", str(db.seed), "--top", "3", "--root", str(db.root), "--db", db.url)
     assert top.exit_code == 0
     assert db.seed.read_bytes().startswith(original)
     assert db.seed.read_text().count("/hypothesis/") == 8 + 3  # the seed's own eight, then ours
 
 
 def test_attach_without_pages_is_a_clear_error(tmp_path: Path):
-    result = invoke("pages", "attach", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = invoke("pages", "attach", "--root", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'empty.db'}")
     assert result.exit_code == 2 and "no pages imported yet" in result.stderr

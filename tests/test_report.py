@@ -6,6 +6,8 @@ import asyncio
 import csv
 import json
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,17 +15,17 @@ import pytest
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select, update
 
-from agents.embedded import DEMO_WARNING
 from agents.settings import EMBEDDED_MODEL
 from debates.hypotheses import Evidence, Hypothesis
 from debates.inputs import load_hypotheses
-from debates.report import cite, md_escape, render_html, render_markdown, usd, word_diff
-from debates.report_data import ReportScopeError, load_report
 from hypodebate.commands.export import export_command
 from hypodebate.commands.report import report_command
 from hypodebate.commands.show import NotFound
+from report.data import ReportScopeError, load_report
+from report.render import cite, md_escape, render_html, render_markdown, usd, word_diff
+from store.demo import DEMO_MODEL, DEMO_WARNING
 from store.engine import open_store
-from store.models import DebateRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow
+from store.models import DebateRow, HypothesisRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
 from tests.helpers import TWO, runner
 
@@ -119,7 +121,7 @@ def load(db: ReportDb, **scope: str | None):
         with sessions() as session:
             return load_report(session, **scope)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
 
 def section(html: str, hypothesis_id: str) -> str:
@@ -134,8 +136,10 @@ def board_block(html: str, board_id: str) -> str:
 
 
 def copy_db(db: ReportDb, folder: Path, name: str) -> ReportDb:
+    """A copy through SQLite's backup API: it includes what is still in the write-ahead log."""
     copy = folder / name
-    copy.write_bytes(Path(db.url.removeprefix("sqlite:///")).read_bytes())
+    with closing(sqlite3.connect(db.url.removeprefix("sqlite:///"))) as source, closing(sqlite3.connect(copy)) as dest:
+        source.backup(dest)
     return ReportDb(f"sqlite:///{copy}", db.batch_id, db.hypothesis_ids)
 
 
@@ -227,7 +231,7 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
         tokens = s.scalar(select(func.sum(UsageRow.prompt_tokens + UsageRow.completion_tokens)))
         calls = s.scalar(select(func.count()).select_from(UsageRow))
         cost = s.scalar(select(func.sum(UsageRow.cost_usd)))
-    sessions.kw["bind"].dispose()
+    sessions.close()
     assert f"{tokens:,} (" in overview and f"in {calls} calls" in overview
     assert f"estimated cost {usd(cost)}" in overview and cost > 0
     assert f"This report covers batch {db.batch_id}: 4 hypotheses, 8 debates." in overview
@@ -244,7 +248,7 @@ def test_demo_banner_when_the_embedded_model_took_part(db, tmp_path):
     with sessions() as s:
         s.execute(update(DebateRow).values(models={"proposer": EMBEDDED_MODEL, "critic": "x", "judge": "y"}))
         s.commit()
-    sessions.kw["bind"].dispose()
+    sessions.close()
     html = render_html(load(copy, batch_id=db.batch_id))
     assert 'id="demo-banner"' in html and DEMO_WARNING in html
     assert "Demo model" in render_markdown(load(copy))
@@ -256,7 +260,7 @@ def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(db, tmp_path):
     with sessions() as s:
         s.execute(update(ScoreboardRow).values(demo=True))
         s.commit()
-    sessions.kw["bind"].dispose()
+    sessions.close()
     data = load(copy, batch_id=db.batch_id)
     (ranking,) = data.rankings
     assert ranking.board.demo and "demo model: scores carry no information" in ranking.board.label
@@ -282,7 +286,7 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
             .values(model="judge <b>model</b>", persona="<i>persona</i>", material_order="<u>order</u>")
         )
         s.commit()
-    sessions.kw["bind"].dispose()
+    sessions.close()
     html = render_html(load(copy, batch_id=db.batch_id))
     assert "<b>model" not in html and "<i>persona" not in html and "<u>order" not in html
     assert '<dd class="model">judge &lt;b&gt;model&lt;/b&gt;</dd>' in html
@@ -308,8 +312,8 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
 def test_markdown_report_has_the_same_content_and_is_inert(db):
     md = render_markdown(load(db, batch_id=db.batch_id))
     assert "<script" not in md and "<img" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
-    assert "\\[x\\](javascript:alert(1))" in md
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # the one escaping the wiki block uses too
+    assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
     assert "\\\\" not in md  # nothing escaped twice
     rendered = MarkdownIt("commonmark").enable("table").render(md)
     assert "<script" not in rendered and "<img" not in rendered and 'javascript:alert(1)"' not in rendered
@@ -326,7 +330,7 @@ def test_markdown_report_has_the_same_content_and_is_inert(db):
         "## Score distribution",
         "#### Replicates",
         "## Failed debates",
-        "critique (round 1), after 1 stored turn",
+        "critique \\(round 1\\), after 1 stored turn",  # parentheses escaped, as in the wiki block
         "### Score by dimension · scoreboard s-",
         "| mechanistic plausibility | 15 | 8.0 / 10 |",
         "*not answered*",
@@ -367,9 +371,7 @@ def test_report_command_writes_html_and_md_and_names_unknown_ids(db, tmp_path):
 
 
 async def test_report_without_batch_covers_every_hypothesis_with_debates(db, tmp_path):
-    copy = tmp_path / "scope.db"
-    copy.write_bytes(Path(db.url.removeprefix("sqlite:///")).read_bytes())
-    url = f"sqlite:///{copy}"
+    url = copy_db(db, tmp_path, "scope.db").url
     extra = Hypothesis(
         title="SIRT1 activation", targets=["SIRT1"], mechanism="SIRT1 activation restores mitochondrial biogenesis."
     )
@@ -423,7 +425,7 @@ def _counts(db: ReportDb) -> dict[str, int]:
             "verdict": s.scalar(select(func.count()).select_from(VerdictRow)),
             "turn": s.scalar(select(func.count()).select_from(TurnRow)),
         }
-    sessions.kw["bind"].dispose()
+    sessions.close()
     return counts
 
 
@@ -610,7 +612,139 @@ def test_cite_marks_citations_only_in_escaped_text():
 
 def test_md_escape_and_word_diff():
     assert md_escape("<script>x</script> [a](javascript:b) *c* | d") == (
-        "&lt;script&gt;x&lt;/script&gt; \\[a\\](javascript:b) \\*c\\* \\| d"
+        "&lt;script&gt;x&lt;/script&gt; \\[a\\]\\(javascript:b\\) \\*c\\* \\| d"
     )
     assert md_escape("# not a heading\n1. not a list") == "\\# not a heading\n1\\. not a list"
     assert word_diff("a b c", "a x c d") == [("same", "a"), ("del", "b"), ("ins", "x"), ("same", "c"), ("ins", "d")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- a list item? no",
+        "+ nor this",
+        "# nor a heading",
+        "===",
+        "---",
+        "1) not a list",
+        "2. nor this",
+        "> not a quote",
+        "  [link](http://x) ![img](http://x/i.png) {attr}",
+        "`code` ~~strike~~ **bold** _em_ <b>html</b> <http://autolink> &amp; &#60;",
+        "a | table | row",
+        "line one\n= underline attempt\n- and a bullet",
+    ],
+)
+def test_markdown_escape_renders_as_the_text_itself(text):
+    """Report and wiki block share one escaper: untrusted text renders as its own words, nothing else."""
+    import html as html_module
+
+    from safeio.markdown import escape, escape_inline
+    from wiki.block import escape_inline as block_escape
+
+    assert block_escape is escape_inline  # one helper, not two copies
+    for escaped, expected in ((escape(text), text), (escape_inline(text), " ".join(text.split()))):
+        rendered = MarkdownIt("commonmark").enable("table").render(escaped)
+        body = rendered.removeprefix("<p>").removesuffix("</p>\n")
+        assert rendered.startswith("<p>") and "<p>" not in body and "<" not in body.replace("&lt;", "")
+        assert html_module.unescape(body).split() == expected.split()
+
+
+# -- one definition of the score by dimension --------------------------------------------------------
+
+
+def test_report_and_web_page_show_the_same_score_by_dimension(db, tmp_path):
+    """Two debates of one hypothesis that the judges scored differently: the report and the web page give the
+    same per-dimension numbers: the mean over the debates, not the latest debate's."""
+    from fastapi.testclient import TestClient
+
+    from wiki.app import create_app
+
+    copy = copy_db(db, tmp_path, "dims.db")
+    cyp = db.hypothesis_ids["CYP46A1"]
+    sessions = open_store(copy.url)
+    with sessions() as s:
+        _, second = s.scalars(
+            select(DebateRow.id).where(DebateRow.hypothesis_id == cyp).order_by(DebateRow.finished_at)
+        ).all()
+        for verdict in s.scalars(select(VerdictRow).where(VerdictRow.debate_id == second)):
+            verdict.scores = {name: 2 for name in verdict.scores}  # the latest debate: 2 everywhere (the first: 8)
+        s.commit()
+    sessions.close()
+
+    data = load(copy)
+    (score,) = next(h for h in data.hypotheses if h.id == cyp).scores
+    report = {d.name: d.mean for d in score.dimensions}
+    assert len(report) == 10 and list(report.values()) == pytest.approx([5.0] * 10)  # (8 + 2) / 2
+    assert all((d.debates, d.verdicts) == (2, 4) for d in score.dimensions)
+    with TestClient(create_app(copy.url), base_url="http://localhost") as client:
+        web = client.get(f"/api/hypotheses/{cyp}").json()["dimensions"]
+        page = client.get(f"/hypothesis/{cyp}").text
+    assert web == pytest.approx(report)
+    assert page[page.index('id="dimensions"') :].count('<td class="num">5.0</td>') == 10
+    assert "| mechanistic plausibility | 15 | 5.0 / 10 |" in render_markdown(data)
+
+
+# -- CSV export: no cell is a formula ------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","click")', "+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0"]
+
+
+def test_export_csv_neutralises_every_formula(db, tmp_path):
+    """Titles, mechanisms, target labels and model text that start like a formula are exported as text."""
+    copy = copy_db(db, tmp_path, "formula.db")
+    sessions = open_store(copy.url)
+    with sessions() as s:
+        hypotheses = s.scalars(select(HypothesisRow).order_by(HypothesisRow.id)).all()
+        for h, formula in zip(hypotheses, FORMULAS, strict=False):
+            h.title, h.mechanism, h.target_label = formula, formula, formula
+        turns = s.scalars(select(TurnRow).order_by(TurnRow.id).limit(len(FORMULAS))).all()
+        for turn, formula in zip(turns, FORMULAS, strict=True):
+            turn.text = formula
+        s.commit()
+    sessions.close()
+    out = tmp_path / "formula.csv"
+    assert export_command(copy.url, fmt="csv", output=out) == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    cells = [r[c] for r in rows for c in r if r[c]]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    written = {r["title"] for r in rows if r["kind"] == "hypothesis"} | {r["text"] for r in rows if r["kind"] == "turn"}
+    used = FORMULAS[: len(hypotheses)]
+    assert {"'" + f for f in used} <= written and {"'" + f for f in FORMULAS} <= written
+    mechanisms = {r["mechanism"] for r in rows if r["kind"] == "hypothesis"}
+    assert {"'" + f for f in used} <= mechanisms
+    # the JSON Lines export keeps the data exactly as stored: only a spreadsheet needs the mark
+    jsonl = tmp_path / "formula.jsonl"
+    assert export_command(copy.url, fmt="jsonl", output=jsonl) == 0
+    titles = {json.loads(line).get("title") for line in jsonl.read_text(encoding="utf-8").splitlines()}
+    assert set(used) <= titles
+
+
+# -- re-asks: a turn that needed more than one answer says so ----------------------------------------------------
+
+
+def test_a_turn_that_needed_re_asks_says_so(db, tmp_path):
+    copy = copy_db(db, tmp_path, "asks.db")
+    cyp = db.hypothesis_ids["CYP46A1"]
+    sessions = open_store(copy.url)
+    with sessions() as s:
+        debate = s.scalars(select(DebateRow.id).where(DebateRow.hypothesis_id == cyp).order_by(DebateRow.id)).first()
+        s.execute(update(TurnRow).where(TurnRow.debate_id == debate, TurnRow.step == "critique").values(asks=3))
+        s.execute(update(TurnRow).where(TurnRow.debate_id == debate, TurnRow.step == "verdict").values(asks=2))
+        s.commit()
+    sessions.close()
+    data = load(copy, batch_id=db.batch_id)
+    html, md = render_html(data), render_markdown(data)
+    assert html.count('<span class="reasks">needed 3 asks</span>') == 2  # a critique in each of the two rounds
+    assert html.count('<span class="reasks">needed 2 asks</span>') == 2  # both judges of the panel
+    assert html.count('class="reasks"') == 4  # turns answered at the first ask say nothing
+    assert len(re.findall(r"^\*\*Round \d, critique\*\* · critic · .* · needed 3 asks$", md, re.M)) == 2
+    assert len(re.findall(r"^##### Judge \d .* · needed 2 asks$", md, re.M)) == 2
+    assert md.count("needed ") == 4
+
+
+def test_the_store_names_the_demo_model_as_the_embedded_server_does():
+    """store/ may not import agents/, so the demo model's name is written twice: they must agree."""
+    assert DEMO_MODEL == EMBEDDED_MODEL
+    assert EMBEDDED_MODEL in DEMO_WARNING

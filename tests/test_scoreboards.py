@@ -82,12 +82,12 @@ async def test_a_reask_draws_a_new_seed(two, db):
 async def test_a_retried_failure_draws_afresh(two, db):
     empty = Reply(tool_args={"claim": "", "mechanism": "", "evidence": ["x"], "prediction": ""})
     server = ScriptedServer(default=empty)
-    first = await runner(server, db, rounds=0, judges=1, turn_retries=0).run(two[:1], source="x")
+    first = await runner(server, db, {"max_requests_per_turn": 1}, rounds=0, judges=1).run(two[:1], source="x")
     assert first.outcomes[0].status == "failed"
     failed_seeds = {r["seed"] for r in server.requests}
     server.requests.clear()
     server.default = FakeDebater(by_seed=True)
-    second = await runner(server, db, rounds=0, judges=1, turn_retries=0).run(two[:1], source="x")
+    second = await runner(server, db, {"max_requests_per_turn": 1}, rounds=0, judges=1).run(two[:1], source="x")
     assert second.outcomes[0].status == "completed"
     assert not failed_seeds & {r["seed"] for r in server.requests}  # attempt 2 is not attempt 1 again
 
@@ -103,7 +103,7 @@ async def test_a_panel_with_per_judge_models_records_each(two, db):
     judged = {r["model"] for r in server.requests if "You are JUDGE" in r["messages"][1]["content"]}
     assert judged == {"judge-a", "judge-b", "judge-c"}
     systems = {
-        r["messages"][0]["content"].split(":")[1].split(".")[0]
+        r["messages"][1]["content"].rsplit("You are JUDGE", 1)[1].split(":")[1].split(".")[0]  # the persona
         for r in server.requests
         if "You are JUDGE" in r["messages"][1]["content"]
     }
@@ -178,7 +178,7 @@ async def test_an_empty_rationale_is_rejected_and_reasked(two, db):
     server = ScriptedServer(default=judge_once_empty)
     result = await runner(server, db, rounds=0, judges=1).run(two[:1], source="x")
     assert result.outcomes[0].status == "completed"
-    reask = [r for r in server.requests if len(r["messages"]) > 2]
+    reask = [r for r in server.requests if "rejected as invalid" in r["messages"][-1]["content"]]
     assert reask and "rationales.novelty" in reask[0]["messages"][-1]["content"]
 
 
@@ -205,10 +205,10 @@ async def test_two_judge_models_are_two_scoreboards_that_never_mix(two, db, tmp_
     page.write_text("---\nslug: cyp\ntitle: CYP46A1\nentities: [GENE:CYP46A1, GENE:NLRP3]\n---\n# CYP46A1\n")
     sessions = open_store(db)
     try:
-        import_pages(sessions, [page])
+        import_pages(sessions, [page], root=tmp_path)
     finally:
-        sessions.kw["bind"].dispose()
-    with TestClient(create_app(db)) as client:
+        sessions.close()
+    with TestClient(create_app(db), base_url="http://localhost") as client:
         api = client.get("/api/pages/cyp/related").json()
         assert len({round(h["score"], 6) for h in api["hypotheses"]}) == 1  # one scoreboard's scores only
         assert len(api["other_scoreboards"]) == 1
@@ -225,7 +225,8 @@ async def test_two_judge_models_are_two_scoreboards_that_never_mix(two, db, tmp_
         exchange = client.get(f"/exchange?scoreboard={second.board.id}").text
         assert "judge: judge-weak" in exchange and "0.22" in exchange and "0.78" not in exchange
         assert client.get("/exchange?scoreboard=s-00000000").status_code == 404
-    attached = cli.invoke(app, ["pages", "attach", "--db", db, "--scoreboard", second.board.id])
+    board = second.board.id
+    attached = cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db, "--scoreboard", board])
     assert attached.exit_code == 0, attached.output
     block = page.read_text()
     assert "judge: judge-weak" in block and "0.22" in block and "0.78" not in block
@@ -239,15 +240,15 @@ async def test_a_page_block_defaults_to_the_scoreboard_with_most_debates(two, db
     await runner(server, db, llm={"models": {"judge": "judge-b"}}, rounds=1, judges=1).run(two, source="b")
     page = tmp_path / "page.md"
     page.write_text("---\nslug: cyp\ntitle: CYP46A1\nentities: [GENE:CYP46A1]\n---\n# CYP46A1\n")
-    assert cli.invoke(app, ["pages", "import", str(page), "--db", db]).exit_code == 0
-    assert cli.invoke(app, ["pages", "attach", "--db", db]).exit_code == 0
+    assert cli.invoke(app, ["pages", "import", str(page), "--root", str(tmp_path), "--db", db]).exit_code == 0
+    assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
     assert "judge: judge-a" in text and "(2 debates)" in text
     # more debates on judge-b's scoreboard: the page's default follows (nothing stale is cached)
     await runner(server, db, llm={"models": {"judge": "judge-b"}}, rounds=1, judges=1, replicates=3).run(
         two, source="c"
     )
-    assert cli.invoke(app, ["pages", "attach", "--db", db]).exit_code == 0
+    assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
     assert "judge: judge-b" in text and "(3 debates)" in text and "judge-a" not in text
 
@@ -260,8 +261,8 @@ async def test_demo_scores_are_marked_on_the_block(two, db, tmp_path):
         s.commit()
     page = tmp_path / "page.md"
     page.write_text("---\nslug: cyp\ntitle: CYP46A1\nentities: [GENE:CYP46A1]\n---\n# CYP46A1\n")
-    assert cli.invoke(app, ["pages", "import", str(page), "--db", db]).exit_code == 0
-    assert cli.invoke(app, ["pages", "attach", "--db", db]).exit_code == 0
+    assert cli.invoke(app, ["pages", "import", str(page), "--root", str(tmp_path), "--db", db]).exit_code == 0
+    assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
     assert "demo model: these scores carry no information" in text
     assert next(line for line in text.splitlines() if line.startswith("- [")).endswith(" · demo")
@@ -515,7 +516,7 @@ def _upgrade_from_0003(url: str) -> None:
             assert s.scalar(select(func.count()).select_from(VerdictRow)) == 4
             assert len(s.get(HypothesisRow, "h-0000000a").evidence) == 1
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
 
 # -- agreement ----------------------------------------------------------------------------------------

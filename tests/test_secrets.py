@@ -47,8 +47,8 @@ def test_the_api_key_leaks_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixt
         ["report", "--format", "md", "-o", str(tmp_path / "report.md"), *common],
         ["export", "-o", str(tmp_path / "export.jsonl"), *common],
         ["export", "--format", "csv", "-o", str(tmp_path / "export.csv"), *common],
-        ["pages", "import", str(page), *common],
-        ["pages", "attach", *common],
+        ["pages", "import", str(page), "--root", str(tmp_path), *common],
+        ["pages", "attach", "--root", str(tmp_path), *common],
         ["doctor", "--config", str(config)],
     ]
     outputs: list[str] = []
@@ -61,7 +61,7 @@ def test_the_api_key_leaks_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixt
         server.stop()
     assert f"Bearer {SENTINEL}" in server.authorizations  # the key was sent, where it belongs
 
-    with TestClient(create_app(db)) as client:
+    with TestClient(create_app(db), base_url="http://localhost") as client:
         for path in ["/exchange", "/wiki/cyp46a1", "/hypothesis/h-2600483e", "/api/hypotheses/h-2600483e"]:
             response = client.get(path)
             assert response.status_code == 200, path

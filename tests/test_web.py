@@ -24,19 +24,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
     db = build_wiki_db(tmp_path_factory.mktemp("web"))
     sessions = open_store(db.url)
     try:
-        import_pages(sessions, [db.seed, db.page])
-        attach_pages(sessions, [], WikiSettings())  # the stored page text now holds a block; it is not shown twice
+        import_pages(sessions, [db.seed, db.page], root=db.root)
+        # the stored page text now holds a block; it is not shown twice
+        attach_pages(sessions, [], WikiSettings(), root=db.root)
         with sessions() as session:  # as if the fake were the embedded demo model
             session.execute(update(ScoreboardRow).values(demo=True))
             session.commit()
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     return db
 
 
 @pytest.fixture(scope="module")
 def client(built: WikiDb) -> Iterator[TestClient]:
-    with TestClient(create_app(built.url)) as client:
+    with TestClient(create_app(built.url), base_url="http://localhost") as client:
         yield client
 
 

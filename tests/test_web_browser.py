@@ -29,10 +29,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = build_wiki_db(tmp_path_factory.mktemp("site"))
     sessions = open_store(db.url)
     try:
-        import_pages(sessions, [db.seed, db.page])
-        attach_pages(sessions, [], WikiSettings())
+        import_pages(sessions, [db.seed, db.page], root=db.root)
+        attach_pages(sessions, [], WikiSettings(), root=db.root)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     with serving(create_app(db.url)) as url:
         yield url
 

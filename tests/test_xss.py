@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from debates.report import render_html, render_markdown
-from debates.report_data import load_report
+from report.data import load_report
+from report.render import render_html, render_markdown
 from store.engine import open_store
 from tests.xss import PAYLOADS, XssDb, assert_inert, build_xss_db
 from wiki.app import create_app
@@ -36,7 +36,7 @@ def _report(xss: XssDb):
         with sessions() as session:
             return load_report(session, batch_id=xss.batch_id)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
 
 
 def test_html_report_renders_every_payload_as_text(xss: XssDb):
@@ -87,7 +87,7 @@ def test_the_attached_page_block_is_inert(xss: XssDb):
 
 @pytest.fixture(scope="module")
 def client(xss: XssDb) -> Iterator[TestClient]:
-    with TestClient(create_app(xss.url)) as client:
+    with TestClient(create_app(xss.url), base_url="http://localhost") as client:
         yield client
 
 

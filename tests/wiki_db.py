@@ -46,6 +46,11 @@ class WikiDb:
     seed: Path
     page: Path
 
+    @property
+    def root(self) -> Path:
+        """The pages root: the folder both page files are in."""
+        return self.seed.parent
+
 
 def build_wiki_db(folder: Path) -> WikiDb:
     server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()

@@ -103,12 +103,12 @@ async def build_xss_db(folder: Path) -> XssDb:
     page.write_text(PAGE, encoding="utf-8")
     sessions = open_store(url)
     try:
-        import_pages(sessions, [page])
-        attach_pages(sessions, [], WikiSettings())
+        import_pages(sessions, [page], root=folder)
+        attach_pages(sessions, [], WikiSettings(), root=folder)
         with sessions() as s:
             debates = list(s.scalars(select(DebateRow.id)))
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     return XssDb(url, result.batch_id, [h.hypothesis_id for h in hypotheses], debates, page)
 
 

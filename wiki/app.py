@@ -2,13 +2,15 @@
 
 Every value reaches HTML through a Jinja environment with autoescape on; page Markdown is rendered
 by markdown-it with raw HTML off (it shows as text) and its default link validation (no
-`javascript:`, `vbscript:`, `file:` or `data:` links). No page runs a script: the CSP forbids them.
+`javascript:`, `vbscript:`, `file:` or `data:` links). No page runs a script: the CSP forbids them, and the
+app serves no interactive docs (`/docs`, `/redoc` load scripts from a CDN); the schema is at `/openapi.json`.
+Every answer carries the headers of wiki/security.py; a request for a Host not allowed is answered 400.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -20,19 +22,25 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from store import debates as stored
+from store import pages as stored_pages
 from store.engine import open_store
-from store.models import HypothesisRow, PageRow
+from store.models import PageRow
 from store.rankings import scoreboards
 from wiki.block import colour, uncertainty
 from wiki.pages import strip_block
 from wiki.related import RelatedBlock, related_blocks
 from wiki.schemas import HypothesisResponse, RelatedHypothesis, RelatedResponse
+from wiki.security import CSP, SecurityHeaders
 from wiki.settings import WikiSettings
 from wiki.views import DEMO_WARNING, board_schema, debate_detail, debate_is_demo, exchange, hypothesis_detail
 
 TEMPLATES = Path(__file__).with_name("templates")
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+MAX_OFFSET = 1_000_000  # past any real list; a larger offset is a 422, not a slow query
+DEBATES_PER_PAGE = 50  # debates (with transcripts) on one page of a hypothesis view
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 Embed = Annotated[bool, Query(description="1: the view without site chrome, for iframes")]
 Top = Annotated[int | None, Query(ge=1, le=100, description="how many hypotheses (default wiki.top)")]
 BoardQuery = Annotated[
@@ -65,8 +73,12 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
-    """The app over the database at `url` (opened, and migrated, when the app starts; closed when it stops)."""
+def create_app(
+    url: str, settings: WikiSettings | None = None, *, allowed_hosts: Sequence[str] | None = None
+) -> FastAPI:
+    """The app over the database at `url` (opened, and migrated, when the app starts; closed when it stops).
+
+    It answers requests whose Host header is one of `allowed_hosts` (default: wiki.allowed_hosts)."""
     wiki = settings or WikiSettings()
     env = templates()
     state: dict[str, sessionmaker[Session]] = {}
@@ -77,9 +89,17 @@ def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            state.pop("sessions").kw["bind"].dispose()
+            state.pop("sessions").close()
 
-    app = FastAPI(title="hypodebate", summary="Scored hypotheses on wiki pages (read-only).", lifespan=lifespan)
+    app = FastAPI(
+        title="hypodebate",
+        summary="Scored hypotheses on wiki pages (read-only).",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN: no page of this app runs a script
+        redoc_url=None,
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or wiki.allowed_hosts))
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: the Host check's 400 carries the headers too
 
     def session() -> Session:
         return state["sessions"]()
@@ -101,7 +121,7 @@ def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
     @app.get("/exchange", response_class=HTMLResponse, summary="Hypotheses ranked by score on one scoreboard")
     def exchange_view(
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         scoreboard: BoardQuery = None,
     ) -> HTMLResponse:
         with session() as s:
@@ -123,7 +143,7 @@ def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
             )
 
     def load_page(s: Session, slug: str) -> PageRow:
-        page = s.get(PageRow, slug)
+        page = stored_pages.page(s, slug)
         if page is None:
             raise HTTPException(404, f"no wiki page {slug!r}")
         return page
@@ -166,14 +186,23 @@ def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
             return html("page.html.j2", embed=embed, page=page, body=body, blocks=blocks(s, page, top, scoreboard))
 
     @app.get("/hypothesis/{hypothesis_id}", response_class=HTMLResponse, summary="A hypothesis and its debates")
-    def hypothesis_view(hypothesis_id: str, embed: Embed = False) -> HTMLResponse:
+    def hypothesis_view(hypothesis_id: str, embed: Embed = False, offset: Offset = 0) -> HTMLResponse:
+        """The hypothesis, then its debates with transcripts, DEBATES_PER_PAGE at a time from `offset`."""
         with session() as s:
-            h = s.get(HypothesisRow, hypothesis_id)
+            h = stored.hypothesis(s, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
-            detail = hypothesis_detail(s, h)
+            detail = hypothesis_detail(s, h, offset=offset, limit=DEBATES_PER_PAGE)
             debates = [debate_detail(s, d.id) for d in detail.debates]
-            return html("hypothesis.html.j2", embed=embed, h=detail, debates=[d for d in debates if d])
+            return html(
+                "hypothesis.html.j2",
+                embed=embed,
+                h=detail,
+                debates=[d for d in debates if d],
+                offset=offset,
+                per_page=DEBATES_PER_PAGE,
+                total=stored.debate_count(s, h.id),
+            )
 
     @app.get("/debates/{debate_id}", response_class=HTMLResponse, summary="One debate's transcript and verdicts")
     def debate_view(debate_id: str, embed: Embed = False) -> HTMLResponse:
@@ -210,7 +239,7 @@ def create_app(url: str, settings: WikiSettings | None = None) -> FastAPI:
     @app.get("/api/hypotheses/{hypothesis_id}", summary="A hypothesis, its score by dimension and its debates")
     def hypothesis_api(hypothesis_id: str) -> HypothesisResponse:
         with session() as s:
-            h = s.get(HypothesisRow, hypothesis_id)
+            h = stored.hypothesis(s, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
             return hypothesis_detail(s, h)

@@ -10,11 +10,10 @@ backslash-escaped, so a hostile title renders as its own text and links nowhere.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
+from safeio.markdown import escape_inline
 from wiki.errors import MarkerError
 
 START = "<!-- hypodebate:related:start -->"
@@ -24,7 +23,6 @@ SUBHEADING = "From the [SciDEX Exchange](/exchange) — scored by multi-agent de
 EMPTY = "No hypothesis with a completed debate is linked to this page yet."
 DEMO_MARK = "demo"
 BANDS: tuple[tuple[float, str], ...] = ((0.7, "#81c784"), (0.5, "#ffd54f"), (0.0, "#e57373"))
-_MD_SPECIAL = re.compile(r"([\\`*_\[\](){}<>#+!|~])")
 
 BlockStyle = Literal["markdown", "dump"]
 
@@ -66,13 +64,6 @@ class BoardLike(Protocol):
 def colour(score: float) -> str:
     value = round(score, 2)
     return next(c for floor, c in BANDS if value >= floor)
-
-
-def escape_inline(text: str) -> str:
-    """Untrusted text made inert in Markdown and HTML: one line, entities for & < >, metacharacters escaped."""
-    one_line = " ".join(text.split())
-    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
-    return "\\" + escaped if escaped.startswith(("-", "=")) else escaped
 
 
 def uncertainty(h: RelatedLine) -> str:

@@ -4,6 +4,9 @@ A Markdown page starts with `---`, a YAML mapping (slug, title, entity_type, ent
 A dump page is what the seed file holds: a "📗 Cite This Artifact" line followed by the title, an HTML
 infobox (name, type), section headings as bare lines, `[@bibkey]` citations, internal links, and a
 metadata table of `| key | value |` rows holding the slug and the entity type.
+
+Pages are untrusted text: a page is at most `MAX_PAGE_BYTES`, is read without following a symbolic link,
+and every pattern here runs in time linear in the page (no class can overlap the delimiter that ends it).
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from safeio.errors import validation_line
+from safeio.files import UnsafePathError, read_regular
+from safeio.text import no_controls
+from safeio.yaml import YamlDocument, YamlError, parse_yaml
 from wiki.block import END, START
 from wiki.entities import canonical
 from wiki.errors import PageError
@@ -24,21 +31,26 @@ from wiki.errors import PageError
 PageFormat = Literal["markdown", "dump"]
 T = TypeVar("T")
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,199}$")]
+NoControl = AfterValidator(no_controls)  # titles are printed on terminals and pages
 CITE_LINE = "📗 Cite This Artifact"
+MAX_PAGE_BYTES = 1 << 20  # 1 MiB: the seed page is 9 kB
 
 _CITATION = re.compile(r"\[@([A-Za-z0-9][\w:.-]{0,63})\]")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((/[^)\s]*)\)")
+# Link text stops at any bracket and the target at any parenthesis, so a run of `[` or of `[x](/` cannot make
+# every start rescan the rest of the page (the old `[^\]\n]+` and `[^)\s]*` were quadratic on such runs).
+_LINK = re.compile(r"\[([^\[\]\n]+)\]\((/[^()\s]*)\)")
 _META_ROW = re.compile(r"^\| ([A-Za-z_][\w]*) \| (.*) \|$")
 _INFOBOX_FIELD = r'<td class="label">{}</td>\s*<td>(.*?)</td>'
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"<[^<>]+>")  # a tag cannot contain `<`: a run of `<` is not rescanned from each one
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+)$", re.M)
 
 
 class FrontMatter(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     slug: Slug
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-    entity_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoControl]
+    entity_type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), NoControl] | None = None
     entities: list[str] = Field(default_factory=list, max_length=500)
 
     @field_validator("entities")
@@ -63,15 +75,23 @@ class ParsedPage:
 
 
 def read_page(path: Path) -> ParsedPage:
-    """Parse one page file; PageError names the file and the field at fault."""
+    """Read and parse one page file: a regular file (a symbolic link is refused, not followed) of at most
+    `MAX_PAGE_BYTES`. PageError names the file and the field at fault."""
     try:
-        text = path.read_bytes().decode("utf-8")  # bytes as they are: no newline translation
-    except FileNotFoundError:
-        raise PageError(f"{path}: no such file") from None
+        data, _ = read_regular(path, limit=MAX_PAGE_BYTES)
+    except UnsafePathError as exc:
+        raise PageError(str(exc)) from None
+    return parse_page(path, data)
+
+
+def parse_page(path: Path, data: bytes) -> ParsedPage:
+    """Parse a page's bytes as they are (no newline translation); `path` is only named in errors."""
+    if len(data) > MAX_PAGE_BYTES:
+        raise PageError(f"{path}: {len(data)} bytes, more than the limit of {MAX_PAGE_BYTES} bytes for a page")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PageError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise PageError(f"{path}: cannot read: {exc.strerror}") from None
     if text.startswith("---"):
         return parse_markdown(path, text)
     if CITE_LINE in text or _META_ROW.search(text) is not None:
@@ -86,21 +106,19 @@ def parse_markdown(path: Path, text: str) -> ParsedPage:
     match = re.match(r"^---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|$)", text, re.S | re.M)
     if match is None:
         raise PageError(f"{path}: front matter opened with '---' is never closed by a '---' line")
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 2}" if mark else ""
-        raise PageError(f"{path}{where}: invalid YAML front matter: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
+    try:  # the guarded loader: size, depth and number-length caps, no duplicate keys; lines count from the file
+        document = parse_yaml(match.group(1), source=str(path), line_offset=1)
+    except YamlError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        problem = exc.message.removeprefix("invalid YAML: ")
+        raise PageError(f"{where}: invalid YAML front matter: {problem}") from None
+    if not isinstance(document.data, dict):
         raise PageError(f"{path}: front matter must be a mapping (slug, title, entity_type, entities)")
     try:
-        front = FrontMatter.model_validate(data)
+        front = FrontMatter.model_validate(document.data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) for p in error["loc"]) or "front matter"
-        got = f" (got {error['input']!r})" if error["type"] != "missing" else ""
-        raise PageError(f"{path}: {key}: {error['msg']}{got}") from None
+        line = partial(_field_line, path, document)
+        raise PageError(validation_line(exc, where=line)) from None
     body = text[match.end() :]
     return ParsedPage(
         path=path,
@@ -110,7 +128,7 @@ def parse_markdown(path: Path, text: str) -> ParsedPage:
         entity_type=front.entity_type,
         entities=front.entities,
         markdown=body,
-        sections=[m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.+)$", body, re.M)],
+        sections=[m.group(1).strip() for m in _HEADING.finditer(body)],
         citations=_unique(_CITATION.findall(body)),
         links=_unique(_LINK.findall(body)),
     )
@@ -124,17 +142,21 @@ def parse_dump(path: Path, text: str) -> ParsedPage:
         title = lines[after].strip() if after < len(lines) else ""
     meta = {m.group(1): m.group(2).strip() for m in map(_META_ROW.match, lines) if m}
     infobox = {
-        name.lower(): html.unescape(_TAG.sub("", m.group(1))).strip()
+        name.lower(): plain_text(m.group(1))
         for name in ("Name", "Type")
         if (m := re.search(_INFOBOX_FIELD.format(name), text, re.S))
     }
     title = title or infobox.get("name", "")
     if not title:
         raise PageError(f"{path}: title: no line after '{CITE_LINE}' and no infobox Name")
+    try:
+        no_controls(title)
+    except ValueError as exc:
+        raise PageError(f"{path}: title: {exc}") from None
     slug = meta.get("slug", "")
     if not slug:
         raise PageError(f"{path}: slug: the metadata table has no '| slug | ... |' row")
-    if not re.match(r"^[a-z0-9][a-z0-9_-]{0,199}$", slug):
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,199}", slug):
         raise PageError(f"{path}: slug: {slug!r} is not a page slug (lower-case letters, digits, '-' and '_')")
     entity_type = meta.get("entity_type") or infobox.get("type", "").lower() or None
     markdown, sections = dump_to_markdown(text)
@@ -204,6 +226,16 @@ def strip_block(text: str) -> str:
     if start == -1 or end == -1 or end < start:
         return text
     return text[:start] + text[end + len(END) :]
+
+
+def _field_line(path: Path, document: YamlDocument, loc: tuple[int | str, ...]) -> str:
+    line = document.line_at(loc)
+    return f"{path}:{line}" if line is not None else str(path)
+
+
+def plain_text(cell: str) -> str:
+    """An HTML cell's text: tags dropped, entities decoded, surrounding space trimmed."""
+    return html.unescape(_TAG.sub("", cell)).strip()
 
 
 def _unique(items: list[T]) -> list[T]:

@@ -94,7 +94,10 @@ class HypothesisResponse(BaseModel):
     version: int
     versions: list[Version]
     scores: list[Score] = Field(description="one per scoreboard and version; never averaged across them")
-    dimensions: dict[str, float] = Field(description="mean judge score per rubric dimension, latest completed debate")
+    dimensions: dict[str, float] = Field(
+        description="mean judge score per rubric dimension: the current version's completed debates on its first "
+        "scoreboard, mean over debates of each debate's panel mean (as in the report)"
+    )
     evidence: list[Evidence]
     debates: list[DebateSummary]
     demo_warning: str | None = Field(description="set when a score comes from the embedded demo model")

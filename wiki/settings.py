@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -13,3 +15,8 @@ class WikiSettings(BaseModel):
     min_debates: int = Field(1, ge=1)
     # which scoreboard pages rank by (s-xxxxxxxx); null: per page, the one with the most completed debates
     scoreboard: str | None = Field(None, pattern=r"^s-[0-9a-f]{8}$")
+    # the folder every page file lives under (relative to the working directory): import and attach read and
+    # write nothing outside it, and follow no symbolic link inside it; `--root` overrides it
+    pages_dir: Path = Path("pages")
+    # Host header values the web app answers (against DNS rebinding); `serve` adds the address it binds
+    allowed_hosts: tuple[str, ...] = Field(("localhost", "127.0.0.1"), min_length=1)

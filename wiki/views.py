@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import statistics
-
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import DebateRow, HypothesisRow, ScoreboardRow, ScoreRow
+from store import debates as stored
+from store.demo import DEMO_WARNING
+from store.models import DebateRow, HypothesisRow, ScoreRow
 from store.rankings import Board, Ranked, hypothesis_scores, ranking
+from store.reports import dimension_means
 from store.repository import versions_of
 from wiki.schemas import DebateSummary, Evidence, HypothesisResponse, Score, Scoreboard, Version
 
-DEMO_WARNING = (
-    "Scores marked demo come from the embedded demo model (SmolLM2-135M-Instruct, 135M parameters): "
-    "they carry no information; point hypodebate at a real model for research use."
-)
+__all__ = ["DEMO_WARNING", "board_schema", "debate_detail", "debate_is_demo", "exchange", "hypothesis_detail"]
 
 
 def debate_is_demo(session: Session, score: ScoreRow | None) -> bool:
-    if score is None or score.scoreboard_id is None:
-        return False
-    board = session.get(ScoreboardRow, score.scoreboard_id)
-    return bool(board and board.demo)
+    return score is not None and stored.scoreboard_is_demo(session, score.scoreboard_id)
 
 
 def board_schema(board: Board) -> Scoreboard:
@@ -44,22 +38,18 @@ def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tup
     return ranked[offset : offset + limit], len(ranked)
 
 
-def hypothesis_detail(session: Session, h: HypothesisRow) -> HypothesisResponse:
-    debates = list(
-        session.scalars(select(DebateRow).where(DebateRow.hypothesis_id == h.id).order_by(DebateRow.started_at))
-    )
-    scores = {s.debate_id: s for s in session.scalars(select(ScoreRow).where(ScoreRow.hypothesis_id == h.id))}
+def hypothesis_detail(
+    session: Session, h: HypothesisRow, *, offset: int = 0, limit: int | None = None
+) -> HypothesisResponse:
+    """The hypothesis with its scores, and its debates `limit` at a time from `offset` (all when None)."""
+    debates = stored.debates_of(session, h.id, offset=offset, limit=limit)
+    scores = stored.scores_of(session, [d.id for d in debates])
     versions = versions_of(session, h.id)
     version_of = {v.content_hash: v.id for v in versions}
-    completed = [d for d in debates if d.status == "completed" and d.hypothesis_hash == h.content_hash]
-    latest = max(completed, key=lambda d: (d.finished_at is not None, d.finished_at or d.started_at), default=None)
-    dimensions: dict[str, float] = {}
-    if latest is not None:
-        per: dict[str, list[float]] = {}
-        for verdict in latest.verdicts:
-            for name, value in verdict.scores.items():
-                per.setdefault(name, []).append(float(value))
-        dimensions = {name: statistics.fmean(values) for name, values in per.items()}
+    # the current version on its first scoreboard: the same definition the report shows (store.reports)
+    board_id = next((row.scoreboard_id for row, _ in hypothesis_scores(session, h.id) if row.current), "")
+    means = dimension_means(session, hypothesis_id=h.id).get((board_id, h.id, h.content_hash), ())
+    dimensions = {m.name: m.mean for m in means}
     summaries = []
     for d in debates:
         s = scores.get(d.id)
@@ -122,9 +112,9 @@ def hypothesis_detail(session: Session, h: HypothesisRow) -> HypothesisResponse:
 
 
 def debate_detail(session: Session, debate_id: str) -> tuple[DebateRow, HypothesisRow, ScoreRow | None] | None:
-    debate = session.get(DebateRow, debate_id)
+    debate = stored.debate(session, debate_id)
     if debate is None:
         return None
-    hypothesis = session.get_one(HypothesisRow, debate.hypothesis_id)
-    score = session.scalars(select(ScoreRow).where(ScoreRow.debate_id == debate_id)).first()
-    return debate, hypothesis, score
+    hypothesis = stored.hypothesis(session, debate.hypothesis_id)
+    assert hypothesis is not None  # a debate's hypothesis is a foreign key
+    return debate, hypothesis, stored.debate_score(session, debate_id)

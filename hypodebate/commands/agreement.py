@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from hypodebate.terminal import shown
 from scoring.agreement import krippendorff_alpha, overlap_share, replicate_tau
 from store import rankings
 from store.engine import open_store
@@ -98,7 +98,7 @@ def agreement_command(url: str, *, scoreboard: str | None, json_path: Path | Non
         with sessions() as session:
             result = measure(session, scoreboard)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     show(result, out)
     if json_path is not None:
         json_path.write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
@@ -110,8 +110,8 @@ def _fmt(value: float | None) -> str:
 
 
 def show(a: Agreement, out: Console) -> None:
-    out.print(f"[bold]Agreement on scoreboard {a.scoreboard}[/bold]")
-    out.print(escape(a.label))
+    out.print(f"[bold]Agreement on scoreboard {shown(a.scoreboard)}[/bold]")
+    out.print(shown(a.label))
     if a.demo:
         out.print("[yellow]Demo model: these figures describe a 135M smoke-test model, not a judge.[/yellow]")
     out.print(
@@ -122,7 +122,7 @@ def show(a: Agreement, out: Console) -> None:
     table.add_column("dimension")
     table.add_column("alpha", justify="right")
     for name, value in a.alpha.items():
-        table.add_row(name.replace("_", " "), _fmt(value))
+        table.add_row(shown(name.replace("_", " ")), _fmt(value))
     out.print(table)
     out.print(
         f"Between replicates: Kendall's tau-b of the replicate rankings: mean {_fmt(a.tau_mean)} "

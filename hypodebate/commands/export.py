@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from debates.export import export_records
-from debates.report import export_rows
+from report.export import export_rows
+from safeio.text import safe_text
 from store.engine import open_store
+from store.exports import export_records
 
 
 def export_command(url: str, *, fmt: Literal["jsonl", "csv"], output: Path) -> int:
@@ -19,7 +20,7 @@ def export_command(url: str, *, fmt: Literal["jsonl", "csv"], output: Path) -> i
         with sessions() as session:
             counts = export_rows(export_records(session), fmt, output)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     summary = ", ".join(f"{n:,} {kind} row{'s' if n != 1 else ''}" for kind, n in counts.items()) or "nothing"
-    print(f"wrote {output}: {summary}", file=sys.stderr)
+    print(f"wrote {safe_text(output)}: {summary}", file=sys.stderr)
     return 0

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from hypodebate.config import Settings
+from hypodebate.terminal import shown
+from safeio.text import display_url, safe_text
 from store.engine import open_store
 from wiki.sync import attach_pages, import_pages
 
 
-def import_command(paths: list[Path], url: str, *, out: Console, err: Console) -> int:
+def import_command(
+    paths: list[Path], url: str, *, root: Path, replace: bool = False, out: Console, err: Console
+) -> int:
     sessions = open_store(url)
     try:
-        results = import_pages(sessions, paths)
+        results = import_pages(sessions, paths, root=root, replace=replace)
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     for r in results:
         verb = "imported" if r.new else "updated"
-        out.print(f"{verb} {r.slug}  {escape(r.title)}  ({len(r.entities)} entities)", highlight=False)
-    err.print(f"{len(results)} page(s) imported into {url}", highlight=False)
+        out.print(f"{verb} {shown(r.slug)}  {shown(r.title)}  ({len(r.entities)} entities)", highlight=False)
+    err.print(f"{len(results)} page(s) imported into {shown(display_url(url))}", highlight=False)
     return 0
 
 
@@ -35,33 +39,78 @@ def attach_command(
     out: Console,
     err: Console,
     scoreboard: str | None = None,
+    root: Path | None = None,
 ) -> int:
     sessions = open_store(url)
     try:
-        results = attach_pages(sessions, paths, settings.wiki, top=top, scoreboard=scoreboard, dry_run=dry_run)
+        results = attach_pages(
+            sessions,
+            paths,
+            settings.wiki,
+            root=root or settings.wiki.pages_dir,
+            top=top,
+            scoreboard=scoreboard,
+            dry_run=dry_run,
+        )
     finally:
-        sessions.kw["bind"].dispose()
+        sessions.close()
     changed = 0
     for r in results:
         changed += r.changed
         if dry_run:
             if r.diff:
-                out.out(r.diff, end="", highlight=False)
+                out.out(safe_text(r.diff), end="", highlight=False)
         else:
             state = "updated" if r.changed else "unchanged"
             board = r.related.board.id if r.related.board else "no scoreboard yet"
-            out.print(f"{state} {r.path}  ({len(r.related.hypotheses)} related hypotheses, {board})", highlight=False)
+            related = f"{len(r.related.hypotheses)} related hypotheses, {shown(board)}"
+            out.print(f"{state} {shown(r.path)}  ({related})", highlight=False)
     verb = "would change" if dry_run else "changed"
     err.print(f"{len(results)} page(s), {changed} {verb}", highlight=False)
     return 0
 
 
-def serve_command(url: str, settings: Settings, *, host: str, port: int) -> int:
+def serve_command(
+    url: str,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    allowed_hosts: list[str] | None = None,
+    err: Console | None = None,
+) -> int:
+    """Serve the web app on `host:port`. Requests must name the bound host, an allowed host
+    (wiki.allowed_hosts, --allowed-host) or localhost: a DNS-rebinding page cannot read the app."""
     import uvicorn
 
     from wiki.app import create_app
 
-    open_store(url).kw["bind"].dispose()  # a bad URL or database fails here, as one clear line
-    app = create_app(url, settings.wiki)
+    open_store(url).close()  # a bad URL or database fails here, as one clear line
+    hosts = serving_hosts(host, [*settings.wiki.allowed_hosts, *(allowed_hosts or [])])
+    if not is_loopback(host) and err is not None:
+        err.print(
+            f"[yellow]warning:[/yellow] serving on {shown(host)}, not a loopback address: anyone who can reach "
+            f"this machine can read every hypothesis and debate (requests must name one of: {shown(', '.join(hosts))})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    app = create_app(url, settings.wiki, allowed_hosts=hosts)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1); False for 0.0.0.0 and anything else."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serving_hosts(host: str, allowed: list[str]) -> list[str]:
+    """The Host header values the app accepts: the bound host (unless it is a wildcard address), then `allowed`."""
+    wildcard = host.strip("[]") in {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
+    hosts = ([] if wildcard else [host]) + allowed
+    return list(dict.fromkeys(hosts))

@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from debates.report import render_html, render_markdown, write_text_atomic
-from debates.report_data import ReportScopeError, load_report
 from hypodebate.commands.show import NotFound
+from report.data import ReportScopeError, load_report
+from report.render import render_html, render_markdown
+from safeio.files import write_atomic
+from safeio.text import display_url, safe_text
 from scoring.rubric import Rubric
 from store.engine import open_store
 
@@ -32,13 +34,14 @@ def report_command(
         with sessions() as session:
             data = load_report(session, batch_id=batch, hypothesis_id=hypothesis, rubric=rubric)
     except ReportScopeError as exc:
-        raise NotFound(f"{exc} in {url}") from None
+        raise NotFound(f"{exc} in {display_url(url)}") from None
     finally:
-        sessions.kw["bind"].dispose()
-    write_text_atomic(output, render_html(data) if fmt == "html" else render_markdown(data))
+        sessions.close()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(output, render_html(data) if fmt == "html" else render_markdown(data))
     failed = len(data.failed)
     print(
-        f"wrote {output}: {len(data.hypotheses)} hypotheses, {data.debates_total} debates"
+        f"wrote {safe_text(output)}: {len(data.hypotheses)} hypotheses, {data.debates_total} debates"
         + (f" ({failed} failed or unfinished)" if failed else ""),
         file=sys.stderr,
     )

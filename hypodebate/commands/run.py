@@ -6,16 +6,16 @@ import asyncio
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from agents.embedded import DEMO_WARNING
 from debates.inputs import load_hypotheses
 from debates.runner import BatchResult
 from debates.runner import Progress as BatchProgress
 from hypodebate.api import run_batch_async
 from hypodebate.config import Settings
+from hypodebate.terminal import shown
+from store.demo import DEMO_WARNING
 
 
 def run_command(
@@ -28,30 +28,37 @@ def run_command(
     versions: list[str] | None = None,
     **options: int | float | None,
 ) -> int:
-    if paths:
-        load_hypotheses(paths)  # bad input fails here, before anything is printed or stored
+    # Read once: bad input fails here, before anything is printed or stored, and the batch reuses what was read.
+    loaded = load_hypotheses(paths) if paths else None
     if settings.llm.resolved_provider == "embedded":
         err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
     bar = Progress(
         TextColumn("debates"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[step]}", markup=False),  # what runs now: "h-2600483e critique 1/1", "… judge 2/2"
+        TextColumn("{task.fields[status]}", markup=False),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
         console=err,
         transient=False,
     )
-    task = bar.add_task("debates", total=None, status="")
+    task = bar.add_task("debates", total=None, status="", step="starting")
 
     def update(p: BatchProgress) -> None:
-        status = f"failed {p.failed} · skipped {p.skipped} · {p.calls} calls · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
-        bar.update(task, total=p.total, completed=p.completed + p.failed + p.skipped, status=status)
+        status = (
+            f"failed {p.failed} · skipped {p.skipped} · {p.requests} requests · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+        )
+        done = p.completed + p.failed + p.skipped
+        step = p.step if done < p.total else "done"
+        bar.update(task, total=p.total, completed=done, status=status, step=step)
 
     with bar:
         result = asyncio.run(
-            run_batch_async(paths, settings=settings, db=db, progress=update, versions=versions or [], **options)  # type: ignore[arg-type]
+            run_batch_async(
+                paths, settings=settings, db=db, progress=update, versions=versions or [], loaded=loaded, **options  # type: ignore[arg-type]
+            )
         )
     print_result(result, out, err)
     return 0 if result.ok else 1
@@ -63,8 +70,8 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
     for board in sorted(result.boards, key=lambda b: own is None or b.id != own.id):  # this batch's board first
         demo = " [DEMO: scores carry no information]" if board.demo else ""
         table = Table(
-            title=f"Batch {result.batch_id}: ranked on scoreboard {board.id}{demo}",
-            caption=escape(board.label),
+            title=f"Batch {shown(result.batch_id)}: ranked on scoreboard {shown(board.id)}{demo}",
+            caption=shown(board.label),
             title_justify="left",
             caption_justify="left",
         )
@@ -83,10 +90,10 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
         for rank, r in enumerate(result.rankings.get(board.id, []), 1):
             table.add_row(
                 str(rank),
-                r.id,
+                shown(r.id),
                 str(r.version),
-                escape(r.title),
-                escape(r.target_label),
+                shown(r.title),
+                shown(r.target_label),
                 f"{r.score:.2f}",
                 interval_text(r.lo, r.hi, r.interval),
                 str(r.debates),
@@ -101,7 +108,10 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
     )
     for outcome in result.outcomes:
         if outcome.status == "failed":
-            err.print(f"[red]failed[/red] {outcome.hypothesis_id} ({outcome.debate_id}): {outcome.reason}")
+            err.print(
+                f"[red]failed[/red] {shown(outcome.hypothesis_id)} ({shown(outcome.debate_id)}): "
+                f"{shown(outcome.reason)}"
+            )
 
 
 def interval_text(lo: float | None, hi: float | None, kind: str) -> str:

@@ -1,5 +1,5 @@
-"""The export's rows: every hypothesis, scoreboard, hypothesis score, debate, panel score, verdict and turn,
-streamed in chunks, each with a `kind`. `debates.report.export_rows` writes them as JSON Lines or CSV."""
+"""The export's reads: every hypothesis, scoreboard, hypothesis score, debate, panel score, verdict and turn,
+streamed in chunks, each with a `kind`. `report.export.export_rows` writes them as JSON Lines or CSV."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Scores are measurements on a scoreboard (rubric, protocol, judge models as serve
 hypothesis version's score on one scoreboard, and a `RankingView` ranks hypotheses within one scoreboard
 only. Nothing here averages or ranks across scoreboards.
 
-`debates.report_data` builds them from the store; `debates.report` renders them.
+`report.data` builds them from the store; `report.render` renders them.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class TurnView:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    asks: int = 1  # how many times the model was asked for this turn (more than 1: it needed re-asks)
 
     @property
     def tokens(self) -> int:
@@ -145,9 +146,11 @@ class DimensionView:
     name: str
     label: str
     weight: float | None  # None when the rubric that scored it is not known here
-    mean: float  # on the rubric's scale, 1..scale
+    mean: float  # on the rubric's scale, 1..scale: mean over debates of each debate's panel mean
     scale: int
     fraction: float  # the mean mapped onto [0, 1]
+    debates: int = 0
+    verdicts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,28 @@
-"""The transcript report: one self-contained HTML file (or Markdown) from a `ReportData`, and the export.
+"""The transcript report: one self-contained HTML file (or Markdown) from a `ReportData`.
 
 Every piece of hypothesis, evidence and model text is untrusted. HTML goes through a Jinja
 environment with autoescape on (separate from the prompt templates); citations are marked on the
 already-escaped text. Markdown goes through an environment whose `finalize` escapes every value
-that is not explicitly `MdSafe`. The report's own script is inline and allowed by its hash in a
+that is not explicitly `MdSafe` (safeio.markdown). The report's own script is inline and allowed by its hash in a
 Content-Security-Policy that forbids every fetch.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import difflib
 import hashlib
-import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import jinja2
 from markupsafe import Markup, escape
 
-from debates.report_views import ReportData, ScoreView
+from report.views import ReportData, ScoreView
+from safeio.markdown import escape as md_escape
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCRIPT = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -57,21 +52,6 @@ class MdSafe(str):
     """Markdown the report itself wrote (never untrusted text)."""
 
     __slots__ = ()
-
-
-_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
-_MD_LINE_START = re.compile(r"^(\s*)([#+\-])(?=\s|$)", re.MULTILINE)  # headings, bullet lists
-_MD_SETEXT = re.compile(r"^(\s*)([=\-]+\s*)$", re.MULTILINE)  # a line of = or - underlines the one above
-_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
-
-
-def md_escape(text: str) -> str:
-    """Inert Markdown: HTML specials become entities, Markdown specials are backslash-escaped."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    out = _MD_INLINE.sub(r"\\\1", out)
-    out = _MD_LINE_START.sub(r"\1\\\2", out)
-    out = _MD_SETEXT.sub(r"\1\\\2", out)
-    return _MD_ORDERED.sub(r"\1\\\2", out)
 
 
 def _md_finalize(value: object) -> str:
@@ -258,73 +238,3 @@ def render_html(data: ReportData) -> str:
 
 def render_markdown(data: ReportData) -> str:
     return MD_ENV.get_template("report.md.j2").render(**_context(data))
-
-
-# -- export ---------------------------------------------------------------------------------------
-
-ExportFormat = Literal["jsonl", "csv"]
-# CSV holds every kind of row in one table: the union of their columns, `kind` first.
-EXPORT_COLUMNS = [
-    "kind", "hypothesis_id", "debate_id", "scoreboard_id", "batch_id", "version", "version_id", "content_hash",
-    "current", "title", "targets", "target_label", "diseases", "mechanism", "evidence", "replicate",
-    "protocol_hash", "rubric_hash", "judge_models", "demo", "legacy", "status", "failure_reason", "failed_step",
-    "rounds_run", "early_stopped", "revised_statement", "models", "judge", "persona", "material_order",
-    "score", "spread", "n", "mean", "lo", "hi", "interval", "debates", "verdicts", "composite", "scores",
-    "rationales", "reasoning", "summary", "seq", "round", "role", "step", "model", "text", "payload",
-    "prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "attempts", "started_at", "finished_at",
-    "created_at", "updated_at",
-]  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value  # a spreadsheet must not read model text as a formula
-    return value
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot export {type(value).__name__}")
-
-
-@contextmanager
-def _atomic(output: Path) -> Iterator[IO[str]]:
-    """Write next to `output`, then move into place: a failed export leaves no half-written file."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(output: Path, text: str) -> None:
-    with _atomic(output) as handle:
-        handle.write(text)
-
-
-def export_rows(rows: Iterator[dict[str, Any]], fmt: ExportFormat, output: Path) -> dict[str, int]:
-    """Write `rows` (each with a `kind`) as JSON Lines or CSV; returns how many rows of each kind."""
-    counts: dict[str, int] = {}
-    with _atomic(output) as handle:
-        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="raise") if fmt == "csv" else None
-        if writer is not None:
-            writer.writeheader()
-        for row in rows:
-            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
-            if writer is not None:
-                writer.writerow({k: _csv_cell(v) for k, v in row.items()})
-            else:
-                handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-    return counts

@@ -1,0 +1,1 @@
+"""Shared helpers for untrusted input and output: YAML loading, file writes, terminal text, Markdown."""

@@ -1,0 +1,43 @@
+"""`hypodebate.api` from Python: a script, and a notebook (where an event loop is already running)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hypodebate.api import run_batch, run_batch_async
+from hypodebate.config import load_settings
+from tests.fakes import FakeDebater
+from tests.helpers import TWO
+from tests.loopback import LoopbackServer
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO, encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n")
+    settings = load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-x"})
+    yield path, settings, f"sqlite:///{tmp_path / 'x.db'}"
+    server.stop()
+
+
+async def test_run_batch_works_inside_a_running_event_loop_as_in_a_notebook(setup):
+    path, settings, db = setup
+    asyncio.get_running_loop()  # as in every Jupyter cell
+    result = run_batch(path, settings=settings, db=db, rounds=1, judges=2)
+    assert result.ok and result.count("completed") == 2
+    assert len(result.ranking) == 2 and "h-2600483e" in {r.id for r in result.ranking}
+
+    again = await run_batch_async(path, settings=settings, db=db, rounds=1, judges=2)
+    assert again.count("skipped") == 2  # the same store: nothing is debated twice
+
+
+def test_run_batch_works_in_a_script(setup):
+    path, settings, db = setup
+    result = run_batch(path, settings=settings, db=db, rounds=1, judges=2)
+    assert result.ok and result.count("completed") == 2

@@ -1,0 +1,158 @@
+"""The web app against a browser on another origin: Host check (DNS rebinding), headers on every answer,
+no remote script, bounded query values, a hypothesis with many debates shown a page at a time; and `serve`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, select
+from typer.testing import CliRunner
+
+from hypodebate.cli import app as cli_app
+from store.engine import open_store
+from store.models import DebateRow
+from tests.fakes import FakeDebater
+from tests.helpers import TWO
+from tests.loopback import LoopbackServer
+from wiki.app import DEBATES_PER_PAGE, create_app
+from wiki.settings import WikiSettings
+
+DEBATES = 500
+LOCAL = "http://localhost"
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Two hypotheses debated once each; then h-2600483e has DEBATES debates (copies of its first)."""
+    folder = tmp_path_factory.mktemp("websec")
+    (folder / "config.yaml").write_text("{}\n", encoding="utf-8")
+    (folder / "two.yaml").write_text(TWO, encoding="utf-8")
+    url = f"sqlite:///{folder / 'web.db'}"
+    server = LoopbackServer(responder=FakeDebater()).start()
+    try:
+        args = ["run", str(folder / "two.yaml"), "--db", url, "--rounds", "0", "--judges", "1"]
+        result = CliRunner().invoke(
+            cli_app, [*args, "--config", str(folder / "config.yaml")], env={"OPENAI_BASE_URL": server.url}
+        )
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    sessions = open_store(url)
+    try:
+        with sessions() as session:
+            first = session.scalars(select(DebateRow).where(DebateRow.hypothesis_id == "h-2600483e")).one()
+            columns = {c.key: getattr(first, c.key) for c in inspect(DebateRow).mapper.column_attrs}
+            for i in range(1, DEBATES):
+                started = first.started_at + timedelta(seconds=i)
+                session.add(DebateRow(**{**columns, "id": f"d-{i:010x}", "replicate": i, "started_at": started}))
+            session.commit()
+    finally:
+        sessions.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def client(url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(url), base_url=LOCAL) as client:
+        yield client
+
+
+def test_a_request_for_another_host_is_refused(url: str, client: TestClient):
+    """A page on evil.example that rebinds its name to 127.0.0.1 sends `Host: evil.example`: it gets a 400."""
+    assert client.get("/exchange").status_code == 200
+    assert client.get("/exchange", headers={"host": "127.0.0.1:8000"}).status_code == 200
+    refused = client.get("/api/hypotheses/h-2600483e", headers={"host": "evil.example"})
+    assert refused.status_code == 400 and "CYP46A1" not in refused.text
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    with TestClient(create_app(url, WikiSettings(allowed_hosts=("wiki.lab.example",))), base_url=LOCAL) as other:
+        assert other.get("/exchange").status_code == 400
+        assert other.get("/exchange", headers={"host": "wiki.lab.example"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/exchange", "/hypothesis/h-2600483e", "/api/hypotheses/h-2600483e", "/openapi.json", "/nowhere"]
+)
+def test_every_answer_carries_nosniff_and_a_policy_without_scripts(client: TestClient, path: str):
+    response = client.get(path)
+    assert response.headers["x-content-type-options"] == "nosniff"
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert client.get("/exchange?offset=-1").headers["x-content-type-options"] == "nosniff"  # a 422 too
+
+
+def test_no_page_loads_a_remote_script(client: TestClient):
+    """Swagger UI and ReDoc load their scripts from a CDN: the app does not serve them; the schema stays."""
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+    assert "/api/hypotheses/{hypothesis_id}" in client.get("/openapi.json").json()["paths"]
+    for path in ("/exchange", "/hypothesis/h-2600483e", "/nowhere"):
+        assert "<script" not in client.get(path).text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/exchange?offset=-1",
+        "/exchange?offset=1000000000000",
+        "/exchange?offset=99999999999999999999999999",
+        "/exchange?limit=0",
+        "/exchange?limit=1000000",
+        "/hypothesis/h-2600483e?offset=-1",
+        "/hypothesis/h-2600483e?offset=1000000000000",
+    ],
+)
+def test_offset_and_limit_are_bounded(client: TestClient, query: str):
+    assert client.get(query).status_code == 422
+
+
+def test_a_hypothesis_with_many_debates_shows_them_a_page_at_a_time(client: TestClient):
+    debate_links = re.compile(r'<h3><a href="/debates/(d-[0-9a-f]+)">')
+    first = client.get("/hypothesis/h-2600483e")
+    assert first.status_code == 200
+    shown = debate_links.findall(first.text)
+    assert len(shown) == DEBATES_PER_PAGE < DEBATES
+    assert f"Debates 1–{DEBATES_PER_PAGE} of {DEBATES}" in first.text
+    assert f'href="/hypothesis/h-2600483e?offset={DEBATES_PER_PAGE}"' in first.text and 'rel="prev"' not in first.text
+    second = client.get(f"/hypothesis/h-2600483e?offset={DEBATES_PER_PAGE}")
+    assert len(set(debate_links.findall(second.text)) | set(shown)) == 2 * DEBATES_PER_PAGE  # the next 50
+    assert 'rel="prev" href="/hypothesis/h-2600483e?offset=0"' in second.text
+    last = client.get(f"/hypothesis/h-2600483e?offset={DEBATES - 10}")
+    assert len(debate_links.findall(last.text)) == 10 and 'rel="next"' not in last.text
+    assert f"Debates {DEBATES - 9}–{DEBATES} of {DEBATES}" in last.text
+
+
+@pytest.mark.parametrize(
+    ("host", "warned", "allowed"),
+    [
+        ("127.0.0.1", False, ["127.0.0.1", "localhost"]),
+        ("localhost", False, ["localhost", "127.0.0.1"]),
+        ("0.0.0.0", True, ["wiki.lab.example", "localhost", "127.0.0.1"]),
+        ("192.0.2.7", True, ["192.0.2.7", "wiki.lab.example", "localhost", "127.0.0.1"]),
+    ],
+)
+def test_serve_warns_off_loopback_and_answers_only_its_hosts(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, warned: bool, allowed: list[str]
+):
+    served: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(app=app, **options))
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n", encoding="utf-8")
+    extra = ["--allowed-host", "wiki.lab.example"] if warned else []
+    result = CliRunner().invoke(cli_app, ["serve", "--host", host, *extra, "--db", url, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert served["host"] == host and served["port"] == 8000
+    if warned:
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"warning: serving on {host}, not a loopback address")
+    else:
+        assert result.stderr == ""
+    with TestClient(served["app"], base_url=LOCAL) as client:
+        for name in allowed:
+            assert client.get("/exchange", headers={"host": f"{name}:8000"}).status_code == 200, name
+        assert client.get("/exchange", headers={"host": "evil.example"}).status_code == 400
