@@ -143,7 +143,7 @@ class Roles:
         draw_key: str,
         version_id: str,
     ) -> TurnResult:
-        caps = self._verdict_caps()
+        caps = self.verdict_caps()
         prompt = self.prompts.render(
             "verdict",
             hypothesis=hypothesis,
@@ -218,7 +218,7 @@ class Roles:
             asks=reply.asks,
         )
 
-    def _verdict_caps(self) -> dict[str, int]:
+    def verdict_caps(self) -> dict[str, int]:
         """The verdict's length caps: `CAPS`, or the embedded model's tighter `llm.embedded.verdict_caps`."""
         settings = self.client.settings
         if settings.resolved_provider != "embedded":

@@ -65,9 +65,9 @@ class Price(_Section):
 class VerdictCaps(_Section):
     """Length caps (characters) of the embedded model's verdicts; a real model's are agents.judge.CAPS."""
 
-    reasoning: int = Field(300, ge=20, le=600)
-    rationale: int = Field(80, ge=20, le=120)
-    summary: int = Field(150, ge=20, le=300)
+    reasoning: int = Field(200, ge=20, le=600)
+    rationale: int = Field(50, ge=20, le=120)
+    summary: int = Field(100, ge=20, le=300)
 
 
 class EmbeddedSettings(_Section):
@@ -80,11 +80,20 @@ class EmbeddedSettings(_Section):
         le=8192,
         description="prompt tokens evaluated per step; each cached state also copies n_batch x 49,152 logits",
     )
+    concurrency: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="debates in flight on the embedded model when --concurrency is not given: the one in-process "
+        "model answers one request at a time, and one debate at a time lets each call reuse the previous call's "
+        "prompt prefix (prompts/) with no saved states",
+    )
     prompt_cache_mb: int = Field(
-        768,
+        0,
         ge=0,
-        description="RAM for saved model states (each debate's latest prompt), so interleaved debates resume "
-        "their own prefix instead of re-reading it; 0 turns the cache off",
+        description="RAM for saved model states (each call's prompt and answer), so interleaved debates "
+        "(concurrency > 1) resume their own prefix instead of re-reading it; 0 turns the cache off. Each state "
+        "also copies n_batch x 49,152 logits, so the process grows by far more than this",
     )
     verdict_caps: VerdictCaps = Field(
         VerdictCaps(),

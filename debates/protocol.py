@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,6 +20,7 @@ class Protocol:
     temperatures: dict[str, float]
     seats: tuple[dict[str, Any], ...] = ()  # per judge: model asked, persona, order of the material
     design: str = "symmetric-closing"  # equal turns and caps per side; the critic has the closing word
+    verdict_caps: dict[str, int] = field(default_factory=dict)  # characters: reasoning, each rationale, summary
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class Protocol:
             "provider": self.provider,
             "models": dict(sorted(self.models.items())),
             "temperatures": dict(sorted(self.temperatures.items())),
+            "verdict_caps": dict(sorted(self.verdict_caps.items())),
         }
 
     @property

@@ -143,6 +143,7 @@ class BatchRunner:
             models={r: llm.model_for(r) for r in ROLES},
             temperatures={r: llm.temperature[r] for r in ROLES},
             seats=tuple({"model": t.model, "persona": t.persona, "order": t.order} for t in self.seats),
+            verdict_caps=self.roles.verdict_caps(),
         )
 
     # -- the batch ---------------------------------------------------------------------------

@@ -116,6 +116,8 @@ async def run_batch_async(
     if versions and files:
         raise InputError("give hypothesis files or --version ids, not both")
     hypotheses = list(loaded) if loaded is not None else load_hypotheses(files) if files else []
+    if concurrency is None and settings.llm.resolved_provider == "embedded":
+        concurrency = settings.llm.embedded.concurrency  # one in-process model: see EmbeddedSettings
     overrides = {
         k: v
         for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()

@@ -297,3 +297,25 @@ async def test_progress_names_the_step_that_is_running(two, db):
         "h-2600483e judge 1/2",
         "h-2600483e judge 2/2",
     ]
+
+
+def test_verdict_length_caps_are_part_of_the_protocol():
+    """The embedded model's tighter verdict caps make another protocol (so another scoreboard), never the same."""
+    from dataclasses import replace
+
+    from debates.protocol import Protocol
+
+    base = Protocol(
+        rounds=1,
+        judges=2,
+        early_stop=False,
+        rubric_hash="r",
+        prompt_hashes={"verdict": "p"},
+        provider="openai",
+        models={"judge": "m"},
+        temperatures={"judge": 0.2},
+        verdict_caps={"reasoning": 600, "rationale": 120, "summary": 300},
+    )
+    tighter = replace(base, verdict_caps={"reasoning": 200, "rationale": 50, "summary": 100})
+    assert base.hash != tighter.hash
+    assert tighter.as_dict()["verdict_caps"] == {"rationale": 50, "reasoning": 200, "summary": 100}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from agents.factory import make_client
 from agents.probe import PROBE_MESSAGES, ProbeAnswer
 from agents.settings import LLMSettings
@@ -165,12 +167,13 @@ async def test_every_call_of_a_debate_opens_with_the_previous_calls_prompt(tmp_p
 
 
 @requires_embedded
-async def test_the_embedded_server_resumes_a_debates_prefix_after_another_debates_call(monkeypatch):
-    """Debates run interleaved; the server's RAM cache keeps each one's last state, so debate A's second call
-    evaluates only its new tokens even though debate B's call came in between (before: A's whole prompt again)."""
+@pytest.mark.parametrize("cache_mb", [0, 256])
+async def test_the_embedded_model_reads_only_what_is_new_in_a_debates_next_call(monkeypatch, cache_mb):
+    """llama.cpp keeps the tokens it last evaluated: a debate's next call (the same opening, one turn longer)
+    evaluates only the new tokens. With one debate at a time (`llm.embedded.concurrency: 1`) that is the state
+    it holds; with interleaved debates, the RAM cache (`prompt_cache_mb`) brings back the debate's own state
+    after another debate's call. Before the prompts shared their opening, every call was read in full."""
     from llama_cpp import Llama
-
-    from agents.probe import ProbeAnswer
 
     evaluated: list[int] = []
     real_eval = Llama.eval
@@ -186,20 +189,55 @@ async def test_the_embedded_server_resumes_a_debates_prefix_after_another_debate
     def ask(data: str, question: str) -> list[dict[str, str]]:
         return [system, {"role": "user", "content": f"{data}\n\n{question}"}]
 
-    client = make_client(LLMSettings())
+    calls = [ask(f"Debate A{cache_mb}. {facts}", "Which organelle makes ATP?")]
+    if cache_mb:  # another debate's call in between
+        calls.append(ask("Debate B. Microglia clear amyloid in the cortex.", "Which cells clear amyloid?"))
+    calls.append(ask(f"Debate A{cache_mb}. {facts}\nThe proposer said: mitochondria.", "Which organelle, again?"))
+    import llama_cpp.server.app as server_app
+
+    if cache_mb:  # a second server app; it keeps its model in a module global: put back the default one after
+        monkeypatch.setattr(server_app, "_llama_proxy", server_app._llama_proxy)
+    client = make_client(LLMSettings(embedded={"prompt_cache_mb": cache_mb}))
     prompt_evals: list[int] = []
     replies = []
     try:
-        for messages in (
-            ask(f"Debate A. {facts}", "Which organelle makes ATP?"),
-            ask("Debate B. Microglia clear amyloid in the cortex.", "Which cells clear amyloid?"),
-            ask(f"Debate A. {facts}\nThe proposer said: mitochondria.", "Which organelle makes ATP, again?"),
-        ):
+        for messages in calls:
             evaluated.clear()
             replies.append(await client.structured("judge", messages, ProbeAnswer, max_tokens=40, max_requests=1))
             prompt_evals.append(evaluated[0])  # the first eval of a call is its prompt; then one per token
     finally:
         await client.aclose()
-    first, _, again = (r.record.prompt_tokens for r in replies)
+    first, again = replies[0].record.prompt_tokens, replies[-1].record.prompt_tokens
     assert first > 400 and prompt_evals[0] > 0.9 * first  # debate A's first call: read in full
-    assert prompt_evals[2] < again - 0.8 * first  # its second call: only what follows the shared data
+    assert prompt_evals[-1] < again - 0.8 * first  # its next call: only what follows the shared data
+
+
+async def test_the_embedded_models_verdicts_have_the_tighter_documented_caps_and_real_models_keep_theirs():
+    """SmolLM2-135M writes every field to its cap, so a judge (ten rationales) cost ~550 tokens;
+    `llm.embedded.verdict_caps` cuts that. The schema (what the grammar enforces) and the prompt state the same
+    caps; a real model keeps agents.judge.CAPS."""
+    from agents.judge import CAPS
+    from agents.prompts import load_prompts
+    from agents.roles import JudgeSeat, PriorTurn, Roles
+    from scoring.rubric import Rubric
+    from tests.fakes import FakeDebater, ScriptedServer, fast_settings
+    from tests.test_injection import injected
+
+    transcript = [PriorTurn("proposer", "opening", 0, "SIRT1 activation restores mitochondrial biogenesis.", {})]
+    seat = JudgeSeat(1, "SmolLM2-135M-Instruct", "generalist", "chronological")
+    asked = {}
+    for provider in ("embedded", "openai"):
+        server = ScriptedServer(default=FakeDebater(score=5))
+        client = server.client(fast_settings(provider=provider))
+        roles = Roles(client=client, prompts=load_prompts(), rubric=Rubric())
+        result = await roles.verdict(injected(), transcript, seat, draw_key="d", version_id="h-0000abcd.v1")
+        await client.aclose()
+        [request] = server.requests
+        schema = request["tools"][0]["function"]["parameters"]["properties"]
+        asked[provider] = (schema["reasoning"]["maxLength"], schema["summary"]["maxLength"], request["messages"][1])
+        assert len(result.payload["reasoning"]) <= schema["reasoning"]["maxLength"]
+    assert asked["openai"][:2] == (CAPS["reasoning"], CAPS["summary"]) == (600, 300)
+    tight = LLMSettings().embedded.verdict_caps
+    assert asked["embedded"][:2] == (tight.reasoning, tight.summary) == (200, 100)
+    assert "(at most 200 characters)" in asked["embedded"][2]["content"]
+    assert "(at most 600 characters)" in asked["openai"][2]["content"]

@@ -57,7 +57,13 @@ def run_command(
     with bar:
         result = asyncio.run(
             run_batch_async(
-                paths, settings=settings, db=db, progress=update, versions=versions or [], loaded=loaded, **options  # type: ignore[arg-type]
+                paths,
+                settings=settings,
+                db=db,
+                progress=update,
+                versions=versions or [],
+                loaded=loaded,
+                **options,  # type: ignore[arg-type]
             )
         )
     print_result(result, out, err)
