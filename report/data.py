@@ -264,7 +264,7 @@ def _dimensions(means: Sequence[DimensionMean], rubric: Rubric | None) -> tuple[
     order = {name: i for i, name in enumerate(rubric.dimensions)} if rubric else {}
     ordered = sorted(means, key=lambda m: order.get(m.name, len(order)))  # stable: the judges' order after
     scale = rubric.scale if rubric else max(10, *(math.ceil(m.mean) for m in means))
-    label = (rubric or Rubric()).label
+    label = Rubric.label
     return tuple(
         DimensionView(
             m.name,

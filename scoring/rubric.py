@@ -51,5 +51,7 @@ class Rubric(BaseModel):
     def total_weight(self) -> float:
         return sum(self.dimensions.values())
 
-    def label(self, dimension: str) -> str:
+    @staticmethod
+    def label(dimension: str) -> str:
+        """How a dimension is named to people: `mechanistic_plausibility` -> `mechanistic plausibility`."""
         return dimension.replace("_", " ")

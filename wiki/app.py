@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from scoring.rubric import Rubric
 from store import debates as stored
 from store import pages as stored_pages
 from store.engine import open_store
@@ -68,6 +69,7 @@ def templates() -> jinja2.Environment:
     )
     env.filters["score"] = lambda v: "—" if v is None else f"{v:.2f}"
     env.filters["colour"] = colour
+    env.filters["dimension"] = Rubric.label
     env.filters["uncertainty"] = uncertainty
     env.filters["interval"] = lambda r: "no interval (1 verdict)" if r.lo is None else f"[{r.lo:.2f}, {r.hi:.2f}]"
     return env

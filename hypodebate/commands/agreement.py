@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hypodebate.terminal import shown
 from scoring.agreement import krippendorff_alpha, overlap_share, replicate_tau
+from scoring.rubric import Rubric
 from store import rankings
 from store.engine import open_store
 
@@ -122,7 +123,7 @@ def show(a: Agreement, out: Console) -> None:
     table.add_column("dimension")
     table.add_column("alpha", justify="right")
     for name, value in a.alpha.items():
-        table.add_row(shown(name.replace("_", " ")), _fmt(value))
+        table.add_row(shown(Rubric.label(name)), _fmt(value))
     out.print(table)
     out.print(
         f"Between replicates: Kendall's tau-b of the replicate rankings: mean {_fmt(a.tau_mean)} "
