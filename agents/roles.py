@@ -24,7 +24,7 @@ from agents.judge import CAPS, VerdictBase, verdict_model
 from agents.prompts import PromptSet, Step
 from agents.settings import Role
 from agents.subject import Subject
-from agents.turns import Closing, Critique, Opening, Rebuttal, critique_model
+from agents.turns import NO_TARGET, Closing, Critique, Opening, Rebuttal, critique_model
 from agents.usage import CallRecord
 from scoring.rubric import Rubric
 
@@ -115,7 +115,7 @@ class Roles:
             "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
         )
         draw = (draw_key, f"critique{round}", 0)
-        schema = critique_model(tuple(hypothesis.targets), citations(hypothesis))
+        schema = critique_model(tuple(hypothesis.targets) or (NO_TARGET,), citations(hypothesis))
         return await self._ask("critique", "critic", round, prompt, schema, hypothesis, transcript, draw=draw)
 
     async def rebuttal(

@@ -28,6 +28,7 @@ Revision = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50
 Severity = Literal["minor", "major", "fatal"]
 Aspect = Literal["mechanism", "evidence", "safety", "delivery", "efficacy", "specificity"]
 NO_CITATION = "none"
+NO_TARGET = "the hypothesis"  # what a critic point names when the hypothesis names no target (some eval rows)
 
 
 class Opening(BaseModel):

@@ -11,6 +11,9 @@ Every edge goes through `next_step`, which reads only the transcript. So a debat
 its stored turns: the runner rebuilds the transcript and the graph continues where it stopped.
 Each node's turn is persisted by `DebateContext.record` as it lands (one write per turn), which is
 the resume point; no separate checkpoint is written.
+
+The "single-judge" design (eval's baseline) holds no debate: START ─▶ judge ─▶ END, the judges scoring the
+hypothesis as stated.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import operator
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -31,11 +34,18 @@ from debates.hypotheses import Hypothesis
 NodeName = Literal["open_debate", "critique", "rebut", "close", "judge", "__end__"]
 
 
+Design = Literal["symmetric-closing", "single-judge"]
+DESIGNS: tuple[Design, ...] = ("symmetric-closing", "single-judge")
+
+
 class DebateState(TypedDict):
     transcript: Annotated[list[PriorTurn], operator.add]
     rounds: int
     judges: int
     early_stop: bool
+    design: NotRequired[
+        Design
+    ]  # "single-judge": no debate, the judges score the hypothesis as stated (eval's baseline)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ def next_step(state: DebateState) -> NodeName:
     """Where the debate goes next, from its transcript alone."""
     turns = _debate_turns(state)
     verdicts = len(state["transcript"]) - len(turns)
+    if state.get("design") == "single-judge":
+        return "judge" if verdicts < state["judges"] else END
     if not turns:
         return "open_debate"
     if verdicts >= state["judges"]:
@@ -164,12 +176,24 @@ GRAPH = build_graph()
 
 
 async def run_debate(
-    context: DebateContext, *, rounds: int, judges: int, early_stop: bool, transcript: list[PriorTurn]
+    context: DebateContext,
+    *,
+    rounds: int,
+    judges: int,
+    early_stop: bool,
+    transcript: list[PriorTurn],
+    design: Design = "symmetric-closing",
 ) -> list[PriorTurn]:
     """Run (or resume, from `transcript`) one debate to its verdicts; raises TurnFailed on an unusable turn."""
-    state: DebateState = {"transcript": transcript, "rounds": rounds, "judges": judges, "early_stop": early_stop}
+    state: DebateState = {
+        "transcript": transcript,
+        "rounds": rounds,
+        "judges": judges,
+        "early_stop": early_stop,
+        "design": design,
+    }
     final = await GRAPH.ainvoke(state, context=context, config={"recursion_limit": 4 * rounds + 14})  # type: ignore[attr-defined]
     return list(final["transcript"])
 
 
-__all__ = ["DebateContext", "DebateState", "TurnFailed", "next_step", "run_debate"]
+__all__ = ["DESIGNS", "DebateContext", "DebateState", "Design", "TurnFailed", "next_step", "run_debate"]

@@ -51,7 +51,7 @@ def load_hypotheses(paths: Iterable[str | Path]) -> list[Hypothesis]:
     return hypotheses
 
 
-def _text(path: Path) -> str:
+def read_text(path: Path) -> str:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -72,15 +72,15 @@ def _text(path: Path) -> str:
 
 
 def _records(path: Path) -> list[tuple[str, Any]]:
-    text = _text(path)
+    text = read_text(path)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        return _jsonl(path, text)
+        return jsonl_records(path, text)
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise InputError(f"{path}: unknown file type {path.suffix!r}, expected .yaml, .yml, .json or .jsonl")
     return _yaml(path, text)
 
 
-def _jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
+def jsonl_records(path: Path, text: str) -> list[tuple[str, Any]]:
     out = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON strings may hold U+2028, U+0085
         if not line.strip():

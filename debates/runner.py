@@ -23,7 +23,7 @@ from agents.prompts import PromptSet
 from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
 from agents.settings import EMBEDDED_MODEL, ROLES
 from agents.usage import CallRecord
-from debates.graph import DebateContext, run_debate
+from debates.graph import DebateContext, Design, run_debate
 from debates.hypotheses import Hypothesis
 from debates.protocol import Protocol, debate_id
 from debates.settings import DebateSettings
@@ -109,6 +109,7 @@ class BatchRunner:
     progress: Callable[[Progress], None] | None = None
     budget_tokens: int | None = None
     budget_usd: float | None = None
+    design: Design = "symmetric-closing"  # "single-judge": no debate, the panel scores the stated hypothesis
     _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
     _outcomes: list[DebateOutcome] = field(default_factory=list)
     _step: str = ""
@@ -144,7 +145,13 @@ class BatchRunner:
             temperatures={r: llm.temperature[r] for r in ROLES},
             seats=tuple({"model": t.model, "persona": t.persona, "order": t.order} for t in self.seats),
             verdict_caps=self.roles.verdict_caps(),
+            design=self.design,
         )
+
+    def detach(self) -> None:
+        """Stop following the client's calls (when the client goes on to serve another runner)."""
+        if self._on_call in self.client.ledger.listeners:
+            self.client.ledger.listeners.remove(self._on_call)
 
     # -- the batch ---------------------------------------------------------------------------
 
@@ -288,7 +295,12 @@ class BatchRunner:
         heartbeat = asyncio.create_task(self._heartbeat(d_id))
         try:
             final = await run_debate(
-                context, rounds=s.rounds, judges=s.judges, early_stop=s.early_stop, transcript=transcript
+                context,
+                rounds=s.rounds,
+                judges=s.judges,
+                early_stop=s.early_stop,
+                transcript=transcript,
+                design=self.design,
             )
         except (TurnFailed, LLMError, ScoreError) as exc:
             step = exc.step if isinstance(exc, TurnFailed) else None

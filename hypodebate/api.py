@@ -15,9 +15,13 @@ from typing import Any, TypeVar
 
 from agents.factory import make_client
 from agents.prompts import load_prompts
+from agents.settings import LLMSettings
+from debates.evaluation import EvalPlan, EvalRunner, ProtocolName
 from debates.hypotheses import Hypothesis
 from debates.inputs import InputError, load_hypotheses, stored_versions
+from debates.labelled import Labelled, load_labelled, stratified_sample
 from debates.runner import BatchResult, BatchRunner, Progress
+from debates.settings import DebateSettings
 from hypodebate.config import Settings, load_settings
 from store.engine import open_store
 
@@ -69,6 +73,129 @@ def run_batch(
     )
 
 
+def run_eval(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    settings: Settings | None = None,
+    config: str | Path | None = None,
+    db: str | None = None,
+    protocols: Sequence[ProtocolName] = ("single", "debate"),
+    rounds: int | None = None,
+    judges: int | None = None,
+    replicates: int | None = None,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    no_evidence: bool = False,
+    concurrency: int | None = None,
+    budget_tokens: int | None = None,
+    budget_usd: float | None = None,
+    progress: Callable[[str, Progress], None] | None = None,
+) -> dict[str, Any]:
+    """Score labelled rows (JSON Lines with `label`, as in ../shared/data/eval/) under each protocol and measure how
+    well the scores predict the labels: AUROC, Brier, ECE, pairwise accuracy, per stratum, with 95% intervals.
+
+    Returns the figures as a dict (what `hypodebate eval --json` writes). Every call is a stored debate: a rerun
+    resumes and costs nothing. `limit` draws a stratified sample of about `limit` rows per file (`sample_seed`).
+
+        >>> result = run_eval("target_disease_outcomes.dev.jsonl", limit=60, rounds=1, judges=2)
+        >>> result["protocols"]["debate"]["auroc"]
+    """
+    settings = settings or load_settings(config)
+    return _run_to_completion(
+        lambda: run_eval_async(
+            paths,
+            settings=settings,
+            db=db,
+            protocols=protocols,
+            rounds=rounds,
+            judges=judges,
+            replicates=replicates,
+            limit=limit,
+            sample_seed=sample_seed,
+            no_evidence=no_evidence,
+            concurrency=concurrency,
+            budget_tokens=budget_tokens,
+            budget_usd=budget_usd,
+            progress=progress,
+        )
+    )
+
+
+async def run_eval_async(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    settings: Settings,
+    db: str | None = None,
+    protocols: Sequence[ProtocolName] = ("single", "debate"),
+    rounds: int | None = None,
+    judges: int | None = None,
+    replicates: int | None = None,
+    limit: int | None = None,
+    sample_seed: int = 0,
+    no_evidence: bool = False,
+    concurrency: int | None = None,
+    budget_tokens: int | None = None,
+    budget_usd: float | None = None,
+    progress: Callable[[str, Progress], None] | None = None,
+    loaded: Sequence[Labelled] | None = None,
+) -> dict[str, Any]:
+    """`run_eval` on the running event loop. `loaded`: the rows of `paths` when the caller has already read them
+    with `debates.labelled.load_labelled` (the sample is still drawn here)."""
+    files = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    rows = list(loaded) if loaded is not None else load_labelled(files)
+    if limit is not None:
+        rows = stratified_sample(rows, limit, sample_seed)
+    if not protocols:
+        raise InputError("--protocol: give at least one of single, debate")
+    debate_settings, llm = _overrides(settings, concurrency, replicates, rounds, judges)
+    sessions = open_store(db or settings.store.url)
+    client = make_client(llm)
+    try:
+        runner = EvalRunner(
+            client=client,
+            sessions=sessions,
+            settings=debate_settings,
+            rubric=settings.scoring,
+            prompts=load_prompts(),
+            progress=progress,
+            budget_tokens=budget_tokens,
+            budget_usd=budget_usd,
+        )
+        plan = EvalPlan(
+            protocols=tuple(dict.fromkeys(protocols)),
+            no_evidence=no_evidence,
+            seed=sample_seed,
+            files=tuple(Path(f).name for f in files),
+            sample={"limit": limit, "seed": sample_seed} if limit is not None else None,
+        )
+        return await runner.run(rows, plan)
+    finally:
+        await client.aclose()
+        sessions.close()
+
+
+def _overrides(
+    settings: Settings,
+    concurrency: int | None,
+    replicates: int | None,
+    rounds: int | None,
+    judges: int | None,
+) -> tuple[DebateSettings, LLMSettings]:
+    """The debate and LLM settings with the command's overrides applied."""
+    if concurrency is None and settings.llm.resolved_provider == "embedded":
+        concurrency = settings.llm.embedded.concurrency  # one in-process model: see EmbeddedSettings
+    overrides = {
+        k: v
+        for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()
+        if v is not None
+    }
+    debate_settings = settings.debate.model_validate({**settings.debate.model_dump(), **overrides})
+    llm = settings.llm
+    if concurrency is not None:
+        llm = llm.model_validate({**llm.model_dump(), "api_key": llm.api_key, "concurrency": concurrency})
+    return debate_settings, llm
+
+
 def _run_to_completion(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """asyncio.run(make()), or, when this thread already runs a loop, the same on a worker thread.
 
@@ -116,17 +243,7 @@ async def run_batch_async(
     if versions and files:
         raise InputError("give hypothesis files or --version ids, not both")
     hypotheses = list(loaded) if loaded is not None else load_hypotheses(files) if files else []
-    if concurrency is None and settings.llm.resolved_provider == "embedded":
-        concurrency = settings.llm.embedded.concurrency  # one in-process model: see EmbeddedSettings
-    overrides = {
-        k: v
-        for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()
-        if v is not None
-    }
-    debate_settings = settings.debate.model_validate({**settings.debate.model_dump(), **overrides})
-    llm = settings.llm
-    if concurrency is not None:
-        llm = llm.model_validate({**llm.model_dump(), "api_key": llm.api_key, "concurrency": concurrency})
+    debate_settings, llm = _overrides(settings, concurrency, replicates, rounds, judges)
     sessions = open_store(db or settings.store.url)
     if versions:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
@@ -224,6 +225,68 @@ def agreement(
     settings = _settings(config)
     url = db or settings.store.url
     raise typer.Exit(_guard(lambda: agreement_command(url, scoreboard=scoreboard, json_path=json_path, out=out)))
+
+
+class EvalProtocol(StrEnum):
+    single = "single"
+    debate = "debate"
+
+
+@app.command("eval")
+def eval_(
+    paths: Annotated[list[Path], typer.Argument(help="labelled rows (.jsonl with a 0/1 `label` per row)")],
+    protocol: Annotated[
+        list[EvalProtocol] | None,
+        typer.Option("--protocol", help="single (one judge call, no debate) and/or debate (default: both)"),
+    ] = None,
+    rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds of the debate")] = None,
+    judges: Annotated[int | None, typer.Option(min=1, help="judges on the debate's panel")] = None,
+    replicates: Annotated[int | None, typer.Option(min=1, help="independent scorings per row (test-retest)")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=2, help="a stratified sample of about N rows per file (by label, pairs whole)")
+    ] = None,
+    sample_seed: Annotated[int, typer.Option(min=0, help="seed of the sample and of the bootstrap")] = 0,
+    no_evidence: Annotated[
+        bool, typer.Option("--no-evidence", help="also score every row with its evidence removed")
+    ] = False,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="debates and LLM calls in flight")] = None,
+    budget_tokens: Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="self-contained HTML report (default eval.html)")
+    ] = Path("eval.html"),
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Measure whether scores predict real outcomes: AUROC, Brier, ECE and pairwise accuracy per protocol."""
+    from hypodebate.commands.eval import eval_command
+
+    settings = _settings(config)
+    code = _guard(
+        lambda: eval_command(
+            paths,
+            settings,
+            out=out,
+            err=err,
+            db=db,
+            protocols=[p.value for p in protocol] if protocol else ["single", "debate"],
+            output=output,
+            json_path=json_path,
+            rounds=rounds,
+            judges=judges,
+            replicates=replicates,
+            limit=limit,
+            sample_seed=sample_seed,
+            no_evidence=no_evidence,
+            concurrency=concurrency,
+            budget_tokens=budget_tokens,
+            budget_usd=budget_usd,
+        )
+    )
+    raise typer.Exit(code)
 
 
 def _guard(action: Callable[[], int]) -> int:

@@ -26,7 +26,7 @@ class HypothesisRow(Base):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500))
     targets: Mapped[list[Any]] = mapped_column()
     target_label: Mapped[str] = mapped_column(String(300))
     mechanism: Mapped[str] = mapped_column(Text)
@@ -250,6 +250,26 @@ class UsageRow(Base):
     ok: Mapped[bool] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvalItemRow(Base):
+    """A labelled row of an eval file: its real outcome (`label`), strata and pair, kept apart from the hypothesis
+    it is debated as (`variant`: with its evidence, or without it), so the label never reaches a prompt."""
+
+    __tablename__ = "eval_items"
+    __table_args__ = (UniqueConstraint("dataset", "item_id", "variant", name="uq_eval_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(200))  # the file's name without extension
+    item_id: Mapped[str] = mapped_column(String(200))  # the row's own id, e.g. A2M-D002545
+    variant: Mapped[str] = mapped_column(String(16))  # evidence | no-evidence
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[int] = mapped_column(Integer)  # 1 = the hypothesis held, 0 = it did not
+    pair: Mapped[str | None] = mapped_column(String(200))
+    strata: Mapped[dict[str, Any]] = mapped_column()
+    details: Mapped[dict[str, Any]] = mapped_column()  # highest_phase, year_launch, label_meaning, pmid, ...
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class PageRow(Base):

@@ -7,12 +7,17 @@ from collections.abc import Collection
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from store.models import HypothesisRow, LinkRow, PageRow, utcnow
+from store.models import EvalItemRow, HypothesisRow, LinkRow, PageRow, utcnow
 
 
 def hypothesis_entity_sources(session: Session) -> list[tuple[str, list[str], list[str], list[str]]]:
-    """(id, targets, diseases, pages) of every hypothesis: what links are derived from."""
-    rows = session.execute(select(HypothesisRow.id, HypothesisRow.targets, HypothesisRow.diseases, HypothesisRow.pages))
+    """(id, targets, diseases, pages) of every hypothesis except labelled eval items (measurement material, kept
+    off pages): what links are derived from."""
+    rows = session.execute(
+        select(HypothesisRow.id, HypothesisRow.targets, HypothesisRow.diseases, HypothesisRow.pages).where(
+            HypothesisRow.id.not_in(select(EvalItemRow.hypothesis_id))
+        )
+    )
     return [(i, list(t or []), list(d or []), list(p or [])) for i, t, d, p in rows]
 
 

@@ -1,0 +1,302 @@
+"""Eval: score labelled rows under each protocol and measure how well the scores predict what really happened.
+
+Protocols, on the same rows and the same model:
+- `single`: one judge call per row on the rubric, no debate (the "single-judge" design);
+- `debate`: the full debate protocol of config.yaml (`--rounds`, `--judges` override it).
+With `no_evidence`, each protocol is also run on the rows with their evidence removed ("single:no-evidence", ...).
+
+Every call is an ordinary stored debate (a batch per protocol), so a killed eval resumes and a repeated one costs
+nothing. Labels, strata and pairs are stored in `eval_items`, never in the hypothesis, so they never reach a
+prompt. Figures come from `scoring.evaluation` (scikit-learn, scipy, numpy), computed per protocol on one
+scoreboard: scores from different scoreboards are never pooled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.client import LLMClient
+from agents.prompts import PromptSet
+from debates.labelled import Labelled, LabelledSubject
+from debates.runner import BatchRunner, Progress, hypothesis_record
+from debates.settings import DebateSettings
+from scoring import evaluation as stats
+from scoring.rubric import Rubric
+from store import evaluation as store
+from store import repository
+
+ProtocolName = Literal["single", "debate"]
+PROTOCOLS: tuple[ProtocolName, ...] = ("single", "debate")
+# a string key with more distinct values than this, or than half its rows, is an identifier (e.g. a MeSH id)
+MAX_CATEGORIES = 12
+RECENT_LAUNCH = 2018  # "year_launch >= 2018": launches recent enough to be less memorised, against all failures
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    protocols: tuple[ProtocolName, ...] = PROTOCOLS
+    no_evidence: bool = False
+    seed: int = 0  # the bootstrap's seed (and the sample's, when one was drawn)
+    resamples: int = stats.RESAMPLES
+    files: tuple[str, ...] = ()
+    sample: dict[str, int] | None = None  # {"limit": N, "seed": S} when a stratified sample was drawn
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """One protocol on one variant of the rows: the unit that is run, scored and reported."""
+
+    name: str  # "debate", "single:no-evidence", ...
+    protocol: ProtocolName
+    evidence: bool
+
+
+@dataclass
+class EvalRunner:
+    client: LLMClient
+    sessions: sessionmaker[Session]
+    settings: DebateSettings  # the debate protocol (rounds, judges, replicates already overridden)
+    rubric: Rubric
+    prompts: PromptSet
+    progress: Callable[[str, Progress], None] | None = None  # (arm name, batch progress)
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
+
+    async def run(self, rows: Sequence[Labelled], plan: EvalPlan) -> dict[str, Any]:
+        arms = [
+            _Arm(f"{p}{'' if evidence else ':no-evidence'}", p, evidence)
+            for evidence in ((True, False) if plan.no_evidence else (True,))
+            for p in plan.protocols
+        ]
+        subjects = {evidence: [_subject(r, evidence) for r in rows] for evidence in {a.evidence for a in arms}}
+        self._store_items(rows, subjects)
+        hashes: dict[str, str] = {}
+        for arm in arms:
+            runner = BatchRunner(
+                client=self.client,
+                sessions=self.sessions,
+                settings=self._settings(arm.protocol),
+                rubric=self.rubric,
+                prompts=self.prompts,
+                progress=(lambda p, name=arm.name: self.progress(name, p)) if self.progress else None,
+                budget_tokens=self.budget_tokens,
+                budget_usd=self.budget_usd,
+                design="single-judge" if arm.protocol == "single" else "symmetric-closing",
+            )
+            try:
+                unique = list({s.content_hash: s for s in subjects[arm.evidence]}.values())
+                await runner.run(unique, source=f"eval [{arm.name}] " + ", ".join(plan.files))
+            finally:
+                runner.detach()
+            hashes[arm.name] = runner.protocol.hash
+        with self.sessions() as session:
+            return _report(session, rows, subjects, arms, hashes, plan, self.settings.replicates)
+
+    def _settings(self, protocol: ProtocolName) -> DebateSettings:
+        if protocol == "single":
+            return self.settings.model_copy(update={"rounds": 0, "judges": 1, "early_stop": False})
+        return self.settings
+
+    def _store_items(self, rows: Sequence[Labelled], subjects: dict[bool, list[LabelledSubject]]) -> None:
+        records = {s.hypothesis_id: hypothesis_record(s) for variant in subjects.values() for s in variant}
+        items = [
+            store.ItemRecord(
+                dataset=row.dataset,
+                item_id=row.row.id,
+                variant="evidence" if evidence else "no-evidence",
+                hypothesis_id=subject.hypothesis_id,
+                content_hash=subject.content_hash,
+                label=row.label,
+                pair=row.row.pair,
+                strata=dict(row.row.strata),
+                details=row.row.details(),
+            )
+            for evidence, variant in subjects.items()
+            for row, subject in zip(rows, variant, strict=True)
+        ]
+        with self.sessions() as session:
+            repository.upsert_hypotheses(session, list(records.values()))
+            store.upsert_items(session, items)
+            session.commit()  # the rows land together or not at all
+
+
+def _subject(row: Labelled, evidence: bool) -> LabelledSubject:
+    return row.subject if evidence else row.without_evidence()
+
+
+# -- the figures ----------------------------------------------------------------------------------
+
+
+def _report(
+    session: Session,
+    rows: Sequence[Labelled],
+    subjects: dict[bool, list[LabelledSubject]],
+    arms: Sequence[_Arm],
+    hashes: dict[str, str],
+    plan: EvalPlan,
+    replicates: int,
+) -> dict[str, Any]:
+    labels = np.array([r.label for r in rows], dtype=int)
+    strata, skipped = strata_of(rows)
+    protocols: dict[str, dict[str, Any]] = {}
+    item_scores: dict[str, dict[int, float]] = {}
+    boards: list[Any] = []
+    for arm in arms:
+        variant = subjects[arm.evidence]
+        by_hash = defaultdict(list)
+        for index, subject in enumerate(variant):
+            by_hash[subject.content_hash].append(index)
+        scores = store.protocol_scores(session, hashes[arm.name], by_hash)
+        board_counts = Counter(s.scoreboard_id for s in scores if s.scoreboard_id)
+        board_id = board_counts.most_common(1)[0][0] if board_counts else None
+        per_item: dict[int, list[float]] = defaultdict(list)
+        for s in scores:
+            if s.scoreboard_id == board_id:
+                for index in by_hash[s.content_hash]:
+                    per_item[index].append(s.mean)
+        means = {i: float(np.mean(v)) for i, v in per_item.items()}
+        item_scores[arm.name] = means
+        board = store.scoreboards(session, [board_id]).get(board_id) if board_id else None
+        if board is not None:
+            boards.append(board)
+        usage = store.usage_of(session, store.protocol_debates(session, hashes[arm.name], by_hash))
+        protocol = board.protocol if board is not None else {}
+        entry: dict[str, Any] = {
+            "design": "single-judge" if arm.protocol == "single" else protocol.get("design", "symmetric-closing"),
+            "evidence": arm.evidence,
+            "rounds": protocol.get("rounds"),
+            "judges": protocol.get("judges"),
+            "replicates": replicates,
+            "protocol_hash": hashes[arm.name],
+            "rubric_hash": board.rubric_hash if board is not None else None,
+            "scoreboard": board_id,
+            "judge_models": list(board.judge_models) if board is not None else [],
+            "other_scoreboards": sum(n for b, n in board_counts.items() if b != board_id),
+            "missing": len(rows) - len(means),
+            **_figures(rows, labels, means, plan),
+            "test_retest": _retest(per_item, replicates),
+            "calls": usage.calls,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cost_usd": usage.cost_usd,
+        }
+        scored = sorted(means)
+        entry["calibration"] = [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])]
+        entry["histogram"] = stats.histogram(labels[scored], [means[i] for i in scored])
+        entry["strata"] = {
+            name: _figures(rows, labels, {i: means[i] for i in members if i in means}, plan)
+            for name, members in strata.items()
+        }
+        protocols[arm.name] = entry
+    lift = {}
+    for evidence in sorted({a.evidence for a in arms}, reverse=True):
+        suffix = "" if evidence else ":no-evidence"
+        debate, single = item_scores.get(f"debate{suffix}"), item_scores.get(f"single{suffix}")
+        if debate is None or single is None:
+            continue
+        both = sorted(set(debate) & set(single))
+        estimate = stats.auroc_difference(
+            labels[both], [debate[i] for i in both], [single[i] for i in both], seed=plan.seed, resamples=plan.resamples
+        )
+        lift[f"debate − single{suffix}"] = {**estimate.as_dict(), "n": len(both)}
+    models = sorted({str(m) for b in boards for m in b.judge_models})
+    return {
+        "title": "Evaluation against real outcomes",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files": list(plan.files),
+        "rows": len(rows),
+        "sample": plan.sample,
+        "bootstrap": {"resamples": plan.resamples, "seed": plan.seed, "level": stats.LEVEL},
+        "model": ", ".join(models) or None,
+        "demo": any(b.demo for b in boards),
+        "base_rate": stats.base_rate(labels),
+        "base_rate_brier": stats.base_rate_brier(labels),
+        "protocols": protocols,
+        "lift": lift,
+        "strata_skipped": skipped,
+    }
+
+
+def _figures(rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan) -> dict[str, Any]:
+    """n, positives, AUROC, Brier, ECE and pairwise accuracy of the scored rows in `means` (index -> score)."""
+    scored = sorted(means)
+    y = labels[scored]
+    s = [means[i] for i in scored]
+    pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for i in scored:
+        pair = rows[i].row.pair
+        if pair is not None:
+            pairs[(rows[i].dataset, pair)][rows[i].label] = means[i]
+    whole = [p for p in pairs.values() if len(p) == 2]
+    accuracy = None
+    if any(rows[i].row.pair is not None for i in range(len(rows))):
+        accuracy = stats.pairwise_accuracy(
+            [p[1] for p in whole], [p[0] for p in whole], seed=plan.seed, resamples=plan.resamples
+        ).as_dict()
+    return {
+        "n": len(scored),
+        "positives": int(y.sum()),
+        "auroc": stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict(),
+        "brier": stats.brier(y, s),
+        "ece": stats.ece(y, s),
+        "pairwise_accuracy": accuracy,
+    }
+
+
+def _retest(per_item: dict[int, list[float]], replicates: int) -> float | None:
+    """Spearman between replicates over the rows scored in every replicate (None with one replicate)."""
+    if replicates < 2:
+        return None
+    complete = [v for v in per_item.values() if len(v) == replicates]
+    if not complete:
+        return None
+    return stats.retest_correlation(np.array(complete, dtype=float))
+
+
+def strata_of(rows: Sequence[Labelled]) -> tuple[dict[str, list[int]], dict[str, str]]:
+    """Stratum name -> row indices, and the strata keys left out with why. A stratum is a boolean or
+    categorical key of `strata` (one stratum per value), the file when there are several, and
+    `year_launch >= 2018` (launched in 2018 or later, against every row that never launched)."""
+    values: dict[str, Counter[Any]] = defaultdict(Counter)
+    for row in rows:
+        for key, value in row.row.strata.items():
+            values[key][value] += 1
+    strata: dict[str, list[int]] = {}
+    skipped: dict[str, str] = {}
+    for key in sorted(values):
+        kinds = {type(v) for v in values[key] if v is not None}
+        if kinds <= {bool}:
+            chosen = [True, False]
+        elif kinds <= {str} and len(values[key]) <= min(MAX_CATEGORIES, sum(values[key].values()) / 2):
+            chosen = sorted(v for v in values[key] if v is not None)
+        elif kinds <= {str}:
+            skipped[key] = f"an identifier ({len(values[key])} distinct values), not a stratum"
+            continue
+        else:
+            skipped[key] = "numeric, not a stratum"
+            continue
+        for value in chosen:
+            shown = str(value).lower() if isinstance(value, bool) else value
+            members = [i for i, r in enumerate(rows) if _same(r.row.strata.get(key), value)]
+            if members:
+                strata[f"{key}={shown}"] = members
+    datasets = sorted({r.dataset for r in rows})
+    if len(datasets) > 1:
+        for dataset in datasets:
+            strata[f"file={dataset}"] = [i for i, r in enumerate(rows) if r.dataset == dataset]
+    dated = [i for i, r in enumerate(rows) if "year_launch" in r.row.model_fields_set]
+    recent = [i for i in dated if rows[i].label == 0 or (rows[i].row.year_launch or 0) >= RECENT_LAUNCH]
+    if recent:
+        strata[f"year_launch >= {RECENT_LAUNCH}"] = recent
+    return strata, skipped
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b  # True is not the string "True", nor 1

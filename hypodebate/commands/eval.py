@@ -1,0 +1,165 @@
+"""`hypodebate eval`: score labelled rows under each protocol, print the figures, write HTML and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from debates.evaluation import ProtocolName
+from debates.labelled import load_labelled
+from debates.runner import Progress as BatchProgress
+from hypodebate.api import run_eval_async
+from hypodebate.config import Settings
+from hypodebate.terminal import shown
+from report.eval_html import render_eval_html
+from safeio.files import write_atomic
+from store.demo import DEMO_WARNING
+
+
+def eval_command(
+    paths: list[Path],
+    settings: Settings,
+    *,
+    out: Console,
+    err: Console,
+    db: str | None,
+    protocols: list[ProtocolName],
+    output: Path | None,
+    json_path: Path | None,
+    **options: Any,
+) -> int:
+    loaded = load_labelled(paths)  # bad input fails here, before anything is stored
+    if settings.llm.resolved_provider == "embedded":
+        err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
+    bar = Progress(
+        TextColumn("{task.fields[arm]}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[step]}", markup=False),
+        TextColumn("{task.fields[status]}", markup=False),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(arm: str, p: BatchProgress) -> None:
+        if arm not in tasks:
+            tasks[arm] = bar.add_task(arm, total=p.total, arm=arm, step="", status="")
+        done = p.completed + p.failed + p.skipped
+        status = f"failed {p.failed} · skipped {p.skipped} · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+        bar.update(tasks[arm], total=p.total, completed=done, status=status, step=p.step if done < p.total else "done")
+
+    with bar:
+        result = asyncio.run(
+            run_eval_async(
+                paths, settings=settings, db=db, protocols=protocols, progress=update, loaded=loaded, **options
+            )
+        )
+    print_eval(result, out)
+    if output is not None:
+        write_atomic(output, render_eval_html(result).encode("utf-8"))
+        err.print(f"wrote {shown(str(output))}")
+    if json_path is not None:
+        write_atomic(json_path, (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        err.print(f"wrote {shown(str(json_path))}")
+    missing = {name: p["missing"] for name, p in result["protocols"].items() if p["missing"]}
+    for name, count in missing.items():
+        err.print(
+            f"[red]{count} row(s) not scored[/red] under {shown(name)} (failed or not run: see `hypodebate report`)"
+        )
+    return 1 if missing else 0
+
+
+def _interval(estimate: dict[str, Any] | None) -> str:
+    if not estimate or estimate.get("value") is None:
+        return "—"
+    text = f"{estimate['value']:.2f}"
+    if estimate.get("lo") is not None:
+        text += f" [{estimate['lo']:.2f}, {estimate['hi']:.2f}]"
+    return text
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def print_eval(result: dict[str, Any], out: Console) -> None:
+    """The figures as tables: one row per protocol, the lift, then AUROC per stratum."""
+    boot = result["bootstrap"]
+    demo = " [DEMO: the embedded model's scores are noise; expect AUROC near 0.5]" if result["demo"] else ""
+    sample = result["sample"]
+    drawn = f" · stratified sample of {sample['limit']} per file, seed {sample['seed']}" if sample else ""
+    table = Table(
+        title=f"Eval: {result['rows']} labelled rows of {', '.join(map(shown, result['files']))}{drawn}{demo}",
+        caption=(
+            f"95% intervals: stratified bootstrap, {boot['resamples']} resamples, seed {boot['seed']}. "
+            "Development figures: a held-out split exists and is not shared."
+        ),
+        title_justify="left",
+        caption_justify="left",
+    )
+    for column in (
+        "protocol",
+        "n",
+        "AUROC [95%]",
+        "Brier",
+        "ECE",
+        "pairwise acc. [95%] (pairs)",
+        "retest ρ",
+        "calls",
+        "tokens",
+        "cost",
+    ):
+        table.add_column(column, justify="left" if column in ("protocol",) else "right")
+    table.add_row(
+        "base rate", str(result["rows"]), "0.50", _number(result["base_rate_brier"]), "—", "0.50", "—", "", "", ""
+    )
+    for name, p in result["protocols"].items():
+        pairs = p["pairwise_accuracy"]
+        table.add_row(
+            shown(name),
+            f"{p['n']}" + (f" ({p['missing']} missing)" if p["missing"] else ""),
+            _interval(p["auroc"]),
+            _number(p["brier"]),
+            _number(p["ece"]),
+            f"{_interval(pairs)} ({pairs['pairs']})" if pairs else "—",
+            _number(p["test_retest"], 2),
+            str(p["calls"]),
+            f"{p['prompt_tokens'] + p['completion_tokens']:,}",
+            f"${p['cost_usd']:.4f}",
+        )
+    out.print(table)
+    for name, p in result["protocols"].items():
+        out.print(
+            f"{shown(name)}: scoreboard {shown(p['scoreboard'] or '—')}"
+            f" · judge {shown(', '.join(p['judge_models']) or '—')}"
+            f" · rubric {shown(p['rubric_hash'] or '—')} · protocol {shown(p['protocol_hash'])}"
+            f" · {p['rounds']} round(s), {p['judges']} judge(s), {p['replicates']} replicate(s)"
+            + ("" if p["evidence"] else " · evidence removed"),
+            highlight=False,
+        )
+    for name, lift in result["lift"].items():
+        verdict = "no detectable lift" if lift["lo"] is None or lift["lo"] <= 0 <= lift["hi"] else "a lift"
+        out.print(f"AUROC {shown(name)}: {_interval(lift)} on {lift['n']} rows ({verdict})", highlight=False)
+    names = sorted({s for p in result["protocols"].values() for s in p["strata"]})
+    if names:
+        strata = Table(title="AUROC [95%] by stratum (n, positives)", title_justify="left")
+        strata.add_column("stratum")
+        for name in result["protocols"]:
+            strata.add_column(shown(name), justify="right")
+        for stratum in names:
+            cells = []
+            for p in result["protocols"].values():
+                s = p["strata"].get(stratum)
+                cells.append(f"{_interval(s['auroc'])} ({s['n']}, {s['positives']})" if s else "—")
+            strata.add_row(shown(stratum), *cells)
+        out.print(strata)
+    for key, why in result["strata_skipped"].items():
+        out.print(f"not a stratum: {shown(key)} ({shown(why)})", highlight=False)
