@@ -73,7 +73,7 @@ class LabelledRow(BaseModel):
     diseases: list[str] = Field(default_factory=list)
     mechanism: str | None = None
     evidence: list[LabelledEvidence] = Field(default_factory=list, max_length=50)
-    label: int = Field(ge=0, le=1, strict=True)
+    label: int
     label_meaning: Short | None = None
     highest_phase: Short | None = None
     year_launch: int | None = Field(None, ge=1800, le=2200)
@@ -83,6 +83,13 @@ class LabelledRow(BaseModel):
     pair: Annotated[str, StringConstraints(min_length=1, max_length=200), NoControl] | None = None
     pmid: Annotated[str, StringConstraints(pattern=r"^\d{1,9}$")] | None = None
     paper_title: Short | None = None
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label_form(cls, value: object) -> object:
+        if type(value) is not int or value not in (0, 1):
+            raise ValueError(f"expected 1 (the hypothesis held) or 0 (it did not), got {value!r}")
+        return value
 
     @field_validator("id")
     @classmethod

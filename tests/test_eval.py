@@ -1,0 +1,295 @@
+"""`hypodebate eval` against scripted judges behind the real openai client (a loopback server).
+
+A judge of known skill: each labelled row gets a latent quality z = d·label + N(0, 1) and every rubric score
+leans towards it, so the true AUROC (and pairwise accuracy) is Φ(d/√2); eval must recover it within its interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from debates.evaluation import strata_of
+from debates.inputs import InputError, load_hypotheses
+from debates.labelled import load_labelled, stratified_sample
+from hypodebate.api import run_eval
+from hypodebate.cli import app
+from hypodebate.config import load_settings
+from store.engine import open_store
+from store.models import EvalItemRow, HypothesisRow
+from store.pages import hypothesis_entity_sources
+from tests.fakes import Reply, synthesize
+from tests.loopback import LoopbackServer
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+TARGETS = SHARED / "target_disease_outcomes.dev.jsonl"
+BIODSA = SHARED / "biodsa_hypotheses.dev.jsonl"
+needs_shared = pytest.mark.skipif(not TARGETS.exists(), reason="../shared/data/eval is not here")
+
+
+class SkilledJudge:
+    """Answers every role like FakeDebater; a verdict's ten scores lean towards the row's latent quality z."""
+
+    def __init__(self, latent: dict[str, float]):
+        self.latent = latent  # title -> z
+        self.prompts: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        text = "\n".join(str(m.get("content") or "") for m in body["messages"])
+        with self._lock:
+            self.prompts.append(text)
+        title = re.search(r"^Title: (.*)$", text, re.M).group(1)  # type: ignore[union-attr]
+        schema = body["tools"][0]["function"]["parameters"]
+        if "You are JUDGE" not in text:  # the debaters speak about the row's own title (it may name no target)
+            args = synthesize(schema, pick=lambda path, options: options[0], text=f"On {title}")
+            return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)
+        z = self.latent[title]
+        dims = list(schema["properties"]["scores"]["properties"])
+
+        def pick(path: str, options: list[Any]) -> Any:
+            if path.startswith("scores."):
+                offset = (dims.index(path.removeprefix("scores.")) - 4.5) / 10  # dithering: a finer composite
+                return int(min(10, max(1, round(5.5 + 1.5 * z + offset))))
+            return options[0]
+
+        return Reply(
+            tool_args=synthesize(schema, pick=pick, text=f"{title} judged"), prompt_tokens=80, completion_tokens=40
+        )
+
+
+def known_skill_rows(path: Path, d: float, pairs: int, seed: int) -> dict[str, float]:
+    """`pairs` true/false pairs of labelled rows; returns title -> latent z = d·label + N(0, 1)."""
+    rng = np.random.default_rng(seed)
+    latent: dict[str, float] = {}
+    with path.open("w", encoding="utf-8") as out:
+        for k in range(pairs):
+            for label in (1, 0):
+                title = f"Finding {k} {'holds' if label else 'fails'} in tumour cohort {k % 7}"
+                latent[title] = d * label + float(rng.standard_normal())
+                row = {"id": f"p{k}_{label}", "title": title, "evidence": [], "label": label, "pair": f"p{k}"}
+                out.write(json.dumps(row) + "\n")
+    return latent
+
+
+@pytest.fixture
+def judge_server():
+    servers: list[LoopbackServer] = []
+
+    def start(responder: Any) -> LoopbackServer:
+        server = LoopbackServer(responder=responder).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def settings_for(server: LoopbackServer, tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("llm:\n  concurrency: 16\ndebate:\n  concurrency: 16\n", encoding="utf-8")
+    return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
+
+
+@pytest.mark.parametrize("d", [0.0, 1.0])
+def test_a_judge_of_known_skill_is_recovered_within_the_interval(d, tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    latent = known_skill_rows(path, d, pairs=200, seed=7)
+    server = judge_server(SkilledJudge(latent))
+    result = run_eval(
+        path, settings=settings_for(server, tmp_path), db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"]
+    )
+    truth = float(norm.cdf(d / math.sqrt(2)))
+    single = result["protocols"]["single"]
+    assert single["n"] == 400 and single["missing"] == 0 and single["positives"] == 200
+    assert single["auroc"]["lo"] <= truth <= single["auroc"]["hi"]
+    pairs = single["pairwise_accuracy"]
+    assert pairs["pairs"] == 200 and pairs["lo"] <= truth <= pairs["hi"]
+    if d:
+        assert single["auroc"]["lo"] > 0.6  # a real skill is told apart from chance
+    else:
+        assert single["auroc"]["lo"] < 0.5 < single["auroc"]["hi"]
+    assert result["bootstrap"] == {"resamples": 2000, "seed": 0, "level": 0.95}
+    assert result["base_rate"] == 0.5
+
+
+@needs_shared
+def test_the_label_never_reaches_a_prompt(tmp_path, judge_server):
+    rows = stratified_sample(load_labelled([TARGETS, BIODSA]), 8, seed=3)
+    files = [shutil.copy(TARGETS, tmp_path), shutil.copy(BIODSA, tmp_path)]
+    judge = SkilledJudge({r.subject.title: 0.0 for r in rows})
+    server = judge_server(judge)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    settings = settings_for(server, tmp_path)
+    result = run_eval(files, settings=settings, db=db, limit=8, sample_seed=3, rounds=1, judges=2, no_evidence=True)
+    assert set(result["protocols"]) == {"single", "debate", "single:no-evidence", "debate:no-evidence"}
+    assert {p["missing"] for p in result["protocols"].values()} == {0}
+    assert judge.prompts and server.calls == len(judge.prompts)
+    secrets = {r.row.id for r in rows} | {r.row.label_meaning for r in rows if r.row.label_meaning}
+    secrets |= {r.row.paper_title for r in rows if r.row.paper_title} | {"label_meaning", '"label"', "Launched"}
+    for prompt in judge.prompts:
+        assert not [s for s in secrets if s in prompt]
+    # the outcome is stored apart: in eval_items, with both variants of every row
+    with open_store(db)() as session:
+        items = session.scalars(select(EvalItemRow)).all()
+        assert len(items) == 2 * len(rows) and {i.label for i in items} == {0, 1}
+        assert not hasattr(HypothesisRow, "label")
+        assert not hypothesis_entity_sources(session)  # eval rows are kept off wiki pages
+    evidence = [e.claim for r in rows for e in r.subject.evidence]
+    without = [p for p in judge.prompts if "none supplied" in p]
+    assert without and evidence and not [p for p in without if any(c in p for c in evidence)]
+
+
+def test_a_repeated_eval_costs_nothing_and_a_cut_one_resumes(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    latent = known_skill_rows(path, 1.0, pairs=10, seed=1)
+    server = judge_server(SkilledJudge(latent))
+    settings = settings_for(server, tmp_path)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    options: dict[str, Any] = {"settings": settings, "db": db, "rounds": 1, "judges": 2}
+    cut = run_eval(path, budget_tokens=2_000, **options)  # the budget stops it part way
+    assert cut["protocols"]["single"]["missing"] + cut["protocols"]["debate"]["missing"] > 0
+    first = run_eval(path, **options)
+    calls = server.calls
+    again = run_eval(path, **options)
+    assert server.calls == calls  # nothing asked twice
+    for result in (first, again):
+        assert {p["missing"] for p in result["protocols"].values()} == {0}
+    drop = {"generated_at"}
+    assert {k: v for k, v in first.items() if k not in drop} == {k: v for k, v in again.items() if k not in drop}
+    # a fresh database asks exactly as many questions: the cut run lost and repeated nothing
+    fresh = judge_server(SkilledJudge(latent))
+    run_eval(path, **{**options, "settings": settings_for(fresh, tmp_path), "db": f"sqlite:///{tmp_path / 'f.db'}"})
+    assert fresh.calls == calls
+
+
+def test_debate_lift_over_the_single_judge_is_a_paired_interval(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=30, seed=2)))
+    result = run_eval(
+        path, settings=settings_for(server, tmp_path), db=f"sqlite:///{tmp_path / 'e.db'}", rounds=1, judges=1
+    )
+    lift = result["lift"]["debate − single"]
+    # the scripted judge ignores the debate: both protocols score alike, so the lift is exactly 0
+    assert lift == {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 60}
+    debate, single = result["protocols"]["debate"], result["protocols"]["single"]
+    assert debate["calls"] > single["calls"] == 60
+    assert debate["protocol_hash"] != single["protocol_hash"] and debate["scoreboard"] != single["scoreboard"]
+    assert single["design"] == "single-judge" and single["judges"] == 1 and debate["rounds"] == 1
+
+
+def test_replicates_give_test_retest(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=4)))
+    settings = settings_for(server, tmp_path)
+    result = run_eval(path, settings=settings, db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"], replicates=2)
+    single = result["protocols"]["single"]
+    assert single["replicates"] == 2 and single["calls"] == 40
+    assert single["test_retest"] == pytest.approx(1.0)  # a deterministic judge agrees with itself
+
+
+@needs_shared
+def test_a_stratified_sample_keeps_pairs_whole_and_the_label_mix(tmp_path):
+    rows = load_labelled([TARGETS, BIODSA])
+    sample = stratified_sample(rows, 60, seed=0)
+    targets = [r for r in sample if r.dataset.startswith("target")]
+    biodsa = [r for r in sample if r.dataset.startswith("biodsa")]
+    assert len(targets) == 60 and sum(r.label for r in targets) == round(60 * 136 / 489)
+    assert len(biodsa) == 60 and sorted(r.label for r in biodsa) == [0] * 30 + [1] * 30
+    pairs: dict[str, list[int]] = {}
+    for r in biodsa:
+        pairs.setdefault(r.row.pair or "", []).append(r.label)
+    assert all(sorted(v) == [0, 1] for v in pairs.values())
+    assert [r.key for r in stratified_sample(rows, 60, seed=0)] == [r.key for r in sample]
+    assert [r.key for r in stratified_sample(rows, 60, seed=1)] != [r.key for r in sample]
+
+
+@needs_shared
+def test_strata_are_the_boolean_keys_and_recent_launches_against_every_failure():
+    rows = load_labelled([TARGETS])
+    strata, skipped = strata_of(rows)
+    assert set(strata) == {"neurodegeneration=true", "neurodegeneration=false", "year_launch >= 2018"}
+    assert len(strata["neurodegeneration=true"]) == 89
+    recent = [rows[i] for i in strata["year_launch >= 2018"]]
+    assert sum(r.label == 0 for r in recent) == 353
+    assert all(r.row.year_launch >= 2018 for r in recent if r.label == 1) and any(r.label == 1 for r in recent)
+    assert "mesh_id" in skipped and "identifier" in skipped["mesh_id"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"id": "a", "title": "A finding", "label": 2}', "bad.jsonl:2: label: "),
+        ('{"id": "a", "title": "A finding", "label": true}', "bad.jsonl:2: label: "),
+        ('{"id": "a", "title": "A finding"}', "bad.jsonl:2: label: "),
+        ('{"id": "a b", "title": "A finding", "label": 1}', "bad.jsonl:2: id: "),
+        ('{"id": "a", "title": "A finding", "label": 1, "outcome": 1}', "bad.jsonl:2: outcome: unknown field"),
+        (
+            '{"id": "a", "title": "A finding", "label": 1, "evidence": [{"claim": "x y z", "citation": "see"}]}',
+            "bad.jsonl:2: evidence.0.citation: ",
+        ),
+        ('{"id": "ok", "title": "A repeated finding", "label": 1}', "bad.jsonl:2: duplicate row id ok"),
+    ],
+)
+def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, expected):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "title": "A good finding", "label": 0}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_labelled([path])
+    assert str(caught.value).removeprefix(f"{tmp_path}/").startswith(expected)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_pair_must_be_one_true_and_one_false_row(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    rows = [{"id": f"r{i}", "title": f"Finding number {i}", "label": 1, "pair": "p1"} for i in range(2)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="pair 'p1' has labels \\[1, 1\\]"):
+        load_labelled([path])
+
+
+@needs_shared
+def test_ordinary_hypothesis_files_stay_strict(tmp_path):
+    path = Path(shutil.copy(TARGETS, tmp_path))
+    with pytest.raises(InputError, match=r"target_disease_outcomes.dev.jsonl:1 .*(id|mechanism|label)"):
+        load_hypotheses([path])
+
+
+def test_the_command_prints_the_table_and_writes_html_and_json(tmp_path, judge_server, monkeypatch):
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=15, seed=5)))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-do-not-print")
+    html, data = tmp_path / "eval.html", tmp_path / "eval.json"
+    args = ["eval", str(path), "--rounds", "1", "--judges", "1", "--db", f"sqlite:///{tmp_path / 'e.db'}"]
+    result = CliRunner().invoke(app, [*args, "-o", str(html), "--json", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "AUROC" in result.output and "base rate" in result.output and "debate − single" in result.output
+    figures = json.loads(data.read_text(encoding="utf-8"))
+    assert set(figures) >= {"model", "protocols", "base_rate"}
+    for name in ("single", "debate"):
+        p = figures["protocols"][name]
+        assert set(p["auroc"]) == {"value", "lo", "hi"} and set(p["pairwise_accuracy"]) == {
+            "value",
+            "lo",
+            "hi",
+            "pairs",
+        }
+        assert {"n", "brier", "ece", "strata", "protocol_hash", "scoreboard", "cost_usd"} <= set(p)
+    page = html.read_text(encoding="utf-8")
+    assert "<svg" in page and figures["protocols"]["debate"]["protocol_hash"] in page
+    assert "sk-secret" not in result.output + page + data.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, ["eval", str(path), "--protocol", "pairwise"])
+    assert bad.exit_code == 2
