@@ -77,6 +77,7 @@ class EvalRunner:
         ]
         subjects = {evidence: [_subject(r, evidence) for r in rows] for evidence in {a.evidence for a in arms}}
         self._store_items(rows, subjects)
+        order = run_order(rows, plan.seed)
         hashes: dict[str, str] = {}
         for arm in arms:
             runner = BatchRunner(
@@ -91,7 +92,8 @@ class EvalRunner:
                 design="single-judge" if arm.protocol == "single" else "symmetric-closing",
             )
             try:
-                unique = list({s.content_hash: s for s in subjects[arm.evidence]}.values())
+                variant = subjects[arm.evidence]
+                unique = list({variant[i].content_hash: variant[i] for i in order}.values())
                 await runner.run(unique, source=f"eval [{arm.name}] " + ", ".join(plan.files))
             finally:
                 runner.detach()
@@ -125,6 +127,16 @@ class EvalRunner:
             repository.upsert_hypotheses(session, list(records.values()))
             store.upsert_items(session, items)
             session.commit()  # the rows land together or not at all
+
+
+def run_order(rows: Sequence[Labelled], seed: int) -> list[int]:
+    """The order rows are scored in: shuffled (numpy, `seed`) with each pair's members together, so an eval
+    stopped part way (a budget, Ctrl-C) has scored a random subset of every file, with its pairs whole."""
+    units: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        units[(row.dataset, f"pair:{row.row.pair}" if row.row.pair is not None else f"row:{row.row.id}")].append(index)
+    groups = list(units.values())
+    return [i for g in np.random.default_rng(seed).permutation(len(groups)) for i in groups[g]]
 
 
 def _subject(row: Labelled, evidence: bool) -> LabelledSubject:

@@ -1,4 +1,4 @@
-"""Labelled eval rows (JSON Lines, as in ../shared/data/eval/): a hypothesis plus what really happened to it.
+"""Labelled eval rows (JSON Lines, as in examples/eval/): a hypothesis plus what really happened to it.
 
 A row carries the outcome (`label`), its `strata`, a `pair` linking a true statement to its minimal negation,
 and details (`highest_phase`, `year_launch`, `label_meaning`, `pmid`, `paper_title`, each evidence item's

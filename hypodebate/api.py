@@ -91,13 +91,13 @@ def run_eval(
     budget_usd: float | None = None,
     progress: Callable[[str, Progress], None] | None = None,
 ) -> dict[str, Any]:
-    """Score labelled rows (JSON Lines with `label`, as in ../shared/data/eval/) under each protocol and measure how
+    """Score labelled rows (JSON Lines with `label`, as in examples/eval/) under each protocol and measure how
     well the scores predict the labels: AUROC, Brier, ECE, pairwise accuracy, per stratum, with 95% intervals.
 
     Returns the figures as a dict (what `hypodebate eval --json` writes). Every call is a stored debate: a rerun
     resumes and costs nothing. `limit` draws a stratified sample of about `limit` rows per file (`sample_seed`).
 
-        >>> result = run_eval("target_disease_outcomes.dev.jsonl", limit=60, rounds=1, judges=2)
+        >>> result = run_eval("examples/eval/target_disease_outcomes.dev.jsonl", limit=60, rounds=1, judges=2)
         >>> result["protocols"]["debate"]["auroc"]
     """
     settings = settings or load_settings(config)

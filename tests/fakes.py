@@ -122,34 +122,39 @@ def status(code: int, headers: dict[str, str] | None = None, message: str = "scr
 
 
 def _target(body: dict[str, Any]) -> str:
-    for message in body["messages"]:
-        for line in str(message.get("content") or "").splitlines():
-            if line.startswith("Target(s): "):
-                return line.removeprefix("Target(s): ").split(",")[0].split("/")[0].split(" and ")[0].strip()
-    return "the target"
+    """The first target the prompt names, else (a labelled finding that names none) its title."""
+    lines = [line for m in body["messages"] for line in str(m.get("content") or "").splitlines()]
+    for line in lines:
+        if line.startswith("Target(s): ") and line != "Target(s): none named":
+            return line.removeprefix("Target(s): ").split(",")[0].split("/")[0].split(" and ")[0].strip()
+    return next((line.removeprefix("Title: ") for line in lines if line.startswith("Title: ")), "the target")
 
 
-def synthesize(schema: dict[str, Any], *, path: str = "", pick: Callable[[str, list[Any]], Any], text: str) -> Any:
-    """A value that validates against `schema`; `pick(path, enum)` chooses enum values."""
+def synthesize(
+    schema: dict[str, Any], *, path: str = "", pick: Callable[[str, list[Any]], Any], text: str, fill: bool = False
+) -> Any:
+    """A value that validates against `schema`; `pick(path, enum)` chooses enum values. `fill`: every string is
+    written to its cap and every list to its longest (a verbose model: an upper bound on answer length)."""
     if "enum" in schema:
         return pick(path, schema["enum"])
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         return {
-            name: synthesize(sub, path=f"{path}.{name}".lstrip("."), pick=pick, text=text)
+            name: synthesize(sub, path=f"{path}.{name}".lstrip("."), pick=pick, text=text, fill=fill)
             for name, sub in schema.get("properties", {}).items()
         }
     if kind == "array":
-        count = min(2, schema.get("maxItems", 2))
-        return [synthesize(schema["items"], path=f"{path}[{i}]", pick=pick, text=text) for i in range(count)]
+        count = schema.get("maxItems", 2) if fill else min(2, schema.get("maxItems", 2))
+        return [synthesize(schema["items"], path=f"{path}[{i}]", pick=pick, text=text, fill=fill) for i in range(count)]
     if kind == "boolean":
         return pick(path, [False, True]) if path.endswith("concede") else False
     if kind == "integer":
         return 1
     if "anyOf" in schema:
-        return synthesize(schema["anyOf"][0], path=path, pick=pick, text=text)
+        return synthesize(schema["anyOf"][0], path=path, pick=pick, text=text, fill=fill)
     value = f"{text} ({path})"
-    value += " and its consequences" * max(0, -(-(schema.get("minLength", 0) - len(value)) // 21))
+    wanted = schema.get("maxLength", 200) if fill else schema.get("minLength", 0)
+    value += " and its consequences" * max(0, -(-(wanted - len(value)) // 21))
     return value[: schema.get("maxLength", 200)]
 
 
@@ -161,6 +166,7 @@ class FakeDebater:
     concede_from_round: int | None = None
     calls: int = 0
     by_seed: bool = False  # a deterministic server that honours `seed`: the same seed, the same answer
+    fill: bool = False  # write every field to its cap, and count tokens as characters / 4 (bench/eval_cost.py)
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         self.calls += 1
@@ -184,5 +190,8 @@ class FakeDebater:
             return options[0]
 
         text = f"{target} in round {round_}" + (f" draw {body.get('seed')}" if self.by_seed else "")
-        args = synthesize(schema, pick=pick, text=text)
-        return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)
+        args = synthesize(schema, pick=pick, text=text, fill=self.fill)
+        if not self.fill:
+            return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)
+        asked = json.dumps(body["messages"]) + json.dumps(tools)
+        return Reply(tool_args=args, prompt_tokens=len(asked) // 4, completion_tokens=len(json.dumps(args)) // 4)

@@ -342,13 +342,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault RNG")
     parser.add_argument("--hang-s", type=float, default=2.0, help="how long a hung request is held")
     parser.add_argument("--retry-after", type=float, default=0.05, help="retry-after seconds sent with 429s")
+    parser.add_argument("--fill", action="store_true", help="answers written to every cap; tokens = characters / 4")
     args = parser.parse_args()
     plan = (
         FaultPlan.parse(args.faults, seed=args.seed, hang_s=args.hang_s, retry_after_s=args.retry_after)
         if args.faults is not None
         else None
     )
-    asyncio.run(serve_async(args.port, args.latency, FakeDebater(), plan))
+    asyncio.run(serve_async(args.port, args.latency, FakeDebater(fill=args.fill), plan))
 
 
 if __name__ == "__main__":

@@ -32,10 +32,9 @@ from store.pages import hypothesis_entity_sources
 from tests.fakes import Reply, synthesize
 from tests.loopback import LoopbackServer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
-TARGETS = SHARED / "target_disease_outcomes.dev.jsonl"
-BIODSA = SHARED / "biodsa_hypotheses.dev.jsonl"
-needs_shared = pytest.mark.skipif(not TARGETS.exists(), reason="../shared/data/eval is not here")
+DEV = Path(__file__).resolve().parents[1] / "examples" / "eval"
+TARGETS = DEV / "target_disease_outcomes.dev.jsonl"
+BIODSA = DEV / "biodsa_hypotheses.dev.jsonl"
 
 
 class SkilledJudge:
@@ -125,7 +124,6 @@ def test_a_judge_of_known_skill_is_recovered_within_the_interval(d, tmp_path, ju
     assert result["base_rate"] == 0.5
 
 
-@needs_shared
 def test_the_label_never_reaches_a_prompt(tmp_path, judge_server):
     rows = stratified_sample(load_labelled([TARGETS, BIODSA]), 8, seed=3)
     files = [shutil.copy(TARGETS, tmp_path), shutil.copy(BIODSA, tmp_path)]
@@ -200,7 +198,6 @@ def test_replicates_give_test_retest(tmp_path, judge_server):
     assert single["test_retest"] == pytest.approx(1.0)  # a deterministic judge agrees with itself
 
 
-@needs_shared
 def test_a_stratified_sample_keeps_pairs_whole_and_the_label_mix(tmp_path):
     rows = load_labelled([TARGETS, BIODSA])
     sample = stratified_sample(rows, 60, seed=0)
@@ -216,7 +213,6 @@ def test_a_stratified_sample_keeps_pairs_whole_and_the_label_mix(tmp_path):
     assert [r.key for r in stratified_sample(rows, 60, seed=1)] != [r.key for r in sample]
 
 
-@needs_shared
 def test_strata_are_the_boolean_keys_and_recent_launches_against_every_failure():
     rows = load_labelled([TARGETS])
     strata, skipped = strata_of(rows)
@@ -260,7 +256,6 @@ def test_a_pair_must_be_one_true_and_one_false_row(tmp_path):
         load_labelled([path])
 
 
-@needs_shared
 def test_ordinary_hypothesis_files_stay_strict(tmp_path):
     path = Path(shutil.copy(TARGETS, tmp_path))
     with pytest.raises(InputError, match=r"target_disease_outcomes.dev.jsonl:1 .*(id|mechanism|label)"):

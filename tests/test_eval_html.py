@@ -218,7 +218,7 @@ def test_overview_names_files_rows_sample_bootstrap_and_says_development_figures
     text = squash(" ".join(Page(html).text))
     assert "target_disease_outcomes.dev.jsonl" in text and "biodsa_hypotheses.dev.jsonl" in text
     assert "120 labelled row(s)" in text
-    assert "a stratified sample was taken: at most 60 rows, seed 0" in text
+    assert "a stratified sample (by label, pairs kept whole) of about 60 rows per file, seed 0" in text
     assert "95% bootstrap intervals from 2,000 resamples, seed 0" in text
     assert "These are development figures" in text and "held-out split exists and is not shared" in text
     assert "Generated 2026-11-26 13:00 UTC" in text
