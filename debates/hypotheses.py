@@ -26,6 +26,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 NoControl = AfterValidator(no_controls)
 
 
+def citation_form(value: str | None) -> str | None:
+    """A citation as evidence may give it, or a ValueError saying what was expected."""
+    if value is not None and not CITATION.fullmatch(value):
+        raise ValueError("expected a PMID (PMID:12345), a DOI (10.xxxx/...), a bibkey (@shi2010), an NCT id or a URL")
+    return value
+
+
 class Evidence(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,11 +43,7 @@ class Evidence(BaseModel):
     @field_validator("citation")
     @classmethod
     def _citation_form(cls, value: str | None) -> str | None:
-        if value is not None and not CITATION.fullmatch(value):
-            raise ValueError(
-                "expected a PMID (PMID:12345), a DOI (10.xxxx/...), a bibkey (@shi2010), an NCT id or a URL"
-            )
-        return value
+        return citation_form(value)
 
 
 class Hypothesis(BaseModel):

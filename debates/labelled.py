@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from debates.hypotheses import CITATION, Evidence, Hypothesis, NoControl
+from debates.hypotheses import Evidence, Hypothesis, NoControl, citation_form
 from debates.inputs import InputError, jsonl_records, read_text
 from safeio.errors import Loc, validation_line
 
@@ -54,9 +54,7 @@ class LabelledEvidence(BaseModel):
     @field_validator("citation")
     @classmethod
     def _citation_form(cls, value: str | None) -> str | None:
-        if value is not None and not CITATION.fullmatch(value):
-            raise ValueError("expected a PMID (PMID:12345), a DOI (10.xxxx/...), a bibkey, an NCT id or a URL")
-        return value
+        return citation_form(value)
 
 
 Stratum = bool | Annotated[str, StringConstraints(max_length=200), NoControl] | int | float | None

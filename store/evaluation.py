@@ -46,8 +46,8 @@ def upsert_items(session: Session, items: Sequence[ItemRecord]) -> int:
             for f, v in values.items():
                 setattr(row, f, v)
             changed += 1
-    for start in range(0, len(fresh), 500):
-        chunk = [{**r, "updated_at": utcnow()} for r in fresh[start : start + 500]]
+    for part in _chunks(fresh):
+        chunk = [{**r, "updated_at": utcnow()} for r in part]
         session.execute(insert_ignoring(session, EvalItemRow, chunk, ["dataset", "item_id", "variant"]))
     return len(fresh) + changed
 
@@ -65,14 +65,14 @@ def protocol_scores(session: Session, protocol_hash: str, content_hashes: Collec
     """Panel means of the completed debates of `content_hashes` under `protocol_hash`, one per replicate."""
     wanted = sorted(set(content_hashes))
     out: list[DebateScore] = []
-    for start in range(0, len(wanted), 500):
+    for part in _chunks(wanted):
         rows = session.execute(
             select(DebateRow.id, DebateRow.hypothesis_hash, DebateRow.replicate, ScoreRow.mean, ScoreRow.scoreboard_id)
             .join(ScoreRow, ScoreRow.debate_id == DebateRow.id)
             .where(
                 DebateRow.protocol_hash == protocol_hash,
                 DebateRow.status == "completed",
-                DebateRow.hypothesis_hash.in_(wanted[start : start + 500]),
+                DebateRow.hypothesis_hash.in_(part),
             )
         )
         out += [DebateScore(d, h, r, float(m), b) for d, h, r, m, b in rows]
@@ -83,11 +83,9 @@ def protocol_debates(session: Session, protocol_hash: str, content_hashes: Colle
     """Ids of every debate (any status) of `content_hashes` under `protocol_hash`."""
     wanted = sorted(set(content_hashes))
     out: list[str] = []
-    for start in range(0, len(wanted), 500):
+    for part in _chunks(wanted):
         out += session.scalars(
-            select(DebateRow.id).where(
-                DebateRow.protocol_hash == protocol_hash, DebateRow.hypothesis_hash.in_(wanted[start : start + 500])
-            )
+            select(DebateRow.id).where(DebateRow.protocol_hash == protocol_hash, DebateRow.hypothesis_hash.in_(part))
         )
     return out
 
@@ -105,14 +103,14 @@ def usage_of(session: Session, debate_ids: Collection[str]) -> Usage:
     ids = sorted(set(debate_ids))
     calls = prompt = completion = 0
     cost = 0.0
-    for start in range(0, len(ids), 500):
+    for part in _chunks(ids):
         row = session.execute(
             select(
                 func.count(UsageRow.id),
                 func.coalesce(func.sum(UsageRow.prompt_tokens), 0),
                 func.coalesce(func.sum(UsageRow.completion_tokens), 0),
                 func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
-            ).where(UsageRow.debate_id.in_(ids[start : start + 500]))
+            ).where(UsageRow.debate_id.in_(part))
         ).one()
         calls += int(row[0])
         prompt += int(row[1])
@@ -123,3 +121,8 @@ def usage_of(session: Session, debate_ids: Collection[str]) -> Usage:
 
 def scoreboards(session: Session, ids: Collection[str]) -> dict[str, ScoreboardRow]:
     return {b.id: b for b in session.scalars(select(ScoreboardRow).where(ScoreboardRow.id.in_(sorted(set(ids)))))}
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """`items` in slices small enough for one statement's bound parameters."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
