@@ -88,7 +88,8 @@ def reason_class(reason: str | None) -> str:
     text_ = reason or ""
     if not text_:
         return "no reason"
-    if "StructuredOutputError" in text_:
+    # a structured turn that never validated: "judge: no valid Verdict after 4 asks, ...: <last error>"
+    if "StructuredOutputError" in text_ or re.search(r"\bno valid \w+ after \d+ asks", text_):
         malformed = ("invalid JSON", "cut off", "no JSON object")
         return "malformed JSON" if any(s in text_ for s in malformed) else "schema violation"
     if "LLMCallFailed" in text_:
