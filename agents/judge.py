@@ -43,13 +43,13 @@ def verdict_model(rubric: Rubric, caps: dict[str, int] | None = None) -> type[Ve
     return _verdict_model(rubric.scale, tuple(rubric.dimensions), tuple(limits[k] for k in CAPS))
 
 
-def _text(cap: int) -> Any:
+def capped_text(cap: int) -> Any:
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=cap)]
 
 
 @cache
 def _verdict_model(top: int, dimensions: tuple[str, ...], caps: tuple[int, int, int]) -> type[VerdictBase]:
-    reasoning, rationale, summary = (_text(cap) for cap in caps)
+    reasoning, rationale, summary = (capped_text(cap) for cap in caps)
     scale = Literal[tuple(range(1, top + 1))]  # type: ignore[valid-type]
     score_fields: dict[str, Any] = {name: (scale, Field(...)) for name in dimensions}
     rationale_fields: dict[str, Any] = {name: (rationale, Field(...)) for name in dimensions}

@@ -25,13 +25,15 @@ import jinja2
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-Step = Literal["opening", "critique", "rebuttal", "closing", "verdict"]
+Step = Literal["opening", "critique", "rebuttal", "closing", "verdict", "pairwise"]
+DEBATE_STEPS: tuple[Step, ...] = ("opening", "critique", "rebuttal", "closing", "verdict")
 TEMPLATES: dict[Step, str] = {
     "opening": "proposer_opening.md.j2",
     "critique": "critic_critique.md.j2",
     "rebuttal": "proposer_rebuttal.md.j2",
     "closing": "critic_closing.md.j2",
     "verdict": "judge_verdict.md.j2",
+    "pairwise": "judge_pairwise.md.j2",  # the tournament's judge (agents/pairwise.py), not a debate step
 }
 PERSONAS_DIR = "judge_personas"
 SYSTEM = "system.md"

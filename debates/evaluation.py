@@ -2,7 +2,10 @@
 
 Protocols, on the same rows and the same model:
 - `single`: one judge call per row on the rubric, no debate (the "single-judge" design);
-- `debate`: the full debate protocol of config.yaml (`--rounds`, `--judges` override it).
+- `debate`: the full debate protocol of config.yaml (`--rounds`, `--judges` override it);
+- `pairwise`: a tournament over the rows (debates/tournament.py) judging the stated hypotheses two at a time, both
+  orders; a row's score is its Bradley-Terry rating as the chance of beating the pool's average row, so AUROC and
+  pairwise accuracy apply (they only rank) while Brier and ECE do not (it is not a probability of holding).
 With `no_evidence`, each protocol is also run on the rows with their evidence removed ("single:no-evidence", ...).
 
 Every call is an ordinary stored debate (a batch per protocol), so a killed eval resumes and a repeated one costs
@@ -27,13 +30,15 @@ from agents.prompts import PromptSet
 from debates.labelled import Labelled, LabelledSubject
 from debates.runner import BatchRunner, Progress, hypothesis_record
 from debates.settings import DebateSettings
+from debates.tournament import TournamentProgress, TournamentRunner
 from scoring import evaluation as stats
 from scoring.rubric import Rubric
 from store import evaluation as store
 from store import repository
+from store import tournaments as tournament_store
 
-ProtocolName = Literal["single", "debate"]
-PROTOCOLS: tuple[ProtocolName, ...] = ("single", "debate")
+ProtocolName = Literal["single", "debate", "pairwise"]
+PROTOCOLS: tuple[ProtocolName, ...] = ("single", "debate")  # the default; "pairwise" is asked for by name
 # a string key with more distinct values than this, or than half its rows, is an identifier (e.g. a MeSH id)
 MAX_CATEGORIES = 12
 RECENT_LAUNCH = 2018  # "year_launch >= 2018": launches recent enough to be less memorised, against all failures
@@ -80,6 +85,11 @@ class EvalRunner:
         order = run_order(rows, plan.seed)
         hashes: dict[str, str] = {}
         for arm in arms:
+            variant = subjects[arm.evidence]
+            unique = list({variant[i].content_hash: variant[i] for i in order}.values())
+            if arm.protocol == "pairwise":
+                hashes[arm.name] = await self._tournament(arm, [s.hypothesis_id for s in unique], plan)
+                continue
             runner = BatchRunner(
                 client=self.client,
                 sessions=self.sessions,
@@ -92,14 +102,37 @@ class EvalRunner:
                 design="single-judge" if arm.protocol == "single" else "symmetric-closing",
             )
             try:
-                variant = subjects[arm.evidence]
-                unique = list({variant[i].content_hash: variant[i] for i in order}.values())
                 await runner.run(unique, source=f"eval [{arm.name}] " + ", ".join(plan.files))
             finally:
                 runner.detach()
             hashes[arm.name] = runner.protocol.hash
         with self.sessions() as session:
             return _report(session, rows, subjects, arms, hashes, plan, self.settings.replicates)
+
+    async def _tournament(self, arm: _Arm, ids: list[str], plan: EvalPlan) -> str:
+        """The pairwise arm: a tournament over the rows' stated hypotheses (no debate digests, so the arm does not
+        depend on which other arms ran). Returns its protocol hash."""
+
+        def progress(p: TournamentProgress) -> None:
+            if self.progress is not None:
+                done = Progress(p.planned, p.done, p.failed, 0, p.calls, p.tokens, p.cost_usd, step=p.step)
+                self.progress(arm.name, done)
+
+        runner = TournamentRunner(
+            client=self.client,
+            sessions=self.sessions,
+            rubric=self.rubric,
+            prompts=self.prompts,
+            concurrency=self.settings.concurrency,
+            budget_usd=self.budget_usd,
+            progress=progress,
+            digests=False,
+        )
+        try:
+            await runner.run(eval_pool(arm.name, plan), ids)
+        finally:
+            runner.detach()
+        return runner.protocol.hash
 
     def _settings(self, protocol: ProtocolName) -> DebateSettings:
         if protocol == "single":
@@ -127,6 +160,12 @@ class EvalRunner:
             repository.upsert_hypotheses(session, list(records.values()))
             store.upsert_items(session, items)
             session.commit()  # the rows land together or not at all
+
+
+def eval_pool(arm: str, plan: EvalPlan) -> str:
+    """The tournament pool of a pairwise arm: its name and the files (and sample) it ranks."""
+    sample = f" (sample {plan.sample['limit']}, seed {plan.sample['seed']})" if plan.sample else ""
+    return f"eval:{arm}:{', '.join(plan.files)}{sample}"
 
 
 def run_order(rows: Sequence[Labelled], seed: int) -> list[int]:
@@ -165,21 +204,26 @@ def _report(
         by_hash = defaultdict(list)
         for index, subject in enumerate(variant):
             by_hash[subject.content_hash].append(index)
-        scores = store.protocol_scores(session, hashes[arm.name], by_hash)
-        board_counts = Counter(s.scoreboard_id for s in scores if s.scoreboard_id)
-        board_id = board_counts.most_common(1)[0][0] if board_counts else None
-        per_item: dict[int, list[float]] = defaultdict(list)
-        for s in scores:
-            if s.scoreboard_id == board_id:
-                for index in by_hash[s.content_hash]:
-                    per_item[index].append(s.mean)
+        if arm.protocol == "pairwise":
+            board_id, per_item, board_counts, spent = _pairwise_scores(session, arm, hashes[arm.name], by_hash, plan)
+        else:
+            scores = store.protocol_scores(session, hashes[arm.name], by_hash)
+            board_counts = Counter(s.scoreboard_id for s in scores if s.scoreboard_id)
+            board_id = board_counts.most_common(1)[0][0] if board_counts else None
+            per_item = defaultdict(list)
+            for s in scores:
+                if s.scoreboard_id == board_id:
+                    for index in by_hash[s.content_hash]:
+                        per_item[index].append(s.mean)
+            spent = store.protocol_debates(session, hashes[arm.name], by_hash)
         means = {i: float(np.mean(v)) for i, v in per_item.items()}
         item_scores[arm.name] = means
         board = store.scoreboards(session, [board_id]).get(board_id) if board_id else None
         if board is not None:
             boards.append(board)
-        usage = store.usage_of(session, store.protocol_debates(session, hashes[arm.name], by_hash))
+        usage = store.usage_of(session, spent)
         protocol = board.protocol if board is not None else {}
+        calibrated = arm.protocol != "pairwise"
         entry: dict[str, Any] = {
             "design": "single-judge" if arm.protocol == "single" else protocol.get("design", "symmetric-closing"),
             "evidence": arm.evidence,
@@ -192,7 +236,7 @@ def _report(
             "judge_models": list(board.judge_models) if board is not None else [],
             "other_scoreboards": sum(n for b, n in board_counts.items() if b != board_id),
             "missing": len(rows) - len(means),
-            **_figures(rows, labels, means, plan),
+            **_figures(rows, labels, means, plan, calibrated=calibrated),
             "test_retest": _retest(per_item, replicates),
             "calls": usage.calls,
             "prompt_tokens": usage.prompt_tokens,
@@ -200,24 +244,32 @@ def _report(
             "cost_usd": usage.cost_usd,
         }
         scored = sorted(means)
-        entry["calibration"] = [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])]
+        entry["calibration"] = (
+            [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])] if calibrated else []
+        )
         entry["histogram"] = stats.histogram(labels[scored], [means[i] for i in scored])
         entry["strata"] = {
-            name: _figures(rows, labels, {i: means[i] for i in members if i in means}, plan)
+            name: _figures(rows, labels, {i: means[i] for i in members if i in means}, plan, calibrated=calibrated)
             for name, members in strata.items()
         }
         protocols[arm.name] = entry
     lift = {}
     for evidence in sorted({a.evidence for a in arms}, reverse=True):
         suffix = "" if evidence else ":no-evidence"
-        debate, single = item_scores.get(f"debate{suffix}"), item_scores.get(f"single{suffix}")
-        if debate is None or single is None:
-            continue
-        both = sorted(set(debate) & set(single))
-        estimate = stats.auroc_difference(
-            labels[both], [debate[i] for i in both], [single[i] for i in both], seed=plan.seed, resamples=plan.resamples
-        )
-        lift[f"debate − single{suffix}"] = {**estimate.as_dict(), "n": len(both)}
+        single = item_scores.get(f"single{suffix}")
+        for name in ("debate", "pairwise"):
+            other = item_scores.get(f"{name}{suffix}")
+            if other is None or single is None:
+                continue
+            both = sorted(set(other) & set(single))
+            estimate = stats.auroc_difference(
+                labels[both],
+                [other[i] for i in both],
+                [single[i] for i in both],
+                seed=plan.seed,
+                resamples=plan.resamples,
+            )
+            lift[f"{name} − single{suffix}"] = {**estimate.as_dict(), "n": len(both)}
     models = sorted({str(m) for b in boards for m in b.judge_models})
     return {
         "title": "Evaluation against real outcomes",
@@ -236,8 +288,28 @@ def _report(
     }
 
 
-def _figures(rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan) -> dict[str, Any]:
-    """n, positives, AUROC, Brier, ECE and pairwise accuracy of the scored rows in `means` (index -> score)."""
+def _pairwise_scores(
+    session: Session, arm: _Arm, protocol_hash: str, by_hash: dict[str, list[int]], plan: EvalPlan
+) -> tuple[str | None, dict[int, list[float]], Counter[str], list[str]]:
+    """The pairwise arm's per-row scores: each rating as the chance of beating the pool's average (1500), its
+    scoreboard, and the comparisons whose calls it cost."""
+    standings = tournament_store.standings(session, eval_pool(arm.name, plan))
+    per_item: dict[int, list[float]] = defaultdict(list)
+    if not standings:
+        return None, per_item, Counter(), []
+    best = standings[0]
+    for rating in best.ratings:
+        for index in by_hash.get(rating.content_hash, []):
+            per_item[index].append(1 / (1 + 10 ** ((1500 - rating.rating) / 400)))
+    comparisons = tournament_store.comparisons_among(session, protocol_hash, by_hash)
+    return best.board.id, per_item, Counter({best.board.id: len(best.ratings)}), [c.id for c in comparisons]
+
+
+def _figures(
+    rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan, *, calibrated: bool = True
+) -> dict[str, Any]:
+    """n, positives, AUROC, Brier, ECE and pairwise accuracy of the scored rows in `means` (index -> score).
+    `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
     scored = sorted(means)
     y = labels[scored]
     s = [means[i] for i in scored]
@@ -256,8 +328,8 @@ def _figures(rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, floa
         "n": len(scored),
         "positives": int(y.sum()),
         "auroc": stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict(),
-        "brier": stats.brier(y, s),
-        "ece": stats.ece(y, s),
+        "brier": stats.brier(y, s) if calibrated else None,
+        "ece": stats.ece(y, s) if calibrated else None,
         "pairwise_accuracy": accuracy,
     }
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.errors import LLMError
-from agents.prompts import PromptSet
+from agents.prompts import DEBATE_STEPS, PromptSet
 from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
 from agents.settings import EMBEDDED_MODEL, ROLES
 from agents.usage import CallRecord
@@ -132,7 +132,8 @@ class BatchRunner:
         for seat in self.seats:
             self.prompts.persona(seat.persona)  # an unknown persona fails here, before anything is stored
         used = {f"persona:{seat.persona}" for seat in self.seats}
-        hashes = {k: v for k, v in self.prompts.hashes.items() if not k.startswith("persona:") or k in used}
+        # the debate's own prompts: its steps and the personas its seats use (not the tournament's pairwise judge)
+        hashes = {k: v for k, v in self.prompts.hashes.items() if k in DEBATE_STEPS or k in used}
         self.prompt_hashes = hashes
         self.protocol = Protocol(
             rounds=self.settings.rounds,

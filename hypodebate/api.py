@@ -20,10 +20,15 @@ from debates.evaluation import EvalPlan, EvalRunner, ProtocolName
 from debates.hypotheses import Hypothesis
 from debates.inputs import InputError, load_hypotheses, stored_versions
 from debates.labelled import Labelled, load_labelled, stratified_sample
-from debates.runner import BatchResult, BatchRunner, Progress
+from debates.runner import BatchResult, BatchRunner, Progress, hypothesis_record
 from debates.settings import DebateSettings
+from debates.tournament import TournamentProgress, TournamentResult, TournamentRunner
 from hypodebate.config import Settings, load_settings
+from store import repository
+from store import tournaments as tournament_store
 from store.engine import open_store
+from store.models import BatchRow, PageRow
+from wiki.related import page_entities
 
 T = TypeVar("T")
 
@@ -146,7 +151,7 @@ async def run_eval_async(
     if limit is not None:
         rows = stratified_sample(rows, limit, sample_seed)
     if not protocols:
-        raise InputError("--protocol: give at least one of single, debate")
+        raise InputError("--protocol: give at least one of single, debate, pairwise")
     debate_settings, llm = _overrides(settings, concurrency, replicates, rounds, judges)
     sessions = open_store(db or settings.store.url)
     client = make_client(llm)
@@ -172,6 +177,114 @@ async def run_eval_async(
     finally:
         await client.aclose()
         sessions.close()
+
+
+def run_tournament(
+    *,
+    page: str | None = None,
+    batch: str | None = None,
+    hypotheses: str | Path | Sequence[str | Path] | None = None,
+    settings: Settings | None = None,
+    config: str | Path | None = None,
+    db: str | None = None,
+    matches: int | None = None,
+    budget_usd: float | None = None,
+    judges: int = 1,
+    concurrency: int | None = None,
+    progress: Callable[[TournamentProgress], None] | None = None,
+) -> TournamentResult:
+    """Rank a pool by pairwise comparison, every pair judged in both orders, and fit Bradley-Terry ratings.
+
+    The pool is one of: a wiki page's related hypotheses (`page`, its slug) or a batch's (`batch`, b-…), each
+    with at least one completed debate, or the hypotheses of files (`hypotheses`). Comparisons are stored as they
+    land: a repeated tournament asks nothing again, a killed one resumes.
+
+        >>> result = run_tournament(batch="b-1a2b3c4d", judges=1)
+        >>> [(r.id, round(r.rating), round(r.lo), round(r.hi)) for r in result.ratings]
+    """
+    settings = settings or load_settings(config)
+    return _run_to_completion(
+        lambda: run_tournament_async(
+            page=page,
+            batch=batch,
+            hypotheses=hypotheses,
+            settings=settings,
+            db=db,
+            matches=matches,
+            budget_usd=budget_usd,
+            judges=judges,
+            concurrency=concurrency,
+            progress=progress,
+        )
+    )
+
+
+async def run_tournament_async(
+    *,
+    settings: Settings,
+    page: str | None = None,
+    batch: str | None = None,
+    hypotheses: str | Path | Sequence[str | Path] | None = None,
+    db: str | None = None,
+    matches: int | None = None,
+    budget_usd: float | None = None,
+    judges: int = 1,
+    concurrency: int | None = None,
+    progress: Callable[[TournamentProgress], None] | None = None,
+) -> TournamentResult:
+    """`run_tournament` on the running event loop."""
+    files = [hypotheses] if isinstance(hypotheses, (str, Path)) else list(hypotheses or [])
+    if sum(bool(x) for x in (page, batch, files)) != 1:
+        raise InputError("give exactly one pool: --page SLUG, --batch b-..., or --hypotheses FILE")
+    loaded = load_hypotheses(files) if files else []  # bad input fails here, before anything is stored
+    debate_settings, llm = _overrides(settings, concurrency, None, None, None)
+    sessions = open_store(db or settings.store.url)
+    try:
+        with sessions() as session:
+            pool, ids = _pool(session, page, batch, files, loaded)
+        client = make_client(llm)
+        try:
+            runner = TournamentRunner(
+                client=client,
+                sessions=sessions,
+                rubric=settings.scoring,
+                prompts=load_prompts(),
+                judges=judges,
+                concurrency=debate_settings.concurrency,
+                budget_usd=budget_usd,
+                progress=progress,
+            )
+            return await runner.run(pool, ids, matches=matches)
+        finally:
+            await client.aclose()
+    finally:
+        sessions.close()
+
+
+def _pool(
+    session: Any, page: str | None, batch: str | None, files: Sequence[str | Path], loaded: Sequence[Hypothesis]
+) -> tuple[str, list[str]]:
+    """The pool's name and its hypotheses; a page's or a batch's are those with a completed debate."""
+    if page:
+        row = session.get(PageRow, page)
+        if row is None:
+            raise InputError(f"--page: no page {page!r} in the database (import it with `hypodebate pages import`)")
+        pool, ids = (
+            f"page:{page}",
+            tournament_store.debated(session, tournament_store.linked_to(session, page_entities(row))),
+        )
+    elif batch:
+        if session.get(BatchRow, batch) is None:
+            raise InputError(f"--batch: no batch {batch!r} in the database (`hypodebate report` lists batches)")
+        pool, ids = f"batch:{batch}", tournament_store.debated(session, tournament_store.in_batch(session, batch))
+    else:
+        repository.upsert_hypotheses(session, [hypothesis_record(h) for h in loaded])
+        session.commit()
+        pool, ids = "file:" + ", ".join(Path(f).name for f in files), sorted({h.hypothesis_id for h in loaded})
+    if len(ids) < 2:
+        held = "" if files else " with a completed debate"
+        raise InputError(f"{pool}: {len(ids)} hypothesis(es){held}; a tournament compares at least 2")
+    return pool, ids
 
 
 def _overrides(

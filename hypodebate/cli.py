@@ -230,6 +230,7 @@ def agreement(
 class EvalProtocol(StrEnum):
     single = "single"
     debate = "debate"
+    pairwise = "pairwise"
 
 
 @app.command("eval")
@@ -237,7 +238,11 @@ def eval_(
     paths: Annotated[list[Path], typer.Argument(help="labelled rows (.jsonl with a 0/1 `label` per row)")],
     protocol: Annotated[
         list[EvalProtocol] | None,
-        typer.Option("--protocol", help="single (one judge call, no debate) and/or debate (default: both)"),
+        typer.Option(
+            "--protocol",
+            help="single (one judge call, no debate), debate, pairwise (a tournament over the rows); "
+            "default: single and debate",
+        ),
     ] = None,
     rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds of the debate")] = None,
     judges: Annotated[int | None, typer.Option(min=1, help="judges on the debate's panel")] = None,
@@ -284,6 +289,53 @@ def eval_(
             concurrency=concurrency,
             budget_tokens=budget_tokens,
             budget_usd=budget_usd,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def tournament(
+    page: Annotated[str | None, typer.Option(help="rank a wiki page's related hypotheses (its slug)")] = None,
+    batch: Annotated[str | None, typer.Option(help="rank a batch's hypotheses (b-...)")] = None,
+    hypotheses: Annotated[
+        list[Path] | None, typer.Option("--hypotheses", help="rank the hypotheses of a file (YAML or JSONL)")
+    ] = None,
+    matches: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="most matches in all (a pair in both orders, per judge); default: every pair up "
+            "to 12 hypotheses, else about n·log2(n) pairs",
+        ),
+    ] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0, help="start no new comparison past this estimated cost")
+    ] = None,
+    judges: Annotated[int, typer.Option(min=1, help="independent pairwise judges per pair")] = 1,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="comparisons in flight")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the ratings as JSON")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rank hypotheses head to head: both orders per pair, Bradley-Terry ratings with 95% intervals."""
+    from hypodebate.commands.tournament import tournament_command
+
+    settings = _settings(config)
+    code = _guard(
+        lambda: tournament_command(
+            settings,
+            out=out,
+            err=err,
+            json_path=json_path,
+            page=page,
+            batch=batch,
+            hypotheses=hypotheses,
+            db=db,
+            matches=matches,
+            budget_usd=budget_usd,
+            judges=judges,
+            concurrency=concurrency,
         )
     )
     raise typer.Exit(code)

@@ -272,6 +272,77 @@ class EvalItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ComparisonRow(Base):
+    """One pairwise judgement: which of two hypothesis versions, shown in this order, a judge preferred. Its id is
+    a hash of (first version, second version, tournament protocol, judge), so it is asked once, ever."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (Index("ix_comparisons_protocol", "protocol_hash", "first_hash", "second_hash"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # c- + 10 hex digits
+    protocol_hash: Mapped[str] = mapped_column(String(16))
+    judge: Mapped[int] = mapped_column(Integer)  # which judge of the tournament (its replicate)
+    first_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    first_hash: Mapped[str] = mapped_column(String(64))
+    second_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    second_hash: Mapped[str] = mapped_column(String(64))
+    preferred: Mapped[str] = mapped_column(String(8))  # first | second | tie
+    dimensions: Mapped[dict[str, Any]] = mapped_column()  # rubric dimension -> first | second | tie
+    confidence: Mapped[str] = mapped_column(String(8))  # low | medium | high
+    reasoning: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200))  # as the server named it
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+    protocol: Mapped[dict[str, Any]] = mapped_column()
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    asks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TournamentRow(Base):
+    """A pool's ratings on one scoreboard (rubric, tournament protocol, judge models as served), refitted from
+    every stored comparison among the pool's versions each time the tournament runs."""
+
+    __tablename__ = "tournaments"
+    __table_args__ = (UniqueConstraint("pool", "scoreboard_id", name="uq_tournament_pool_board"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # t- + 8 hex digits of (pool, scoreboard)
+    pool: Mapped[str] = mapped_column(String(300), index=True)  # page:<slug> | batch:<b-id> | file:<name> | ...
+    scoreboard_id: Mapped[str] = mapped_column(ForeignKey("scoreboards.id"))
+    hypotheses: Mapped[int] = mapped_column(Integer)
+    comparisons: Mapped[int] = mapped_column(Integer)
+    matches: Mapped[int] = mapped_column(Integer)
+    position_bias: Mapped[float | None] = mapped_column(Float)  # share of matches whose two orders disagreed
+    first_share: Mapped[float | None] = mapped_column(Float)  # of decided comparisons, the share won by the first
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    ratings: Mapped[list[RatingRow]] = relationship(
+        order_by="RatingRow.rank", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class RatingRow(Base):
+    """A hypothesis version's Bradley-Terry rating in one tournament, on an Elo-like scale, with a 95% interval."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("tournament_id", "hypothesis_id", name="uq_rating_hypothesis"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[str] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[float] = mapped_column(Float)
+    lo: Mapped[float] = mapped_column(Float)
+    hi: Mapped[float] = mapped_column(Float)
+    wins: Mapped[int] = mapped_column(Integer)
+    ties: Mapped[int] = mapped_column(Integer)
+    losses: Mapped[int] = mapped_column(Integer)
+
+
 class PageRow(Base):
     """A wiki page imported by `hypodebate pages import`; `entities` are canonical ids (GENE:..., DISEASE:...)."""
 

@@ -1,0 +1,475 @@
+"""The pairwise tournament: hypotheses compared two at a time by a pairwise judge, every pair in both orders,
+and Bradley-Terry ratings fitted from the matches.
+
+Up to 12 hypotheses every pair is judged; beyond that the schedule (scoring/pairing.py) starts from the rubric
+order and then pairs the hypotheses whose ratings are least separated. Each comparison is stored as it lands
+under an id derived from (pair, order, tournament protocol, judge), so a repeated tournament asks nothing again
+and a killed one resumes, finishing half-judged pairs first. Ratings are refitted from every stored comparison
+among the pool's current versions after each round, so they do not depend on the order comparisons landed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.client import LLMClient
+from agents.errors import LLMError
+from agents.pairwise import DebateDigest, JudgeNote, PairwiseJudge, digest
+from agents.prompts import PromptSet
+from agents.roles import PriorTurn, TurnFailed
+from agents.settings import EMBEDDED_MODEL
+from agents.usage import CallRecord
+from scoring import pairing, ratings
+from scoring.rubric import Rubric
+from store import rankings
+from store import tournaments as store
+from store.repository import BoardSpec
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_comparison", default=None)
+
+
+@dataclass(frozen=True)
+class TournamentProtocol:
+    """What makes two comparisons comparable: the rubric, the pairwise prompt, the judge models and their
+    sampling. The number of judges is not part of it: judge k is a replicate, its comparisons are its own."""
+
+    rubric_hash: str
+    prompt_hash: str
+    provider: str
+    judge_models: tuple[str, ...]  # judge k asks judge_models[(k - 1) % len]
+    temperature: float
+    reasoning_cap: int
+    digests: bool = True  # the judge reads each hypothesis's debate digest (eval's pairwise arm: the statement only)
+    design: str = "pairwise"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "digests": "debate" if self.digests else "none",
+            "rubric_hash": self.rubric_hash,
+            "prompt_hashes": {"pairwise": self.prompt_hash},
+            "provider": self.provider,
+            "judge_models": list(self.judge_models),
+            "temperature": self.temperature,
+            "reasoning_cap": self.reasoning_cap,
+        }
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+    def model(self, judge: int) -> str:
+        return self.judge_models[(judge - 1) % len(self.judge_models)]
+
+
+@dataclass(frozen=True)
+class TournamentProgress:
+    planned: int  # comparisons asked for so far (each round adds its own)
+    done: int
+    failed: int
+    calls: int
+    tokens: int
+    cost_usd: float
+    step: str = ""
+
+
+@dataclass
+class TournamentResult:
+    """What a tournament run returns: the pool's ratings on its scoreboard, and what this run cost."""
+
+    pool: str
+    protocol: TournamentProtocol
+    tournament_id: str | None
+    board: rankings.Board | None
+    ratings: list[ratings.Rating]
+    titles: dict[str, str]
+    comparisons: int  # stored comparisons among the pool's current versions (what the ratings are fitted on)
+    matches: int
+    position_bias: float | None
+    first_share: float | None
+    rubric_board: rankings.Board | None
+    rubric_order: list[str]  # the pool's hypotheses scored on rubric_board, best first
+    rubric_scores: dict[str, float]
+    asked: int  # comparisons this run judged and stored
+    failures: list[tuple[str, str]]  # (comparison id, reason)
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    wall_s: float
+    budget_exhausted: bool = False
+
+    @property
+    def agreement(self) -> float | None:
+        """Kendall tau between the rating order and the rubric order (over hypotheses in both)."""
+        return ratings.kendall_tau([r.id for r in self.ratings], self.rubric_order)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def as_json(self) -> dict[str, Any]:
+        board = self.board
+        return {
+            "pool": self.pool,
+            "tournament": self.tournament_id,
+            "scoreboard": None
+            if board is None
+            else {
+                "id": board.id,
+                "judge_models": board.judge_models,
+                "rubric_hash": board.rubric_hash,
+                "protocol_hash": board.protocol_hash,
+                "demo": board.demo,
+                "protocol": self.protocol.as_dict(),
+            },
+            "comparisons": self.comparisons,
+            "matches": self.matches,
+            "position_bias": self.position_bias,
+            "first_position_share": self.first_share,
+            "ratings": [
+                {
+                    "hypothesis_id": r.id,
+                    "title": self.titles.get(r.id, ""),
+                    "rating": round(r.rating, 1),
+                    "lo": round(r.lo, 1),
+                    "hi": round(r.hi, 1),
+                    "wins": r.wins,
+                    "ties": r.ties,
+                    "losses": r.losses,
+                    "rubric_score": self.rubric_scores.get(r.id),
+                }
+                for r in self.ratings
+            ],
+            "rubric": {
+                "scoreboard": None if self.rubric_board is None else self.rubric_board.id,
+                "kendall_tau": self.agreement,
+            },
+            "run": {
+                "asked": self.asked,
+                "failed": len(self.failures),
+                "calls": self.calls,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "cost_usd": round(self.cost_usd, 6),
+                "wall_s": round(self.wall_s, 2),
+                "budget_exhausted": self.budget_exhausted,
+            },
+        }
+
+
+Key = tuple[str, str, int]  # (first id, second id, judge)
+
+
+@dataclass
+class TournamentRunner:
+    client: LLMClient
+    sessions: sessionmaker[Session]
+    rubric: Rubric
+    prompts: PromptSet
+    judges: int = 1
+    concurrency: int = 8
+    budget_usd: float | None = None
+    progress: Callable[[TournamentProgress], None] | None = None
+    digests: bool = True  # False: the judge compares the stated hypotheses alone, whatever debates are stored
+    _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        if self.judges < 1:
+            raise ValueError(f"a tournament needs at least 1 judge, got {self.judges}")
+        llm = self.client.settings
+        embedded = llm.resolved_provider == "embedded"
+        caps = llm.embedded.verdict_caps.reasoning if embedded else 600
+        self.judge = PairwiseJudge(self.client, self.prompts, self.rubric, reasoning_cap=caps)
+        panel = (EMBEDDED_MODEL,) if embedded else tuple(llm.models.judges) or (llm.models.judge,)
+        self.protocol = TournamentProtocol(
+            rubric_hash=self.rubric.hash,
+            prompt_hash=self.judge.prompt_hash,
+            provider=llm.resolved_provider,
+            judge_models=panel,
+            temperature=llm.temperature["judge"],
+            reasoning_cap=caps,
+            digests=self.digests,
+        )
+        self.client.ledger.listeners.append(self._on_call)
+
+    def detach(self) -> None:
+        if self._on_call in self.client.ledger.listeners:
+            self.client.ledger.listeners.remove(self._on_call)
+
+    async def run(self, pool: str, hypothesis_ids: Sequence[str], *, matches: int | None = None) -> TournamentResult:
+        """Compare the current versions of `hypothesis_ids` (the pool `pool`: page:<slug>, batch:<id>, ...) and
+        refit the pool's ratings. `matches`: most matches (a pair judged in both orders by one judge) in all,
+        those stored before included; default: every pair up to 12 hypotheses, else about n·log2(n) pairs."""
+        started = time.monotonic()
+        ledger = self.client.ledger
+        calls0, prompt0, completion0, cost0 = (
+            ledger.calls,
+            ledger.prompt_tokens,
+            ledger.completion_tokens,
+            ledger.cost_usd,
+        )
+        with self.sessions() as session:
+            versions = store.current_versions(session, sorted(set(hypothesis_ids)))
+            held = [(v.id, v.content_hash) for v in versions] if self.digests else []
+            debates = store.newest_debates(session, held)
+            rubric_board, rubric_ranked = _rubric_ranking(session, [v.id for v in versions])
+            stored = store.comparisons_among(session, self.protocol.hash, [v.content_hash for v in versions])
+        by_id = {v.id: v for v in versions}
+        hashes = {v.id: v.content_hash for v in versions}
+        digests = {v.id: _digest(debates.get((v.id, v.content_hash))) for v in versions}
+        done: dict[Key, ratings.Comparison] = {}
+        models: set[str] = set()
+        for row in stored:
+            done[(row.first_id, row.second_id, row.judge)] = ratings.Comparison(
+                row.first_id, row.second_id, row.preferred, row.judge
+            )
+            models.add(row.model)
+        order = [r.id for r in rubric_ranked] + sorted(set(by_id) - {r.id for r in rubric_ranked})
+        budget = pairing.default_budget(len(order)) if matches is None else max(0, -(-matches // self.judges))
+        schedule = pairing.Schedule(order=order, budget=budget)
+
+        self._asked, self._failed, self._planned = 0, 0, 0
+        self._budget_hit = False
+        failures: list[tuple[str, str]] = []
+        gave_up: set[pairing.Pair] = set()
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def judge(key: Key) -> None:
+            first, second, k = key
+            cid = store.comparison_id(hashes[first], hashes[second], self.protocol.hash, k)
+            async with slots:
+                if self._over_budget(cost0):
+                    self._budget_hit = True
+                    return
+                _current.set(cid)
+                self._on_step(f"{first} vs {second} (judge {k})")
+                try:
+                    found = await self.judge.compare(
+                        by_id[first],
+                        by_id[second],
+                        digests[first],
+                        digests[second],
+                        judge=k,
+                        model=self.protocol.model(k),
+                        draw_key=cid,
+                    )
+                except (TurnFailed, LLMError) as exc:
+                    reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
+                    failures.append((cid, reason))
+                    gave_up.add(_pair(first, second))
+                    self._failed += 1
+                    with self.sessions() as session:
+                        store.add_usage_commit(session, self._usage_rows(cid))
+                    self._report()
+                    return
+            row = self._row(cid, first, second, k, hashes, found)
+            with self.sessions() as session:
+                store.add_comparison_commit(session, row, self._usage_rows(cid))
+            done[key] = ratings.Comparison(first, second, found.preferred, k)
+            models.add(found.record.served_model)
+            self._asked += 1
+            self._report()
+
+        async def play(pairs: Sequence[pairing.Pair]) -> None:
+            keys = [key for pair in pairs for key in self._keys(pair) if key not in done]
+            self._planned += len(keys)
+            self._report()
+            await asyncio.gather(*(judge(key) for key in keys))
+
+        def played() -> set[pairing.Pair]:
+            return {p for p in _touched(done) if all(key in done for key in self._keys(p))}
+
+        tournament_id = board = None
+        try:
+            # a killed run's half-judged pairs first, then the schedule's rounds until it has nothing to add
+            await play(sorted(_touched(done) - played()))
+            while not self._budget_hit:
+                fitted = _strengths(order, done)
+                pairs = schedule.next_round(played() | gave_up, fitted)
+                if not pairs:
+                    break
+                await play(pairs)
+                tournament_id, board = self._save(pool, order, done, models, hashes)
+        finally:
+            self._on_step("")
+        tournament_id, board = self._save(pool, order, done, models, hashes)
+        found_matches = ratings.matches(done.values())
+        return TournamentResult(
+            pool=pool,
+            protocol=self.protocol,
+            tournament_id=tournament_id,
+            board=board,
+            ratings=ratings.fit(order, found_matches) if found_matches else [],
+            titles={v.id: v.title for v in versions},
+            comparisons=len(done),
+            matches=len(found_matches),
+            position_bias=ratings.position_bias(found_matches),
+            first_share=ratings.first_position_share(list(done.values())),
+            rubric_board=rubric_board,
+            rubric_order=[r.id for r in rubric_ranked],
+            rubric_scores={r.id: r.score for r in rubric_ranked},
+            asked=self._asked,
+            failures=failures,
+            calls=ledger.calls - calls0,
+            prompt_tokens=ledger.prompt_tokens - prompt0,
+            completion_tokens=ledger.completion_tokens - completion0,
+            cost_usd=ledger.cost_usd - cost0,
+            wall_s=time.monotonic() - started,
+            budget_exhausted=self._budget_hit,
+        )
+
+    # -- storing ---------------------------------------------------------------------------------------------------
+
+    def _keys(self, pair: pairing.Pair) -> list[Key]:
+        a, b = pair
+        return [key for k in range(1, self.judges + 1) for key in ((a, b, k), (b, a, k))]
+
+    def _row(self, cid: str, first: str, second: str, k: int, hashes: dict[str, str], found: Any) -> dict[str, Any]:
+        record: CallRecord = found.record
+        return {
+            "id": cid,
+            "protocol_hash": self.protocol.hash,
+            "judge": k,
+            "first_id": first,
+            "first_hash": hashes[first],
+            "second_id": second,
+            "second_hash": hashes[second],
+            "preferred": found.preferred,
+            "dimensions": found.dimensions,
+            "confidence": found.confidence,
+            "reasoning": found.reasoning,
+            "model": record.served_model,
+            "prompt_hash": found.prompt_hash,
+            "protocol": self.protocol.as_dict(),
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "latency_s": record.latency_s,
+            "cost_usd": record.cost_usd,
+            "attempts": record.attempts,
+            "asks": found.asks,
+        }
+
+    def _save(
+        self,
+        pool: str,
+        order: Sequence[str],
+        done: dict[Key, ratings.Comparison],
+        models: set[str],
+        hashes: dict[str, str],
+    ) -> tuple[str | None, rankings.Board | None]:
+        """Refit the pool's ratings from every stored comparison and store them on the tournament's scoreboard."""
+        found = ratings.matches(done.values())
+        if not found:
+            return None, None
+        fitted = ratings.fit(order, found)
+        served = tuple(sorted(models))
+        spec = BoardSpec(
+            rubric_hash=self.rubric.hash,
+            protocol_hash=self.protocol.hash,
+            judge_models=served,
+            demo=EMBEDDED_MODEL in served or self.protocol.provider == "embedded",
+            protocol=self.protocol.as_dict(),
+        )
+        stats = store.TournamentStats(
+            hypotheses=len(order),
+            comparisons=len(done),
+            matches=len(found),
+            position_bias=ratings.position_bias(found),
+            first_share=ratings.first_position_share(list(done.values())),
+        )
+        with self.sessions() as session:
+            records = [
+                store.RatingRecord(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted
+            ]
+            t_id = store.save_ratings_commit(session, pool, spec, stats, records)
+            board = rankings.board(session, spec.id)
+        return t_id, board
+
+    # -- accounting and progress -----------------------------------------------------------------------------------
+
+    def _on_call(self, record: CallRecord) -> None:
+        self._pending[_current.get()].append(record)
+        self._report()
+
+    def _usage_rows(self, cid: str) -> list[dict[str, object]]:
+        return [
+            {
+                "batch_id": None,
+                "debate_id": cid,
+                "role": "pairwise",
+                "model": r.model,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "latency_s": r.latency_s,
+                "attempts": r.attempts,
+                "cost_usd": r.cost_usd,
+                "ok": r.ok,
+                "error": r.error,
+            }
+            for r in self._pending.pop(cid, [])
+        ]
+
+    def _over_budget(self, cost0: float) -> bool:
+        return self.budget_usd is not None and self.client.ledger.cost_usd - cost0 >= self.budget_usd
+
+    def _on_step(self, step: str) -> None:
+        self._step = step
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is None or not hasattr(self, "_planned"):
+            return
+        ledger = self.client.ledger
+        self.progress(
+            TournamentProgress(
+                planned=self._planned,
+                done=self._asked,
+                failed=self._failed,
+                calls=ledger.calls,
+                tokens=ledger.total_tokens,
+                cost_usd=ledger.cost_usd,
+                step=getattr(self, "_step", ""),
+            )
+        )
+
+
+def _pair(a: str, b: str) -> pairing.Pair:
+    return (a, b) if a < b else (b, a)
+
+
+def _touched(done: dict[Key, ratings.Comparison]) -> set[pairing.Pair]:
+    return {_pair(first, second) for first, second, _ in done}
+
+
+def _strengths(order: Sequence[str], done: dict[Key, ratings.Comparison]) -> dict[str, tuple[float, float]] | None:
+    found = ratings.matches(done.values())
+    if not found:
+        return None
+    theta, se = ratings.strengths(order, found)
+    return {i: (float(t), float(s)) for i, t, s in zip(order, theta, se, strict=True)}
+
+
+def _digest(debate: store.StoredDebate | None) -> DebateDigest:
+    if debate is None:
+        return DebateDigest()
+    transcript = [PriorTurn(role, step, round_, text, payload) for step, role, round_, text, payload in debate.turns]
+    return digest(transcript, [JudgeNote(summary, rationales) for summary, rationales in debate.verdicts])
+
+
+def _rubric_ranking(session: Session, ids: Sequence[str]) -> tuple[rankings.Board | None, list[rankings.Ranked]]:
+    """The pool's rubric ranking on the scoreboard holding most of its debates (where the schedule starts)."""
+    boards = rankings.scoreboards(session, ids)
+    if not boards:
+        return None, []
+    return boards[0], rankings.ranking(session, boards[0].id, ids)

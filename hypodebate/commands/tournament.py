@@ -1,0 +1,110 @@
+"""`hypodebate tournament`: rank a pool by pairwise comparison and print its ratings beside the rubric ranking."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from debates.tournament import TournamentProgress, TournamentResult
+from hypodebate.api import run_tournament_async
+from hypodebate.config import Settings
+from hypodebate.terminal import shown
+from safeio.files import write_atomic
+from store.demo import DEMO_WARNING
+
+
+def tournament_command(
+    settings: Settings, *, out: Console, err: Console, json_path: Path | None, **options: Any
+) -> int:
+    if settings.llm.resolved_provider == "embedded":
+        err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
+    bar = Progress(
+        TextColumn("comparisons"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[step]}", markup=False),
+        TextColumn("{task.fields[status]}", markup=False),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    task = bar.add_task("comparisons", total=0, step="", status="")
+
+    def update(p: TournamentProgress) -> None:
+        status = f"failed {p.failed} · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+        bar.update(task, total=p.planned, completed=p.done + p.failed, status=status, step=p.step)
+
+    with bar:
+        result = asyncio.run(run_tournament_async(settings=settings, progress=update, **options))
+    print_tournament(result, out)
+    if json_path is not None:
+        write_atomic(json_path, (json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        err.print(f"wrote {shown(str(json_path))}")
+    for cid, reason in result.failures:
+        err.print(f"[red]failed[/red] {shown(cid)}: {shown(reason)}", highlight=False)
+    if result.budget_exhausted:
+        err.print("[yellow]budget reached:[/yellow] some comparisons were not asked; run again to go on")
+    return 1 if result.failures else 0
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def print_tournament(result: TournamentResult, out: Console) -> None:
+    """The ratings as a table (rating ± interval, wins/ties/losses, the rubric score beside), then its provenance."""
+    board = result.board
+    demo = " [DEMO: the embedded model's judgements are noise]" if board is not None and board.demo else ""
+    table = Table(
+        title=f"Tournament {shown(result.pool)}: {len(result.ratings)} hypotheses, {result.matches} matches{demo}",
+        caption=(
+            "Bradley-Terry ratings on an Elo-like scale (1500 + 400·log10 odds), 95% intervals from the Hessian. "
+            "Every pair judged in both orders; orders that disagree make a tie."
+        ),
+        title_justify="left",
+        caption_justify="left",
+    )
+    for column in ("#", "hypothesis", "rating [95%]", "W", "T", "L", "rubric score"):
+        table.add_column(column, justify="left" if column == "hypothesis" else "right")
+    for rank, r in enumerate(result.ratings, 1):
+        score = result.rubric_scores.get(r.id)
+        table.add_row(
+            str(rank),
+            f"{shown(result.titles.get(r.id, ''))} ({r.id})",
+            f"{r.rating:.0f} [{r.lo:.0f}, {r.hi:.0f}]",
+            str(r.wins),
+            str(r.ties),
+            str(r.losses),
+            "—" if score is None else f"{score:.2f}",
+        )
+    out.print(table)
+    if board is not None:
+        out.print(
+            f"scoreboard {board.id} · judges {shown(', '.join(board.judge_models))} · rubric {board.rubric_hash}"
+            f" · protocol {board.protocol_hash} (pairwise)",
+            highlight=False,
+        )
+    out.print(
+        f"comparisons {result.comparisons} ({result.asked} asked now, {len(result.failures)} failed) · "
+        f"position bias {_percent(result.position_bias)} of matches (orders disagreed) · "
+        f"first shown won {_percent(result.first_share)} of decided comparisons",
+        highlight=False,
+    )
+    tau = result.agreement
+    if result.rubric_board is not None:
+        agreement = "—" if tau is None else f"{tau:.2f}"
+        out.print(
+            f"agreement with the rubric ranking (scoreboard {result.rubric_board.id}): Kendall tau {agreement}",
+            highlight=False,
+        )
+    out.print(
+        f"this run: {result.calls} calls · {result.prompt_tokens + result.completion_tokens:,} tokens · "
+        f"${result.cost_usd:.4f} · {result.wall_s:.1f} s",
+        highlight=False,
+    )

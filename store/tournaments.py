@@ -1,0 +1,304 @@
+"""Reads and writes of pairwise tournaments: the pool a tournament ranks, what its judge reads of each hypothesis,
+its comparisons (one row per judged order, written as each lands) and each pool's ratings on its scoreboard."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from store.evaluation import _chunks
+from store.models import (
+    ComparisonRow,
+    DebateRow,
+    HypothesisRow,
+    LinkRow,
+    RatingRow,
+    ScoreboardRow,
+    TournamentRow,
+    TurnRow,
+    VerdictRow,
+    utcnow,
+)
+from store.rankings import Board, board_of
+from store.repository import BoardSpec, add_usage, ensure_scoreboard, insert_ignoring
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    claim: str
+    citation: str | None
+    stance: str
+
+
+@dataclass(frozen=True)
+class StoredHypothesis:
+    """A hypothesis's current version as stored, with what the roles read of it (it satisfies agents.Subject)."""
+
+    id: str
+    content_hash: str
+    title: str
+    targets: tuple[str, ...]
+    label: str
+    mechanism: str
+    diseases: tuple[str, ...]
+    evidence: tuple[StoredEvidence, ...]
+
+
+@dataclass(frozen=True)
+class StoredDebate:
+    """The newest completed debate of a version: its turns (step, role, round, text, payload) and verdicts."""
+
+    debate_id: str
+    turns: list[tuple[str, str, int, str, dict[str, Any]]] = field(default_factory=list)
+    verdicts: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (summary, rationales) per judge
+
+
+# -- the pool -----------------------------------------------------------------------------------------------------
+
+
+def debated(session: Session, candidates: Iterable[str]) -> list[str]:
+    """Those of `candidates` whose current version has at least one completed debate, sorted."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(set(candidates))):
+        found.update(
+            session.scalars(
+                select(HypothesisRow.id)
+                .join(DebateRow, DebateRow.hypothesis_id == HypothesisRow.id)
+                .where(
+                    HypothesisRow.id.in_(chunk),
+                    DebateRow.status == "completed",
+                    DebateRow.hypothesis_hash == HypothesisRow.content_hash,
+                )
+                .distinct()
+            )
+        )
+    return sorted(found)
+
+
+def linked_to(session: Session, entities: Iterable[str]) -> list[str]:
+    """Hypotheses linked to any of `entities` (a page's related hypotheses, before ranking)."""
+    query = select(LinkRow.hypothesis_id).where(LinkRow.entity.in_(sorted(set(entities)))).distinct()
+    return sorted(session.scalars(query))
+
+
+def in_batch(session: Session, batch_id: str) -> list[str]:
+    """Hypotheses with a debate in `batch_id`."""
+    return sorted(session.scalars(select(DebateRow.hypothesis_id).where(DebateRow.batch_id == batch_id).distinct()))
+
+
+def current_versions(session: Session, ids: Sequence[str]) -> list[StoredHypothesis]:
+    """The current version of each of `ids` that exists, in the order of `ids`."""
+    rows: dict[str, HypothesisRow] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        rows.update((h.id, h) for h in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_(chunk))))
+    found = []
+    for hypothesis_id in ids:
+        h = rows.get(hypothesis_id)
+        if h is None:
+            continue
+        found.append(
+            StoredHypothesis(
+                id=h.id,
+                content_hash=h.content_hash,
+                title=h.title,
+                targets=tuple(h.targets),
+                label=h.target_label,
+                mechanism=h.mechanism,
+                diseases=tuple(h.diseases),
+                evidence=tuple(StoredEvidence(e.claim, e.citation, e.stance) for e in h.evidence),
+            )
+        )
+    return found
+
+
+def newest_debates(session: Session, versions: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredDebate]:
+    """For each (hypothesis id, content hash), its newest completed debate, preferring one that held a debate
+    (rounds run) over a panel that scored the stated hypothesis alone."""
+    wanted = set(versions)
+    best: dict[tuple[str, str], DebateRow] = {}
+    for chunk in _chunks(sorted({h for h, _ in wanted})):
+        query = (
+            select(DebateRow)
+            .where(DebateRow.hypothesis_id.in_(chunk), DebateRow.status == "completed")
+            .order_by(DebateRow.rounds_run > 0, DebateRow.finished_at, DebateRow.id)
+        )
+        for row in session.scalars(query):
+            key = (row.hypothesis_id, row.hypothesis_hash)
+            if key in wanted:
+                best[key] = row  # the last in this order is the one wanted
+    if not best:
+        return {}
+    ids = [row.id for row in best.values()]
+    turns: dict[str, list[tuple[str, str, int, str, dict[str, Any]]]] = {i: [] for i in ids}
+    verdicts: dict[str, list[tuple[str, dict[str, str]]]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        for t in session.scalars(select(TurnRow).where(TurnRow.debate_id.in_(chunk)).order_by(TurnRow.seq)):
+            turns[t.debate_id].append((t.step, t.role, t.round, t.text, dict(t.payload)))
+        for v in session.scalars(select(VerdictRow).where(VerdictRow.debate_id.in_(chunk)).order_by(VerdictRow.judge)):
+            verdicts[v.debate_id].append((v.summary, {str(k): str(w) for k, w in v.rationales.items()}))
+    return {key: StoredDebate(row.id, turns[row.id], verdicts[row.id]) for key, row in best.items()}
+
+
+# -- comparisons ----------------------------------------------------------------------------------------------------
+
+
+def comparison_id(first_hash: str, second_hash: str, protocol_hash: str, judge: int) -> str:
+    """Deterministic: the same (pair, order, tournament protocol, judge) is always the same comparison."""
+    key = f"{first_hash}:{second_hash}:{protocol_hash}:{judge}"
+    return "c-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def comparisons_among(session: Session, protocol_hash: str, content_hashes: Iterable[str]) -> list[ComparisonRow]:
+    """Every stored comparison under `protocol_hash` whose two versions are both among `content_hashes`, by id."""
+    hashes = set(content_hashes)
+    found: dict[str, ComparisonRow] = {}
+    for chunk in _chunks(sorted(hashes)):
+        query = select(ComparisonRow).where(
+            ComparisonRow.protocol_hash == protocol_hash, ComparisonRow.first_hash.in_(chunk)
+        )
+        found.update((c.id, c) for c in session.scalars(query) if c.second_hash in hashes)
+    return [found[i] for i in sorted(found)]
+
+
+def add_comparison_commit(session: Session, row: dict[str, Any], usage: Sequence[dict[str, Any]]) -> bool:
+    """Store one comparison and the calls it cost, together. False when it was already stored (by another run):
+    the calls are still recorded, since they were paid for."""
+    inserted = session.execute(insert_ignoring(session, ComparisonRow, [row], ["id"])).rowcount
+    add_usage(session, usage)
+    session.commit()
+    return bool(inserted)
+
+
+def add_usage_commit(session: Session, usage: Sequence[dict[str, Any]]) -> None:
+    """The calls of a comparison that failed: what was spent is visible even when nothing was stored."""
+    add_usage(session, usage)
+    session.commit()
+
+
+# -- ratings -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    hypothesis_id: str
+    content_hash: str
+    rating: float
+    lo: float
+    hi: float
+    wins: int
+    ties: int
+    losses: int
+
+
+@dataclass(frozen=True)
+class TournamentStats:
+    hypotheses: int
+    comparisons: int
+    matches: int
+    position_bias: float | None
+    first_share: float | None
+
+
+def tournament_id(pool: str, scoreboard_id: str) -> str:
+    return "t-" + hashlib.sha256(f"{pool}:{scoreboard_id}".encode()).hexdigest()[:8]
+
+
+def save_ratings_commit(
+    session: Session, pool: str, board: BoardSpec, stats: TournamentStats, ratings: Sequence[RatingRecord]
+) -> str:
+    """Replace the pool's ratings on `board` with a new fit (ratings best first); returns the tournament id."""
+    board_id = ensure_scoreboard(session, board)
+    t_id = tournament_id(pool, board_id)
+    values = {
+        "hypotheses": stats.hypotheses,
+        "comparisons": stats.comparisons,
+        "matches": stats.matches,
+        "position_bias": stats.position_bias,
+        "first_share": stats.first_share,
+        "updated_at": utcnow(),
+    }
+    row = {"id": t_id, "pool": pool, "scoreboard_id": board_id, **values}
+    session.execute(insert_ignoring(session, TournamentRow, [row], ["id"]))
+    session.query(TournamentRow).filter(TournamentRow.id == t_id).update(values)
+    session.execute(delete(RatingRow).where(RatingRow.tournament_id == t_id))
+    if ratings:
+        session.execute(
+            insert(RatingRow),
+            [{"tournament_id": t_id, "rank": rank, **r.__dict__} for rank, r in enumerate(ratings, 1)],
+        )
+    session.commit()
+    return t_id
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A tournament as readers see it: its pool, scoreboard and figures, and its ratings best first."""
+
+    id: str
+    pool: str
+    board: Board
+    hypotheses: int
+    comparisons: int
+    matches: int
+    position_bias: float | None
+    first_share: float | None
+    ratings: list[RatingRow]
+
+
+def _standing(session: Session, row: TournamentRow, *, with_ratings: bool = True) -> Standing | None:
+    board_row = session.get(ScoreboardRow, row.scoreboard_id)
+    if board_row is None:
+        return None
+    return Standing(
+        row.id,
+        row.pool,
+        board_of(board_row),
+        row.hypotheses,
+        row.comparisons,
+        row.matches,
+        row.position_bias,
+        row.first_share,
+        list(row.ratings) if with_ratings else [],
+    )
+
+
+def standings(session: Session, pool: str) -> list[Standing]:
+    """The pool's tournaments, one per scoreboard, most matches first."""
+    rows = session.scalars(
+        select(TournamentRow)
+        .where(TournamentRow.pool == pool)
+        .order_by(TournamentRow.matches.desc(), TournamentRow.updated_at.desc(), TournamentRow.id)
+    )
+    return [s for row in rows if (s := _standing(session, row)) is not None]
+
+
+def standing(session: Session, tournament: str) -> Standing | None:
+    row = session.get(TournamentRow, tournament)
+    return None if row is None else _standing(session, row)
+
+
+@dataclass(frozen=True)
+class HypothesisRating:
+    """A hypothesis's rating in one tournament (its pool, scoreboard and rank among how many)."""
+
+    rating: RatingRow
+    tournament: Standing
+    current: bool  # the rated version is the hypothesis's current one
+
+
+def ratings_of(session: Session, hypothesis_id: str) -> list[HypothesisRating]:
+    """Every tournament rating of a hypothesis, current version first, then the busiest tournament."""
+    h = session.get(HypothesisRow, hypothesis_id)
+    rows = list(session.scalars(select(RatingRow).where(RatingRow.hypothesis_id == hypothesis_id)))
+    found = []
+    for r in rows:
+        t = session.get(TournamentRow, r.tournament_id)
+        s = None if t is None else _standing(session, t, with_ratings=False)
+        if s is not None:
+            found.append(HypothesisRating(r, s, h is not None and r.content_hash == h.content_hash))
+    return sorted(found, key=lambda x: (not x.current, -x.tournament.matches, x.tournament.id))
