@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.errors import LLMError
-from agents.pairwise import DebateDigest, JudgeNote, PairwiseJudge, digest
+from agents.judge import CAPS
+from agents.pairwise import DebateDigest, Judgement, JudgeNote, PairwiseJudge, digest
 from agents.prompts import PromptSet
 from agents.roles import PriorTurn, TurnFailed
 from agents.settings import EMBEDDED_MODEL
@@ -189,7 +190,7 @@ class TournamentRunner:
             raise ValueError(f"a tournament needs at least 1 judge, got {self.judges}")
         llm = self.client.settings
         embedded = llm.resolved_provider == "embedded"
-        caps = llm.embedded.verdict_caps.reasoning if embedded else 600
+        caps = llm.embedded.verdict_caps.reasoning if embedded else CAPS["reasoning"]
         self.judge = PairwiseJudge(self.client, self.prompts, self.rubric, reasoning_cap=caps)
         panel = (EMBEDDED_MODEL,) if embedded else tuple(llm.models.judges) or (llm.models.judge,)
         self.protocol = TournamentProtocol(
@@ -210,7 +211,8 @@ class TournamentRunner:
     async def run(self, pool: str, hypothesis_ids: Sequence[str], *, matches: int | None = None) -> TournamentResult:
         """Compare the current versions of `hypothesis_ids` (the pool `pool`: page:<slug>, batch:<id>, ...) and
         refit the pool's ratings. `matches`: most matches (a pair judged in both orders by one judge) in all,
-        those stored before included; default: every pair up to 12 hypotheses, else about n·log2(n) pairs."""
+        those stored before included; default: every pair up to 12 hypotheses, else about 2·n·log2(n) pairs
+        (`scoring.pairing.default_budget`)."""
         started = time.monotonic()
         ledger = self.client.ledger
         calls0, prompt0, completion0, cost0 = (
@@ -335,7 +337,9 @@ class TournamentRunner:
         a, b = pair
         return [key for k in range(1, self.judges + 1) for key in ((a, b, k), (b, a, k))]
 
-    def _row(self, cid: str, first: str, second: str, k: int, hashes: dict[str, str], found: Any) -> dict[str, Any]:
+    def _row(
+        self, cid: str, first: str, second: str, k: int, hashes: dict[str, str], found: Judgement
+    ) -> dict[str, Any]:
         record: CallRecord = found.record
         return {
             "id": cid,

@@ -306,7 +306,7 @@ def tournament(
         typer.Option(
             min=1,
             help="most matches in all (a pair in both orders, per judge); default: every pair up "
-            "to 12 hypotheses, else about n·log2(n) pairs",
+            "to 12 hypotheses, else about 2·n·log2(n) pairs",
         ),
     ] = None,
     budget_usd: Annotated[

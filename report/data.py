@@ -3,7 +3,8 @@
 `load_report(session, batch_id=..., hypothesis_id=...)` returns a `ReportData`: the batch overview,
 one ranking per scoreboard (scores are comparable only within a scoreboard: rubric, protocol and judge
 models as served), the hypotheses in scope (their scores per scoreboard, debates, rounds, critic points,
-closing turns and verdicts) and the failed or unfinished debates. Turns, verdicts, scores, versions and
+closing turns and verdicts), the failed or unfinished debates, and the batch's tournament ratings (and a
+hypothesis report's ratings: report.ratings). Turns, verdicts, scores, versions and
 evidence are each read with one query over the scope, never one query per debate.
 
 Each score in the report is computed from the completed debates in the report (with the same aggregate the
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from report.ratings import batch_tournaments, hypothesis_ratings, scoreboard_view
 from report.transcript import Versions, debate_view
 from report.views import (
     BatchView,
@@ -77,6 +79,8 @@ def load_report(
     hypotheses, rankings, unscored = _hypotheses(session, scope, debate_rows, rubrics)
     debates = [d for h in hypotheses for d in h.debates]
     demo = models_are_demo(batch_row.models) or demo_used(session, scope)
+    tournaments = batch_tournaments(session, batch_id, rankings, hypotheses)
+    ratings = hypothesis_ratings(session, hypothesis_id)
     return ReportData(
         generated_at=datetime.now(UTC),
         scope="batch" if batch_id is not None else "all",
@@ -91,6 +95,8 @@ def load_report(
         usage=UsageTotals(*reports.usage_of_debates(session, scope)),
         rubric_known={d.rubric_hash for d in debate_rows} <= rubrics.keys(),
         demo_warning=DEMO_WARNING if demo else None,
+        tournaments=tournaments,
+        ratings=ratings,
     )
 
 
@@ -185,15 +191,7 @@ def _board_views(groups: dict[ScoreKey, list[DebateView]], rows: dict[str, Score
         row = rows.get(board_id)
         counts = (debates[board_id], len(hypotheses[board_id]))
         board = board_of(row, *counts) if row else Board(board_id, [], "?", "?", False, False, *counts)
-        out[board_id] = ScoreboardView(
-            id=board.id,
-            label=board.label,
-            judge_models=tuple(board.judge_models),
-            rubric_hash=board.rubric_hash,
-            protocol_hash=board.protocol_hash,
-            demo=board.demo,
-            legacy=board.legacy,
-        )
+        out[board_id] = scoreboard_view(board)
     return out
 
 

@@ -241,6 +241,105 @@ class RankingView:
     rows: tuple[RankedView, ...]
 
 
+def percent(share: float | None) -> str:
+    """A share as a percentage with one decimal (`12.5%`), or `—` when there is none."""
+    return "—" if share is None else f"{100 * share:.1f}%"
+
+
+def rating_text(rating: float, lo: float, hi: float) -> str:
+    """A rating with its 95% interval: `1540 [1490, 1590]`."""
+    return f"{rating:.0f} [{lo:.0f}, {hi:.0f}]"
+
+
+@dataclass(frozen=True, slots=True)
+class RatingView:
+    """One hypothesis version's rating in a tournament, beside its rubric score on the report's first scoreboard."""
+
+    rank: int
+    hypothesis_id: str
+    title: str
+    in_report: bool  # the hypothesis has a section in this report: its title links there
+    current: bool  # the rated version is the hypothesis's current one
+    rating: float  # Elo-like: 1500 + 400 log10 odds
+    lo: float
+    hi: float
+    wins: int
+    ties: int
+    losses: int
+    score: float | None  # the same version's rubric score on the report's first scoreboard; None: not scored there
+
+    @property
+    def text(self) -> str:
+        return rating_text(self.rating, self.lo, self.hi)
+
+    @property
+    def record(self) -> str:
+        return f"{self.wins}/{self.ties}/{self.losses}"
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentView:
+    """A pool's pairwise ratings on one (pairwise) scoreboard, and how far they agree with the rubric ranking."""
+
+    id: str
+    pool: str
+    board: ScoreboardView
+    hypotheses: int
+    comparisons: int
+    matches: int
+    position_bias: float | None  # share of matches whose two orders disagreed
+    rows: tuple[RatingView, ...]  # best first
+    rubric_board: str | None  # the report's first rubric scoreboard, which `score` and `tau` compare with
+    tau: float | None  # Kendall tau-b between the rating order and that scoreboard's order, over `shared`
+    shared: int  # hypothesis versions both rated here and scored on `rubric_board` in this report
+
+    @property
+    def position_bias_text(self) -> str:
+        return percent(self.position_bias)
+
+    @property
+    def tau_text(self) -> str:
+        """`Kendall tau 0.60 over 5 hypotheses`, or why there is none."""
+        if self.rubric_board is None:
+            return "no rubric scoreboard in this report to compare with"
+        shared = f"{self.shared} shared hypothes{'is' if self.shared == 1 else 'es'}"
+        if self.tau is None:
+            return f"Kendall tau: not defined over {shared}"
+        return f"Kendall tau {self.tau:.2f} over {shared}"
+
+
+@dataclass(frozen=True, slots=True)
+class HypothesisRatingView:
+    """The report's hypothesis's rating in one tournament (of any pool)."""
+
+    tournament: str
+    pool: str
+    board: ScoreboardView
+    rank: int
+    of: int  # hypotheses in the tournament's pool
+    matches: int
+    position_bias: float | None
+    current: bool
+    rating: float
+    lo: float
+    hi: float
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def text(self) -> str:
+        return rating_text(self.rating, self.lo, self.hi)
+
+    @property
+    def record(self) -> str:
+        return f"{self.wins}/{self.ties}/{self.losses}"
+
+    @property
+    def position_bias_text(self) -> str:
+        return percent(self.position_bias)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageTotals:
     calls: int = 0
@@ -289,3 +388,5 @@ class ReportData:
     usage: UsageTotals  # every call of the debates shown
     rubric_known: bool  # False when some verdict was scored under a rubric whose weights are not known here
     demo_warning: str | None  # set when any debate shown was argued or judged by the embedded demo model
+    tournaments: tuple[TournamentView, ...] = ()  # the batch's tournaments (pool batch:<id>), most matches first
+    ratings: tuple[HypothesisRatingView, ...] = ()  # a hypothesis report: that hypothesis's ratings

@@ -57,6 +57,11 @@ def board_of(row: ScoreboardRow, debates: int = -1, hypotheses: int = -1) -> Boa
     models = [str(m) for m in row.judge_models]
     protocol = row.protocol or {}
     parts = []
+    if protocol.get("design") == "pairwise":  # a tournament's ratings: no rounds, judges named by model
+        parts.append("pairwise")
+        named = protocol.get("judge_models")
+        if isinstance(named, list) and named:
+            parts.append(f"judges {', '.join(str(m) for m in named)}")
     if isinstance(protocol.get("rounds"), int):
         parts.append(f"{protocol['rounds']} round{'s' if protocol['rounds'] != 1 else ''}")
     if isinstance(protocol.get("judges"), int):

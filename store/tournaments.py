@@ -86,6 +86,14 @@ def linked_to(session: Session, entities: Iterable[str]) -> list[str]:
     return sorted(session.scalars(query))
 
 
+def linked_among(session: Session, entities: Iterable[str], ids: Iterable[str]) -> set[str]:
+    """Those of `ids` linked to any of `entities` (without reading every link of a large page)."""
+    query = select(LinkRow.hypothesis_id).where(
+        LinkRow.entity.in_(sorted(set(entities))), LinkRow.hypothesis_id.in_(sorted(set(ids)))
+    )
+    return set(session.scalars(query))
+
+
 def in_batch(session: Session, batch_id: str) -> list[str]:
     """Hypotheses with a debate in `batch_id`."""
     return sorted(session.scalars(select(DebateRow.hypothesis_id).where(DebateRow.batch_id == batch_id).distinct()))
@@ -289,6 +297,16 @@ class HypothesisRating:
     rating: RatingRow
     tournament: Standing
     current: bool  # the rated version is the hypothesis's current one
+
+
+def current_ratings(session: Session, tournament_id: str) -> dict[str, RatingRow]:
+    """A tournament's ratings of hypotheses as they are now (a rating of an earlier version rates other content)."""
+    query = (
+        select(RatingRow)
+        .join(HypothesisRow, HypothesisRow.id == RatingRow.hypothesis_id)
+        .where(RatingRow.tournament_id == tournament_id, RatingRow.content_hash == HypothesisRow.content_hash)
+    )
+    return {r.hypothesis_id: r for r in session.scalars(query)}
 
 
 def ratings_of(session: Session, hypothesis_id: str) -> list[HypothesisRating]:

@@ -241,3 +241,36 @@ async def test_the_embedded_models_verdicts_have_the_tighter_documented_caps_and
     assert asked["embedded"][:2] == (tight.reasoning, tight.summary) == (200, 100)
     assert "(at most 200 characters)" in asked["embedded"][2]["content"]
     assert "(at most 600 characters)" in asked["openai"][2]["content"]
+
+
+@requires_embedded
+async def test_embedded_model_judges_a_pair_in_both_orders(tmp_path):
+    """The pairwise judge's schema (enums per dimension) works through llama.cpp: one pair, both orders, stored."""
+    from agents.prompts import load_prompts
+    from debates.inputs import load_hypotheses
+    from debates.runner import hypothesis_record
+    from debates.tournament import TournamentRunner
+    from scoring.rubric import Rubric
+    from store import repository
+    from store.engine import open_store
+    from tests.helpers import EXAMPLE, OPEN_ENGINES
+
+    pair = load_hypotheses([EXAMPLE])[:2]
+    sessions = open_store(f"sqlite:///{tmp_path / 'embedded.db'}")
+    OPEN_ENGINES.append(sessions.engine)
+    with sessions() as session:
+        repository.upsert_hypotheses(session, [hypothesis_record(h) for h in pair])
+        session.commit()
+    runner = TournamentRunner(
+        client=make_client(LLMSettings()), sessions=sessions, rubric=Rubric(), prompts=load_prompts(), concurrency=1
+    )
+    try:
+        result = await runner.run("file:example", [h.hypothesis_id for h in pair])
+    finally:
+        await runner.client.aclose()
+    # a 135M model may fail to give a valid judgement; then the failure is named, never a placeholder
+    assert result.asked + len(result.failures) == 2
+    if not result.failures:
+        assert result.matches == 1 and result.position_bias in (0.0, 1.0)
+        assert result.board is not None and result.board.demo and result.board.judge_models == ["SmolLM2-135M-Instruct"]
+        assert len(result.ratings) == 2 and all(r.lo < r.rating < r.hi for r in result.ratings)

@@ -51,6 +51,17 @@ class SkilledJudge:
             self.prompts.append(text)
         title = re.search(r"^Title: (.*)$", text, re.M).group(1)  # type: ignore[union-attr]
         schema = body["tools"][0]["function"]["parameters"]
+        if "of the tournament" in text:  # a pairwise judge: the row of higher latent quality wins, in either order
+            first, second = re.findall(r"^Title: (.*)$", text, re.M)[:2]
+            choice = "A" if self.latent[first] > self.latent[second] else "B"
+            args = synthesize(
+                schema,
+                pick=lambda path, options: (
+                    choice if path == "overall" or path.startswith("dimensions.") else options[0]
+                ),
+                text=f"{first} against {second}",
+            )
+            return Reply(tool_args=args, prompt_tokens=120, completion_tokens=40)
         if "You are JUDGE" not in text:  # the debaters speak about the row's own title (it may name no target)
             args = synthesize(schema, pick=lambda path, options: options[0], text=f"On {title}")
             return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)
@@ -66,6 +77,28 @@ class SkilledJudge:
         return Reply(
             tool_args=synthesize(schema, pick=pick, text=f"{title} judged"), prompt_tokens=80, completion_tokens=40
         )
+
+
+def test_the_pairwise_protocol_ranks_rows_by_tournament_and_recovers_a_known_skill(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    latent = known_skill_rows(path, 1.0, pairs=20, seed=3)
+    judge = SkilledJudge(latent)
+    server = judge_server(judge)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    result = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single", "pairwise"])
+    pairwise = result["protocols"]["pairwise"]
+    assert pairwise["design"] == "pairwise" and pairwise["n"] == 40 and pairwise["missing"] == 0
+    truth = float(norm.cdf(1 / math.sqrt(2)))
+    assert pairwise["auroc"]["lo"] <= truth <= pairwise["auroc"]["hi"] and pairwise["auroc"]["lo"] > 0.5
+    assert pairwise["brier"] is None and pairwise["ece"] is None  # ratings are not probabilities of holding
+    assert pairwise["pairwise_accuracy"]["pairs"] == 20 and pairwise["calls"] > 0
+    assert "pairwise − single" in result["lift"]
+    # the tournament judged stated hypotheses only: no label, and no debate digest, ever reached its prompts
+    compared = [p for p in judge.prompts if "of the tournament" in p]
+    assert compared and all("It has not been debated yet." in p and "label" not in p for p in compared)
+    calls = server.calls
+    again = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single", "pairwise"])
+    assert server.calls == calls and again["protocols"]["pairwise"]["auroc"] == pairwise["auroc"]
 
 
 def known_skill_rows(path: Path, d: float, pairs: int, seed: int) -> dict[str, float]:

@@ -109,8 +109,14 @@ def test_json_api_matches_its_openapi_schema(client: TestClient):
         "scoreboard",
         "hypotheses",
         "other_scoreboards",
+        "tournament",
+        "ordered_by",
     }
-    assert "dimensions" in components["HypothesisResponse"]["properties"]
+    assert {"dimensions", "ratings"} <= set(components["HypothesisResponse"]["properties"])
+    assert "rating" in components["RelatedHypothesis"]["properties"]
+    # no tournament has rated this page's pool: every rating is null, the order is the score's
+    assert related["tournament"] is None and related["ordered_by"] is None and h["ratings"] == []
+    assert [r["rating"] for r in related["hypotheses"]] == [None, None, None]
     top = schema["paths"]["/api/pages/{slug}/related"]["get"]["parameters"][1]["schema"]
     assert (top["minimum"], top["maximum"]) == (1, 100)
 

@@ -32,11 +32,20 @@ from store.models import PageRow
 from store.rankings import scoreboards
 from wiki.block import colour, uncertainty
 from wiki.pages import strip_block
-from wiki.related import RelatedBlock, related_blocks
+from wiki.related import PageRatings, RelatedBlock, page_ratings, related_blocks
 from wiki.schemas import HypothesisResponse, RelatedHypothesis, RelatedResponse
 from wiki.security import CSP, SecurityHeaders
 from wiki.settings import WikiSettings
-from wiki.views import DEMO_WARNING, board_schema, debate_detail, debate_is_demo, exchange, hypothesis_detail
+from wiki.views import (
+    DEMO_WARNING,
+    board_schema,
+    debate_detail,
+    debate_is_demo,
+    exchange,
+    hypothesis_detail,
+    rated_lines,
+    tournament_schema,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_OFFSET = 1_000_000  # past any real list; a larger offset is a 422, not a slow query
@@ -72,6 +81,8 @@ def templates() -> jinja2.Environment:
     env.filters["dimension"] = Rubric.label
     env.filters["uncertainty"] = uncertainty
     env.filters["interval"] = lambda r: "no interval (1 verdict)" if r.lo is None else f"[{r.lo:.2f}, {r.hi:.2f}]"
+    env.filters["rating"] = lambda r: f"{r.rating:.0f} [{r.lo:.0f}, {r.hi:.0f}]"
+    env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
     return env
 
 
@@ -150,7 +161,9 @@ def create_app(
             raise HTTPException(404, f"no wiki page {slug!r}")
         return page
 
-    def blocks(s: Session, page: PageRow, top: int | None, scoreboard: str | None) -> list[RelatedBlock]:
+    def blocks(
+        s: Session, page: PageRow, top: int | None, scoreboard: str | None, ratings: PageRatings | None
+    ) -> list[RelatedBlock]:
         found = related_blocks(
             s,
             page,
@@ -158,12 +171,14 @@ def create_app(
             scoreboard=scoreboard or wiki.scoreboard,
             min_score=wiki.min_score,
             min_debates=wiki.min_debates,
+            rank_by=wiki.rank_by,
+            ratings=ratings,
         )
         if scoreboard and found[0].board is None:
             raise HTTPException(404, f"no scoreboard {scoreboard!r}")
         return found
 
-    def related_items(block: RelatedBlock) -> list[RelatedHypothesis]:
+    def related_items(block: RelatedBlock, ratings: PageRatings | None) -> list[RelatedHypothesis]:
         return [
             RelatedHypothesis(
                 id=r.id,
@@ -176,6 +191,7 @@ def create_app(
                 debates=r.debates,
                 verdicts=r.verdicts,
                 url=f"/hypothesis/{r.id}",
+                rating=ratings.rating(r.id) if ratings else None,
             )
             for r in block.hypotheses
         ]
@@ -185,7 +201,16 @@ def create_app(
         with session() as s:
             page = load_page(s, slug)
             body = render_markdown(strip_block(page.markdown))
-            return html("page.html.j2", embed=embed, page=page, body=body, blocks=blocks(s, page, top, scoreboard))
+            ratings = page_ratings(s, page.slug)
+            return html(
+                "page.html.j2",
+                embed=embed,
+                page=page,
+                body=body,
+                blocks=blocks(s, page, top, scoreboard, ratings),
+                tournament=ratings.tournament if ratings else None,
+                rated=rated_lines(s, ratings.tournament, top or wiki.top) if ratings else [],
+            )
 
     @app.get("/hypothesis/{hypothesis_id}", response_class=HTMLResponse, summary="A hypothesis and its debates")
     def hypothesis_view(hypothesis_id: str, embed: Embed = False, offset: Offset = 0) -> HTMLResponse:
@@ -228,17 +253,23 @@ def create_app(
     ) -> RelatedResponse:
         with session() as s:
             page = load_page(s, slug)
-            first, *others = blocks(s, page, top, scoreboard)
+            ratings = page_ratings(s, page.slug)
+            first, *others = blocks(s, page, top, scoreboard, ratings)
             return RelatedResponse(
                 slug=page.slug,
                 title=page.title,
                 entities=list(page.entities),
                 scoreboard=board_schema(first.board) if first.board else None,
-                hypotheses=related_items(first),
+                hypotheses=related_items(first, ratings),
                 other_scoreboards=[board_schema(b.board) for b in others if b.board],
+                tournament=tournament_schema(ratings.tournament) if ratings else None,
+                ordered_by=first.ordered_by.id if first.ordered_by else None,
             )
 
-    @app.get("/api/hypotheses/{hypothesis_id}", summary="A hypothesis, its score by dimension and its debates")
+    @app.get(
+        "/api/hypotheses/{hypothesis_id}",
+        summary="A hypothesis, its score by dimension, its tournament ratings and its debates",
+    )
     def hypothesis_api(hypothesis_id: str) -> HypothesisResponse:
         with session() as s:
             h = stored.hypothesis(s, hypothesis_id)

@@ -61,6 +61,13 @@ class BoardLike(Protocol):
     def design(self) -> str: ...
 
 
+class TournamentLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def board(self) -> BoardLike: ...
+
+
 def colour(score: float) -> str:
     value = round(score, 2)
     return next(c for floor, c in BANDS if value >= floor)
@@ -84,8 +91,15 @@ def line(h: RelatedLine, demo: bool = False) -> str:
     )
 
 
-def subtitle(board: BoardLike | None) -> str:
-    """The block's subtitle: where the scores come from, naming the judge model(s) and the scoreboard."""
+def ordering(tournament: TournamentLike) -> str:
+    """How a block ordered by ratings says so: `ordered by the ratings of tournament t-…`."""
+    demo = " (demo model: these ratings carry no information)" if tournament.board.demo else ""
+    return f"ordered by the ratings of tournament {tournament.id}{demo}"
+
+
+def subtitle(board: BoardLike | None, ordered_by: TournamentLike | None = None) -> str:
+    """The block's subtitle: where the scores come from, naming the judge model(s) and the scoreboard, and the
+    tournament whose ratings ordered the block (when not ordered by score)."""
     if board is None:
         return SUBHEADING
     judges = ", ".join(escape_inline(m) for m in board.judge_models) or "unknown"
@@ -96,18 +110,27 @@ def subtitle(board: BoardLike | None) -> str:
     )
     if board.demo:
         text += " · demo model: these scores carry no information"
+    if ordered_by is not None:
+        text += f" · {ordering(ordered_by)}"
     return text
 
 
-def render_block(hypotheses: Sequence[RelatedLine], style: BlockStyle = "dump", board: BoardLike | None = None) -> str:
+def render_block(
+    hypotheses: Sequence[RelatedLine],
+    style: BlockStyle = "dump",
+    board: BoardLike | None = None,
+    ordered_by: TournamentLike | None = None,
+) -> str:
     """The block between (and including) its markers, no trailing newline.
 
-    `dump` is the seed page's bare-line format; `markdown` puts blank lines where Markdown needs them."""
+    `dump` is the seed page's bare-line format; `markdown` puts blank lines where Markdown needs them. The lines
+    come in the order given (`ordered_by`: the tournament whose ratings decided it, named in the subtitle)."""
     demo = board is not None and board.demo
     items = [line(h, demo) for h in hypotheses] or [EMPTY]
+    note = subtitle(board, ordered_by)
     if style == "dump":
-        return "\n".join([START, HEADING, subtitle(board), *items, END])
-    return "\n".join([START, f"## {HEADING}", "", subtitle(board), "", *items, "", END])
+        return "\n".join([START, HEADING, note, *items, END])
+    return "\n".join([START, f"## {HEADING}", "", note, "", *items, "", END])
 
 
 def splice(text: str, block: str) -> str:

@@ -1,26 +1,114 @@
 """A page's related-hypotheses blocks: which scoreboards a page shows (the chosen or busiest first) and the
-ranked hypotheses on each (the queries live in store/related.py)."""
+ranked hypotheses on each (the queries live in store/related.py).
+
+The order of a block is decided here and only here (`ranked`): by rubric score (`wiki.rank_by: score`), or by
+the page pool's tournament ratings (`rating`: the tournament of pool `page:<slug>` with the most matches; rated
+hypotheses best rating first, then the unrated ones in score order). Either way each line shows its score."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from store.models import PageRow
-from store.rankings import Board, board
+from store.models import PageRow, RatingRow
+from store.rankings import Board, board, ranking
 from store.related import Related, entity_boards, newest_score_change, related_for_entities
+from store.tournaments import Standing, current_ratings, linked_among, standings
 from wiki.entities import page_id
+from wiki.settings import RankBy
 
 
 @dataclass(frozen=True)
 class RelatedBlock:
-    """One scoreboard's related hypotheses of a page (board None: nothing on this page is scored yet)."""
+    """One scoreboard's related hypotheses of a page (board None: nothing on this page is scored yet), and the
+    tournament whose ratings ordered them (None: ordered by score)."""
 
     board: Board | None
     hypotheses: list[Related]
+    ordered_by: Standing | None = None
+
+
+@dataclass(frozen=True)
+class PageRatings:
+    """A page pool's tournament (the one with the most matches) and its ratings of current versions, by id."""
+
+    tournament: Standing
+    current: dict[str, RatingRow]
+
+    def rating(self, hypothesis_id: str) -> float | None:
+        found = self.current.get(hypothesis_id)
+        return None if found is None else found.rating
+
+
+def page_ratings(session: Session, slug: str) -> PageRatings | None:
+    """The ratings of the page's pool (`page:<slug>`), or None when no tournament has rated it. A rating of an
+    earlier version rates other content: it does not count for the hypothesis as it is now."""
+    found = standings(session, f"page:{slug}")
+    if not found:
+        return None
+    return PageRatings(found[0], current_ratings(session, found[0].id))
+
+
+def by_rating(found: Sequence[Related], ratings: Mapping[str, RatingRow]) -> list[Related]:
+    """Rated hypotheses by rating, best first; then the unrated ones in the order given (by score)."""
+    rated = sorted((r for r in found if r.id in ratings), key=lambda r: (-ratings[r.id].rating, ratings[r.id].rank))
+    return rated + [r for r in found if r.id not in ratings]
+
+
+def ranked(
+    session: Session,
+    entities: Iterable[str],
+    chosen: Board,
+    *,
+    top: int,
+    min_score: float,
+    min_debates: int,
+    ratings: PageRatings | None,
+) -> RelatedBlock:
+    """The block on `chosen`: its `top` hypotheses by score, or, given `ratings`, by rating (then score). The
+    block names the tournament only when a rating ordered some line of it."""
+    entities = list(entities)
+    rated = ratings.current if ratings is not None else {}
+    # the first `top + len(rated)` by score hold at least `top` unrated ones (when there are that many)
+    wanted = top + len(rated)
+    first = related_for_entities(session, entities, chosen.id, top=wanted, min_score=min_score, min_debates=min_debates)
+    if ratings is None:
+        return RelatedBlock(chosen, first)
+    found = {r.id: r for r in first}
+    if len(first) == wanted:  # not every related hypothesis was read: a rated one may have any score
+        missing = [i for i in rated if i not in found]
+        if missing:
+            found.update(
+                (r.id, r) for r in _related_among(session, entities, chosen.id, missing, min_score, min_debates)
+            )
+    ordered = by_rating([*found.values()], rated)[:top]
+    return RelatedBlock(chosen, ordered, ratings.tournament if any(r.id in rated for r in ordered) else None)
+
+
+def _related_among(
+    session: Session, entities: Sequence[str], board_id: str, ids: Sequence[str], min_score: float, min_debates: int
+) -> list[Related]:
+    """Those of `ids` that the page's related query would list: scored on `board_id` past its filters, and linked
+    to `entities`."""
+    scored = [r for r in ranking(session, board_id, ids) if r.score >= min_score and r.debates >= max(1, min_debates)]
+    if not scored:
+        return []
+    linked = linked_among(session, entities, [r.id for r in scored])
+    return [
+        Related(r.id, r.title, r.target_label, r.score, r.lo, r.hi, r.interval, r.debates, r.verdicts)
+        for r in scored
+        if r.id in linked
+    ]
+
+
+def _ordering(session: Session, page: PageRow, rank_by: RankBy, ratings: PageRatings | None) -> PageRatings | None:
+    """The ratings that order the page's blocks: None when ranking by score, or when no tournament rated it."""
+    if rank_by != "rating":
+        return None
+    return ratings if ratings is not None else page_ratings(session, page.slug)
 
 
 # (database, entities, newest score) -> the page's scoreboards and their counts: counting a page's debates per
@@ -72,14 +160,17 @@ def related_for_page(
     scoreboard: str | None = None,
     min_score: float = 0.0,
     min_debates: int = 1,
+    rank_by: RankBy = "score",
+    ratings: PageRatings | None = None,
 ) -> RelatedBlock:
-    """The page's block on `scoreboard` (or the page's default scoreboard)."""
+    """The page's block on `scoreboard` (or the page's default scoreboard), ordered as `rank_by` says
+    (`ratings`: the page's ratings when already read)."""
     entities = page_entities(page)
     chosen = pick_board(session, entities, scoreboard)
     if chosen is None:
         return RelatedBlock(None, [])
-    found = related_for_entities(session, entities, chosen.id, top=top, min_score=min_score, min_debates=min_debates)
-    return RelatedBlock(chosen, found)
+    order = _ordering(session, page, rank_by, ratings)
+    return ranked(session, entities, chosen, top=top, min_score=min_score, min_debates=min_debates, ratings=order)
 
 
 def related_blocks(
@@ -90,16 +181,28 @@ def related_blocks(
     scoreboard: str | None = None,
     min_score: float = 0.0,
     min_debates: int = 1,
+    rank_by: RankBy = "score",
+    ratings: PageRatings | None = None,
 ) -> list[RelatedBlock]:
-    """One block per scoreboard that scores this page's hypotheses, the chosen (or default) one first."""
+    """One block per scoreboard that scores this page's hypotheses, the chosen (or default) one first, each
+    ordered as `rank_by` says."""
     entities = page_entities(page)
+    order = _ordering(session, page, rank_by, ratings)
     first = related_for_page(
-        session, page, top=top, scoreboard=scoreboard, min_score=min_score, min_debates=min_debates
+        session,
+        page,
+        top=top,
+        scoreboard=scoreboard,
+        min_score=min_score,
+        min_debates=min_debates,
+        rank_by="rating" if order is not None else "score",  # no tournament: not looked up twice
+        ratings=order,
     )
     blocks = [first]
     for other in page_boards(session, entities):
         if first.board is not None and other.id == first.board.id:
             continue
-        found = related_for_entities(session, entities, other.id, top=top, min_score=min_score, min_debates=min_debates)
-        blocks.append(RelatedBlock(other, found))
+        blocks.append(
+            ranked(session, entities, other, top=top, min_score=min_score, min_debates=min_debates, ratings=order)
+        )
     return blocks

@@ -31,6 +31,21 @@ class RelatedHypothesis(BaseModel):
     debates: int = Field(ge=1)
     verdicts: int = Field(ge=1)
     url: str
+    rating: float | None = Field(
+        None, description="its current version's rating in the page's tournament (`tournament`); null: unrated"
+    )
+
+
+class Tournament(BaseModel):
+    """A pool's pairwise ratings on one (pairwise) scoreboard: never mixed with rubric scores."""
+
+    id: str
+    pool: str = Field(description="what was compared: page:<slug>, batch:<b-id>, file:<name>")
+    scoreboard: Scoreboard
+    hypotheses: int
+    comparisons: int = Field(description="judged orders of a pair")
+    matches: int = Field(description="pairs judged in both orders")
+    position_bias: float | None = Field(description="share of matches whose two orders disagreed")
 
 
 class RelatedResponse(BaseModel):
@@ -40,6 +55,12 @@ class RelatedResponse(BaseModel):
     scoreboard: Scoreboard | None = Field(description="the scoreboard the hypotheses are ranked on")
     hypotheses: list[RelatedHypothesis]
     other_scoreboards: list[Scoreboard] = Field(description="other scoreboards with scores for this page")
+    tournament: Tournament | None = Field(
+        None, description="the page pool's tournament with the most matches (each hypothesis's `rating`)"
+    )
+    ordered_by: str | None = Field(
+        None, description="the tournament whose ratings ordered the hypotheses (wiki.rank_by: rating); null: by score"
+    )
 
 
 class Evidence(BaseModel):
@@ -83,6 +104,26 @@ class Score(BaseModel):
     verdicts: int
 
 
+class Rating(BaseModel):
+    """A hypothesis version's rating in one tournament: Elo-like (1500 + 400 log10 odds), with a 95% interval."""
+
+    tournament: str
+    pool: str
+    scoreboard: Scoreboard
+    rating: float
+    lo: float
+    hi: float
+    wins: int
+    ties: int
+    losses: int
+    rank: int
+    of: int = Field(description="hypotheses in the tournament's pool")
+    current: bool = Field(description="the rated version is the hypothesis's current one")
+    version_id: str | None
+    matches: int
+    position_bias: float | None = Field(description="the tournament's share of matches whose two orders disagreed")
+
+
 class HypothesisResponse(BaseModel):
     id: str
     title: str
@@ -100,4 +141,7 @@ class HypothesisResponse(BaseModel):
     )
     evidence: list[Evidence]
     debates: list[DebateSummary]
-    demo_warning: str | None = Field(description="set when a score comes from the embedded demo model")
+    ratings: list[Rating] = Field(
+        default_factory=list, description="its tournament ratings, current version first, then the busiest tournament"
+    )
+    demo_warning: str | None = Field(description="set when a score or rating comes from the embedded demo model")

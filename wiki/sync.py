@@ -97,7 +97,7 @@ def attach_pages(
     Idempotent.
 
     Each block ranks one scoreboard: `scoreboard`, else `wiki.scoreboard`, else the page's scoreboard with
-    the most completed debates among its hypotheses."""
+    the most completed debates among its hypotheses; in the order `wiki.rank_by` says (wiki.related)."""
     _check_root(root)
     if paths:
         sources = _sources_of(root, paths)
@@ -121,11 +121,12 @@ def attach_pages(
                 scoreboard=scoreboard or settings.scoreboard,
                 min_score=settings.min_score,
                 min_debates=settings.min_debates,
+                rank_by=settings.rank_by,
             )
             before = read.text
             style = "markdown" if before.startswith("---") else "dump"
             try:
-                after = splice(before, render_block(related.hypotheses, style, related.board))
+                after = splice(before, render_block(related.hypotheses, style, related.board, related.ordered_by))
             except MarkerError as exc:
                 raise MarkerError(f"{read.path}: {exc}") from None
             diff = "".join(

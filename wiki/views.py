@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from store import debates as stored
@@ -10,9 +12,28 @@ from store.models import DebateRow, HypothesisRow, ScoreRow
 from store.rankings import Board, Ranked, hypothesis_scores, ranking
 from store.reports import dimension_means
 from store.repository import versions_of
-from wiki.schemas import DebateSummary, Evidence, HypothesisResponse, Score, Scoreboard, Version
+from store.tournaments import Standing, ratings_of
+from wiki.schemas import (
+    DebateSummary,
+    Evidence,
+    HypothesisResponse,
+    Rating,
+    Score,
+    Scoreboard,
+    Tournament,
+    Version,
+)
 
-__all__ = ["DEMO_WARNING", "board_schema", "debate_detail", "debate_is_demo", "exchange", "hypothesis_detail"]
+__all__ = [
+    "DEMO_WARNING",
+    "board_schema",
+    "debate_detail",
+    "debate_is_demo",
+    "exchange",
+    "hypothesis_detail",
+    "rated_lines",
+    "tournament_schema",
+]
 
 
 def debate_is_demo(session: Session, score: ScoreRow | None) -> bool:
@@ -32,6 +53,45 @@ def board_schema(board: Board) -> Scoreboard:
     )
 
 
+def tournament_schema(tournament: Standing) -> Tournament:
+    return Tournament(
+        id=tournament.id,
+        pool=tournament.pool,
+        scoreboard=board_schema(tournament.board),
+        hypotheses=tournament.hypotheses,
+        comparisons=tournament.comparisons,
+        matches=tournament.matches,
+        position_bias=tournament.position_bias,
+    )
+
+
+@dataclass(frozen=True)
+class RatedLine:
+    """A row of a page's compact ratings table."""
+
+    rank: int
+    id: str
+    title: str
+    rating: float
+    lo: float
+    hi: float
+    wins: int
+    ties: int
+    losses: int
+    current: bool  # the rated version is the hypothesis's current one
+
+
+def rated_lines(session: Session, tournament: Standing, limit: int) -> list[RatedLine]:
+    """The tournament's `limit` best ratings, with each hypothesis's current title."""
+    lines = []
+    for r in tournament.ratings[:limit]:
+        h = stored.hypothesis(session, r.hypothesis_id)
+        title = h.title if h is not None else r.hypothesis_id
+        current = h is not None and h.content_hash == r.content_hash
+        lines.append(RatedLine(r.rank, r.hypothesis_id, title, r.rating, r.lo, r.hi, r.wins, r.ties, r.losses, current))
+    return lines
+
+
 def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tuple[list[Ranked], int]:
     """Current versions ranked on one scoreboard, a page at a time."""
     ranked = ranking(session, board_id)
@@ -41,7 +101,8 @@ def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tup
 def hypothesis_detail(
     session: Session, h: HypothesisRow, *, offset: int = 0, limit: int | None = None
 ) -> HypothesisResponse:
-    """The hypothesis with its scores, and its debates `limit` at a time from `offset` (all when None)."""
+    """The hypothesis with its scores and tournament ratings, and its debates `limit` at a time from `offset`
+    (all when None)."""
     debates = stored.debates_of(session, h.id, offset=offset, limit=limit)
     scores = stored.scores_of(session, [d.id for d in debates])
     versions = versions_of(session, h.id)
@@ -82,7 +143,27 @@ def hypothesis_detail(
         )
         for row, board in hypothesis_scores(session, h.id)
     ]
-    demo_used = any(s.scoreboard.demo for s in board_scores)
+    ratings = [
+        Rating(
+            tournament=found.tournament.id,
+            pool=found.tournament.pool,
+            scoreboard=board_schema(found.tournament.board),
+            rating=found.rating.rating,
+            lo=found.rating.lo,
+            hi=found.rating.hi,
+            wins=found.rating.wins,
+            ties=found.rating.ties,
+            losses=found.rating.losses,
+            rank=found.rating.rank,
+            of=found.tournament.hypotheses,
+            current=found.current,
+            version_id=version_of.get(found.rating.content_hash),
+            matches=found.tournament.matches,
+            position_bias=found.tournament.position_bias,
+        )
+        for found in ratings_of(session, h.id)
+    ]
+    demo_used = any(s.scoreboard.demo for s in board_scores) or any(r.scoreboard.demo for r in ratings)
     return HypothesisResponse(
         id=h.id,
         title=h.title,
@@ -107,6 +188,7 @@ def hypothesis_detail(
         dimensions=dimensions,
         evidence=[Evidence(claim=e.claim, citation=e.citation, stance=e.stance) for e in h.evidence],
         debates=summaries,
+        ratings=ratings,
         demo_warning=DEMO_WARNING if demo_used else None,
     )
 

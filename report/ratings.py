@@ -1,0 +1,120 @@
+"""The report's tournament section: the batch's pairwise ratings (pool `batch:<id>`), each beside the rubric
+scores of the report's first scoreboard and the two orders' agreement (Kendall tau), and, in a hypothesis
+report, that hypothesis's ratings in every tournament.
+
+Ratings live on their own (pairwise) scoreboard: they are shown beside rubric scores, never mixed with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from report.views import HypothesisRatingView, HypothesisView, RankingView, RatingView, ScoreboardView, TournamentView
+from scoring.ratings import kendall_tau
+from store import reports
+from store.rankings import Board
+from store.tournaments import Standing, ratings_of, standings
+
+
+def scoreboard_view(board: Board) -> ScoreboardView:
+    return ScoreboardView(
+        id=board.id,
+        label=board.label,
+        judge_models=tuple(board.judge_models),
+        rubric_hash=board.rubric_hash,
+        protocol_hash=board.protocol_hash,
+        demo=board.demo,
+        legacy=board.legacy,
+    )
+
+
+def batch_tournaments(
+    session: Session,
+    batch_id: str | None,
+    rankings: Sequence[RankingView],
+    hypotheses: Sequence[HypothesisView],
+) -> tuple[TournamentView, ...]:
+    """The tournaments whose pool is `batch_id` (none without a batch), most matches first."""
+    if batch_id is None:
+        return ()
+    found = standings(session, f"batch:{batch_id}")
+    if not found:
+        return ()
+    scope = reports.debate_scope(batch_id=batch_id)
+    rows = reports.hypotheses_in(session, scope)
+    titles: dict[tuple[str, str] | str, str] = {h.id: h.title for h in rows.values()}  # the current title
+    for v in reports.versions_in(session, scope):  # an earlier version rated under its own title
+        if v.content and v.content.get("title"):
+            titles[(v.hypothesis_id, v.content_hash)] = str(v.content["title"])
+    shown = {h.id for h in hypotheses}
+    first = rankings[0] if rankings else None
+    scores = {(r.hypothesis.id, r.score.content_hash): r.score.mean for r in first.rows} if first else {}
+    views = []
+    for standing in found:
+        ratings = tuple(
+            RatingView(
+                rank=r.rank,
+                hypothesis_id=r.hypothesis_id,
+                title=titles.get((r.hypothesis_id, r.content_hash)) or titles.get(r.hypothesis_id, r.hypothesis_id),
+                in_report=r.hypothesis_id in shown,
+                current=r.hypothesis_id in rows and rows[r.hypothesis_id].content_hash == r.content_hash,
+                rating=r.rating,
+                lo=r.lo,
+                hi=r.hi,
+                wins=r.wins,
+                ties=r.ties,
+                losses=r.losses,
+                score=scores.get((r.hypothesis_id, r.content_hash)),
+            )
+            for r in standing.ratings
+        )
+        views.append(_tournament_view(standing, ratings, first))
+    return tuple(views)
+
+
+def _tournament_view(standing: Standing, ratings: tuple[RatingView, ...], first: RankingView | None) -> TournamentView:
+    """The tournament with its agreement with `first`: tau over the versions both rated and scored there."""
+    rated = {(r.hypothesis_id, r.content_hash) for r in standing.ratings}
+    scored = first.rows if first else ()
+    rubric_order = [row.hypothesis.id for row in scored if (row.hypothesis.id, row.score.content_hash) in rated]
+    rating_order = [r.hypothesis_id for r in ratings if r.hypothesis_id in set(rubric_order)]
+    return TournamentView(
+        id=standing.id,
+        pool=standing.pool,
+        board=scoreboard_view(standing.board),
+        hypotheses=standing.hypotheses,
+        comparisons=standing.comparisons,
+        matches=standing.matches,
+        position_bias=standing.position_bias,
+        rows=ratings,
+        rubric_board=first.board.id if first else None,
+        tau=kendall_tau(rating_order, rubric_order) if len(rubric_order) >= 2 else None,
+        shared=len(rubric_order),
+    )
+
+
+def hypothesis_ratings(session: Session, hypothesis_id: str | None) -> tuple[HypothesisRatingView, ...]:
+    """A hypothesis report's ratings in every tournament, current version first, then the busiest tournament."""
+    if hypothesis_id is None:
+        return ()
+    return tuple(
+        HypothesisRatingView(
+            tournament=found.tournament.id,
+            pool=found.tournament.pool,
+            board=scoreboard_view(found.tournament.board),
+            rank=found.rating.rank,
+            of=found.tournament.hypotheses,
+            matches=found.tournament.matches,
+            position_bias=found.tournament.position_bias,
+            current=found.current,
+            rating=found.rating.rating,
+            lo=found.rating.lo,
+            hi=found.rating.hi,
+            wins=found.rating.wins,
+            ties=found.rating.ties,
+            losses=found.rating.losses,
+        )
+        for found in ratings_of(session, hypothesis_id)
+    )
