@@ -31,6 +31,7 @@ from store.models import BatchRow, PageRow
 from wiki.related import page_entities
 
 T = TypeVar("T")
+MAX_POOL = 2000  # hypotheses one tournament ranks
 
 
 def run_batch(
@@ -284,6 +285,11 @@ def _pool(
     if len(ids) < 2:
         held = "" if files else " with a completed debate"
         raise InputError(f"{pool}: {len(ids)} hypothesis(es){held}; a tournament compares at least 2")
+    if len(ids) > MAX_POOL:
+        raise InputError(
+            f"{pool}: {len(ids):,} hypotheses; a tournament ranks at most {MAX_POOL:,} (its intervals invert an n×n "
+            "matrix): rank a batch (--batch) or a file (--hypotheses) instead"
+        )
     return pool, ids
 
 

@@ -14,6 +14,7 @@ from the Hessian of the same penalised objective (a Laplace approximation).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -163,7 +164,7 @@ def strengths(
     if alpha <= 0:
         raise ValueError(f"alpha must be positive (an undefeated hypothesis would have infinite strength), got {alpha}")
     if len(set(ids)) != len(ids):
-        repeated = sorted({i for i in ids if list(ids).count(i) > 1})
+        repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
         raise ValueError(f"ids repeated: {', '.join(repeated)}")
     unknown = sorted({x for m in matches for x in (m.a, m.b)} - set(ids))
     if unknown:
