@@ -319,5 +319,5 @@ def test_the_command_prints_the_table_and_writes_html_and_json(tmp_path, judge_s
     page = html.read_text(encoding="utf-8")
     assert "<svg" in page and figures["protocols"]["debate"]["protocol_hash"] in page
     assert "sk-secret" not in result.output + page + data.read_text(encoding="utf-8")
-    bad = CliRunner().invoke(app, ["eval", str(path), "--protocol", "pairwise"])
+    bad = CliRunner().invoke(app, ["eval", str(path), "--protocol", "bracket"])
     assert bad.exit_code == 2
