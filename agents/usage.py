@@ -28,6 +28,22 @@ class CallRecord:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def usage_row(self, *, batch_id: str | None, debate_id: str | None, role: str | None = None) -> dict[str, object]:
+        """The call as the store's `usage` table keeps it (`role` overrides the record's, e.g. "pairwise")."""
+        return {
+            "batch_id": batch_id,
+            "debate_id": debate_id,
+            "role": role or self.role,
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": self.latency_s,
+            "attempts": self.attempts,
+            "cost_usd": self.cost_usd,
+            "ok": self.ok,
+            "error": self.error,
+        }
+
 
 def combine(records: list[CallRecord]) -> CallRecord:
     """One record for several calls made for one answer (re-asks): sums, with the last call's models and role."""

@@ -428,22 +428,7 @@ class BatchRunner:
             self._report()
 
     def _usage_rows(self, d_id: str, batch_id: str | None) -> list[dict[str, object]]:
-        return [
-            {
-                "batch_id": batch_id,
-                "debate_id": d_id,
-                "role": r.role,
-                "model": r.model,
-                "prompt_tokens": r.prompt_tokens,
-                "completion_tokens": r.completion_tokens,
-                "latency_s": r.latency_s,
-                "attempts": r.attempts,
-                "cost_usd": r.cost_usd,
-                "ok": r.ok,
-                "error": r.error,
-            }
-            for r in self._pending.pop(d_id, [])
-        ]
+        return [r.usage_row(batch_id=batch_id, debate_id=d_id) for r in self._pending.pop(d_id, [])]
 
     def _over_budget(self) -> bool:
         ledger = self.client.ledger

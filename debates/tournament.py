@@ -407,22 +407,7 @@ class TournamentRunner:
         self._report()
 
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
-        return [
-            {
-                "batch_id": None,
-                "debate_id": cid,
-                "role": "pairwise",
-                "model": r.model,
-                "prompt_tokens": r.prompt_tokens,
-                "completion_tokens": r.completion_tokens,
-                "latency_s": r.latency_s,
-                "attempts": r.attempts,
-                "cost_usd": r.cost_usd,
-                "ok": r.ok,
-                "error": r.error,
-            }
-            for r in self._pending.pop(cid, [])
-        ]
+        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self._pending.pop(cid, [])]
 
     def _over_budget(self, cost0: float) -> bool:
         return self.budget_usd is not None and self.client.ledger.cost_usd - cost0 >= self.budget_usd

@@ -83,6 +83,23 @@ def two(tmp_path: Path) -> list[Any]:
 
 
 @pytest.fixture
+def judge_server() -> Iterator[Any]:
+    """Starts loopback OpenAI-compatible servers answering with a given responder; stops them after the test."""
+    from tests.loopback import LoopbackServer
+
+    servers: list[LoopbackServer] = []
+
+    def start(responder: Any, latency: float = 0.0) -> LoopbackServer:
+        server = LoopbackServer(responder=responder, latency=latency).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def db(tmp_path: Path) -> str:
     """A fresh SQLite database URL (modules with a database of their own override it)."""
     return f"sqlite:///{tmp_path / 'test.db'}"

@@ -115,20 +115,6 @@ def known_skill_rows(path: Path, d: float, pairs: int, seed: int) -> dict[str, f
     return latent
 
 
-@pytest.fixture
-def judge_server():
-    servers: list[LoopbackServer] = []
-
-    def start(responder: Any) -> LoopbackServer:
-        server = LoopbackServer(responder=responder).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
 def settings_for(server: LoopbackServer, tmp_path: Path):
     config = tmp_path / "config.yaml"
     config.write_text("llm:\n  concurrency: 16\ndebate:\n  concurrency: 16\n", encoding="utf-8")

@@ -83,20 +83,6 @@ def skilled(latent: dict[str, float]) -> Prefer:
     return prefer
 
 
-@pytest.fixture
-def judge_server():
-    servers: list[LoopbackServer] = []
-
-    def start(responder: Any, latency: float = 0.0) -> LoopbackServer:
-        server = LoopbackServer(responder=responder, latency=latency).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
 def settings_for(server: LoopbackServer, tmp_path: Path):
     config = tmp_path / "config.yaml"
     config.write_text("llm:\n  concurrency: 8\ndebate:\n  concurrency: 8\n", encoding="utf-8")
