@@ -112,8 +112,9 @@ class TournamentResult:
 
     @property
     def agreement(self) -> float | None:
-        """Kendall tau between the rating order and the rubric order (over hypotheses in both)."""
-        return ratings.kendall_tau([r.id for r in self.ratings], self.rubric_order)
+        """Kendall tau-b between the ratings and the rubric scores (over hypotheses with both; None when either
+        puts them all level)."""
+        return ratings.agreement({r.id: r.rating for r in self.ratings}, self.rubric_scores)
 
     @property
     def ok(self) -> bool:
@@ -284,7 +285,9 @@ class TournamentRunner:
             self._report()
 
         async def play(pairs: Sequence[pairing.Pair]) -> None:
-            keys = [key for pair in pairs for key in self._keys(pair) if key not in done]
+            # grouped by the hypothesis shown first: consecutive prompts then open alike, and a server that reuses a
+            # cached prompt prefix (llama.cpp: the embedded model) reads hypothesis A and its digest once
+            keys = sorted(key for pair in pairs for key in self._keys(pair) if key not in done)
             self._planned += len(keys)
             self._report()
             await asyncio.gather(*(judge(key) for key in keys))

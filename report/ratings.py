@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from report.views import HypothesisRatingView, HypothesisView, RankingView, RatingView, ScoreboardView, TournamentView
-from scoring.ratings import kendall_tau
+from scoring.ratings import agreement
 from store import reports
 from store.rankings import Board
 from store.tournaments import Standing, ratings_of, standings
@@ -76,10 +76,12 @@ def batch_tournaments(
 
 def _tournament_view(standing: Standing, ratings: tuple[RatingView, ...], first: RankingView | None) -> TournamentView:
     """The tournament with its agreement with `first`: tau over the versions both rated and scored there."""
-    rated = {(r.hypothesis_id, r.content_hash) for r in standing.ratings}
+    rated = {(r.hypothesis_id, r.content_hash): r.rating for r in standing.ratings}
     scored = first.rows if first else ()
-    rubric_order = [row.hypothesis.id for row in scored if (row.hypothesis.id, row.score.content_hash) in rated]
-    rating_order = [r.hypothesis_id for r in ratings if r.hypothesis_id in set(rubric_order)]
+    scores = {
+        row.hypothesis.id: row.score.mean for row in scored if (row.hypothesis.id, row.score.content_hash) in rated
+    }
+    by_rating = {h: rated[(h, row.score.content_hash)] for row in scored if (h := row.hypothesis.id) in scores}
     return TournamentView(
         id=standing.id,
         pool=standing.pool,
@@ -90,8 +92,8 @@ def _tournament_view(standing: Standing, ratings: tuple[RatingView, ...], first:
         position_bias=standing.position_bias,
         rows=ratings,
         rubric_board=first.board.id if first else None,
-        tau=kendall_tau(rating_order, rubric_order) if len(rubric_order) >= 2 else None,
-        shared=len(rubric_order),
+        tau=agreement(by_rating, scores),
+        shared=len(scores),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -236,3 +236,17 @@ def kendall_tau(x: Sequence[str], y: Sequence[str]) -> float | None:
     if len(shared) < 2:
         return None
     return float(stats.kendalltau(range(len(shared)), [where_y[h] for h in shared], variant="b").statistic)
+
+
+def agreement(x: Mapping[str, float], y: Mapping[str, float]) -> float | None:
+    """Kendall tau-b between two scorings of the same hypotheses (e.g. ratings and rubric scores), over the ids both
+    score; equal values are ties (ratings compared at 1e-6 points). None with fewer than 2 shared ids, or when either
+    scoring puts every shared id level (a judge that only ever tied says nothing about the order)."""
+    shared = sorted(set(x) & set(y))
+    if len(shared) < 2:
+        return None
+    a = [round(x[h], 6) for h in shared]
+    b = [round(y[h], 6) for h in shared]
+    if len(set(a)) < 2 or len(set(b)) < 2:
+        return None
+    return float(stats.kendalltau(a, b, variant="b").statistic)

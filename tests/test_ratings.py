@@ -17,6 +17,7 @@ from scoring.ratings import (
     ELO_PER_NAT,
     Comparison,
     Match,
+    agreement,
     first_position_share,
     fit,
     kendall_tau,
@@ -272,3 +273,12 @@ def test_the_schedule_is_deterministic_and_needs_every_strength():
     assert schedule.next_round(played, current) == schedule.next_round(list(reversed(played)), dict(current))
     with pytest.raises(ValueError, match="strengths missing for h-19"):
         schedule.next_round(played, {h: v for h, v in current.items() if h != "h-19"})
+
+
+def test_agreement_counts_level_values_as_ties_and_is_undefined_when_all_are_level():
+    scores = {"a": 0.9, "b": 0.5, "c": 0.1}
+    assert agreement({"a": 1600.0, "b": 1500.0, "c": 1400.0}, scores) == pytest.approx(1.0)
+    assert agreement({"a": 1400.0, "b": 1500.0, "c": 1600.0, "z": 1.0}, scores) == pytest.approx(-1.0)
+    # a judge that only ever tied rates everything 1500: no order to agree or disagree with
+    assert agreement({"a": 1500.0, "b": 1500.0, "c": 1500.0}, scores) is None
+    assert agreement({"a": 1500.0}, scores) is None

@@ -98,7 +98,7 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
     )
     tau = result.agreement
     if result.rubric_board is not None:
-        agreement = "—" if tau is None else f"{tau:.2f}"
+        agreement = "not defined (the ratings, or the scores, are all level)" if tau is None else f"{tau:.2f}"
         out.print(
             f"agreement with the rubric ranking (scoreboard {result.rubric_board.id}): Kendall tau {agreement}",
             highlight=False,
