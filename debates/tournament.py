@@ -257,6 +257,8 @@ class TournamentRunner:
                     return
                 _current.set(cid)
                 self._on_step(f"{first} vs {second} (judge {k})")
+                with self.sessions() as session:
+                    spent = store.calls_made(session, cid)  # a comparison that failed before is asked afresh
                 try:
                     found = await self.judge.compare(
                         by_id[first],
@@ -265,7 +267,7 @@ class TournamentRunner:
                         digests[second],
                         judge=k,
                         model=self.protocol.model(k),
-                        draw_key=cid,
+                        draw_key=cid if not spent else f"{cid}/{spent}",
                     )
                 except (TurnFailed, LLMError) as exc:
                     reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"

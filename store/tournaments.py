@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from store.evaluation import _chunks
@@ -21,6 +21,7 @@ from store.models import (
     ScoreboardRow,
     TournamentRow,
     TurnRow,
+    UsageRow,
     VerdictRow,
     utcnow,
 )
@@ -180,6 +181,11 @@ def add_comparison_commit(session: Session, row: dict[str, Any], usage: Sequence
     add_usage(session, usage)
     session.commit()
     return bool(inserted)
+
+
+def calls_made(session: Session, comparison: str) -> int:
+    """LLM calls already spent on a comparison (by runs that failed to get a valid answer): a retry draws afresh."""
+    return int(session.scalar(select(func.count()).select_from(UsageRow).where(UsageRow.debate_id == comparison)) or 0)
 
 
 def add_usage_commit(session: Session, usage: Sequence[dict[str, Any]]) -> None:

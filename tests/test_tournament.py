@@ -288,3 +288,32 @@ def test_cli_prints_the_ratings_table_and_names_its_scoreboard(tmp_path, judge_s
 def test_a_bad_pool_is_one_clear_line_and_exit_2(tmp_path, args, message):
     out = CliRunner().invoke(app, ["tournament", *args, "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert out.exit_code == 2 and message in out.output
+
+
+def test_a_failed_comparison_is_asked_afresh_when_the_tournament_runs_again(tmp_path, judge_server):
+    """A deterministic server (same seed, same answer) that gave a useless answer to every draw of the first run:
+    re-running must draw new seeds, or the comparisons could never land."""
+    judge = PairJudge(first_shown)
+    bad_seeds: set[int] = set()
+    failing = {"on": True}
+
+    def responder(body: dict[str, Any]) -> Reply:
+        if "of the tournament" not in str(body["messages"][-1].get("content")):
+            return judge(body)
+        if failing["on"] or body.get("seed") in bad_seeds:
+            bad_seeds.add(body.get("seed"))
+            schema = body["tools"][0]["function"]["parameters"]
+            args = synthesize(schema, pick=lambda path, options: options[0], text="x")
+            args["reasoning"] = "A."  # too short to be a judgement
+            return Reply(tool_args=args, prompt_tokens=100, completion_tokens=5)
+        return judge(body)
+
+    server = judge_server(responder)
+    path = tmp_path / "pool.yaml"
+    write_pool(path, 2)
+    settings, db = settings_for(server, tmp_path), f"sqlite:///{tmp_path / 'f.db'}"
+    first = run_tournament(hypotheses=path, settings=settings, db=db)
+    assert first.asked == 0 and len(first.failures) == 2 and not first.ok
+    failing["on"] = False
+    second = run_tournament(hypotheses=path, settings=settings, db=db)
+    assert second.asked == 2 and second.ok and second.comparisons == 2
