@@ -519,3 +519,19 @@ def test_a_demo_tournament_is_marked_wherever_its_ratings_appear(tmp_path: Path)
     assert section(page, '<table id="ratings">', "</table>").count('<span class="demo">demo</span>') == 2
     assert "Demo model: these ratings carry no information." in section(wiki, 'id="ratings"')
     assert '<span class="demo">demo</span>' in section(wiki, 'id="related"').split("</p>", 1)[0]
+
+
+def test_equal_ratings_keep_the_score_order():
+    """A tournament whose matches all tied (a judge that only read position) leaves the block in score order."""
+    from types import SimpleNamespace
+
+    from store.related import Related
+    from wiki.related import by_rating
+
+    found = [
+        Related(f"h-{i}", f"T{i}", "X", score, None, None, "none", 1, 1) for i, score in enumerate([0.9, 0.7, 0.5])
+    ]
+    level = {r.id: SimpleNamespace(rating=1500.0) for r in found}
+    assert [r.id for r in by_rating(found, level)] == ["h-0", "h-1", "h-2"]  # type: ignore[arg-type]
+    rated = {"h-2": SimpleNamespace(rating=1600.0), "h-1": SimpleNamespace(rating=1400.0)}
+    assert [r.id for r in by_rating(found, rated)] == ["h-2", "h-1", "h-0"]  # type: ignore[arg-type]

@@ -53,8 +53,9 @@ def page_ratings(session: Session, slug: str) -> PageRatings | None:
 
 
 def by_rating(found: Sequence[Related], ratings: Mapping[str, RatingRow]) -> list[Related]:
-    """Rated hypotheses by rating, best first; then the unrated ones in the order given (by score)."""
-    rated = sorted((r for r in found if r.id in ratings), key=lambda r: (-ratings[r.id].rating, ratings[r.id].rank))
+    """Rated hypotheses by rating, best first; then the unrated ones. `found` is in score order, and the sort is
+    stable, so equal ratings (a tournament whose matches all tied) keep their score order."""
+    rated = sorted((r for r in found if r.id in ratings), key=lambda r: -round(ratings[r.id].rating, 6))
     return rated + [r for r in found if r.id not in ratings]
 
 
@@ -84,7 +85,8 @@ def ranked(
             found.update(
                 (r.id, r) for r in _related_among(session, entities, chosen.id, missing, min_score, min_debates)
             )
-    ordered = by_rating([*found.values()], rated)[:top]
+    in_score_order = sorted(found.values(), key=lambda r: (-r.score, -r.debates, r.id))
+    ordered = by_rating(in_score_order, rated)[:top]
     return RelatedBlock(chosen, ordered, ratings.tournament if any(r.id in rated for r in ordered) else None)
 
 
