@@ -93,12 +93,14 @@ async def test_faulted_batch_ends_every_debate_completed_or_failed_with_a_reason
     assert set(after_first.failure_reasons) <= FAULT_REASONS
     assert after_first.out_of_range == 0 and after_first.duplicated == 0
 
-    # the client saw exactly the HTTP faults the fake injected, each in its retry class
+    # the client saw the HTTP faults the fake injected, each in its retry class: all of them, but for answers to
+    # calls cancelled in flight when a sibling judge's failure ended their debate (at most one per failed debate;
+    # CI once saw 36 of 37 rate limits)
     seen = client.ledger.retries_by_kind()
-    assert seen.get("rate_limit", 0) == faults["rate_limit"]
-    assert seen.get("server_error", 0) == faults["server_error"]
-    assert seen.get("connection", 0) == faults["drop"]
-    assert seen.get("timeout", 0) >= faults["hang"]
+    cancelled = first.count("failed") + second.count("failed")
+    for kind, retry_class in (("rate_limit", "rate_limit"), ("server_error", "server_error"), ("drop", "connection")):
+        assert faults[kind] - cancelled <= seen.get(retry_class, 0) <= faults[kind], (kind, seen, faults)
+    assert seen.get("timeout", 0) >= faults["hang"] - cancelled
     final = audit(db, ids, judges=2)
     # and the store accounts for every failed attempt: retried (attempts - 1) or the last of a call that gave up
     assert final.retries + sum(final.gave_up.values()) == sum(seen.values())
