@@ -106,6 +106,11 @@ class Ledger:
     def cost_usd(self) -> float:
         return sum(r.cost_usd for r in self.records)
 
+    def since(self, mark: int) -> Ledger:
+        """The calls recorded after `mark` (a `calls` count read earlier): what one run of a batch or tournament
+        spent, when the client has served others before it."""
+        return Ledger(records=self.records[mark:])
+
     def retries_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for record in self.records:

@@ -161,12 +161,7 @@ class BatchRunner:
         offered in rebuttals) that are debated as they are, without becoming their hypothesis's current content."""
         started = time.monotonic()
         ledger = self.client.ledger
-        calls0, prompt0, completion0, cost0 = (
-            ledger.calls,
-            ledger.prompt_tokens,
-            ledger.completion_tokens,
-            ledger.cost_usd,
-        )
+        mark = ledger.calls  # this run's spending is what the ledger records after it
         batch_id = "b-" + uuid.uuid4().hex[:8]
         batch = {
             "id": batch_id,
@@ -226,16 +221,17 @@ class BatchRunner:
         with self.sessions() as session:
             boards = rankings.scoreboards(session, ids)
             per_board = {b.id: rankings.ranking(session, b.id, ids) for b in boards}
+        spent = ledger.since(mark)
         return BatchResult(
             batch_id=batch_id,
             protocol=self.protocol,
             outcomes=list(self._outcomes),
             boards=boards,
             rankings=per_board,
-            calls=ledger.calls - calls0,
-            prompt_tokens=ledger.prompt_tokens - prompt0,
-            completion_tokens=ledger.completion_tokens - completion0,
-            cost_usd=ledger.cost_usd - cost0,
+            calls=spent.calls,
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            cost_usd=spent.cost_usd,
             wall_s=time.monotonic() - started,
             budget_exhausted=self._budget_hit,
         )

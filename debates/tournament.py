@@ -216,12 +216,7 @@ class TournamentRunner:
         (`scoring.pairing.default_budget`)."""
         started = time.monotonic()
         ledger = self.client.ledger
-        calls0, prompt0, completion0, cost0 = (
-            ledger.calls,
-            ledger.prompt_tokens,
-            ledger.completion_tokens,
-            ledger.cost_usd,
-        )
+        mark = ledger.calls  # this run's spending is what the ledger records after it
         with self.sessions() as session:
             versions = store.current_versions(session, sorted(set(hypothesis_ids)))
             held = [(v.id, v.content_hash) for v in versions] if self.digests else []
@@ -252,7 +247,7 @@ class TournamentRunner:
             first, second, k = key
             cid = store.comparison_id(hashes[first], hashes[second], self.protocol.hash, k)
             async with slots:
-                if self._over_budget(cost0):
+                if self._over_budget(mark):
                     self._budget_hit = True
                     return
                 _current.set(cid)
@@ -312,6 +307,7 @@ class TournamentRunner:
             self._on_step("")
         tournament_id, board = self._save(pool, order, done, models, hashes)
         found_matches = ratings.matches(done.values())
+        spent = ledger.since(mark)
         return TournamentResult(
             pool=pool,
             protocol=self.protocol,
@@ -328,10 +324,10 @@ class TournamentRunner:
             rubric_scores={r.id: r.score for r in rubric_ranked},
             asked=self._asked,
             failures=failures,
-            calls=ledger.calls - calls0,
-            prompt_tokens=ledger.prompt_tokens - prompt0,
-            completion_tokens=ledger.completion_tokens - completion0,
-            cost_usd=ledger.cost_usd - cost0,
+            calls=spent.calls,
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            cost_usd=spent.cost_usd,
             wall_s=time.monotonic() - started,
             budget_exhausted=self._budget_hit,
         )
@@ -414,8 +410,8 @@ class TournamentRunner:
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
         return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self._pending.pop(cid, [])]
 
-    def _over_budget(self, cost0: float) -> bool:
-        return self.budget_usd is not None and self.client.ledger.cost_usd - cost0 >= self.budget_usd
+    def _over_budget(self, mark: int) -> bool:
+        return self.budget_usd is not None and self.client.ledger.since(mark).cost_usd >= self.budget_usd
 
     def _on_step(self, step: str) -> None:
         self._step = step

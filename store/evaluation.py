@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store.models import DebateRow, EvalItemRow, ScoreboardRow, ScoreRow, UsageRow, utcnow
-from store.repository import insert_ignoring
+from store.repository import chunks, insert_ignoring
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def upsert_items(session: Session, items: Sequence[ItemRecord]) -> int:
             for f, v in values.items():
                 setattr(row, f, v)
             changed += 1
-    for part in _chunks(fresh):
+    for part in chunks(fresh):
         chunk = [{**r, "updated_at": utcnow()} for r in part]
         session.execute(insert_ignoring(session, EvalItemRow, chunk, ["dataset", "item_id", "variant"]))
     return len(fresh) + changed
@@ -65,7 +65,7 @@ def protocol_scores(session: Session, protocol_hash: str, content_hashes: Collec
     """Panel means of the completed debates of `content_hashes` under `protocol_hash`, one per replicate."""
     wanted = sorted(set(content_hashes))
     out: list[DebateScore] = []
-    for part in _chunks(wanted):
+    for part in chunks(wanted):
         rows = session.execute(
             select(DebateRow.id, DebateRow.hypothesis_hash, DebateRow.replicate, ScoreRow.mean, ScoreRow.scoreboard_id)
             .join(ScoreRow, ScoreRow.debate_id == DebateRow.id)
@@ -83,7 +83,7 @@ def protocol_debates(session: Session, protocol_hash: str, content_hashes: Colle
     """Ids of every debate (any status) of `content_hashes` under `protocol_hash`."""
     wanted = sorted(set(content_hashes))
     out: list[str] = []
-    for part in _chunks(wanted):
+    for part in chunks(wanted):
         out += session.scalars(
             select(DebateRow.id).where(DebateRow.protocol_hash == protocol_hash, DebateRow.hypothesis_hash.in_(part))
         )
@@ -103,7 +103,7 @@ def usage_of(session: Session, debate_ids: Collection[str]) -> Usage:
     ids = sorted(set(debate_ids))
     calls = prompt = completion = 0
     cost = 0.0
-    for part in _chunks(ids):
+    for part in chunks(ids):
         row = session.execute(
             select(
                 func.count(UsageRow.id),
@@ -121,8 +121,3 @@ def usage_of(session: Session, debate_ids: Collection[str]) -> Usage:
 
 def scoreboards(session: Session, ids: Collection[str]) -> dict[str, ScoreboardRow]:
     return {b.id: b for b in session.scalars(select(ScoreboardRow).where(ScoreboardRow.id.in_(sorted(set(ids)))))}
-
-
-def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
-    """`items` in slices small enough for one statement's bound parameters."""
-    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -57,6 +57,11 @@ class HypothesisRecord:
         }
 
 
+def chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """`items` in slices small enough for one statement's bound parameters."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 def insert_ignoring(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any:
     """`INSERT … ON CONFLICT (keys) DO NOTHING` on PostgreSQL and SQLite: a row another worker inserted first is
     left as it is. The statement is returned unexecuted so callers can add `.returning(...)`."""

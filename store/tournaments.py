@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from store.evaluation import _chunks
 from store.models import (
     ComparisonRow,
     DebateRow,
@@ -26,7 +25,7 @@ from store.models import (
     utcnow,
 )
 from store.rankings import Board, board_of
-from store.repository import BoardSpec, add_usage, ensure_scoreboard, insert_ignoring
+from store.repository import BoardSpec, add_usage, chunks, ensure_scoreboard, insert_ignoring
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class StoredDebate:
 def debated(session: Session, candidates: Iterable[str]) -> list[str]:
     """Those of `candidates` whose current version has at least one completed debate, sorted."""
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(candidates))):
+    for chunk in chunks(sorted(set(candidates))):
         found.update(
             session.scalars(
                 select(HypothesisRow.id)
@@ -103,7 +102,7 @@ def in_batch(session: Session, batch_id: str) -> list[str]:
 def current_versions(session: Session, ids: Sequence[str]) -> list[StoredHypothesis]:
     """The current version of each of `ids` that exists, in the order of `ids`."""
     rows: dict[str, HypothesisRow] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         rows.update((h.id, h) for h in session.scalars(select(HypothesisRow).where(HypothesisRow.id.in_(chunk))))
     found = []
     for hypothesis_id in ids:
@@ -130,7 +129,7 @@ def newest_debates(session: Session, versions: Sequence[tuple[str, str]]) -> dic
     (rounds run) over a panel that scored the stated hypothesis alone."""
     wanted = set(versions)
     best: dict[tuple[str, str], DebateRow] = {}
-    for chunk in _chunks(sorted({h for h, _ in wanted})):
+    for chunk in chunks(sorted({h for h, _ in wanted})):
         query = (
             select(DebateRow)
             .where(DebateRow.hypothesis_id.in_(chunk), DebateRow.status == "completed")
@@ -145,7 +144,7 @@ def newest_debates(session: Session, versions: Sequence[tuple[str, str]]) -> dic
     ids = [row.id for row in best.values()]
     turns: dict[str, list[tuple[str, str, int, str, dict[str, Any]]]] = {i: [] for i in ids}
     verdicts: dict[str, list[tuple[str, dict[str, str]]]] = {i: [] for i in ids}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for t in session.scalars(select(TurnRow).where(TurnRow.debate_id.in_(chunk)).order_by(TurnRow.seq)):
             turns[t.debate_id].append((t.step, t.role, t.round, t.text, dict(t.payload)))
         for v in session.scalars(select(VerdictRow).where(VerdictRow.debate_id.in_(chunk)).order_by(VerdictRow.judge)):
@@ -166,7 +165,7 @@ def comparisons_among(session: Session, protocol_hash: str, content_hashes: Iter
     """Every stored comparison under `protocol_hash` whose two versions are both among `content_hashes`, by id."""
     hashes = set(content_hashes)
     found: dict[str, ComparisonRow] = {}
-    for chunk in _chunks(sorted(hashes)):
+    for chunk in chunks(sorted(hashes)):
         query = select(ComparisonRow).where(
             ComparisonRow.protocol_hash == protocol_hash, ComparisonRow.first_hash.in_(chunk)
         )
