@@ -70,7 +70,8 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
         title_justify="left",
         caption_justify="left",
     )
-    for column in ("#", "hypothesis", "rating [95%]", "W", "T", "L", "rubric score"):
+    rubric = f"rubric score ({result.rubric_board.id})" if result.rubric_board is not None else "rubric score"
+    for column in ("#", "hypothesis", "rating [95%]", "W", "T", "L", rubric):
         table.add_column(column, justify="left" if column == "hypothesis" else "right")
     for rank, r in enumerate(result.ratings, 1):
         score = result.rubric_scores.get(r.id)
@@ -100,7 +101,7 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
     if result.rubric_board is not None:
         agreement = "not defined (the ratings, or the scores, are all level)" if tau is None else f"{tau:.2f}"
         out.print(
-            f"agreement with the rubric ranking (scoreboard {result.rubric_board.id}): Kendall tau {agreement}",
+            f"rubric scores: {shown(result.rubric_board.label)}; agreement with the ratings: Kendall tau {agreement}",
             highlight=False,
         )
     out.print(
