@@ -7,7 +7,7 @@ import re
 # The opening tag of a data block. `[^<>]*` stops at the next `<`, so every character is scanned by at most one
 # candidate: linear. (The former `<(hypothesis|turn)\b[^>]*>.*?</\1>` rescanned to the end of the text from every
 # unclosed opening tag: quadratic, seconds on crafted evidence, on the event loop.)
-_OPENING = re.compile(r"<(hypothesis|turn)\b[^<>]*>")
+_OPENING = re.compile(r"<(hypothesis|turn|claim|source)\b[^<>]*>")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{4,}")
 _STOP = frozenset(
     [
@@ -76,7 +76,8 @@ def _normal(text: str) -> str:
 
 
 def outside_data(prompt: str) -> str:
-    """The prompt without its data blocks (`<hypothesis>…</hypothesis>`, `<turn …>…</turn>`), in linear time.
+    """The prompt without its data blocks (`<hypothesis>`, `<turn …>`, the verifier's `<claim>` and `<source>`), in
+    linear time.
 
     An opening tag without its closing tag is left as text; once a tag's closer is missing, no later opening
     of that tag is searched for one (so crafted input with thousands of unclosed tags costs one pass)."""

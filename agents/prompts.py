@@ -25,7 +25,7 @@ import jinja2
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-Step = Literal["opening", "critique", "rebuttal", "closing", "verdict", "pairwise"]
+Step = Literal["opening", "critique", "rebuttal", "closing", "verdict", "pairwise", "verify"]
 DEBATE_STEPS: tuple[Step, ...] = ("opening", "critique", "rebuttal", "closing", "verdict")
 TEMPLATES: dict[Step, str] = {
     "opening": "proposer_opening.md.j2",
@@ -34,6 +34,7 @@ TEMPLATES: dict[Step, str] = {
     "closing": "critic_closing.md.j2",
     "verdict": "judge_verdict.md.j2",
     "pairwise": "judge_pairwise.md.j2",  # the tournament's judge (agents/pairwise.py), not a debate step
+    "verify": "verifier_claim.md.j2",  # the evidence verifier (agents/verifier.py), not a debate step
 }
 PERSONAS_DIR = "judge_personas"
 SYSTEM = "system.md"

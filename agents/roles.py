@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from agents.audit import EvidenceBrief, Penalty, apply_penalty
 from agents.checks import check_turn, topic_terms
 from agents.client import LLMClient
 from agents.errors import AnswerRejected, StructuredOutputError
@@ -142,7 +143,11 @@ class Roles:
         *,
         draw_key: str,
         version_id: str,
+        audit: EvidenceBrief | None = None,
+        penalty: Penalty | None = None,
     ) -> TurnResult:
+        """One judge's verdict. With `audit`, the judge reads the evidence audit; with `penalty` too, a flagged
+        audit caps the penalised dimension in code (the payload says what was capped and why)."""
         caps = self.verdict_caps()
         prompt = self.prompts.render(
             "verdict",
@@ -155,6 +160,7 @@ class Roles:
             dimensions=self.rubric.dimensions,
             caps=caps,
             persona=self.prompts.persona(seat.persona),
+            audit=audit,
         )
         schema = verdict_model(self.rubric, caps)
         round_ = max((t.round for t in transcript), default=0)
@@ -172,6 +178,11 @@ class Roles:
         result.payload.update(
             judge=seat.index, persona=seat.persona, order=seat.order, model=result.record.served_model
         )
+        if audit is not None:
+            result.payload["evidence_audit"] = audit.as_dict()
+            capped = apply_penalty(result.payload["scores"], audit, penalty)
+            if capped is not None:
+                result.payload["evidence_capped"] = capped
         return result
 
     async def _ask(

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-Role = Literal["proposer", "critic", "judge"]
-ROLES: tuple[Role, ...] = ("proposer", "critic", "judge")
+Role = Literal["proposer", "critic", "judge", "verifier"]
+ROLES: tuple[Role, ...] = ("proposer", "critic", "judge")  # the debate's roles (the verifier audits evidence)
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
 
@@ -23,6 +23,7 @@ class PerRole(_Section):
     proposer: str = "gpt-4o-mini"
     critic: str = "gpt-4o-mini"
     judge: str = "gpt-4o-mini"
+    verifier: str = "gpt-4o-mini"  # the evidence audit's claim checks
     judges: list[ModelName] = Field(
         default_factory=list,
         max_length=15,
@@ -45,6 +46,7 @@ class Temperatures(_Section):
     proposer: float = Field(0.7, ge=0, le=2)
     critic: float = Field(0.7, ge=0, le=2)
     judge: float = Field(0.2, ge=0, le=2)
+    verifier: float = Field(0.0, ge=0, le=2)
 
     def __getitem__(self, role: Role) -> float:
         return getattr(self, role)

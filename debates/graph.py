@@ -28,6 +28,7 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from agents.audit import Auditor
 from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
 from debates.hypotheses import Hypothesis
 
@@ -57,6 +58,7 @@ class DebateContext:
     version_id: str  # what the judges are told they score, e.g. h-2600483e.v2
     seats: tuple[JudgeSeat, ...]
     announce: Callable[[str], None] = lambda step: None  # what starts now, e.g. "critique" or "judge 2/3"
+    auditor: Auditor | None = None  # the evidence audit the judges read (evidence/, through the front door)
 
 
 def _debate_turns(state: DebateState) -> list[PriorTurn]:
@@ -143,9 +145,21 @@ async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     landed = len(done)
     ctx.announce(f"judge {landed + 1}/{state['judges']}")
 
+    auditor = ctx.auditor
+    audit = auditor.brief(ctx.hypothesis, [t.text for t in debate]) if auditor is not None else None
+    penalty = auditor.penalty if auditor is not None else None
+
     async def one(seat: JudgeSeat) -> PriorTurn:
         nonlocal landed
-        result = await ctx.roles.verdict(ctx.hypothesis, debate, seat, draw_key=ctx.draw_key, version_id=ctx.version_id)
+        result = await ctx.roles.verdict(
+            ctx.hypothesis,
+            debate,
+            seat,
+            draw_key=ctx.draw_key,
+            version_id=ctx.version_id,
+            audit=audit,
+            penalty=penalty,
+        )
         await ctx.record(result)
         landed += 1
         if landed < state["judges"]:

@@ -21,9 +21,12 @@ class Protocol:
     seats: tuple[dict[str, Any], ...] = ()  # per judge: model asked, persona, order of the material
     design: str = "symmetric-closing"  # equal turns and caps per side; the critic has the closing word
     verdict_caps: dict[str, int] = field(default_factory=dict)  # characters: reasoning, each rationale, summary
+    evidence: dict[str, Any] = field(default_factory=dict)  # the evidence audit the judges read; {}: none
 
     def as_dict(self) -> dict[str, Any]:
+        audit = {"evidence": dict(sorted(self.evidence.items()))} if self.evidence else {}
         return {
+            **audit,
             "design": self.design,
             "seats": [dict(seat) for seat in self.seats],
             "rounds": self.rounds,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from agents.audit import Auditor
 from agents.client import LLMClient
 from agents.errors import LLMError
 from agents.prompts import DEBATE_STEPS, PromptSet
@@ -110,6 +111,7 @@ class BatchRunner:
     budget_tokens: int | None = None
     budget_usd: float | None = None
     design: Design = "symmetric-closing"  # "single-judge": no debate, the panel scores the stated hypothesis
+    auditor: Auditor | None = None  # the evidence audit the judges read (and its penalty), part of the protocol
     _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
     _outcomes: list[DebateOutcome] = field(default_factory=list)
     _step: str = ""
@@ -147,6 +149,7 @@ class BatchRunner:
             seats=tuple({"model": t.model, "persona": t.persona, "order": t.order} for t in self.seats),
             verdict_caps=self.roles.verdict_caps(),
             design=self.design,
+            evidence=dict(self.auditor.protocol) if self.auditor is not None else {},
         )
 
     def detach(self) -> None:
@@ -287,6 +290,7 @@ class BatchRunner:
             version_id=version_id,
             seats=self.seats,
             announce=lambda step: self._on_step(f"{h_id} {step}"),
+            auditor=self.auditor,
         )
         s = self.settings
         heartbeat = asyncio.create_task(self._heartbeat(d_id))

@@ -24,6 +24,7 @@ from debates.runner import BatchResult, BatchRunner, Progress, hypothesis_record
 from debates.settings import DebateSettings
 from debates.tournament import TournamentProgress, TournamentResult, TournamentRunner
 from hypodebate.config import Settings, load_settings
+from hypodebate.evidence_api import audit_evidence_in, judge_auditor
 from store import repository
 from store import tournaments as tournament_store
 from store.engine import open_store
@@ -373,6 +374,10 @@ async def run_batch_async(
             raise
     client = make_client(llm)
     try:
+        auditor = None
+        if settings.evidence.judges_see_audit:
+            subjects = [(h.hypothesis_id, h) for h in hypotheses]
+            auditor, _ = await judge_auditor(settings, sessions, client, subjects, debate_settings.concurrency)
         runner = BatchRunner(
             client=client,
             sessions=sessions,
@@ -382,9 +387,13 @@ async def run_batch_async(
             progress=progress,
             budget_tokens=budget_tokens,
             budget_usd=budget_usd,
+            auditor=auditor,
         )
         source = ", ".join(map(str, files)) or "versions " + ", ".join(versions)
-        return await runner.run(hypotheses, source=source, stored=bool(versions))
+        result = await runner.run(hypotheses, source=source, stored=bool(versions))
+        # the debates' citations join the stored audit (resolved in code; `hypodebate evidence` checks their claims)
+        await audit_evidence_in(settings, sessions, [h.hypothesis_id for h in hypotheses])
+        return result
     finally:
         await client.aclose()
         sessions.close()

@@ -424,6 +424,67 @@ def pages_attach(
     )
 
 
+bib_app = typer.Typer(
+    help="Bibliographies: import BibTeX, RIS and CSL-JSON files to check citations against.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(bib_app, name="bib")
+
+
+@bib_app.command("import")
+def bib_import(
+    paths: Annotated[list[Path], typer.Argument(help="bibliography files: .bib, .ris, .json (CSL-JSON)")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read bibliographies into the database (re-importing updates entries); a bad entry stores nothing."""
+    from hypodebate.commands.evidence import bib_import_command
+
+    settings = _settings(config)
+    url = db or settings.store.url
+    raise typer.Exit(_guard(lambda: bib_import_command(paths, settings, url, out=out, err=err)))
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+
+
+@app.command()
+def evidence(
+    hypothesis: Annotated[
+        list[str] | None, typer.Option("--hypothesis", help="audit only this hypothesis (h-...; repeatable)")
+    ] = None,
+    fmt: Annotated[AuditFormat, typer.Option("--format", help="table, or one JSON object per citation")] = (
+        AuditFormat.table
+    ),
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="check claims against their sources' abstracts (LLM calls)")
+    ] = True,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="claim checks in flight")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Audit citations: resolve each against the bibliographies, flag made-up ones, check claim support."""
+    from hypodebate.commands.evidence import evidence_command
+
+    settings = _settings(config)
+    code = _guard(
+        lambda: evidence_command(
+            settings,
+            out=out,
+            err=err,
+            fmt=fmt.value,  # type: ignore[arg-type]
+            hypotheses=hypothesis or None,
+            verify=verify,
+            concurrency=concurrency,
+            db=db,
+        )
+    )
+    raise typer.Exit(code)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.settings import LLMSettings
 from debates.settings import DebateSettings
+from evidence.settings import EvidenceSettings
 from safeio.errors import Loc, validation_line
 from safeio.yaml import YamlDocument, YamlError, load_yaml, parse_yaml
 from scoring.rubric import Rubric
@@ -46,6 +47,7 @@ class Settings(BaseModel):
     scoring: Rubric = Rubric()
     store: StoreSettings = StoreSettings()
     wiki: WikiSettings = WikiSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -64,15 +66,33 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     elif explicit:
         raise ConfigError(f"{file}: config file not found")
     sources = _apply_env(data, env)
+
+    def where(loc: Loc) -> str:
+        line = document.line_at(loc)
+        return _blame(sources, loc) or (f"{file}:{line}" if line else str(file))
+
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-
-        def where(loc: Loc) -> str:
-            line = document.line_at(loc)
-            return _blame(sources, loc) or (f"{file}:{line}" if line else str(file))
-
         raise ConfigError(validation_line(exc, where=where, unknown="unknown key", secret=_is_secret)) from None
+    _check_penalty(settings, where)
+    return settings
+
+
+def _check_penalty(settings: Settings, where: Callable[[Loc], str]) -> None:
+    """The evidence penalty names a rubric dimension and a score on its scale."""
+    e, rubric = settings.evidence, settings.scoring
+    if e.penalty_dimension not in rubric.dimensions:
+        known = ", ".join(rubric.dimensions)
+        raise ConfigError(
+            f"{where(('evidence', 'penalty_dimension'))}: evidence.penalty_dimension: {e.penalty_dimension!r} is not "
+            f"a rubric dimension (scoring.dimensions: {known})"
+        )
+    if e.penalty_cap > rubric.scale:
+        raise ConfigError(
+            f"{where(('evidence', 'penalty_cap'))}: evidence.penalty_cap: {e.penalty_cap} is above the rubric's "
+            f"scale (1..{rubric.scale})"
+        )
 
 
 def _read(file: Path) -> YamlDocument:

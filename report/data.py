@@ -3,9 +3,9 @@
 `load_report(session, batch_id=..., hypothesis_id=...)` returns a `ReportData`: the batch overview,
 one ranking per scoreboard (scores are comparable only within a scoreboard: rubric, protocol and judge
 models as served), the hypotheses in scope (their scores per scoreboard, debates, rounds, critic points,
-closing turns and verdicts), the failed or unfinished debates, and the batch's tournament ratings (and a
-hypothesis report's ratings: report.ratings). Turns, verdicts, scores, versions and
-evidence are each read with one query over the scope, never one query per debate.
+closing turns, verdicts and evidence audit), the failed or unfinished debates, and the batch's tournament
+ratings (and a hypothesis report's ratings: report.ratings). Turns, verdicts, scores, versions, evidence and
+audits are each read with one query over the scope, never one query per debate.
 
 Each score in the report is computed from the completed debates in the report (with the same aggregate the
 store uses), per (scoreboard, hypothesis version): the numbers always match the transcripts shown. The score
@@ -47,7 +47,7 @@ from store import reports
 from store.demo import DEMO_WARNING, demo_used, models_are_demo
 from store.models import BatchRow, DebateRow, HypothesisRow, HypothesisVersionRow, ScoreboardRow
 from store.rankings import Board, board_of
-from store.reports import DimensionMean, ScoreKey
+from store.reports import Audit, DimensionMean, ScoreKey
 
 
 class ReportScopeError(LookupError):
@@ -132,6 +132,7 @@ def _hypotheses(
     scores = reports.panel_scores_in(session, scope)
     rows = reports.hypotheses_in(session, scope)
     evidence = reports.evidence_in(session, scope)
+    audits = reports.audits_in(session, rows)
     versions = Versions.of(reports.versions_in(session, scope))
 
     by_hypothesis: dict[str, list[DebateView]] = defaultdict(list)
@@ -169,7 +170,7 @@ def _hypotheses(
     views: dict[str, HypothesisView] = {}
     for h_id, debates in by_hypothesis.items():
         found = [EvidenceView(*e) for e in evidence.get(h_id, [])]
-        views[h_id] = _hypothesis_view(rows[h_id], found, debates, tuple(ranked_scores[h_id]))
+        views[h_id] = _hypothesis_view(rows[h_id], found, debates, tuple(ranked_scores[h_id]), audits.get(h_id))
     rankings = tuple(
         RankingView(board, tuple(RankedView(s.rank, views[s.hypothesis_id], s) for s in ranking_rows[board.id]))
         for board in board_views.values()
@@ -239,6 +240,7 @@ def _hypothesis_view(
     evidence: list[EvidenceView],
     debates: list[DebateView],
     scores: tuple[ScoreView, ...],
+    audit: Audit | None,
 ) -> HypothesisView:
     return HypothesisView(
         id=row.id,
@@ -251,6 +253,7 @@ def _hypothesis_view(
         evidence=tuple(evidence),
         scores=scores,
         debates=tuple(debates),
+        audit=audit,
     )
 
 

@@ -5,6 +5,8 @@ Scores are measurements on a scoreboard (rubric, protocol, judge models as serve
 hypothesis version's score on one scoreboard, and a `RankingView` ranks hypotheses within one scoreboard
 only. Nothing here averages or ranks across scoreboards.
 
+A hypothesis's evidence audit is the store's one definition (`store.reports.Audit`), as the web app shows it.
+
 `report.data` builds them from the store; `report.render` renders them.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from store.reports import Audit
 
 Scope = Literal["batch", "all"]
 
@@ -220,6 +224,7 @@ class HypothesisView:
     evidence: tuple[EvidenceView, ...]
     scores: tuple[ScoreView, ...]  # one per (scoreboard, version) with completed debates in the report
     debates: tuple[DebateView, ...]
+    audit: Audit | None  # the current version's evidence audit; None: not audited (since it last changed)
 
     @property
     def completed(self) -> tuple[DebateView, ...]:

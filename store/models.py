@@ -343,6 +343,97 @@ class RatingRow(Base):
     losses: Mapped[int] = mapped_column(Integer)
 
 
+class BibEntryRow(Base):
+    """A bibliography entry (`hypodebate bib import`, a page's References section, or an online resolver's
+    answer), under its citation key. Re-importing a key updates it; `content_hash` says whether it changed."""
+
+    __tablename__ = "bib_entries"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[Any]] = mapped_column()  # "Family, Given" in order
+    more_authors: Mapped[bool] = mapped_column(default=False)  # the source listed "and others"
+    year: Mapped[int | None] = mapped_column(Integer)
+    journal: Mapped[str | None] = mapped_column(String(500))
+    doi: Mapped[str | None] = mapped_column(String(300), index=True)  # lower case, no resolver prefix
+    pmid: Mapped[str | None] = mapped_column(String(16), index=True)
+    pmcid: Mapped[str | None] = mapped_column(String(16))
+    nct: Mapped[str | None] = mapped_column(String(16), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    abstract: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))  # the file it came from, page:<slug>, pubmed or crossref
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ClaimCheckRow(Base):
+    """The verifier's judgement of one (claim, source) pair: does the entry's abstract support the claim? Its id is
+    a hash of (hypothesis statement, claim, entry content, verifier protocol), so it is asked once, ever.
+    `label` is after the quote check: a quote not found in the abstract downgrades `raw_label` to insufficient."""
+
+    __tablename__ = "claim_checks"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # v- + 10 hex digits
+    entry_key: Mapped[str] = mapped_column(String(200), index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    claim: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(16))  # supports | contradicts | unrelated | insufficient
+    raw_label: Mapped[str] = mapped_column(String(16))  # what the verifier answered
+    quote: Mapped[str] = mapped_column(Text)
+    quote_found: Mapped[bool] = mapped_column()
+    reasoning: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200))  # as the server named it
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+    protocol_hash: Mapped[str] = mapped_column(String(16))
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_s: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer)
+    asks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CitationAuditRow(Base):
+    """One citation of a hypothesis version, as audited: a claim of its evidence (`source="evidence"`) or a
+    citation made in a debate turn (`source="turn"`), its resolution against the bibliographies and, where the
+    entry has an abstract, the claim check. Recomputed whenever the audit runs (`hypodebate evidence`)."""
+
+    __tablename__ = "citation_audits"
+    __table_args__ = (Index("ix_citation_audits_version", "hypothesis_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)  # order within the hypothesis's audit
+    source: Mapped[str] = mapped_column(String(8))  # evidence | turn
+    debate_id: Mapped[str | None] = mapped_column(String(16))  # for turn citations
+    turn_seq: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str | None] = mapped_column(String(16))  # who cited it in the turn
+    claim: Mapped[str] = mapped_column(Text)
+    citation: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))  # resolved | miscited | unresolved | malformed | fabricated
+    detail: Mapped[str | None] = mapped_column(Text)  # what disagreed (miscited), what was expected (malformed)
+    entry_key: Mapped[str | None] = mapped_column(String(200))
+    check_id: Mapped[str | None] = mapped_column(String(16))  # the claim check, when there is one
+    support: Mapped[str | None] = mapped_column(String(16))  # its label
+    quote: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResolverCacheRow(Base):
+    """An online resolver's answer (PubMed, Crossref) for one identifier, kept so it is asked once."""
+
+    __tablename__ = "resolver_cache"
+
+    resolver: Mapped[str] = mapped_column(String(16), primary_key=True)  # pubmed | crossref
+    identifier: Mapped[str] = mapped_column(String(300), primary_key=True)  # a PMID or a DOI
+    found: Mapped[bool] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column()  # the entry's fields when found
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PageRow(Base):
     """A wiki page imported by `hypodebate pages import`; `entities` are canonical ids (GENE:..., DISEASE:...)."""
 

@@ -1,5 +1,5 @@
-"""Reads for the transcript report, and the two definitions every view shares: a hypothesis's score by
-dimension, and its latest completed debate.
+"""Reads for the transcript report, and the definitions every view shares: a hypothesis's score by
+dimension, its latest completed debate, and its evidence audit as the report and the web app show it.
 
 The report reads over a *scope*: a select of debate ids (one batch, one hypothesis, or everything). Turns,
 verdicts, scores, versions and evidence are each read with one query over the scope, never one query per
@@ -12,13 +12,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from store.evidence import audit_of
 from store.models import (
     BatchRow,
+    CitationAuditRow,
     DebateRow,
     EvidenceRow,
     HypothesisRow,
@@ -29,6 +31,7 @@ from store.models import (
     UsageRow,
     VerdictRow,
 )
+from store.repository import chunks
 
 ScoreKey = tuple[str, str, str]  # (scoreboard id, hypothesis id, content hash of the version)
 Usage = tuple[int, int, int, float]  # calls, prompt tokens, completion tokens, dollars
@@ -262,3 +265,109 @@ def latest_completed_debate(
     if content_hash is not None:
         query = query.where(DebateRow.hypothesis_hash == content_hash)
     return session.scalars(query.order_by(*_LATEST_FIRST).limit(1)).first()
+
+
+# -- the evidence audit, as every view shows it --------------------------------------------------
+
+AuditSource = Literal["evidence", "turn"]  # a claim of the hypothesis's evidence, or a citation in a debate turn
+AuditStatus = Literal["resolved", "miscited", "unresolved", "malformed", "fabricated"]
+AUDIT_STATUSES: tuple[AuditStatus, ...] = get_args(AuditStatus)
+Support = Literal["supports", "contradicts", "unrelated", "insufficient"]  # the verifier's label
+Flag = Literal["fabricated", "contradicted"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditedCitation:
+    """One audited citation (a row of store.evidence.audit_of), with the step and round of the turn it was made
+    in when it was made in a debate turn that is still stored. Every text field is untrusted."""
+
+    source: AuditSource
+    claim: str
+    citation: str
+    status: AuditStatus
+    detail: str | None
+    entry_key: str | None
+    support: Support | None  # None: not checked (the entry has no abstract)
+    quote: str | None
+    debate_id: str | None
+    turn_seq: int | None
+    role: str | None
+    step: str | None
+    round: int | None
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        """What every view marks with ⚠ (and a CSS class of the same name)."""
+        flags: list[Flag] = []
+        if self.status == "fabricated":
+            flags.append("fabricated")
+        if self.support == "contradicts":
+            flags.append("contradicted")
+        return tuple(flags)
+
+    @property
+    def place(self) -> str:
+        """`evidence`, or the turn: `critic, critique round 1`, `proposer, opening` (`critic, turn 3` when the
+        turn is gone)."""
+        if self.source != "turn":
+            return "evidence"
+        role = self.role or "?"
+        if self.step is None:
+            return f"{role}, turn {self.turn_seq}"
+        in_round = f" round {self.round}" if self.step in ("critique", "rebuttal") else ""
+        return f"{role}, {self.step}{in_round}"
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The audited citations of a hypothesis's current version, in audit order, and their counts."""
+
+    citations: tuple[AuditedCitation, ...]
+
+    @property
+    def counts(self) -> dict[AuditStatus, int]:
+        return {status: sum(c.status == status for c in self.citations) for status in AUDIT_STATUSES}
+
+    @property
+    def contradicted(self) -> int:
+        return sum(c.support == "contradicts" for c in self.citations)
+
+    @property
+    def summary(self) -> str:
+        """`12 citations: 7 resolved · 1 miscited · 2 unresolved · 0 malformed · 2 fabricated; 1 contradicted`."""
+        n = len(self.citations)
+        counts = " · ".join(f"{count} {status}" for status, count in self.counts.items())
+        return f"{n} citation{'' if n == 1 else 's'}: {counts}; {self.contradicted} contradicted"
+
+
+def audits_in(session: Session, hypothesis_ids: Collection[str]) -> dict[str, Audit]:
+    """The evidence audit of each hypothesis's current version (hypotheses never audited, or changed since the
+    audit, are absent): its rows in one query, the steps of the turns they cite in one more (per 500 ids)."""
+    rows = audit_of(session, sorted(hypothesis_ids))
+    debates = sorted({r.debate_id for found in rows.values() for r in found if r.debate_id is not None})
+    steps: dict[tuple[str | None, int | None], tuple[str, int]] = {}
+    for chunk in chunks(debates):
+        query = select(TurnRow.debate_id, TurnRow.seq, TurnRow.step, TurnRow.round).where(TurnRow.debate_id.in_(chunk))
+        steps.update(((d, seq), (step, round_)) for d, seq, step, round_ in session.execute(query))
+    return {
+        h_id: Audit(tuple(_audited(r, steps.get((r.debate_id, r.turn_seq))) for r in found))
+        for h_id, found in rows.items()
+    }
+
+
+def _audited(row: CitationAuditRow, step: tuple[str, int] | None) -> AuditedCitation:
+    return AuditedCitation(
+        source=cast(AuditSource, row.source),
+        claim=row.claim,
+        citation=row.citation,
+        status=cast(AuditStatus, row.status),
+        detail=row.detail,
+        entry_key=row.entry_key,
+        support=cast(Support | None, row.support),
+        quote=row.quote,
+        debate_id=row.debate_id,
+        turn_seq=row.turn_seq,
+        role=row.role,
+        step=step[0] if step else None,
+        round=step[1] if step else None,
+    )

@@ -42,6 +42,7 @@ from wiki.views import (
     debate_detail,
     debate_is_demo,
     exchange,
+    hypothesis_audit,
     hypothesis_detail,
     rated_lines,
     tournament_schema,
@@ -219,12 +220,14 @@ def create_app(
             h = stored.hypothesis(s, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
-            detail = hypothesis_detail(s, h, offset=offset, limit=DEBATES_PER_PAGE)
+            audit = hypothesis_audit(s, h.id)
+            detail = hypothesis_detail(s, h, audit, offset=offset, limit=DEBATES_PER_PAGE)
             debates = [debate_detail(s, d.id) for d in detail.debates]
             return html(
                 "hypothesis.html.j2",
                 embed=embed,
                 h=detail,
+                audit=audit,
                 debates=[d for d in debates if d],
                 offset=offset,
                 per_page=DEBATES_PER_PAGE,
@@ -268,13 +271,13 @@ def create_app(
 
     @app.get(
         "/api/hypotheses/{hypothesis_id}",
-        summary="A hypothesis, its score by dimension, its tournament ratings and its debates",
+        summary="A hypothesis, its score by dimension, its tournament ratings, its evidence audit and its debates",
     )
     def hypothesis_api(hypothesis_id: str) -> HypothesisResponse:
         with session() as s:
             h = stored.hypothesis(s, hypothesis_id)
             if h is None:
                 raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
-            return hypothesis_detail(s, h)
+            return hypothesis_detail(s, h, hypothesis_audit(s, h.id))
 
     return app

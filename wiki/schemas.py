@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from store.reports import AuditSource, AuditStatus, Support
+
 
 class Scoreboard(BaseModel):
     """What produced a score: scores are comparable only within one scoreboard."""
@@ -67,6 +69,30 @@ class Evidence(BaseModel):
     claim: str
     citation: str | None
     stance: str
+
+
+class AuditItem(BaseModel):
+    """One audited citation of the hypothesis's current version. Its text is as users and models wrote it."""
+
+    source: AuditSource = Field(description="evidence: a claim of its evidence; turn: a citation in a debate turn")
+    claim: str = Field(description="the claim, or the sentence of the turn around the citation")
+    citation: str = Field(description="as written: PMID:123, a DOI, @key, an NCT id, a URL")
+    status: AuditStatus
+    detail: str | None = Field(description="why the status, e.g. what disagreed with the bibliography entry")
+    entry_key: str | None = Field(description="the bibliography entry it resolved to")
+    support: Support | None = Field(description="the verifier's label; null: not checked (no abstract)")
+    quote: str | None = Field(description="the span of the entry's abstract that backs the label")
+    debate_id: str | None
+    turn_seq: int | None
+    role: str | None = Field(description="who cited it in the turn")
+
+
+class EvidenceAudit(BaseModel):
+    """The evidence audit of the hypothesis's current version (`hypodebate evidence`)."""
+
+    counts: dict[AuditStatus, int] = Field(description="citations per status, every status present")
+    contradicted: int = Field(description="citations whose entry's abstract contradicts the claim")
+    items: list[AuditItem] = Field(description="the audited citations, in audit order")
 
 
 class DebateSummary(BaseModel):
@@ -140,6 +166,9 @@ class HypothesisResponse(BaseModel):
         "scoreboard, mean over debates of each debate's panel mean (as in the report)"
     )
     evidence: list[Evidence]
+    evidence_audit: EvidenceAudit | None = Field(
+        description="its current version's evidence audit; null: not audited since it last changed"
+    )
     debates: list[DebateSummary]
     ratings: list[Rating] = Field(
         default_factory=list, description="its tournament ratings, current version first, then the busiest tournament"

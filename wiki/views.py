@@ -10,12 +10,14 @@ from store import debates as stored
 from store.demo import DEMO_WARNING
 from store.models import DebateRow, HypothesisRow, ScoreRow
 from store.rankings import Board, Ranked, hypothesis_scores, ranking
-from store.reports import dimension_means
+from store.reports import Audit, audits_in, dimension_means
 from store.repository import versions_of
 from store.tournaments import Standing, ratings_of
 from wiki.schemas import (
+    AuditItem,
     DebateSummary,
     Evidence,
+    EvidenceAudit,
     HypothesisResponse,
     Rating,
     Score,
@@ -26,10 +28,12 @@ from wiki.schemas import (
 
 __all__ = [
     "DEMO_WARNING",
+    "audit_schema",
     "board_schema",
     "debate_detail",
     "debate_is_demo",
     "exchange",
+    "hypothesis_audit",
     "hypothesis_detail",
     "rated_lines",
     "tournament_schema",
@@ -98,11 +102,38 @@ def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tup
     return ranked[offset : offset + limit], len(ranked)
 
 
+def hypothesis_audit(session: Session, hypothesis_id: str) -> Audit | None:
+    """The current version's evidence audit; None when it was never audited (or changed since)."""
+    return audits_in(session, [hypothesis_id]).get(hypothesis_id)
+
+
+def audit_schema(audit: Audit | None) -> EvidenceAudit | None:
+    if audit is None:
+        return None
+    items = [
+        AuditItem(
+            source=c.source,
+            claim=c.claim,
+            citation=c.citation,
+            status=c.status,
+            detail=c.detail,
+            entry_key=c.entry_key,
+            support=c.support,
+            quote=c.quote,
+            debate_id=c.debate_id,
+            turn_seq=c.turn_seq,
+            role=c.role,
+        )
+        for c in audit.citations
+    ]
+    return EvidenceAudit(counts=audit.counts, contradicted=audit.contradicted, items=items)
+
+
 def hypothesis_detail(
-    session: Session, h: HypothesisRow, *, offset: int = 0, limit: int | None = None
+    session: Session, h: HypothesisRow, audit: Audit | None, *, offset: int = 0, limit: int | None = None
 ) -> HypothesisResponse:
-    """The hypothesis with its scores and tournament ratings, and its debates `limit` at a time from `offset`
-    (all when None)."""
+    """The hypothesis with its scores, tournament ratings and evidence audit (`hypothesis_audit`), and its debates
+    `limit` at a time from `offset` (all when None)."""
     debates = stored.debates_of(session, h.id, offset=offset, limit=limit)
     scores = stored.scores_of(session, [d.id for d in debates])
     versions = versions_of(session, h.id)
@@ -187,6 +218,7 @@ def hypothesis_detail(
         scores=board_scores,
         dimensions=dimensions,
         evidence=[Evidence(claim=e.claim, citation=e.citation, stance=e.stance) for e in h.evidence],
+        evidence_audit=audit_schema(audit),
         debates=summaries,
         ratings=ratings,
         demo_warning=DEMO_WARNING if demo_used else None,

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hypodebate.config import Settings
+from hypodebate.evidence_api import import_page_references
 from hypodebate.terminal import shown
 from safeio.text import display_url, safe_text
 from store.engine import open_store
@@ -20,11 +21,14 @@ def import_command(
     sessions = open_store(url)
     try:
         results = import_pages(sessions, paths, root=root, replace=replace)
+        references = import_page_references(sessions, [r.slug for r in results])
     finally:
         sessions.close()
     for r in results:
         verb = "imported" if r.new else "updated"
         out.print(f"{verb} {shown(r.slug)}  {shown(r.title)}  ({len(r.entities)} entities)", highlight=False)
+    if references:
+        err.print(f"{references} bibliography entries read from the pages' References sections", highlight=False)
     err.print(f"{len(results)} page(s) imported into {shown(display_url(url))}", highlight=False)
     return 0
 

@@ -1,0 +1,1 @@
+"""The evidence audit: bibliographies, citation resolution and claim support."""

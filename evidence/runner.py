@@ -1,0 +1,219 @@
+"""Run the evidence audit: resolve every citation of the chosen hypotheses, check the claims whose source has an
+abstract (each check committed as it lands, so a killed run resumes and a rerun asks nothing again), and store the
+audited citations for the report, the web app and `hypodebate evidence`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from evidence.bibliography import Entry
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.audit import Penalty
+from agents.client import LLMClient
+from agents.errors import LLMError
+from agents.prompts import PromptSet
+from agents.roles import TurnFailed
+from agents.settings import LLMSettings
+from agents.subject import Subject
+from agents.usage import CallRecord
+from agents.verifier import ClaimVerifier
+from evidence.audit import Audited, JudgeAuditor, audit_version, with_checks
+from evidence.identifiers import Citation, parse
+from evidence.online import OnlineResolver
+from evidence.resolve import Bibliography
+from store import evidence as store
+from store.evidence import CitedTurn
+from store.models import BibEntryRow
+from store.tournaments import add_usage_commit
+
+# the claim check a task is asking for, so each call's usage is booked to it (asyncio tasks copy the context)
+_current_check: ContextVar[str | None] = ContextVar("claim_check", default=None)
+
+
+def entry_row(entry: Entry) -> dict[str, Any]:
+    """An entry as the store keeps it, with a hash of its content (so re-importing the same file changes nothing)."""
+    row = entry.model_dump(mode="json")
+    row["authors"] = list(row["authors"])
+    content = {k: v for k, v in row.items() if k != "source"}
+    row["content_hash"] = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return row
+
+
+def verifier_protocol(llm: LLMSettings, prompts: PromptSet) -> str:
+    """What makes two claim checks comparable: the verifier's model, temperature and prompt, hashed."""
+    protocol = {
+        "provider": llm.resolved_provider,
+        "model": llm.model_for("verifier"),
+        "temperature": llm.temperature["verifier"],
+        "prompt": prompts.hashes["verify"],
+    }
+    return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class HypothesisAudit:
+    hypothesis_id: str
+    title: str
+    items: list[Audited]
+
+
+@dataclass
+class AuditResult:
+    audits: list[HypothesisAudit]
+    entries: int  # bibliography entries checked against
+    checked: int = 0  # claim checks asked in this run
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (claim check id, why)
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class AuditRunner:
+    sessions: sessionmaker[Session]
+    llm: LLMSettings
+    prompts: PromptSet
+    client: LLMClient | None = None  # None: resolve only, ask the verifier nothing
+    concurrency: int = 4
+    progress: Callable[[int, int], None] | None = None  # (claim checks done, to do)
+    online: OnlineResolver | None = None  # PubMed and Crossref, for identifiers no bibliography holds
+
+    def __post_init__(self) -> None:
+        self.protocol = verifier_protocol(self.llm, self.prompts)
+
+    async def run(self, ids: Sequence[str] | None = None) -> AuditResult:
+        """Audit the current versions of `ids` (every stored hypothesis when None) with their debates' citations,
+        check the claims not checked yet, and store the audited citations."""
+        with self.sessions() as session:
+            chosen = store.audited_ids(session, ids)
+            versions = store.versions_with_turns(session, chosen)
+        result = await self._audit([(h.id, h, turns) for h, turns in versions])
+        rows = {
+            (h.id, h.content_hash): [i.row() for i in audit.items]
+            for (h, _), audit in zip(versions, result.audits, strict=True)
+        }
+        with self.sessions() as session:
+            store.replace_audit_commit(session, rows)
+        return result
+
+    async def check_evidence(self, hypotheses: Sequence[tuple[str, Subject]]) -> AuditResult:
+        """Check the claims of these hypotheses' evidence (not their debates'), storing only the claim checks:
+        what `run` does before debating, so the judges read contradicted claims."""
+        return await self._audit([(h_id, h, []) for h_id, h in hypotheses])
+
+    async def _audit(self, versions: Sequence[tuple[str, Subject, Sequence[CitedTurn]]]) -> AuditResult:
+        with self.sessions() as session:
+            bibliography = Bibliography(store.entries(session))
+        audits = [(h_id, h, audit_version(h, turns, bibliography)) for h_id, h, turns in versions]
+        if self.online is not None:
+            missing = [parse(i.citation) for _, _, items in audits for i in items if i.resolution.entry is None]
+            found = await self.online.lookup(c for c in missing if isinstance(c, Citation))
+            if found:
+                with self.sessions() as session:
+                    store.upsert_entries_commit(session, [entry_row(e) for e in found], keep_others=True)
+                    bibliography = Bibliography(store.entries(session))
+                audits = [(h_id, h, audit_version(h, turns, bibliography)) for h_id, h, turns in versions]
+        result = AuditResult([], bibliography.size)
+        pending = self._pending([(h, items) for _, h, items in audits])
+        if self.client is not None and pending:
+            await self._verify(pending, result)
+        with self.sessions() as session:
+            checks = store.claim_labels(session, self.protocol)
+        result.audits = [
+            HypothesisAudit(h_id, h.title, with_checks(h.title, items, self.protocol, checks))
+            for h_id, h, items in audits
+        ]
+        return result
+
+    def auditor(self, penalty: Penalty | None) -> JudgeAuditor:
+        """What the judges of a batch read: the bibliography and every stored claim check, loaded once."""
+        with self.sessions() as session:
+            bibliography = Bibliography(store.entries(session))
+            checks = store.claim_labels(session, self.protocol)
+        return JudgeAuditor(bibliography, self.protocol, checks, penalty)
+
+    def _pending(self, audits: Sequence[tuple[Subject, list[Audited]]]) -> dict[str, tuple[str, Audited]]:
+        """Claim checks not stored yet: check id -> (statement, item)."""
+        wanted: dict[str, tuple[str, Audited]] = {}
+        for h, items in audits:
+            for item in with_checks(h.title, items, self.protocol, {}):
+                if item.check_id is not None:
+                    wanted.setdefault(item.check_id, (h.title, item))
+        with self.sessions() as session:
+            done = store.claim_checks(session, wanted)
+        return {cid: v for cid, v in wanted.items() if cid not in done}
+
+    async def _verify(self, pending: dict[str, tuple[str, Audited]], result: AuditResult) -> None:
+        assert self.client is not None
+        verifier = ClaimVerifier(self.client, self.prompts)
+        slots = asyncio.Semaphore(self.concurrency)
+        done = 0
+        calls_of: dict[str, list[CallRecord]] = defaultdict(list)
+
+        def on_call(record: CallRecord) -> None:
+            cid = _current_check.get()
+            if cid is not None:
+                calls_of[cid].append(record)
+
+        async def one(cid: str, statement: str, item: Audited) -> None:
+            nonlocal done
+            entry = item.resolution.entry
+            assert isinstance(entry, BibEntryRow)
+            async with slots:
+                _current_check.set(cid)
+                try:
+                    check = await verifier.check(statement, item.claim, entry, draw_key=cid)
+                except (TurnFailed, LLMError) as exc:
+                    result.failed.append((cid, exc.reason if isinstance(exc, TurnFailed) else str(exc)))
+                    check = None
+            calls = calls_of.pop(cid, [])
+            usage = [c.usage_row(batch_id=None, debate_id=None, role="verifier") for c in calls]
+            row = _check_row(cid, entry, item.claim, check, self.protocol) if check is not None else None
+            with self.sessions() as session:
+                if row is not None:
+                    store.add_claim_check_commit(session, row, usage)
+                    result.checked += 1
+                else:
+                    add_usage_commit(session, usage)
+            result.tokens += sum(c.prompt_tokens + c.completion_tokens for c in calls)
+            result.cost_usd += sum(c.cost_usd for c in calls)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, len(pending))
+
+        self.client.ledger.listeners.append(on_call)
+        try:
+            await asyncio.gather(*(one(cid, statement, item) for cid, (statement, item) in pending.items()))
+        finally:
+            self.client.ledger.listeners.remove(on_call)
+
+
+def _check_row(cid: str, entry: BibEntryRow, claim: str, check: Any, protocol: str) -> dict[str, Any]:
+    record = check.record
+    return {
+        "id": cid,
+        "entry_key": entry.key,
+        "entry_hash": entry.content_hash,
+        "claim": claim,
+        "label": check.label,
+        "raw_label": check.raw_label,
+        "quote": check.quote,
+        "quote_found": check.quote_found,
+        "reasoning": check.reasoning,
+        "model": record.served_model,
+        "prompt_hash": check.prompt_hash,
+        "protocol_hash": protocol,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "latency_s": record.latency_s,
+        "cost_usd": record.cost_usd,
+        "attempts": record.attempts,
+        "asks": check.asks,
+    }

@@ -1,0 +1,131 @@
+"""`hypodebate bib import` and `hypodebate evidence`: bibliographies in, the evidence audit out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.table import Table
+
+from evidence.audit import Audited, counts
+from evidence.runner import AuditResult
+from hypodebate.config import Settings
+from hypodebate.evidence_api import audit_evidence, audit_evidence_in, import_bibliographies
+from hypodebate.terminal import shown
+from safeio.text import display_url
+from store.engine import open_store
+
+AuditFormat = Literal["table", "jsonl"]
+MARK = {"fabricated": "⚠ fabricated", "miscited": "⚠ miscited", "malformed": "⚠ malformed"}
+
+
+def bib_import_command(paths: Sequence[Path], settings: Settings, url: str, *, out: Console, err: Console) -> int:
+    imported = import_bibliographies(paths, url)
+    for f in imported:
+        c = f.counts
+        out.print(
+            f"{shown(f.path)}: {f.entries} entries ({c.added} added, {c.updated} updated, {c.unchanged} unchanged) · "
+            f"{f.with_doi} with DOI · {f.with_pmid} with PMID · {f.with_abstract} with abstract",
+            highlight=False,
+        )
+    sessions = open_store(url)
+    try:
+        asyncio.run(audit_evidence_in(settings, sessions, None))
+    finally:
+        sessions.close()
+    err.print(f"{len(imported)} bibliography file(s) imported into {shown(display_url(url))}", highlight=False)
+    return 0
+
+
+def evidence_command(
+    settings: Settings,
+    *,
+    out: Console,
+    err: Console,
+    fmt: AuditFormat,
+    hypotheses: Sequence[str] | None,
+    verify: bool,
+    concurrency: int | None,
+    db: str | None,
+) -> int:
+    def progress(done: int, total: int) -> None:
+        err.print(f"claim checks {done}/{total}", highlight=False)
+
+    result = asyncio.run(
+        audit_evidence(
+            settings, db=db, hypotheses=hypotheses, verify=verify, concurrency=concurrency, progress=progress
+        )
+    )
+    if fmt == "jsonl":
+        for audit in result.audits:
+            for item in audit.items:
+                out.out(json.dumps(audit_row(audit.hypothesis_id, item), ensure_ascii=False), highlight=False)
+    else:
+        print_audit(result, out)
+    if verify:
+        err.print(
+            f"claim checks: {result.checked} asked now, {len(result.failed)} failed · {result.tokens:,} tokens · "
+            f"${result.cost_usd:.4f}",
+            highlight=False,
+        )
+    for cid, reason in result.failed:
+        err.print(f"[red]failed[/red] {shown(cid)}: {shown(reason)}", highlight=False)
+    return 1 if result.failed else 0
+
+
+def audit_row(hypothesis_id: str, item: Audited) -> dict[str, Any]:
+    """One claim or turn citation, as `--format jsonl` prints it."""
+    entry = item.resolution.entry
+    return {
+        "hypothesis_id": hypothesis_id,
+        "claim": item.claim,
+        "citation": item.citation,
+        "source": item.source,
+        "status": item.status,
+        "support": item.support,
+        "quote": item.quote,
+        "detail": item.resolution.detail,
+        "entry_key": entry.key if entry is not None else None,
+        "debate_id": item.debate_id,
+        "turn_seq": item.turn_seq,
+        "role": item.role,
+    }
+
+
+def print_audit(result: AuditResult, out: Console) -> None:
+    everything = [i for a in result.audits for i in a.items]
+    for audit in result.audits:
+        table = Table(title=f"{shown(audit.title)} ({audit.hypothesis_id})", title_justify="left")
+        for column in ("source", "citation", "status", "support", "claim / quote"):
+            table.add_column(column)
+        for item in audit.items:
+            where = item.source if item.source == "evidence" else f"{item.role} turn {item.turn_seq}"
+            status = MARK.get(item.status, item.status)
+            support = "⚠ contradicts" if item.support == "contradicts" else (item.support or "—")
+            said = shown(_short(item.claim))
+            if item.quote:
+                said += f"\n“{shown(_short(item.quote))}”"
+            if item.resolution.detail and item.status != "resolved":
+                said += f"\n({shown(item.resolution.detail)})"
+            table.add_row(shown(where), shown(item.citation), status, support, said)
+        if audit.items:
+            out.print(table)
+        else:
+            out.print(f"{shown(audit.title)} ({audit.hypothesis_id}): no citations", highlight=False)
+    tally = counts(everything)
+    contradicted = sum(i.support == "contradicts" for i in everything)
+    checked = sum(i.support is not None for i in everything)
+    out.print(
+        f"{len(result.audits)} hypotheses · {len(everything)} citations against {result.entries} bibliography "
+        "entries: " + " · ".join(f"{n} {status}" for status, n in tally.items()),
+        highlight=False,
+    )
+    out.print(f"claims checked against an abstract: {checked} · contradicted: {contradicted}", highlight=False)
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
