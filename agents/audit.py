@@ -14,15 +14,21 @@ from typing import Any, Protocol
 from agents.subject import Subject
 
 STATUSES = ("resolved", "miscited", "unresolved", "malformed", "fabricated")
-SHOWN = 5  # contradicted claims and made-up citations named in the prompt, at most
+SHOWN = 3  # contradicted claims and made-up citations named in the prompt, at most, each
+TEXT_CAP = 160  # characters of each (the judges' prompt must fit the embedded model's window)
+
+
+def clipped(text: str) -> str:
+    return text if len(text) <= TEXT_CAP else text[: TEXT_CAP - 1] + "…"
 
 
 @dataclass(frozen=True)
 class EvidenceBrief:
     counts: Mapping[str, int]  # status -> citations (evidence claims and debate turns together)
     entries: int  # bibliography entries the citations were checked against
-    fabricated: Sequence[str] = field(default_factory=tuple)  # made-up citations, as written
-    contradicted: Sequence[str] = field(default_factory=tuple)  # "claim (citation)" whose source contradicts it
+    fabricated: Sequence[str] = field(default_factory=tuple)  # made-up citations, as written (SHOWN, clipped)
+    contradicted: Sequence[str] = field(default_factory=tuple)  # "claim (citation)" its source contradicts (idem)
+    more: int = 0  # flagged citations and claims beyond those shown
 
     @property
     def flagged(self) -> bool:
@@ -35,6 +41,7 @@ class EvidenceBrief:
             "entries": self.entries,
             "fabricated": list(self.fabricated),
             "contradicted": list(self.contradicted),
+            "more": self.more,
         }
 
 

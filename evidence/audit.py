@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from agents.audit import EvidenceBrief, Penalty
+from agents.audit import SHOWN, EvidenceBrief, Penalty, clipped
 from agents.subject import Subject
 from evidence.identifiers import Citation, find, parse
 from evidence.resolve import STATUSES, Bibliography, Entry, Resolution, resolve
@@ -117,11 +117,15 @@ def counts(items: Sequence[Audited]) -> dict[str, int]:
 
 
 def brief(items: Sequence[Audited], entries: int) -> EvidenceBrief:
+    """What the judges read: the counts, and the first made-up citations and contradicted claims, clipped."""
+    fabricated = list(dict.fromkeys(i.citation for i in items if i.status == "fabricated"))
+    contradicted = list(dict.fromkeys((i.claim, i.citation) for i in items if i.support == "contradicts"))
     return EvidenceBrief(
         counts=counts(items),
         entries=entries,
-        fabricated=tuple(dict.fromkeys(i.citation for i in items if i.status == "fabricated")),
-        contradicted=tuple(dict.fromkeys(f"{i.claim} ({i.citation})" for i in items if i.support == "contradicts")),
+        fabricated=tuple(clipped(c) for c in fabricated[:SHOWN]),
+        contradicted=tuple(f"{clipped(claim)} ({clipped(c)})" for claim, c in contradicted[:SHOWN]),
+        more=max(0, len(fabricated) - SHOWN) + max(0, len(contradicted) - SHOWN),
     )
 
 

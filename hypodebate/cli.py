@@ -17,7 +17,7 @@ from agents.errors import LLMError, ProviderUnavailable, redact
 from agents.factory import make_client
 from agents.probe import ProbeResult, probe
 from agents.prompts import PromptError
-from agents.settings import ROLES
+from agents.settings import ROLES, Role
 from debates.inputs import InputError
 from hypodebate.commands.agreement import NoScoreboard
 from hypodebate.commands.show import NotFound
@@ -75,7 +75,8 @@ def doctor(config: ConfigOption = None) -> None:
     out.print(f"provider    {shown(provider)}", highlight=False)
     out.print(f"base URL    {shown_error(redact(str(client.base_url), secret))}", highlight=False)
     out.print(f"API key     {'set' if secret else 'not set'}", highlight=False)
-    out.print("models      " + shown(", ".join(f"{r}={llm.model_for(r)}" for r in ROLES)), highlight=False)
+    roles: tuple[Role, ...] = (*ROLES, "verifier")
+    out.print("models      " + shown(", ".join(f"{r}={llm.model_for(r)}" for r in roles)), highlight=False)
     if provider == "embedded":
         out.print(f"note        {shown(DEMO_WARNING)}", highlight=False)
     result = asyncio.run(_probe(client))

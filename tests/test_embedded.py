@@ -93,6 +93,7 @@ def test_the_context_window_holds_the_longest_verdict_prompt_of_the_default_prot
 
     from llama_cpp import Llama
 
+    from agents.audit import SHOWN, STATUSES, EvidenceBrief, clipped
     from agents.embedded import model_path
     from agents.judge import CAPS, verdict_model
     from agents.prompts import load_prompts
@@ -120,6 +121,10 @@ def test_the_context_window_holds_the_longest_verdict_prompt_of_the_default_prot
     longest = 0
     prompts = load_prompts()
     persona = max(prompts.personas.values(), key=len)
+    # the longest evidence audit a judge reads: every status counted, the most citations and claims it names
+    flagged = tuple(clipped(filler) for _ in range(SHOWN))
+    counts = dict.fromkeys(STATUSES, 999)
+    audit = EvidenceBrief(counts, 99_999, flagged, tuple(f"{c} ({c})" for c in flagged), more=999)
     for hypothesis in load_hypotheses([EXAMPLE]):
         prompt = prompts.render(
             "verdict",
@@ -131,6 +136,7 @@ def test_the_context_window_holds_the_longest_verdict_prompt_of_the_default_prot
             dimensions=rubric.dimensions,
             caps=CAPS,
             persona=persona,
+            audit=audit,
         )
         longest = max(longest, len(vocabulary.tokenize(f"{prompts.system}\n{prompt}\n{schema}".encode())))
     assert longest + settings.embedded.max_tokens <= settings.embedded.n_ctx

@@ -344,3 +344,101 @@ def test_an_unknown_hypothesis_is_one_line_and_exit_2(tmp_path, judge_server):
     result = cli(["evidence", "--hypothesis", "h-00000000", "--db", f"sqlite:///{tmp_path / 'e.db'}"], server, tmp_path)
     assert result.exit_code == 2
     assert "--hypothesis h-00000000: no such hypothesis" in result.output
+
+
+# -- online lookups, page references, settings ----------------------------------------------------------------------
+
+
+def test_online_lookups_resolve_what_no_bibliography_holds_and_are_cached(tmp_path):
+    import asyncio
+
+    import httpx2
+
+    from evidence.online import OnlineResolver
+    from store.models import ResolverCacheRow
+
+    asked: list[str] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        asked.append(str(request.url))
+        if request.url.host == "eutils.ncbi.nlm.nih.gov":
+            pmid = request.url.params["id"]
+            if pmid != "10102814":
+                return httpx2.Response(
+                    200, json={"result": {pmid: {"uid": pmid, "error": "cannot get document summary"}}}
+                )
+            record = {
+                "title": "Multilineage potential of adult human mesenchymal stem cells.",
+                "authors": [{"name": "Pittenger MF"}, {"name": "Mackay AM"}],
+                "pubdate": "1999 Apr 2",
+                "fulljournalname": "Science (New York, N.Y.)",
+                "articleids": [{"idtype": "doi", "value": "10.1126/science.284.5411.143"}],
+            }
+            return httpx2.Response(200, json={"result": {pmid: record}})
+        return httpx2.Response(404)
+
+    sessions = open_store(f"sqlite:///{tmp_path / 'o.db'}")
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(answer))
+    resolver = OnlineResolver(sessions, http)
+    wanted = [parse("PMID:10102814"), parse("PMID:39999999"), parse("10.9999/nothing")]
+    found = asyncio.run(resolver.lookup(wanted))
+    assert [(e.key, e.year, e.doi, e.authors[0]) for e in found] == [
+        ("pmid:10102814", 1999, "10.1126/science.284.5411.143", "Pittenger, MF")
+    ]
+    assert len(asked) == 3
+    again = asyncio.run(resolver.lookup(wanted))  # every answer, found or not, came from the cache
+    assert len(asked) == 3 and [e.key for e in again] == ["pmid:10102814"]
+    with sessions() as session:
+        cached = {(r.resolver, r.identifier, r.found) for r in session.scalars(select(ResolverCacheRow))}
+    assert cached == {
+        ("pubmed", "10102814", True),
+        ("pubmed", "39999999", False),
+        ("crossref", "10.9999/nothing", False),
+    }
+    asyncio.run(http.aclose())
+    sessions.close()
+
+
+def test_a_page_references_section_becomes_entries_without_overwriting_a_bibliography(tmp_path, judge_server):
+    server = judge_server(FakeDebater())
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    import_bib(tmp_path, db, server)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "msc.md").write_text(
+        "---\nslug: msc-therapy\ntitle: MSC therapy\n---\nMSCs are multipotent [@pittenger1999].\n\n"
+        "## References\n"
+        "- [@pittenger1999] Someone A. A different title. Nature. 2001. PMID: 11111111\n"
+        "- [@bang2005] Bang OY, Lee JS, Lee PH, Lee G. Autologous mesenchymal stem cell transplantation in stroke "
+        "patients. Ann Neurol. 2005;57(6):874-882. doi:10.1002/ana.20501 PMID: 15929052\n",
+        encoding="utf-8",
+    )
+    result = cli(["pages", "import", "--root", str(pages), str(pages / "msc.md"), "--db", db], server, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 bibliography entries read from the pages' References sections" in result.output
+    sessions = open_store(db)
+    with sessions() as session:
+        bang = session.get(BibEntryRow, "bang2005")
+        pittenger = session.get(BibEntryRow, "pittenger1999")
+    assert bang is not None and (bang.doi, bang.pmid, bang.year, bang.source) == (
+        "10.1002/ana.20501",
+        "15929052",
+        2005,
+        "page:msc-therapy",
+    )
+    assert pittenger is not None and (pittenger.source, pittenger.pmid) == ("refs.bib", "10102814")  # kept
+    sessions.close()
+
+
+def test_a_penalty_on_a_dimension_the_rubric_lacks_is_refused_with_its_line(tmp_path):
+    from hypodebate.config import ConfigError
+
+    config = tmp_path / "config.yaml"
+    config.write_text("evidence:\n  penalize: true\n  penalty_dimension: evidence\n", encoding="utf-8")
+    try:
+        load_settings(config, env={})
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a penalty on an unknown dimension was accepted")
+    assert message.startswith(f"{config}:3: evidence.penalty_dimension: 'evidence' is not a rubric dimension")

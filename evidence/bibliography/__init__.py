@@ -1,0 +1,70 @@
+"""Read bibliographies into validated entries: BibTeX, RIS, CSL-JSON, and the References section of a wiki page.
+
+Bibliography files are untrusted. A file is read without following a symbolic link, is at most `MAX_FILE_BYTES`,
+and every entry is validated (`Entry`); any problem is a `BibliographyError` whose one line names the file, the
+entry (its key, and its line where known) and what was expected, and nothing of that file is returned. Text is
+kept as written (BibTeX text after LaTeX decoding), never escaped here: escaping is done where text is shown.
+
+- BibTeX: `@string` macros and `#` concatenation are expanded; `@comment`, `@preamble` and text between entries
+  are ignored; field names are case-insensitive. Title, author, journal and abstract are LaTeX-decoded
+  (`{\\"u}` -> ü, braces dropped); identifiers (doi, pmid, url) are not, since a URL may hold `%`.
+- RIS: an entry without an `ID` tag gets the key `<file stem>-<n>`, n counting the file's entries from 1.
+- CSL-JSON: a JSON array of CSL items, or an object `{"items": [...]}`; an item's `id` is its key.
+- A URL that is not http(s) is left out, not refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from evidence.bibliography.bibtex import parse_bibtex
+from evidence.bibliography.csl import parse_csl_json
+from evidence.bibliography.entry import BibliographyError, Entry
+from evidence.bibliography.references import parse_references
+from evidence.bibliography.ris import parse_ris
+from safeio.files import UnsafePathError, read_regular
+
+__all__ = [
+    "FORMATS",
+    "MAX_FILE_BYTES",
+    "BibliographyError",
+    "Entry",
+    "parse_bibtex",
+    "parse_csl_json",
+    "parse_references",
+    "parse_ris",
+    "read_bibliography",
+]
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+FORMATS = {".bib": "BibTeX", ".bibtex": "BibTeX", ".ris": "RIS", ".json": "CSL-JSON"}  # .csl.json ends in .json
+
+
+def read_bibliography(path: Path) -> list[Entry]:
+    """By suffix: .bib/.bibtex -> BibTeX, .ris -> RIS, .json/.csl.json -> CSL-JSON (a JSON array of CSL items, or an
+    object {"items": [...]}). Raises BibliographyError (unknown suffix, not UTF-8, too big > 20 MB, symlink, bad entry,
+    duplicate key in one file, no entries at all)."""
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise BibliographyError(
+            f"{path}: unknown bibliography type {path.suffix!r}, expected .bib, .bibtex, .ris, .json or .csl.json"
+        )
+    try:
+        data, _ = read_regular(path, limit=MAX_FILE_BYTES)
+    except UnsafePathError as exc:
+        raise BibliographyError(str(exc)) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise BibliographyError(f"{path}: UTF-16 or UTF-32 text, expected UTF-8 (save the file as UTF-8)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BibliographyError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+    if not text.strip():
+        raise BibliographyError(f"{path}: empty file, expected {kind} entries")
+    parse = {"BibTeX": parse_bibtex, "RIS": parse_ris, "CSL-JSON": parse_csl_json}[kind]
+    entries = parse(text, str(path))
+    if not entries:
+        raise BibliographyError(f"{path}: no {kind} entries found")
+    return entries
