@@ -274,9 +274,16 @@ def biodsa_pair(tmp_path: Path) -> Path:
 
 
 def test_the_verifier_supports_the_true_and_contradicts_the_false_member_of_a_pair(tmp_path, judge_server):
+    verify_pair(tmp_path, judge_server, f"sqlite:///{tmp_path / 'e.db'}")
+
+
+def test_the_audit_on_postgres(tmp_path, judge_server, postgres_url):
+    verify_pair(tmp_path, judge_server, postgres_url)
+
+
+def verify_pair(tmp_path: Path, judge_server: Any, db: str) -> None:
     debater = AuditedDebater()
     server = judge_server(debater)
-    db = f"sqlite:///{tmp_path / 'e.db'}"
     import_bib(tmp_path, db, server)
     path = biodsa_pair(tmp_path)
     batch = run_batch(path, settings=settings_for(server, tmp_path), db=db, rounds=0, judges=1)
