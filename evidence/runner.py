@@ -13,7 +13,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidence.bibliography import Entry
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.audit import Penalty
@@ -24,8 +23,9 @@ from agents.roles import TurnFailed
 from agents.settings import LLMSettings
 from agents.subject import Subject
 from agents.usage import CallRecord
-from agents.verifier import ClaimVerifier
+from agents.verifier import ClaimCheck, ClaimVerifier
 from evidence.audit import Audited, JudgeAuditor, audit_version, with_checks
+from evidence.bibliography import Entry
 from evidence.identifiers import Citation, parse
 from evidence.online import OnlineResolver
 from evidence.resolve import Bibliography
@@ -195,7 +195,7 @@ class AuditRunner:
             self.client.ledger.listeners.remove(on_call)
 
 
-def _check_row(cid: str, entry: BibEntryRow, claim: str, check: Any, protocol: str) -> dict[str, Any]:
+def _check_row(cid: str, entry: BibEntryRow, claim: str, check: ClaimCheck, protocol: str) -> dict[str, Any]:
     record = check.record
     return {
         "id": cid,
