@@ -12,7 +12,7 @@ from typing import Literal
 
 Kind = Literal["pmid", "doi", "nct", "bibkey", "url"]
 
-_TRAILING = ".,;:)]}>'\"”’"  # punctuation that ends a sentence, not an identifier
+_TRAILING = ".,;:)]}>'\"”’`"  # punctuation that ends a sentence, not an identifier
 _PMID = re.compile(r"PMID:?\s?(\d{1,9})", re.I)
 _DOI = re.compile(r"(?:doi:\s?|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.I)
 _NCT = re.compile(r"NCT(\d{8})", re.I)

@@ -280,3 +280,39 @@ async def test_embedded_model_judges_a_pair_in_both_orders(tmp_path):
         assert result.matches == 1 and result.position_bias in (0.0, 1.0)
         assert result.board is not None and result.board.demo and result.board.judge_models == ["SmolLM2-135M-Instruct"]
         assert len(result.ratings) == 2 and all(r.lo < r.rating < r.hi for r in result.ratings)
+
+
+@requires_embedded
+async def test_the_embedded_verifier_answers_in_shape_and_its_quote_is_checked():
+    """The 135M model as the evidence verifier: a schema-valid label, and a supports/contradicts that stands only
+    on a span the abstract holds (on the dev pairs it answered "supports" with invented quotes: insufficient)."""
+    from dataclasses import dataclass
+
+    from agents.prompts import load_prompts
+    from agents.verifier import QUOTED, SUPPORT_LABELS, ClaimVerifier, quote_in
+
+    @dataclass
+    class Source:
+        title: str = "Whole-exome sequencing of pancreatic cancer defines genetic diversity and therapeutic targets"
+        abstract: str = (
+            "Written for tests. MYC amplification was associated with poor outcome in pancreatic ductal "
+            "adenocarcinoma. Other recurrent alterations suggested targets for therapy."
+        )
+
+    client = make_client(LLMSettings())
+    try:
+        check = await ClaimVerifier(client, load_prompts()).check(
+            "Amplification of MYC is associated with improved outcome in PDA.",
+            "MYC amplification is uniquely associated with poor outcome.",
+            Source(),
+            draw_key="embedded-verifier",
+        )
+    finally:
+        await client.aclose()
+    assert check.raw_label in SUPPORT_LABELS and check.label in SUPPORT_LABELS
+    assert check.quote_found == quote_in(check.quote, Source.abstract)
+    if check.label in QUOTED:
+        assert check.quote_found
+    if check.raw_label in QUOTED and not check.quote_found:
+        assert check.label == "insufficient"
+    assert check.record.model == "SmolLM2-135M-Instruct" and check.record.completion_tokens > 0

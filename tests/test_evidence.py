@@ -161,6 +161,10 @@ def test_citations_are_found_in_running_text_with_their_sentence_and_near_misses
         ("Citation", "[@shi2010]"),
     ]
     assert found[0].sentence.startswith("MSCs are multipotent") and found[0].sentence.endswith(").")
+    # the embedded model wrapped a URL in backticks: the backtick ends it
+    assert [f.citation.text for f in find("{ 'linker' :`https://en.wikipedia.org/wiki/SIRT1`, x}")] == [
+        "https://en.wikipedia.org/wiki/SIRT1"
+    ]
     url = "https://pubmed.ncbi.nlm.nih.gov/10102814/"
     assert parse(url) == Citation("pmid", "10102814", url)
     assert isinstance(parse("PMID: 0"), Malformed) and isinstance(parse("doi:11.1/x"), Malformed)
