@@ -80,6 +80,10 @@ class BatchResult:
     cost_usd: float
     wall_s: float
     budget_exhausted: bool = False
+    # the evidence audit of the batch's hypotheses, filled in by the front door: status -> citations, and the
+    # bibliography entries they were checked against
+    evidence: dict[str, int] | None = None
+    bibliography_entries: int = 0
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)

@@ -23,6 +23,7 @@ from debates.labelled import Labelled, load_labelled, stratified_sample
 from debates.runner import BatchResult, BatchRunner, Progress, hypothesis_record
 from debates.settings import DebateSettings
 from debates.tournament import TournamentProgress, TournamentResult, TournamentRunner
+from evidence.audit import counts
 from hypodebate.config import Settings, load_settings
 from hypodebate.evidence_api import audit_evidence_in, judge_auditor
 from store import repository
@@ -392,7 +393,9 @@ async def run_batch_async(
         source = ", ".join(map(str, files)) or "versions " + ", ".join(versions)
         result = await runner.run(hypotheses, source=source, stored=bool(versions))
         # the debates' citations join the stored audit (resolved in code; `hypodebate evidence` checks their claims)
-        await audit_evidence_in(settings, sessions, [h.hypothesis_id for h in hypotheses])
+        audit = await audit_evidence_in(settings, sessions, [h.hypothesis_id for h in hypotheses])
+        result.evidence = counts([i for a in audit.audits for i in a.items])
+        result.bibliography_entries = audit.entries
         return result
     finally:
         await client.aclose()

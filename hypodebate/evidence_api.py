@@ -123,9 +123,12 @@ async def audit_evidence(
         sessions.close()
 
 
-async def audit_evidence_in(settings: Settings, sessions: sessionmaker[Session], ids: Sequence[str]) -> None:
-    """Refresh the stored audit of `ids` without asking the verifier anything (after a batch, an import)."""
-    await _runner(settings, sessions, None, None, None).run(ids)
+async def audit_evidence_in(
+    settings: Settings, sessions: sessionmaker[Session], ids: Sequence[str] | None
+) -> AuditResult:
+    """Refresh the stored audit of `ids` (every hypothesis when None) without asking the verifier anything (after
+    a batch, an import)."""
+    return await _runner(settings, sessions, None, None, None).run(ids)
 
 
 async def judge_auditor(

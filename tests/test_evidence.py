@@ -236,6 +236,7 @@ def test_a_proposer_citing_an_invented_pmid_is_flagged_and_the_judges_read_it(tm
     settings = settings_for(server, tmp_path, "evidence:\n  penalize: true\n  penalty_cap: 2\n")
     batch = run_batch(path, settings=settings, db=db, rounds=1, judges=2)
     assert batch.count("completed") == 1
+    assert batch.evidence is not None and batch.evidence["fabricated"] == 1 and batch.bibliography_entries == 3
     verdict_prompts = [p for p in debater.prompts if "You are JUDGE" in p]
     assert len(verdict_prompts) == 2
     assert all(

@@ -112,6 +112,14 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
         f"{result.prompt_tokens + result.completion_tokens:,} tokens · ${result.cost_usd:.4f} · {result.wall_s:.1f} s"
         + (" · budget exhausted" if result.budget_exhausted else "")
     )
+    if result.evidence is not None:
+        n = sum(result.evidence.values())
+        tally = " · ".join(f"{count} {status}" for status, count in result.evidence.items())
+        err.print(
+            f"evidence: {n} citations against {result.bibliography_entries} bibliography entries: {tally} "
+            "(`hypodebate evidence` lists them)",
+            highlight=False,
+        )
     for outcome in result.outcomes:
         if outcome.status == "failed":
             err.print(
