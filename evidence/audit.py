@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from agents.audit import SHOWN, EvidenceBrief, Penalty, clipped
+from agents.audit import SHOWN, STATUSES, EvidenceBrief, Penalty, clipped
 from agents.subject import Subject
 from evidence.identifiers import Citation, find, parse
-from evidence.resolve import STATUSES, Bibliography, Entry, Resolution, resolve
+from evidence.resolve import Bibliography, Entry, Resolution, resolve
 from store.evidence import CitedTurn
 
 AUDIT_VERSION = "v1"  # what the judges read of the audit; bump when its meaning changes

@@ -16,14 +16,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
+from agents.audit import Status
 from evidence.identifiers import Citation, Malformed, url_form
 
-Status = Literal["resolved", "miscited", "unresolved", "malformed", "fabricated"]
-STATUSES: tuple[Status, ...] = ("resolved", "miscited", "unresolved", "malformed", "fabricated")
 NAME_MATCH = 85  # rapidfuzz ratio (0-100) above which two surnames are the same person
 TITLE_MATCH = 80  # token-set ratio above which a quoted title is the entry's title
 JOURNAL_MATCH = 85
