@@ -20,7 +20,7 @@ from store.evidence import CitedTurn
 
 AUDIT_VERSION = "v1"  # what the judges read of the audit; bump when its meaning changes
 
-Source = Literal["evidence", "turn"]
+Source = Literal["evidence", "turn", "page"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ def audit_version(hypothesis: Subject, turns: Sequence[CitedTurn], bibliography:
             seen.add(written)
             resolution = resolve(found.citation, found.sentence, bibliography, in_turn=True, given=given)
             items.append(Audited("turn", found.sentence, written, resolution, turn.debate_id, turn.seq, turn.role))
+    return items
+
+
+def audit_page(markdown: str, bibliography: Bibliography) -> list[Audited]:
+    """Every citation of a wiki page (`[@bibkey]`, PMID, DOI, NCT id; its links are navigation, not citations),
+    once each, with the sentence it supports, resolved (none is made up: a page is not a debate)."""
+    items, seen = [], set()
+    for found in find(markdown):
+        if found.citation.kind != "url" and found.citation.text not in seen:
+            seen.add(found.citation.text)
+            resolution = resolve(found.citation, found.sentence, bibliography)
+            items.append(Audited("page", found.sentence, found.citation.text, resolution))
     return items
 
 

@@ -123,9 +123,17 @@ def find(text: str) -> list[Found]:
 
 
 def sentence_at(text: str, start: int, end: int, limit: int = 600) -> str:
-    """The sentence holding text[start:end], at most `limit` characters around it."""
-    before = [m.end() for m in _SENTENCE_END.finditer(text, max(0, start - limit), start)]
-    after = _SENTENCE_END.search(text, end, min(len(text), end + limit))
-    first = before[-1] if before else max(0, start - limit)
-    last = after.end() if after else min(len(text), end + limit)
+    """The sentence holding text[start:end] (within its line, at most `limit` characters around it). A citation
+    standing alone after the sentence it supports ("... in early trials. [@rani2015]") gets that sentence."""
+    line_start = text.rfind("\n", max(0, start - limit), start) + 1 or max(0, start - limit)
+    line_end = text.find("\n", end, end + limit)
+    line_end = line_end if line_end >= 0 else min(len(text), end + limit)
+    before = [m.end() for m in _SENTENCE_END.finditer(text, line_start, start)]
+    after = _SENTENCE_END.search(text, end, line_end)
+    first = before[-1] if before else line_start
+    last = after.end() if after else line_end
+    if not text[first:start].strip() and len(before) > 1:
+        first = before[-2]  # the citation opens its "sentence": it belongs to the one before
+    elif not text[first:start].strip() and before:
+        first = line_start
     return " ".join(text[first:last].split())

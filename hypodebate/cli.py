@@ -457,6 +457,9 @@ def evidence(
     hypothesis: Annotated[
         list[str] | None, typer.Option("--hypothesis", help="audit only this hypothesis (h-...; repeatable)")
     ] = None,
+    page: Annotated[
+        str | None, typer.Option("--page", help="audit the citations of an imported wiki page (its slug) instead")
+    ] = None,
     fmt: Annotated[AuditFormat, typer.Option("--format", help="table, or one JSON object per citation")] = (
         AuditFormat.table
     ),
@@ -478,6 +481,7 @@ def evidence(
             err=err,
             fmt=fmt.value,  # type: ignore[arg-type]
             hypotheses=hypothesis or None,
+            page=page,
             verify=verify,
             concurrency=concurrency,
             db=db,

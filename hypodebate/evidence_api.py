@@ -16,10 +16,11 @@ from agents.factory import make_client
 from agents.prompts import load_prompts
 from agents.subject import Subject
 from debates.inputs import InputError
-from evidence.audit import JudgeAuditor
+from evidence.audit import JudgeAuditor, audit_page
 from evidence.bibliography import BibliographyError, Entry, parse_references, read_bibliography
 from evidence.online import OnlineResolver
-from evidence.runner import AuditResult, AuditRunner, entry_row
+from evidence.resolve import Bibliography
+from evidence.runner import AuditResult, AuditRunner, HypothesisAudit, entry_row
 from hypodebate.config import Settings
 from store import evidence as evidence_store
 from store.engine import open_store
@@ -119,6 +120,21 @@ async def audit_evidence(
                 await client.aclose()
             if http is not None:
                 await http.aclose()
+    finally:
+        sessions.close()
+
+
+def audit_page_citations(settings: Settings, slug: str, *, db: str | None = None) -> AuditResult:
+    """The citations of an imported wiki page, resolved against the bibliographies (nothing is stored)."""
+    sessions = open_store(db or settings.store.url)
+    try:
+        with sessions() as session:
+            page = session.get(PageRow, slug)
+            if page is None:
+                raise InputError(f"--page {slug}: no such page (import it with `hypodebate pages import`)")
+            bibliography = Bibliography(evidence_store.entries(session))
+            items = audit_page(page.markdown, bibliography)
+            return AuditResult([HypothesisAudit(slug, page.title, items)], bibliography.size)
     finally:
         sessions.close()
 

@@ -11,10 +11,11 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
+from debates.inputs import InputError
 from evidence.audit import Audited, counts
 from evidence.runner import AuditResult
 from hypodebate.config import Settings
-from hypodebate.evidence_api import audit_evidence, audit_evidence_in, import_bibliographies
+from hypodebate.evidence_api import audit_evidence, audit_evidence_in, audit_page_citations, import_bibliographies
 from hypodebate.terminal import shown
 from safeio.text import display_url
 from store.engine import open_store
@@ -48,6 +49,7 @@ def evidence_command(
     err: Console,
     fmt: AuditFormat,
     hypotheses: Sequence[str] | None,
+    page: str | None,
     verify: bool,
     concurrency: int | None,
     db: str | None,
@@ -55,17 +57,25 @@ def evidence_command(
     def progress(done: int, total: int) -> None:
         err.print(f"claim checks {done}/{total}", highlight=False)
 
-    result = asyncio.run(
-        audit_evidence(
-            settings, db=db, hypotheses=hypotheses, verify=verify, concurrency=concurrency, progress=progress
+    if page is not None and hypotheses:
+        raise InputError("give --page or --hypothesis, not both")
+    if page is not None:
+        result, verify = audit_page_citations(settings, page, db=db), False
+    else:
+        result = asyncio.run(
+            audit_evidence(
+                settings, db=db, hypotheses=hypotheses, verify=verify, concurrency=concurrency, progress=progress
+            )
         )
-    )
     if fmt == "jsonl":
         for audit in result.audits:
             for item in audit.items:
-                out.out(json.dumps(audit_row(audit.hypothesis_id, item), ensure_ascii=False), highlight=False)
+                row = audit_row(None if page else audit.hypothesis_id, item)
+                if page is not None:
+                    row = {"page": page, **row}
+                out.out(json.dumps(row, ensure_ascii=False), highlight=False)
     else:
-        print_audit(result, out)
+        print_audit(result, out, what="page" if page else "hypotheses")
     if verify:
         err.print(
             f"claim checks: {result.checked} asked now, {len(result.failed)} failed · {result.tokens:,} tokens · "
@@ -77,7 +87,7 @@ def evidence_command(
     return 1 if result.failed else 0
 
 
-def audit_row(hypothesis_id: str, item: Audited) -> dict[str, Any]:
+def audit_row(hypothesis_id: str | None, item: Audited) -> dict[str, Any]:
     """One claim or turn citation, as `--format jsonl` prints it."""
     entry = item.resolution.entry
     return {
@@ -96,14 +106,14 @@ def audit_row(hypothesis_id: str, item: Audited) -> dict[str, Any]:
     }
 
 
-def print_audit(result: AuditResult, out: Console) -> None:
+def print_audit(result: AuditResult, out: Console, *, what: str = "hypotheses") -> None:
     everything = [i for a in result.audits for i in a.items]
     for audit in result.audits:
         table = Table(title=f"{shown(audit.title)} ({audit.hypothesis_id})", title_justify="left")
         for column in ("source", "citation", "status", "support", "claim / quote"):
             table.add_column(column)
         for item in audit.items:
-            where = item.source if item.source == "evidence" else f"{item.role} turn {item.turn_seq}"
+            where = f"{item.role} turn {item.turn_seq}" if item.source == "turn" else item.source
             status = MARK.get(item.status, item.status)
             support = "⚠ contradicts" if item.support == "contradicts" else (item.support or "—")
             said = shown(_short(item.claim))
@@ -120,7 +130,7 @@ def print_audit(result: AuditResult, out: Console) -> None:
     contradicted = sum(i.support == "contradicts" for i in everything)
     checked = sum(i.support is not None for i in everything)
     out.print(
-        f"{len(result.audits)} hypotheses · {len(everything)} citations against {result.entries} bibliography "
+        f"{len(result.audits)} {what} · {len(everything)} citations against {result.entries} bibliography "
         "entries: " + " · ".join(f"{n} {status}" for status, n in tally.items()),
         highlight=False,
     )
