@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from evidence.bibliography import Entry
 from sqlalchemy.orm import Session, sessionmaker
 
+from evidence.bibliography import Entry
 from evidence.identifiers import Citation
 from store import evidence as store
 
