@@ -13,15 +13,20 @@ from typing import Literal
 Kind = Literal["pmid", "doi", "nct", "bibkey", "url"]
 
 _TRAILING = ".,;:)]}>'\"”’`"  # punctuation that ends a sentence, not an identifier
+# The forms bibliography entries are read with too (evidence.bibliography): one definition of each.
+DOI = re.compile(r"10\.\d{4,9}/\S+")
+DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.I)
+URL = re.compile(r"https?://\S+", re.I)
+TRIAL_URL = re.compile(r"clinicaltrials\.gov/\S*?(NCT\d{8})", re.I)  # the NCT id in a registry URL
+
 _PMID = re.compile(r"PMID:?\s?(\d{1,9})", re.I)
-_DOI = re.compile(r"(?:doi:\s?|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)", re.I)
+_DOI = re.compile(rf"{DOI_PREFIX.pattern[1:]}?({DOI.pattern})", re.I)
 _NCT = re.compile(r"NCT(\d{8})", re.I)
 _BIBKEY = re.compile(r"\[?@([A-Za-z][\w:.-]{0,63})\]?")
-_URL = re.compile(r"https?://\S+", re.I)
 _PUBMED_URL = re.compile(
     r"https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/(\d{1,9})/?", re.I
 )
-_TRIAL_URL = re.compile(r"https?://(?:www\.)?clinicaltrials\.gov/\S*?(NCT\d{8})", re.I)
+_TRIAL_URL = re.compile(rf"https?://(?:www\.)?{TRIAL_URL.pattern}", re.I)
 
 # In running text: well-formed citations and the near misses, in one pass (alternatives tried left to right).
 _IN_TEXT = re.compile(
@@ -96,7 +101,7 @@ def parse(text: str) -> Citation | Malformed:
         return Malformed("nct", written)
     if m := _BIBKEY.fullmatch(candidate):
         return Citation("bibkey", m.group(1).rstrip("."), written)
-    if _URL.fullmatch(candidate):
+    if URL.fullmatch(candidate):
         return Citation("url", url_form(candidate), written)
     return Malformed("url", written)
 

@@ -10,15 +10,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from evidence.identifiers import DOI, DOI_PREFIX, TRIAL_URL, URL
 from safeio.errors import validation_line
 from safeio.text import no_controls
 
 MAX_TITLE, MAX_ABSTRACT, MAX_JOURNAL, MAX_AUTHOR, MAX_AUTHORS, MAX_URL = 1000, 20_000, 500, 300, 2000, 2000
 
-_DOI = re.compile(r"10\.\d{4,9}/\S+")
-_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.I)
-_URL = re.compile(r"https?://\S+", re.I)
-_TRIAL_URL = re.compile(r"clinicaltrials\.gov/\S*?(NCT\d{8})", re.I)
 _YEAR = re.compile(r"(\d{4})(?:[-/ ].*)?", re.S)
 _PMID_PREFIX = re.compile(r"^PMID:?\s*", re.I)
 # "Pittenger MF", "La Spada AR": up to four words, then initials; words are split only by spaces (no backtracking)
@@ -117,7 +114,7 @@ class Entry(BaseModel):
     @classmethod
     def _doi(cls, value: Any) -> Any:
         expected = "a DOI such as 10.1126/science.284.5411.143"
-        return _identifier(value, _DOI.pattern, expected, lambda v: _DOI_PREFIX.sub("", v).lower())
+        return _identifier(value, DOI.pattern, expected, lambda v: DOI_PREFIX.sub("", v).lower())
 
     @field_validator("pmid", mode="before")
     @classmethod
@@ -155,12 +152,12 @@ def _unique(entries: list[tuple[Entry, str, str]]) -> list[Entry]:
 
 def _http(url: Any) -> str | None:
     """`url` when it is an http(s) URL, else None."""
-    return url.strip() if isinstance(url, str) and _URL.fullmatch(url.strip()) else None
+    return url.strip() if isinstance(url, str) and URL.fullmatch(url.strip()) else None
 
 
 def _trial(url: str | None) -> str | None:
     """The NCT id of a clinicaltrials.gov URL."""
-    match = _TRIAL_URL.search(url) if url and len(url) <= MAX_URL else None
+    match = TRIAL_URL.search(url) if url and len(url) <= MAX_URL else None
     return match.group(1) if match else None
 
 

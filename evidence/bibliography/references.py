@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from evidence.bibliography.entry import (
-    _URL,
     _VANCOUVER,
     MAX_AUTHOR,
     MAX_AUTHORS,
@@ -20,6 +19,7 @@ from evidence.bibliography.entry import (
     _person,
     _trial,
 )
+from evidence.identifiers import URL
 
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -100,9 +100,9 @@ def _trim(identifier: str) -> str:
 def _reference(body: str) -> dict[str, Any]:
     """What a Vancouver-style reference says: identifiers wherever they are, then authors, title, journal and
     year from the prose before them."""
-    doi, pmid, url = _REF_DOI.search(body), _REF_PMID.search(body), _URL.search(body)
+    doi, pmid, url = _REF_DOI.search(body), _REF_PMID.search(body), URL.search(body)
     while url and re.match(r"https?://(?:dx\.)?doi\.org/", url.group(), re.I):
-        url = _URL.search(body, url.end())
+        url = URL.search(body, url.end())
     pmcid, nct = _REF_PMCID.search(body), _REF_NCT.search(body)
     ends = [m.start() for m in (doi, pmid, url, pmcid, nct) if m]
     prose = body[: min(ends, default=len(body))]
