@@ -13,10 +13,9 @@ from pydantic import BaseModel, Field, create_model
 
 from agents.checks import check_turn
 from agents.client import LLMClient
-from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import capped_text
 from agents.prompts import PromptSet
-from agents.roles import PriorTurn, TurnFailed, draw_seed
+from agents.roles import PriorTurn, ask_or_fail, draw_seed
 from agents.subject import Subject
 from agents.turns import Closing, Critique
 from agents.usage import CallRecord
@@ -157,24 +156,16 @@ class PairwiseJudge:
             dimensions=self.rubric.dimensions,
             reasoning_cap=self.reasoning_cap,
         )
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": self.prompts.system},
-            {"role": "user", "content": prompt},
-        ]
         schema = pairwise_model(self.rubric, self.reasoning_cap)
 
         def check(value: BaseModel) -> None:
             assert isinstance(value, PairwiseBase)
             check_turn(value.reasoning_text, prompt=prompt, terms=set(), symbols=[], on_topic=False)
 
-        try:
-            reply = await self.client.structured(
-                "judge", messages, schema, seed=draw_seed(draw_key, "pairwise", judge, 0), model=model, check=check
-            )
-        except AnswerRejected as exc:
-            raise TurnFailed("pairwise", f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
-        except StructuredOutputError as exc:
-            raise TurnFailed("pairwise", str(exc)) from None
+        seed = draw_seed(draw_key, "pairwise", judge, 0)
+        reply = await ask_or_fail(
+            self.client, "pairwise", "judge", self.prompts.system, prompt, schema, seed=seed, check=check, model=model
+        )
         value = reply.value
         assert isinstance(value, PairwiseBase)
         return Judgement(

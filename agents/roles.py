@@ -11,15 +11,15 @@ Roles take the hypothesis as `agents.subject.Subject` (a Protocol), never a type
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from agents.audit import EvidenceBrief, Penalty, apply_penalty
 from agents.checks import check_turn, topic_terms
-from agents.client import LLMClient
+from agents.client import LLMClient, StructuredReply
 from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import CAPS, VerdictBase, verdict_model
 from agents.prompts import PromptSet, Step
@@ -29,6 +29,7 @@ from agents.turns import NO_TARGET, Closing, Critique, Opening, Rebuttal, critiq
 from agents.usage import CallRecord
 from scoring.rubric import Rubric
 
+T = TypeVar("T", bound=BaseModel)
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
 ORDER_NOTES: dict[MaterialOrder, str] = {
     "chronological": "",
@@ -78,6 +79,29 @@ def draw_seed(draw_key: str, step: str, judge: int, ask: int) -> int:
     steps, judges and re-asks."""
     digest = hashlib.sha256(f"{draw_key}:{step}:{judge}:{ask}".encode()).hexdigest()
     return int(digest[:8], 16) % 2**31
+
+
+async def ask_or_fail(
+    client: LLMClient,
+    step: Step,
+    role: Role,
+    system: str,
+    prompt: str,
+    schema: type[T],
+    *,
+    seed: int,
+    check: Callable[[T], None],
+    model: str | None = None,
+) -> StructuredReply[T]:
+    """One structured answer to `prompt` (after the shared system message), re-asked by the client until it passes
+    `check`; TurnFailed(step) when none did."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+    try:
+        return await client.structured(role, messages, schema, seed=seed, model=model, check=check)
+    except AnswerRejected as exc:
+        raise TurnFailed(step, f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
+    except StructuredOutputError as exc:
+        raise TurnFailed(step, str(exc)) from None
 
 
 def arrange(transcript: Sequence[PriorTurn], order: MaterialOrder) -> list[PriorTurn]:
@@ -199,10 +223,6 @@ class Roles:
         on_topic: bool = True,
         model: str | None = None,
     ) -> TurnResult:
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": self.prompts.system},
-            {"role": "user", "content": prompt},
-        ]
         # on topic = about the hypothesis or about what has been said in this debate
         terms = self._topic(hypothesis) | topic_terms(*(t.text for t in transcript))
 
@@ -210,14 +230,17 @@ class Roles:
             said = value.said() if isinstance(value, Critique) else turn_text(value)
             check_turn(said, prompt=prompt, terms=terms, symbols=list(hypothesis.targets), on_topic=on_topic)
 
-        try:
-            reply = await self.client.structured(
-                role, messages, schema, seed=draw_seed(*draw, 0), model=model, check=check
-            )
-        except AnswerRejected as exc:
-            raise TurnFailed(step, f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
-        except StructuredOutputError as exc:
-            raise TurnFailed(step, str(exc)) from None
+        reply = await ask_or_fail(
+            self.client,
+            step,
+            role,
+            self.prompts.system,
+            prompt,
+            schema,
+            seed=draw_seed(*draw, 0),
+            check=check,
+            model=model,
+        )
         return TurnResult(
             step=step,
             role=role,

@@ -8,16 +8,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.checks import check_turn
 from agents.client import LLMClient
-from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import capped_text
 from agents.prompts import PromptSet
-from agents.roles import TurnFailed, draw_seed
+from agents.roles import ask_or_fail, draw_seed
 from agents.usage import CallRecord
 
 Support = Literal["supports", "contradicts", "unrelated", "insufficient"]
@@ -105,23 +104,15 @@ class ClaimVerifier:
             reasoning_cap=REASONING_CAP,
             quote_cap=QUOTE_CAP,
         )
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": self.prompts.system},
-            {"role": "user", "content": prompt},
-        ]
 
         def check(value: BaseModel) -> None:
             assert isinstance(value, Verification)
             check_turn(value.reasoning, prompt=prompt, terms=set(), symbols=[], on_topic=False)
 
-        try:
-            reply = await self.client.structured(
-                "verifier", messages, Verification, seed=draw_seed(draw_key, "verify", 0, 0), check=check
-            )
-        except AnswerRejected as exc:
-            raise TurnFailed("verify", f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
-        except StructuredOutputError as exc:
-            raise TurnFailed("verify", str(exc)) from None
+        seed = draw_seed(draw_key, "verify", 0, 0)
+        reply = await ask_or_fail(
+            self.client, "verify", "verifier", self.prompts.system, prompt, Verification, seed=seed, check=check
+        )
         value = reply.value
         assert isinstance(value, Verification)
         label, found = checked_label(value.label, value.quote, abstract)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from debates.hypotheses import Hypothesis
 from safeio.errors import Loc, validation_line
+from safeio.text import NotUtf8Error, utf8_text
 from safeio.yaml import MAX_DIGITS, YamlError, parse_yaml
 from store.models import HypothesisVersionRow
 
@@ -56,16 +56,10 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: file not found")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"{path}: file is larger than {MAX_FILE_BYTES // 2**20} MB")
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(f"{path}: UTF-16 or UTF-32 text, expected UTF-8 (save the file as UTF-8)")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{path}: binary file, expected YAML or JSON Lines text")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+        text = utf8_text(path.read_bytes(), path, binary_expected="YAML or JSON Lines text")
+    except NotUtf8Error as exc:
+        raise InputError(str(exc)) from None
     if not text.strip():
         raise InputError(f"{path}: empty file, expected hypotheses")
     return text

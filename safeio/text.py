@@ -8,6 +8,7 @@ through `display_url` (or, inside a longer message, `hide_passwords`).
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from sqlalchemy.engine import make_url
@@ -54,3 +55,21 @@ def display_url(url: str) -> str:
     except (ArgumentError, ValueError, TypeError):
         shown = hide_passwords(url)
     return safe_text(shown)
+
+
+class NotUtf8Error(ValueError):
+    """A file's bytes are not UTF-8 text (or are binary); str() names the file, the line where known, and why."""
+
+
+def utf8_text(data: bytes, where: object, *, binary_expected: str | None = None) -> str:
+    """`data` (a file's bytes, a UTF-8 BOM allowed) as text, or NotUtf8Error naming `where`: UTF-16/32 text, a
+    NUL byte in the first 8 KiB when `binary_expected` names what was expected instead, or an invalid byte."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise NotUtf8Error(f"{where}: UTF-16 or UTF-32 text, expected UTF-8 (save the file as UTF-8)")
+    if binary_expected is not None and b"\x00" in data[:8192]:
+        raise NotUtf8Error(f"{where}: binary file, expected {binary_expected}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NotUtf8Error(f"{where}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None

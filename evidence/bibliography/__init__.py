@@ -15,7 +15,6 @@ kept as written (BibTeX text after LaTeX decoding), never escaped here: escaping
 
 from __future__ import annotations
 
-import codecs
 from pathlib import Path
 
 from evidence.bibliography.bibtex import parse_bibtex
@@ -24,6 +23,7 @@ from evidence.bibliography.entry import BibliographyError, Entry
 from evidence.bibliography.references import parse_references
 from evidence.bibliography.ris import parse_ris
 from safeio.files import UnsafePathError, read_regular
+from safeio.text import NotUtf8Error, utf8_text
 
 __all__ = [
     "FORMATS",
@@ -54,13 +54,10 @@ def read_bibliography(path: Path) -> list[Entry]:
         data, _ = read_regular(path, limit=MAX_FILE_BYTES)
     except UnsafePathError as exc:
         raise BibliographyError(str(exc)) from None
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise BibliographyError(f"{path}: UTF-16 or UTF-32 text, expected UTF-8 (save the file as UTF-8)")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BibliographyError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+        text = utf8_text(data, path)
+    except NotUtf8Error as exc:
+        raise BibliographyError(str(exc)) from None
     if not text.strip():
         raise BibliographyError(f"{path}: empty file, expected {kind} entries")
     parse = {"BibTeX": parse_bibtex, "RIS": parse_ris, "CSL-JSON": parse_csl_json}[kind]
