@@ -28,6 +28,18 @@ class CallRecord:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def answer_columns(self) -> dict[str, object]:
+        """What an answer stored with its cost keeps of its call(s): the served model, tokens, latency, dollars and
+        HTTP requests (the store's comparisons and claim checks)."""
+        return {
+            "model": self.served_model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": self.latency_s,
+            "cost_usd": self.cost_usd,
+            "attempts": self.attempts,
+        }
+
     def usage_row(self, *, batch_id: str | None, debate_id: str | None, role: str | None = None) -> dict[str, object]:
         """The call as the store's `usage` table keeps it (`role` overrides the record's, e.g. "pairwise")."""
         return {

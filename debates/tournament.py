@@ -354,14 +354,9 @@ class TournamentRunner:
             "dimensions": found.dimensions,
             "confidence": found.confidence,
             "reasoning": found.reasoning,
-            "model": record.served_model,
             "prompt_hash": found.prompt_hash,
             "protocol": self.protocol.as_dict(),
-            "prompt_tokens": record.prompt_tokens,
-            "completion_tokens": record.completion_tokens,
-            "latency_s": record.latency_s,
-            "cost_usd": record.cost_usd,
-            "attempts": record.attempts,
+            **record.answer_columns(),
             "asks": found.asks,
         }
 

@@ -196,7 +196,6 @@ class AuditRunner:
 
 
 def _check_row(cid: str, entry: BibEntryRow, claim: str, check: ClaimCheck, protocol: str) -> dict[str, Any]:
-    record = check.record
     return {
         "id": cid,
         "entry_key": entry.key,
@@ -207,13 +206,8 @@ def _check_row(cid: str, entry: BibEntryRow, claim: str, check: ClaimCheck, prot
         "quote": check.quote,
         "quote_found": check.quote_found,
         "reasoning": check.reasoning,
-        "model": record.served_model,
         "prompt_hash": check.prompt_hash,
         "protocol_hash": protocol,
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "latency_s": record.latency_s,
-        "cost_usd": record.cost_usd,
-        "attempts": record.attempts,
+        **check.record.answer_columns(),
         "asks": check.asks,
     }

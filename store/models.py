@@ -272,7 +272,20 @@ class EvalItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ComparisonRow(Base):
+class AnswerCost:
+    """What a stored answer cost (a comparison, a claim check): its call(s)' tokens, latency, dollars, HTTP
+    requests (`attempts`) and answers asked for (`asks`: more than 1 when it was re-asked)."""
+
+    prompt_tokens: Mapped[int] = mapped_column(Integer, sort_order=10)
+    completion_tokens: Mapped[int] = mapped_column(Integer, sort_order=10)
+    latency_s: Mapped[float] = mapped_column(Float, sort_order=10)
+    cost_usd: Mapped[float] = mapped_column(Float, sort_order=10)
+    attempts: Mapped[int] = mapped_column(Integer, sort_order=10)
+    asks: Mapped[int] = mapped_column(Integer, sort_order=10)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=10)
+
+
+class ComparisonRow(AnswerCost, Base):
     """One pairwise judgement: which of two hypothesis versions, shown in this order, a judge preferred. Its id is
     a hash of (first version, second version, tournament protocol, judge), so it is asked once, ever."""
 
@@ -293,13 +306,6 @@ class ComparisonRow(Base):
     model: Mapped[str] = mapped_column(String(200))  # as the server named it
     prompt_hash: Mapped[str] = mapped_column(String(16))
     protocol: Mapped[dict[str, Any]] = mapped_column()
-    prompt_tokens: Mapped[int] = mapped_column(Integer)
-    completion_tokens: Mapped[int] = mapped_column(Integer)
-    latency_s: Mapped[float] = mapped_column(Float)
-    cost_usd: Mapped[float] = mapped_column(Float)
-    attempts: Mapped[int] = mapped_column(Integer)
-    asks: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TournamentRow(Base):
@@ -367,7 +373,7 @@ class BibEntryRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ClaimCheckRow(Base):
+class ClaimCheckRow(AnswerCost, Base):
     """The verifier's judgement of one (claim, source) pair: does the entry's abstract support the claim? Its id is
     a hash of (hypothesis statement, claim, entry content, verifier protocol), so it is asked once, ever.
     `label` is after the quote check: a quote not found in the abstract downgrades `raw_label` to insufficient."""
@@ -386,13 +392,6 @@ class ClaimCheckRow(Base):
     model: Mapped[str] = mapped_column(String(200))  # as the server named it
     prompt_hash: Mapped[str] = mapped_column(String(16))
     protocol_hash: Mapped[str] = mapped_column(String(16))
-    prompt_tokens: Mapped[int] = mapped_column(Integer)
-    completion_tokens: Mapped[int] = mapped_column(Integer)
-    latency_s: Mapped[float] = mapped_column(Float)
-    cost_usd: Mapped[float] = mapped_column(Float)
-    attempts: Mapped[int] = mapped_column(Integer)
-    asks: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CitationAuditRow(Base):
