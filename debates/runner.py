@@ -32,8 +32,8 @@ from scoring.aggregate import hypothesis_score
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
 from store import rankings, repository
+from store.claims import debate_locks
 from store.engine import StoreError
-from store.leases import new_owner
 from store.models import BatchRow, DebateRow, HypothesisVersionRow
 
 Status = Literal["completed", "failed", "skipped"]
@@ -50,6 +50,7 @@ class DebateOutcome:
     reason: str | None = None
     resumed: bool = False
     scoreboard_id: str | None = None
+    busy: bool = False  # skipped because another live process runs it now
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ class BatchRunner:
     _step: str = ""
 
     def __post_init__(self) -> None:
-        self.owner = new_owner()
+        self.locks = debate_locks(self.sessions.engine)
+        self._versions: dict[tuple[str, str], str] = {}
         self.client.ledger.listeners.append(self._on_call)
         self.roles = Roles(self.client, self.prompts, self.rubric)
         llm = self.client.settings
@@ -163,12 +165,9 @@ class BatchRunner:
 
     # -- the batch ---------------------------------------------------------------------------
 
-    async def run(self, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool = False) -> BatchResult:
-        """Debate every (hypothesis, replicate). `stored=True`: the hypotheses are stored versions (e.g. revisions
-        offered in rebuttals) that are debated as they are, without becoming their hypothesis's current content."""
-        started = time.monotonic()
-        ledger = self.client.ledger
-        mark = ledger.calls  # this run's spending is what the ledger records after it
+    def open_batch(self, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool = False) -> str:
+        """Store the hypotheses (unless `stored`: they are stored versions, e.g. revisions offered in rebuttals, debated
+        as they are without becoming their hypothesis's current content) and a new batch row; return its id."""
         batch_id = "b-" + uuid.uuid4().hex[:8]
         batch = {
             "id": batch_id,
@@ -183,22 +182,37 @@ class BatchRunner:
                 repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
             session.add(BatchRow(**batch))
             session.commit()  # the hypotheses land together or not at all
+        self.know_versions(hypotheses)
+        return batch_id
+
+    def know_versions(self, hypotheses: Sequence[Hypothesis]) -> None:
+        """Look up the stored version ids of `hypotheses`, which the judges see (e.g. h-2600483e.v2)."""
         with self.sessions() as session:
-            self._versions = {
-                (v.hypothesis_id, v.content_hash): v.id
-                for v in session.scalars(
-                    select(HypothesisVersionRow).where(
-                        HypothesisVersionRow.hypothesis_id.in_([h.hypothesis_id for h in hypotheses])
+            self._versions.update(
+                {
+                    (v.hypothesis_id, v.content_hash): v.id
+                    for v in session.scalars(
+                        select(HypothesisVersionRow).where(
+                            HypothesisVersionRow.hypothesis_id.in_([h.hypothesis_id for h in hypotheses])
+                        )
                     )
-                )
-            }
+                }
+            )
+
+    async def run(self, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool = False) -> BatchResult:
+        """Debate every (hypothesis, replicate). `stored=True`: the hypotheses are stored versions (e.g. revisions
+        offered in rebuttals) that are debated as they are, without becoming their hypothesis's current content."""
+        started = time.monotonic()
+        ledger = self.client.ledger
+        mark = ledger.calls  # this run's spending is what the ledger records after it
+        batch_id = self.open_batch(hypotheses, source=source, stored=stored)
         self._total = len(hypotheses) * self.settings.replicates
         self._budget_hit = False
         slots = asyncio.Semaphore(self.settings.concurrency)
 
         async def bounded(h: Hypothesis, replicate: int) -> None:
             async with slots:
-                self._outcomes.append(await self._debate(h, replicate, batch_id))
+                self._outcomes.append(await self.debate(h, replicate, batch_id))
                 self._report()
 
         self._outcomes = []
@@ -209,6 +223,7 @@ class BatchRunner:
             status = "interrupted"
             raise
         finally:
+            self.locks.close()
             try:
                 with self.sessions() as session:
                     repository.finish_batch_commit(
@@ -245,33 +260,37 @@ class BatchRunner:
 
     # -- one debate --------------------------------------------------------------------------
 
-    async def _debate(self, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateOutcome:
+    async def debate(
+        self, hypothesis: Hypothesis, replicate: int, batch_id: str, *, auditor: Auditor | None = None
+    ) -> DebateOutcome:
+        """Debate (or resume) one (hypothesis, replicate) under this runner's protocol, holding its lock
+        (store/claims.py) while it runs; a debate another process runs now is skipped as "busy". `auditor`: the
+        evidence audit its judges read, when not the runner's own (a queue worker audits per debate)."""
+        d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
         with _writes(self.sessions):
             try:
-                return await self._debate_leased(hypothesis, replicate, batch_id)
-            except (repository.LeaseLost, IntegrityError) as exc:
-                # another worker finished or took over this debate: never an error that ends the batch
-                d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
-                reason = str(exc) if isinstance(exc, repository.LeaseLost) else "stored by another worker"
+                return await self._debate_claimed(hypothesis, replicate, batch_id, auditor or self.auditor)
+            except (repository.NotRunning, IntegrityError) as exc:
+                # finished elsewhere meanwhile: never an error that ends the batch
+                reason = str(exc) if isinstance(exc, repository.NotRunning) else "stored elsewhere"
                 return DebateOutcome(d_id, hypothesis.hypothesis_id, replicate, "skipped", reason=reason)
+            finally:
+                self.locks.release(d_id)
 
-    async def _debate_leased(self, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateOutcome:
+    async def _debate_claimed(
+        self, hypothesis: Hypothesis, replicate: int, batch_id: str, auditor: Auditor | None
+    ) -> DebateOutcome:
         h_id = hypothesis.hypothesis_id
         d_id = debate_id(hypothesis.content_hash, self.protocol.hash, replicate)
         if self._over_budget():
             self._budget_hit = True
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="budget exhausted")
         with self.sessions() as session:
-            claim = repository.claim_debate(
-                session,
-                self._debate_row(d_id, hypothesis, replicate, batch_id),
-                owner=self.owner,
-                lease_s=self.settings.lease_s,
-            )
+            claim = repository.claim_debate(session, self.debate_row(d_id, hypothesis, replicate, batch_id), self.locks)
         if claim.status == "completed":
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="already completed")
         if claim.status == "busy":
-            return DebateOutcome(d_id, h_id, replicate, "skipped", reason=f"running in {claim.holder}")
+            return DebateOutcome(d_id, h_id, replicate, "skipped", reason="running in another process", busy=True)
         transcript = [PriorTurn(t.role, t.step, t.round, t.text, dict(t.payload)) for t in claim.turns]
         _current_debate.set(d_id)
         next_seq = len(claim.turns)
@@ -294,10 +313,9 @@ class BatchRunner:
             version_id=version_id,
             seats=self.seats,
             announce=lambda step: self._on_step(f"{h_id} {step}"),
-            auditor=self.auditor,
+            auditor=auditor,
         )
         s = self.settings
-        heartbeat = asyncio.create_task(self._heartbeat(d_id))
         try:
             final = await run_debate(
                 context,
@@ -311,12 +329,8 @@ class BatchRunner:
             step = exc.step if isinstance(exc, TurnFailed) else None
             reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
             with self.sessions() as session:
-                repository.fail_debate_commit(
-                    session, d_id, reason, step, self._usage_rows(d_id, batch_id), owner=self.owner
-                )
+                repository.fail_debate_commit(session, d_id, reason, step, self._usage_rows(d_id, batch_id))
             return DebateOutcome(d_id, h_id, replicate, "failed", reason=reason, resumed=bool(transcript))
-        finally:
-            heartbeat.cancel()
         verdicts = [t for t in final if t.step == "verdict"]
         composites = [composite(v.payload["scores"], self.rubric) for v in verdicts]
         score = panel(composites)
@@ -346,23 +360,10 @@ class BatchRunner:
                 aggregate=hypothesis_score,
                 revision=revision_record(hypothesis, revised),
                 usage=self._usage_rows(d_id, batch_id),
-                owner=self.owner,
             )
         return DebateOutcome(
             d_id, h_id, replicate, "completed", score=score, resumed=bool(transcript), scoreboard_id=board_id
         )
-
-    async def _heartbeat(self, d_id: str) -> None:
-        """Renew the lease while the debate runs, so a call longer than `lease_s` does not lose it."""
-        engine = self.sessions.engine
-        while True:
-            await asyncio.sleep(self.settings.lease_s / 3)
-            try:
-                held = await asyncio.to_thread(repository.renew_lease, engine, d_id, self.owner, self.settings.lease_s)
-            except OperationalError:
-                continue  # a busy database: the next beat tries again; the turn writes say if it is gone
-            if not held:
-                return
 
     def _write_turn(self, d_id: str, batch_id: str, seq: int, result: TurnResult) -> None:
         record = result.record
@@ -399,16 +400,11 @@ class BatchRunner:
                 "model": record.served_model,
                 "rubric_hash": self.rubric.hash,
             }
-        repository.add_turn(
-            self.sessions.engine,
-            turn,
-            verdict,
-            self._usage_rows(d_id, batch_id),
-            owner=self.owner,
-            lease_s=self.settings.lease_s,
-        )
+        repository.add_turn(self.sessions.engine, turn, verdict, self._usage_rows(d_id, batch_id))
 
-    def _debate_row(self, d_id: str, hypothesis: Hypothesis, replicate: int, batch_id: str) -> DebateRow:
+    def debate_row(
+        self, d_id: str, hypothesis: Hypothesis, replicate: int, batch_id: str, status: str = "running"
+    ) -> DebateRow:
         return DebateRow(
             id=d_id,
             hypothesis_id=hypothesis.hypothesis_id,
@@ -416,7 +412,7 @@ class BatchRunner:
             protocol_hash=self.protocol.hash,
             replicate=replicate,
             batch_id=batch_id,
-            status="running",
+            status=status,
             attempts=1,
             protocol=self.protocol.as_dict(),
             rubric_hash=self.rubric.hash,

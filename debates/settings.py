@@ -1,4 +1,4 @@
-"""The `debate:` section of config.yaml."""
+"""The `debate:` and `queue:` sections of config.yaml."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ class DebateSettings(BaseModel):
     replicates: int = Field(1, ge=1, le=100)
     early_stop: bool = True
     concurrency: int = Field(8, ge=1, le=1024)
-    lease_s: float = Field(300, gt=0, description="a worker's hold on a debate, renewed while it runs")
     # judge k of a panel speaks as personas[(k-1) % len] (prompts/judge_personas/<name>.md) and reads the
     # debate in judge_orders[(k-1) % len]; its model is llm.models.judges[(k-1) % len] when that is set
     personas: list[str] = Field(
@@ -26,3 +25,17 @@ class DebateSettings(BaseModel):
     judge_orders: list[MaterialOrder] = Field(
         default_factory=lambda: ["chronological", "critic-first", "proposer-first"], min_length=1, max_length=15
     )
+
+
+class QueueSettings(BaseModel):
+    """The `queue:` section of config.yaml: how workers share a PostgreSQL store."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heartbeat_s: float = Field(10, gt=0, description="a worker's heartbeat interval")
+    stalled_s: float = Field(30, gt=0, description="a worker silent this long is gone: its jobs are retried")
+    recover_every_s: int = Field(10, ge=1, le=59, description="how often a worker looks for stalled jobs")
+    grace_s: float = Field(60, ge=0, description="a stopping worker's time to finish its jobs before handing them back")
+    poll_s: float = Field(5, gt=0, description="a worker's poll for jobs, besides LISTEN/NOTIFY")
+    max_attempts: int = Field(20, ge=1, description="runs of one job: retries after crashes, busy debates, stops")
+    retry_wait_s: int = Field(2, ge=0, description="added wait before each further attempt (linear)")

@@ -131,6 +131,12 @@ def run(
     budget_usd: Annotated[
         float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue", help="store the batch and queue one job per debate for `hypodebate worker`s (PostgreSQL)"
+        ),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -140,6 +146,25 @@ def run(
     settings = _settings(config)
     if not paths and not version:
         _fail("give hypothesis files, or --version ids of stored versions", code=2)
+    if queue:
+        from hypodebate.commands.queue import enqueue_command
+
+        if budget_tokens is not None or budget_usd is not None or concurrency is not None:
+            _fail("--queue: budgets and --concurrency belong to a process; give workers --concurrency", code=2)
+        raise typer.Exit(
+            _guard(
+                lambda: enqueue_command(
+                    paths or [],
+                    settings,
+                    err=err,
+                    db=db,
+                    versions=version or [],
+                    replicates=replicates,
+                    rounds=rounds,
+                    judges=judges,
+                )
+            )
+        )
     code = _guard(
         lambda: run_command(
             paths or [],
@@ -488,6 +513,40 @@ def evidence(
         )
     )
     raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="debates this worker runs at once")] = 4,
+    queues: Annotated[
+        list[str] | None, typer.Option("--queues", help="queues to serve (repeatable; default: debates)")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="stop when the queue is empty instead of waiting for more")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run queued debates (`run --queue`) until stopped; start one per machine, all on one PostgreSQL URL."""
+    from hypodebate.commands.queue import worker_command
+
+    settings = _settings(config)
+    raise typer.Exit(
+        _guard(lambda: worker_command(settings, err=err, db=db, concurrency=concurrency, queues=queues, once=once))
+    )
+
+
+@app.command()
+def status(
+    batch: Annotated[str | None, typer.Option("--batch", help="one batch (b-...); default: the 10 most recent")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queued, running, done, failed and stalled debates per batch, and the queue's workers."""
+    from hypodebate.commands.queue import status_command
+
+    settings = _settings(config)
+    raise typer.Exit(_guard(lambda: status_command(settings, out=out, db=db, batch=batch)))
 
 
 @app.command()

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.settings import LLMSettings
-from debates.settings import DebateSettings
+from debates.settings import DebateSettings, QueueSettings
 from evidence.settings import EvidenceSettings
 from safeio.errors import Loc, validation_line
 from safeio.yaml import YamlDocument, YamlError, load_yaml, parse_yaml
@@ -48,6 +48,7 @@ class Settings(BaseModel):
     store: StoreSettings = StoreSettings()
     wiki: WikiSettings = WikiSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    queue: QueueSettings = QueueSettings()
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:

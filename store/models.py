@@ -142,6 +142,7 @@ class DebateRow(Base):
     __table_args__ = (
         UniqueConstraint("hypothesis_hash", "protocol_hash", "replicate", name="uq_debate_identity"),
         Index("ix_debates_hypothesis_status", "hypothesis_id", "status"),
+        Index("ix_debates_batch_status", "batch_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -150,7 +151,7 @@ class DebateRow(Base):
     protocol_hash: Mapped[str] = mapped_column(String(16))
     replicate: Mapped[int] = mapped_column(Integer)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"))
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed | failed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # queued | running | completed | failed
     failure_reason: Mapped[str | None] = mapped_column(Text)
     failed_step: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
@@ -163,9 +164,6 @@ class DebateRow(Base):
     models: Mapped[dict[str, Any]] = mapped_column()
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
-    # the worker running it now (store/leases.py); cleared when the debate ends
-    lease_owner: Mapped[str | None] = mapped_column(String(120))
-    lease_expires: Mapped[datetime | None] = mapped_column()
 
     turns: Mapped[list[TurnRow]] = relationship(order_by="TurnRow.seq", cascade="all, delete-orphan")
     verdicts: Mapped[list[VerdictRow]] = relationship(order_by="VerdictRow.judge", cascade="all, delete-orphan")

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.leases import expiry, lease_free
+from store.claims import DebateLocks
 from store.models import (
     BatchRow,
     DebateRow,
@@ -184,93 +185,64 @@ def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionR
 @dataclass(frozen=True)
 class Claim:
     debate_id: str
-    status: str  # "new", "resume", "completed" or "busy" (leased by another live worker)
+    status: str  # "new", "resume", "completed" or "busy" (another live process runs it now)
     turns: list[TurnRow]
-    holder: str | None = None
     attempt: int = 1  # a failed debate run again is attempt 2, 3, ...
 
 
-class LeaseLost(Exception):
-    """Another worker took this debate over (our lease expired); stop working on it."""
+class NotRunning(Exception):
+    """The debate is no longer running: it was finished elsewhere (never while we held its lock)."""
 
 
-def claim_debate(session: Session, row: DebateRow, *, owner: str, lease_s: float) -> Claim:
-    """Lease the debate `row` describes, or find it: completed ones are skipped, ones leased by another live
-    worker are left alone, interrupted ones resumed, failed ones reset and retried. Commits."""
-    row.lease_owner, row.lease_expires = owner, expiry(lease_s)
-    existing = session.get(DebateRow, row.id)
-    if existing is None:
-        session.add(row)
-        try:
-            session.commit()
-            return Claim(row.id, "new", [])
-        except IntegrityError:  # another worker inserted it first
+def claim_debate(session: Session, row: DebateRow, locks: DebateLocks) -> Claim:
+    """Take the debate `row` describes, holding its lock (store/claims.py) for "new" and "resume": completed
+    ones are skipped, ones another live process runs are left alone, queued and interrupted ones resumed,
+    failed ones reset and retried. Commits."""
+    if not locks.acquire(row.id):
+        return Claim(row.id, "busy", [])
+    try:
+        existing = session.get(DebateRow, row.id)
+        if existing is None:
+            session.add(row)
+            try:
+                session.commit()
+                return Claim(row.id, "new", [])
+            except IntegrityError:  # enqueued meanwhile (workers/): take that row
+                session.rollback()
+                existing = session.get_one(DebateRow, row.id, populate_existing=True)
+        if existing.status == "completed":
             session.rollback()
-            existing = session.get(DebateRow, row.id, populate_existing=True)
-            if existing is None:
-                raise
-    if existing.status == "completed":
-        session.rollback()
-        return Claim(existing.id, "completed", [])
-    held_by = existing.lease_owner
-    if not lease_free(held_by, existing.lease_expires, owner):
-        session.rollback()
-        return Claim(existing.id, "busy", [], holder=held_by)
-    swapped = session.execute(  # compare-and-swap: only if nobody re-leased it since we looked
-        update(DebateRow)
-        .where(
-            DebateRow.id == existing.id,
-            DebateRow.status != "completed",
-            DebateRow.lease_owner.is_(None) if held_by is None else DebateRow.lease_owner == held_by,
-        )
-        .values(lease_owner=owner, lease_expires=expiry(lease_s), batch_id=row.batch_id)
-        .execution_options(synchronize_session=False)
-    )
-    if swapped.rowcount != 1:
-        session.rollback()
-        return Claim(existing.id, "busy", [], holder="another worker")
-    session.refresh(existing)
-    if existing.status == "failed":
-        session.execute(delete(TurnRow).where(TurnRow.debate_id == existing.id))
-        session.execute(delete(VerdictRow).where(VerdictRow.debate_id == existing.id))
-        existing.status = "running"
-        existing.failure_reason = None
-        existing.failed_step = None
-        existing.attempts += 1
-        existing.started_at = utcnow()
+            locks.release(row.id)
+            return Claim(existing.id, "completed", [])
+        existing.batch_id = row.batch_id
+        if existing.status == "failed":
+            session.execute(delete(TurnRow).where(TurnRow.debate_id == existing.id))
+            session.execute(delete(VerdictRow).where(VerdictRow.debate_id == existing.id))
+            existing.failure_reason = None
+            existing.failed_step = None
+            existing.attempts += 1
+        if existing.status != "running":  # failed or queued: it starts now
+            existing.status = "running"
+            existing.started_at = utcnow()
+            session.commit()
+            return Claim(existing.id, "new", [], attempt=existing.attempts)
+        turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
         session.commit()
-        return Claim(existing.id, "new", [], attempt=existing.attempts)
-    turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
-    session.commit()
-    return Claim(existing.id, "resume", turns, attempt=existing.attempts)
-
-
-def _renew(connection: Connection, debate_id: str, owner: str, lease_s: float) -> None:
-    renewed = connection.execute(
-        update(DebateRow.__table__)
-        .where(DebateRow.__table__.c.id == debate_id, DebateRow.__table__.c.lease_owner == owner)
-        .values(lease_expires=expiry(lease_s))
-    )
-    if renewed.rowcount != 1:
-        raise LeaseLost(f"{debate_id}: lease lost to another worker")
+        return Claim(existing.id, "resume", turns, attempt=existing.attempts)
+    except BaseException:
+        session.rollback()
+        locks.release(row.id)
+        raise
 
 
 def add_turn(
-    engine: Engine,
-    turn: dict[str, Any],
-    verdict: dict[str, Any] | None,
-    usage: Sequence[dict[str, Any]],
-    *,
-    owner: str,
-    lease_s: float,
+    engine: Engine, turn: dict[str, Any], verdict: dict[str, Any] | None, usage: Sequence[dict[str, Any]]
 ) -> None:
-    """One transaction per turn: renew the lease, then the turn, its verdict (for judges) and the calls
-    that produced it. Raises LeaseLost (writing nothing) if another worker took the debate over.
+    """One transaction per turn: the turn, its verdict (for judges) and the calls that produced it.
 
     SQLAlchemy Core on a plain connection, not the ORM: this runs once per LLM turn, on the hot path.
     """
     with engine.begin() as connection:
-        _renew(connection, turn["debate_id"], owner, lease_s)
         connection.execute(TurnRow.__table__.insert(), [turn])
         if verdict is not None:
             connection.execute(VerdictRow.__table__.insert(), [verdict])
@@ -331,28 +303,18 @@ def ensure_scoreboard(session: Session, board: BoardSpec) -> str:
     return board.id
 
 
-def renew_lease(engine: Engine, debate_id: str, owner: str, lease_s: float) -> bool:
-    """Extend our lease (the heartbeat while a call is in flight). False when another worker holds it now."""
-    with engine.begin() as connection:
-        try:
-            _renew(connection, debate_id, owner, lease_s)
-        except LeaseLost:
-            return False
-    return True
-
-
-def _finish(session: Session, debate_id: str, owner: str, **values: Any) -> DebateRow:
-    """Move a running debate we hold to its final state, or raise LeaseLost: a conditional update, so two
-    workers racing to finish the same debate cannot both succeed."""
+def _finish(session: Session, debate_id: str, **values: Any) -> DebateRow:
+    """Move a running debate to its final state, or raise NotRunning: a conditional update, so a debate is
+    finished once."""
     moved = session.execute(
         update(DebateRow)
-        .where(DebateRow.id == debate_id, DebateRow.lease_owner == owner, DebateRow.status == "running")
-        .values(lease_owner=None, finished_at=utcnow(), **values)
+        .where(DebateRow.id == debate_id, DebateRow.status == "running")
+        .values(finished_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
         session.rollback()
-        raise LeaseLost(f"{debate_id}: finished or taken over by another worker")
+        raise NotRunning(f"{debate_id}: finished elsewhere")
     return session.get_one(DebateRow, debate_id, populate_existing=True)
 
 
@@ -370,17 +332,15 @@ def complete_debate_commit(
     aggregate: Callable[[list[list[float]]], Aggregate],
     revision: HypothesisRecord | None = None,
     usage: Sequence[dict[str, Any]] = (),
-    owner: str,
 ) -> str:
     """Mark the debate completed, store its panel score on its scoreboard, keep a revision offered in the
     rebuttal as a child version, and refresh the version's score on that scoreboard, atomically.
 
-    Returns the scoreboard id. Raises LeaseLost (having written nothing) when another worker finished or
-    took over the debate; a duplicate score row (a lost race) is the same outcome, never an error."""
+    Returns the scoreboard id. Raises NotRunning (having written nothing) when the debate was finished
+    elsewhere; a duplicate score row is the same outcome, never an error."""
     debate = _finish(
         session,
         debate_id,
-        owner,
         status="completed",
         rounds_run=rounds_run,
         early_stopped=early_stopped,
@@ -410,7 +370,7 @@ def complete_debate_commit(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise LeaseLost(f"{debate_id}: already scored by another worker") from None
+        raise NotRunning(f"{debate_id}: already scored") from None
     refresh_hypothesis_score(session, board_id, debate.hypothesis_id, debate.hypothesis_hash, aggregate)
     session.commit()
     return board_id
@@ -491,9 +451,9 @@ def refresh_hypothesis_score(
 
 
 def fail_debate_commit(
-    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]], *, owner: str
+    session: Session, debate_id: str, reason: str, step: str | None, usage: Sequence[dict[str, Any]]
 ) -> None:
-    _finish(session, debate_id, owner, status="failed", failure_reason=reason[:2000], failed_step=step)
+    _finish(session, debate_id, status="failed", failure_reason=reason[:2000], failed_step=step)
     add_usage(session, usage)
     session.commit()
 
@@ -508,4 +468,39 @@ def finish_batch_commit(
     batch.wall_s = wall_s
     batch.status = status
     batch.finished_at = utcnow()
+    session.commit()
+
+
+def set_batch_status(session: Session, batch_id: str, status: str) -> None:
+    session.get_one(BatchRow, batch_id).status = status
+
+
+def debate_counts(session: Session, batch_id: str | None = None) -> dict[str, int]:
+    """Debates per status (queued, running, completed, failed), of one batch or of all."""
+    query = select(DebateRow.status, func.count()).group_by(DebateRow.status)
+    if batch_id is not None:
+        query = query.where(DebateRow.batch_id == batch_id)
+    return {status: n for status, n in session.execute(query).all()}
+
+
+def running_debates(session: Session, batch_id: str | None = None) -> list[str]:
+    query = select(DebateRow.id).where(DebateRow.status == "running")
+    if batch_id is not None:
+        query = query.where(DebateRow.batch_id == batch_id)
+    return list(session.scalars(query))
+
+
+def tally_batch_commit(session: Session, batch_id: str) -> None:
+    """Count a queued batch's debates onto its row (after each of its jobs); it is completed when none is queued
+    or running. Idempotent: workers finishing at once write the same counts."""
+    counts = debate_counts(session, batch_id)
+    batch = session.get_one(BatchRow, batch_id, with_for_update=True)
+    batch.debates_completed = counts.get("completed", 0)
+    batch.debates_failed = counts.get("failed", 0)
+    if not counts.get("queued") and not counts.get("running"):
+        batch.status = "completed"
+        if batch.finished_at is None:
+            batch.finished_at = utcnow()
+            started = batch.started_at if batch.started_at.tzinfo else batch.started_at.replace(tzinfo=UTC)
+            batch.wall_s = (batch.finished_at - started).total_seconds()
     session.commit()

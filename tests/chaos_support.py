@@ -257,13 +257,13 @@ def audit(url: str, hypothesis_ids: Sequence[str], *, judges: int, replicates: i
                 )
             ).scalar()
             duplicate_verdicts = _count(
-                c, "select count(*) from (select debate_id, judge from verdicts group by 1, 2 having count(*) > 1)"
+                c, "select count(*) from (select debate_id, judge from verdicts group by 1, 2 having count(*) > 1) t"
             )
             duplicate_scores = _count(
-                c, "select count(*) from (select debate_id from scores group by 1 having count(*) > 1)"
+                c, "select count(*) from (select debate_id from scores group by 1 having count(*) > 1) t"
             )
             duplicate_turns = _count(
-                c, "select count(*) from (select debate_id, seq from turns group by 1, 2 having count(*) > 1)"
+                c, "select count(*) from (select debate_id, seq from turns group by 1, 2 having count(*) > 1) t"
             )
             inconsistent = _count(
                 c,

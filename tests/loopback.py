@@ -217,6 +217,34 @@ def _response(status: int, payload: dict[str, Any], headers: dict[str, str] | No
     return (head + f"content-length: {len(data)}\r\n\r\n").encode("latin-1") + data
 
 
+class Load:
+    """Requests in flight at the fake over time (`GET /_load`): how busy the engine keeps its call slots."""
+
+    def __init__(self) -> None:
+        self.in_flight = self.peak = self.requests = 0
+        self.busy_s = 0.0  # the integral of requests in flight over time
+        self._since = time.monotonic()
+
+    def _advance(self) -> None:
+        now = time.monotonic()
+        self.busy_s += self.in_flight * (now - self._since)
+        self._since = now
+
+    def arrive(self) -> None:
+        self._advance()
+        self.in_flight += 1
+        self.requests += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def leave(self) -> None:
+        self._advance()
+        self.in_flight -= 1
+
+    def reading(self) -> dict[str, float]:
+        self._advance()
+        return {"requests": self.requests, "busy_s": self.busy_s, "peak": self.peak, "clock": time.monotonic()}
+
+
 async def serve_async(
     port: int,
     latency: float,
@@ -228,6 +256,8 @@ async def serve_async(
     """The same fake on one asyncio loop (no thread per connection): cheap enough that a benchmark
     measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request; with `faults`,
     injected failures. `started(url)` is called once listening (default: print the URL)."""
+
+    load = Load()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -241,12 +271,16 @@ async def serve_async(
                     path = request_line.split(" ")[1] if " " in request_line else ""
                     if path.endswith("/_faults"):
                         payload = faults.counts() if faults else {"requests": None, "injected": {}}
+                    elif path.endswith("/_load"):
+                        payload = load.reading()
                     else:
                         payload = {"object": "list", "data": [{"id": "loopback-model", "object": "model"}]}
                 else:
+                    load.arrive()
                     request = json.loads(body)
                     fault = faults.draw(request) if faults else None
                     if fault == "drop":
+                        load.leave()
                         return  # close the connection without a response
                     if fault == "hang":
                         assert faults is not None
@@ -262,6 +296,8 @@ async def serve_async(
                             assert faults is not None
                             reply = faults.spoil(fault, reply)
                         payload = completion_json(reply, request["model"])
+                if request_line.startswith("POST"):
+                    load.leave()
                 if status == 200 and not extra:
                     data = json.dumps(payload).encode()
                     writer.write(

@@ -20,6 +20,7 @@ from agents.turns import Closing, Critique, Opening, Rebuttal, max_chars
 from debates.inputs import InputError, load_hypotheses, stored_versions
 from hypodebate.cli import app
 from store import rankings, repository
+from store.claims import debate_locks
 from store.engine import MIGRATIONS, make_engine, open_store
 from store.models import (
     BatchRow,
@@ -359,16 +360,14 @@ class SlowServer(ScriptedServer):
         return super().handle(request)
 
 
-async def test_the_lease_survives_a_call_longer_than_lease_s(two, db):
+async def test_a_debate_in_flight_is_busy_for_any_other_runner(two, db):
     server = SlowServer(default=FakeDebater())
-    batch = runner(server, db, rounds=0, judges=1, lease_s=0.3)
+    batch = runner(server, db, rounds=0, judges=1)
     seen: dict[str, object] = {}
 
-    def another_worker_looks() -> None:
+    def another_runner_looks() -> None:
         with batch.sessions() as s:
             debate = s.scalars(select(DebateRow)).one()
-            expires = debate.lease_expires.replace(tzinfo=utcnow().tzinfo)
-            seen["fresh"] = expires > utcnow()
             row = DebateRow(
                 **{
                     c: getattr(debate, c)
@@ -389,11 +388,13 @@ async def test_the_lease_survives_a_call_longer_than_lease_s(two, db):
                 attempts=1,
             )
             s.expunge(debate)
-            seen["claim"] = repository.claim_debate(s, row, owner="elsewhere:1:abc", lease_s=0.3).status
+            other = debate_locks(batch.sessions.engine)
+            seen["claim"] = repository.claim_debate(s, row, other).status
+            other.close()
 
-    server.probe = another_worker_looks
+    server.probe = another_runner_looks
     result = await batch.run(two[:1], source="x")
-    assert seen == {"fresh": True, "claim": "busy"}  # 1 s into a 0.3 s lease, nobody could take it over
+    assert seen == {"claim": "busy"}  # while its judge call is in flight nobody else can take it
     assert result.outcomes[0].status == "completed"
 
 
@@ -422,13 +423,16 @@ async def test_a_completion_race_ends_with_one_score_row_and_a_finished_batch(tw
 
     monkeypatch.setattr(repository, "complete_debate_commit", raced)
     result = await batch.run(two[:1], source="x")
-    assert result.outcomes[0].status == "skipped" and "another worker" in result.outcomes[0].reason
+    assert result.outcomes[0].status == "skipped" and "already scored" in result.outcomes[0].reason
     with batch.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ScoreRow)) == 1
         assert s.scalars(select(BatchRow)).one().status == "completed"
-    # and finishing a debate somebody else finished is refused, not an IntegrityError
-    with batch.sessions() as s, pytest.raises(repository.LeaseLost):
-        repository.fail_debate_commit(s, result.outcomes[0].debate_id, "late", None, [], owner="someone")
+    # and finishing a debate that is finished already is refused, not an IntegrityError
+    monkeypatch.setattr(repository, "complete_debate_commit", real)
+    finished = await batch.run(two[1:2], source="x")
+    assert finished.outcomes[0].status == "completed"
+    with batch.sessions() as s, pytest.raises(repository.NotRunning):
+        repository.fail_debate_commit(s, finished.outcomes[0].debate_id, "late", None, [])
 
 
 # -- old databases ------------------------------------------------------------------------------------

@@ -1,0 +1,179 @@
+"""Worker scaling: 1, 2 and 4 `hypodebate worker` processes on one PostgreSQL against the loopback fake.
+
+    .venv/bin/python -m bench.workers                      # 128 debates, 200 ms per call, 8 calls per process
+    .venv/bin/python -m bench.workers --workers 1 2 4 --debates 128 --latency 0.2 --concurrency 8
+
+For each worker count: a fresh database, the batch enqueued with `run --queue`, then that many workers started
+with `--once` (each stops when the queue is empty). Prints debates per second over the span the debates ran (first
+debate started to last finished, from the store's timestamps, so process start-up is not counted), the mean and
+peak calls in flight at the fake over that span, and the scaling efficiency: debates per second at N workers /
+(N x at 1 worker). The database server is HYPODEBATE_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432).
+Each worker process has `--concurrency` debates and LLM call slots; the ceiling at N workers is N x concurrency
+calls in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = os.environ.get("HYPODEBATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def load(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url.removesuffix("/v1") + "/v1/_load", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def variants(path: Path, size: int) -> None:
+    from debates.inputs import load_hypotheses
+
+    base = load_hypotheses([REPO / "examples" / "neurodegeneration.yaml"])
+    records = [
+        base[i % len(base)].model_copy(update={"id": None, "title": f"{base[i % len(base)].title} (variant {i})"})
+        for i in range(size)
+    ]
+    dumped = [h.model_dump(mode="json", exclude={"id"}, exclude_none=True) for h in records]
+    path.write_text(yaml.safe_dump({"hypotheses": dumped}, sort_keys=False), encoding="utf-8")
+
+
+def one(workers: int, args: argparse.Namespace, fake: str, batch: Path, env: dict[str, str]) -> dict[str, float]:
+    name = f"hypodebate_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    db = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        command = [sys.executable, "-m", "hypodebate"]
+        rounds = ["--rounds", str(args.rounds), "--judges", str(args.judges)]
+        subprocess.run([*command, "run", str(batch), "--db", db, "--queue", *rounds], env=env, check=True, cwd=REPO)
+        before = load(fake)
+        processes = [
+            subprocess.Popen(
+                [*command, "worker", "--db", db, "--once", "--concurrency", str(args.concurrency)],
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        for p in processes:
+            p.wait()
+        after = load(fake)
+        engine = create_engine(db)
+        with engine.connect() as c:
+            done, span = c.execute(
+                text(
+                    "select count(*), extract(epoch from max(finished_at) - min(started_at)) "
+                    "from debates where status = 'completed'"
+                )
+            ).one()
+        engine.dispose()
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+    wall = after["clock"] - before["clock"]
+    return {
+        "workers": workers,
+        "debates": done,
+        "calls": after["requests"] - before["requests"],
+        "span_s": float(span),
+        "per_s": done / float(span),
+        # the fake was idle while processes started and stopped: count its busy time over the debates' span
+        "in_flight": (after["busy_s"] - before["busy_s"]) / float(span),
+        "peak": after["peak"],
+        "wall_s": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--debates", type=int, default=128)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=8, help="debates and call slots per worker process")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--judges", type=int, default=2)
+    args = parser.parse_args()
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.loopback", "--port", "0", "--latency", str(args.latency)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    rows = []
+    try:
+        assert server.stdout is not None
+        fake = server.stdout.readline().strip()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HYPODEBATE_"))}
+        with tempfile.TemporaryDirectory() as folder:
+            config = Path(folder) / "config.yaml"
+            config.write_text("{}\n")
+            env |= {
+                "OPENAI_BASE_URL": fake,
+                "OPENAI_API_KEY": "sk-bench",
+                "HYPODEBATE_CONFIG": str(config),
+                "HYPODEBATE_LLM__CONCURRENCY": str(args.concurrency),
+                "HYPODEBATE_QUEUE__POLL_S": "0.2",
+            }
+            batch = Path(folder) / "batch.yaml"
+            variants(batch, args.debates)
+            for workers in args.workers:
+                rows.append(one(workers, args, fake, batch, env))
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait()
+
+    table = Table(
+        title=f"worker scaling: {args.debates} debates (rounds {args.rounds}, judges {args.judges}), "
+        f"{args.latency * 1000:.0f} ms per call, {args.concurrency} debates and call slots per worker"
+    )
+    for column in [
+        "workers",
+        "debates",
+        "LLM calls",
+        "span s",
+        "debates/s",
+        "calls in flight (mean)",
+        "peak",
+        "ceiling",
+        "efficiency",
+    ]:
+        table.add_column(column, justify="right")
+    base = rows[0]["per_s"] / rows[0]["workers"] if rows else 1.0
+    for r in rows:
+        table.add_row(
+            f"{r['workers']:.0f}",
+            f"{r['debates']:.0f}",
+            f"{r['calls']:.0f}",
+            f"{r['span_s']:.1f}",
+            f"{r['per_s']:.2f}",
+            f"{r['in_flight']:.1f}",
+            f"{r['peak']:.0f}",
+            f"{r['workers'] * args.concurrency:.0f}",
+            f"{r['per_s'] / (base * r['workers']):.0%}",
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Debates on many machines: a procrastinate job queue in the PostgreSQL store.
+
+`enqueue` stores a batch and defers one job per debate (queueing lock and job lock = the debate id, so enqueueing
+twice adds nothing and two jobs of one debate never run at once); `hypodebate worker` runs `debate_job` on any
+number of machines. A worker sends heartbeats; a periodic job (`recover_stalled`) hands the jobs of a worker whose
+heartbeats stopped (`kill -9`, a lost machine) back to the queue, and the next worker resumes the debate from its
+stored turns. A worker asked to stop (SIGTERM, Ctrl-C) finishes its jobs within `queue.grace_s`; the ones still
+running then are aborted and retried elsewhere, resuming where they stopped. The runner's own debate lock
+(store/claims.py) guarantees that a retried job never runs beside a live original.
+
+Tasks live here, in an importable module: procrastinate finds a job's task by its name in `import_paths`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import procrastinate
+from procrastinate import RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job
+from procrastinate.retry import RetryDecision
+from procrastinate.schema import SchemaManager
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from agents.audit import Auditor
+from debates.hypotheses import Hypothesis
+from debates.inputs import stored_versions
+from debates.protocol import debate_id
+from debates.runner import BatchRunner, DebateOutcome
+from debates.settings import QueueSettings
+from store import repository
+from store.models import DebateRow, HypothesisVersionRow
+
+DEBATES = "debates"
+MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
+QUEUES = (DEBATES, MAINTENANCE)
+SCHEMA_LOCK = 4242002  # advisory lock: one process installs procrastinate's tables
+logger = logging.getLogger("hypodebate.queue")
+
+
+class Busy(Exception):
+    """Another live process runs this debate now (e.g. a stalled worker that came back): try again later."""
+
+
+class WorkerMismatch(Exception):
+    """This worker's configuration gives another protocol than the batch's: its scores would land on another
+    scoreboard, so it refuses the job (never retried; a worker started with the batch's config.yaml takes it)."""
+
+
+class _Retry(RetryStrategy):
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, WorkerMismatch):
+            return None
+        return super().get_retry_decision(exception=exception, job=job)
+
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=["debates.queue"])
+
+
+def conninfo(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL (postgresql+psycopg://...) as psycopg's connection string."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"the queue needs a PostgreSQL database, not {parsed.get_backend_name()}")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextlib.asynccontextmanager
+async def open_queue(url: str) -> AsyncIterator[procrastinate.App]:
+    """The app with its tasks, connected to the database `url` while the block runs."""
+    with app.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(url))) as queue:
+        async with queue.open_async():
+            yield queue
+
+
+def install_schema(engine: Engine) -> bool:
+    """Create procrastinate's tables in the store's database unless they are there; True when created."""
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        if connection.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
+            return False
+        connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+    return True
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    batch_id: str
+    queued: int  # jobs deferred now
+    already_queued: int  # a job for the debate was waiting already (e.g. from an earlier batch)
+    completed: int  # debated before: nothing to do
+    debate_ids: tuple[str, ...]
+
+
+async def enqueue(
+    queue: procrastinate.App,
+    runner: BatchRunner,
+    hypotheses: Sequence[Hypothesis],
+    *,
+    source: str,
+    options: Mapping[str, Any],
+    stored: bool = False,
+) -> Enqueued:
+    """Store the hypotheses and a batch, its debates as queued rows, and defer one job per debate not yet done.
+
+    `options` are the command's overrides of the worker's configuration (rounds, judges): a worker builds its
+    runner from its own config.yaml and these, and refuses the job if the protocol differs from the batch's."""
+    batch_id = runner.open_batch(hypotheses, source=source, stored=stored)
+    debates = {
+        debate_id(h.content_hash, runner.protocol.hash, r): (h, r)
+        for r in range(runner.settings.replicates)
+        for h in hypotheses
+    }
+    with runner.sessions() as session:
+        done = set(
+            session.scalars(
+                select(DebateRow.id).where(DebateRow.id.in_(list(debates)), DebateRow.status == "completed")
+            )
+        )
+        rows = [
+            _row_values(runner.debate_row(d, h, r, batch_id, status="queued"))
+            for d, (h, r) in debates.items()
+            if d not in done
+        ]
+        for chunk in repository.chunks(rows):
+            session.execute(repository.insert_ignoring(session, DebateRow, chunk, ["id"]))
+        repository.set_batch_status(session, batch_id, "queued" if len(done) < len(debates) else "completed")
+        session.commit()
+    queued = already = 0
+    for d in debates:
+        if d in done:
+            continue
+        try:
+            await debate_job.configure(queueing_lock=d, lock=d).defer_async(
+                debate_id=d, batch_id=batch_id, options=dict(options)
+            )
+            queued += 1
+        except AlreadyEnqueued:
+            already += 1
+    return Enqueued(batch_id, queued, already, len(done), tuple(debates))
+
+
+def _row_values(row: DebateRow) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in DebateRow.__table__.columns if getattr(row, c.key) is not None}
+
+
+@dataclass
+class QueueWorker:
+    """What one worker process needs to run debate jobs: the store, and the front door's factories for a runner
+    (from the worker's config.yaml and a job's options) and for the evidence audit its judges read."""
+
+    sessions: sessionmaker[Session]
+    runner_for: Callable[[Mapping[str, Any]], Awaitable[BatchRunner]]
+    auditor_for: Callable[[BatchRunner, Hypothesis], Awaitable[Auditor | None]]
+    settings: QueueSettings = field(default_factory=QueueSettings)
+    _runners: dict[str, BatchRunner] = field(default_factory=dict)
+
+    async def runner(self, options: Mapping[str, Any]) -> BatchRunner:
+        key = json.dumps(options, sort_keys=True)
+        if key not in self._runners:
+            self._runners[key] = await self.runner_for(options)
+        return self._runners[key]
+
+    def close(self) -> None:
+        for runner in self._runners.values():
+            runner.locks.close()
+
+    async def debate(self, d_id: str, batch_id: str, options: Mapping[str, Any]) -> DebateOutcome:
+        with self.sessions() as session:
+            row = session.get(DebateRow, d_id)
+            if row is None:
+                raise LookupError(f"debate {d_id} is not in the database (was it enqueued against another one?)")
+            version = session.scalars(
+                select(HypothesisVersionRow.id).where(
+                    HypothesisVersionRow.hypothesis_id == row.hypothesis_id,
+                    HypothesisVersionRow.content_hash == row.hypothesis_hash,
+                )
+            ).one()
+            hypothesis = stored_versions(session, [version])[0]
+            protocol, protocol_hash, replicate = dict(row.protocol), row.protocol_hash, row.replicate
+        runner = await self.runner(options)
+        if runner.protocol.hash != protocol_hash:
+            mine = runner.protocol.as_dict()
+            differs = sorted(k for k in protocol.keys() | mine.keys() if protocol.get(k) != mine.get(k))
+            raise WorkerMismatch(
+                f"debate {d_id}: this worker's configuration differs from the batch's in {', '.join(differs)}; "
+                "start the worker with the batch's config.yaml"
+            )
+        runner.know_versions([hypothesis])
+        auditor = await self.auditor_for(runner, hypothesis)
+        outcome = await runner.debate(hypothesis, replicate, batch_id, auditor=auditor)
+        if outcome.busy:
+            raise Busy(f"debate {d_id} is running in another process")
+        with self.sessions() as session:
+            repository.tally_batch_commit(session, batch_id)
+        return outcome
+
+
+def worker_of(context: procrastinate.JobContext) -> QueueWorker:
+    worker = context.additional_context.get("hypodebate")
+    if not isinstance(worker, QueueWorker):
+        raise RuntimeError("run debate jobs with `hypodebate worker`: it gives them the store and the model")
+    return worker
+
+
+@app.task(name="hypodebate.debate", queue=DEBATES, pass_context=True, retry=_Retry(max_attempts=20, linear_wait=2))
+async def debate_job(context: procrastinate.JobContext, debate_id: str, batch_id: str, options: dict[str, Any]) -> str:
+    """Run (or resume) one debate; its outcome is stored by the runner, its status returned."""
+    outcome = await worker_of(context).debate(debate_id, batch_id, options)
+    return outcome.status
+
+
+@app.task(name="hypodebate.recover_stalled", queue=MAINTENANCE, pass_context=True, queueing_lock="recover-stalled")
+async def recover_stalled(context: procrastinate.JobContext, timestamp: int) -> int:
+    """Hand the jobs of workers whose heartbeats stopped back to the queue; returns how many."""
+    retried = await retry_stalled(context.app, worker_of(context).settings.stalled_s)
+    if retried:
+        logger.info("stalled jobs handed back to the queue: %s", ", ".join(map(str, retried)))
+    return len(retried)
+
+
+async def retry_stalled(queue: procrastinate.App, stalled_s: float) -> list[int]:
+    """Retry every job still `doing` on a worker silent for `stalled_s` seconds (`kill -9`, a lost machine)."""
+    retried = []
+    for job in await queue.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_s):
+        try:
+            await queue.job_manager.retry_job(job)
+        except Exception:  # noqa: S112 - another worker retried it first; the next sweep sees the rest
+            continue
+        if job.id is not None:
+            retried.append(job.id)
+    return retried
+
+
+def prepare(settings: QueueSettings) -> None:
+    """Before a worker starts: its retry policy, and `recover_stalled` every `recover_every_s` seconds."""
+    debate_job.retry_strategy = _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
+    if not any(t.task.name == recover_stalled.name for t in app.periodic_registry.periodic_tasks.values()):
+        app.periodic(cron=f"* * * * * */{settings.recover_every_s}", periodic_id="recover-stalled")(recover_stalled)

@@ -1,0 +1,239 @@
+"""Debates shared by machines: `run --queue`, `hypodebate worker` processes on one PostgreSQL, killed and stopped."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from hypodebate.cli import app
+from tests.chaos_support import audit, run_env, write_variants
+from tests.helpers import EXAMPLE, REPO
+from tests.loopback import AsyncLoopback, FaultPlan
+
+pytestmark = pytest.mark.postgres
+
+# fast heartbeats, so a killed worker's jobs come back within seconds
+QUEUE = {
+    "HYPODEBATE_QUEUE__HEARTBEAT_S": "0.5",
+    "HYPODEBATE_QUEUE__STALLED_S": "3",
+    "HYPODEBATE_QUEUE__RECOVER_EVERY_S": "1",
+    "HYPODEBATE_QUEUE__POLL_S": "0.5",
+    "HYPODEBATE_QUEUE__RETRY_WAIT_S": "0",
+}
+LLM = {"timeout_s": 0.5, "retry__initial_backoff_s": 0.01, "retry__max_backoff_s": 0.05}
+
+
+def _rows(db: str, sql: str) -> list:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as c:
+            return list(c.execute(text(sql)).all())
+    finally:
+        engine.dispose()
+
+
+def _statuses(db: str) -> dict[str, int]:
+    return dict(_rows(db, "select status, count(*) from debates group by status"))
+
+
+def _hypodebate(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hypodebate", *args]
+
+
+def _worker(db: str, env: dict[str, str], log: Path, concurrency: int = 3) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            _hypodebate("worker", "--db", db, "--concurrency", str(concurrency)),
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait(condition, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_enqueue_stores_the_batch_once_and_refuses_a_database_other_machines_cannot_share(postgres_url, tmp_path):
+    runner = CliRunner()
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-never-called"}
+    args = ["run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "1", "--judges", "2"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "16 debates queued, 0 already queued, 0 already completed" in first.stderr
+    assert "sk-never-called" not in first.output
+    again = runner.invoke(app, args, env=env)  # the same debates: their jobs are waiting already
+    assert again.exit_code == 0, again.output
+    assert "0 debates queued, 16 already queued" in again.stderr
+    assert _rows(postgres_url, "select count(*) from procrastinate_jobs") == [(16,)]
+    assert _statuses(postgres_url) == {"queued": 16}
+
+    status = runner.invoke(app, ["status", "--db", postgres_url], env=env)
+    assert status.exit_code == 0, status.output
+    assert "debate jobs 16 todo; 0 live worker(s)" in status.stdout
+
+    sqlite = runner.invoke(app, ["run", str(EXAMPLE), "--db", f"sqlite:///{tmp_path / 'x.db'}", "--queue"], env=env)
+    assert sqlite.exit_code == 2
+    assert "PostgreSQL database that every machine reaches" in sqlite.stderr
+
+
+def test_a_worker_with_another_config_refuses_the_jobs_rather_than_scoring_on_another_scoreboard(
+    postgres_url, tmp_path
+):
+    server = AsyncLoopback(latency=0.0).start()
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
+        enqueue = subprocess.run(
+            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "0", "--judges", "1"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert enqueue.returncode == 0, enqueue.stderr
+        other = env | {"HYPODEBATE_LLM__TEMPERATURE__JUDGE": "0.9"}
+        done = subprocess.run(
+            _hypodebate("worker", "--db", postgres_url, "--once"),
+            cwd=REPO,
+            env=other,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "WorkerMismatch: debate d-" in done.stderr
+    assert "configuration differs from the batch's in temperatures" in done.stderr
+    assert _statuses(postgres_url) == {"queued": 16}  # nothing was debated under the wrong protocol
+    assert _rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'failed'") == [(16,)]
+
+
+def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url, tmp_path):
+    file = tmp_path / "batch.yaml"
+    ids = write_variants(file, 24)
+    plan = FaultPlan(rate_limit=0.03, server_error=0.03, truncated=0.03, bad_verdict=0.05, seed=11)
+    server = AsyncLoopback(latency=0.05, faults=plan).start()
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
+        enqueue = subprocess.run(
+            _hypodebate("run", str(file), "--db", postgres_url, "--queue", "--rounds", "1", "--judges", "2"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert enqueue.returncode == 0, enqueue.stderr
+        logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
+        workers = [_worker(postgres_url, env, log) for log in logs]
+        rng = random.Random(7)
+        for victim, after in ((0, rng.randint(8, 20)), (1, rng.randint(30, 50))):
+            _wait(lambda n=after: _rows(postgres_url, "select count(*) from turns")[0][0] >= n, 120, f"{after} turns")
+            # the victim must be mid-debate: some debate of it running
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait(10)
+        final = ("completed", "failed")
+        _wait(lambda: sum(_statuses(postgres_url).get(s, 0) for s in final) == len(ids), 240, "every debate to end")
+        survivor = workers[2]
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(60) == 0
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+        server.stop()
+
+    result = audit(postgres_url, ids, judges=2)
+    print(  # the closing note's audit (pytest -s)
+        f"two kills: {result.debates} debates, {result.completed} completed, {result.failed} failed, "
+        f"lost {result.lost}, duplicated {result.duplicated}, {result.calls} calls, {result.retries} retries"
+    )
+    assert result.problems() == [], result.problems()
+    assert (result.lost, result.duplicated, result.running) == (0, 0, 0)
+    assert result.completed + result.failed == len(ids) == result.debates
+    assert [w.returncode for w in workers] == [-9, -9, 0]
+    survivor_log = logs[2].read_text(errors="replace")
+    assert "stalled jobs handed back to the queue" in survivor_log  # the killed workers' jobs came back
+    assert "Traceback" not in survivor_log
+    # the queue agrees: nothing waiting, nothing running
+    assert _rows(
+        postgres_url,
+        "select count(*) from procrastinate_jobs where task_name = 'hypodebate.debate' and status in ('todo', 'doing')",
+    ) == [(0,)]
+    status = subprocess.run(
+        _hypodebate("status", "--db", postgres_url), cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 0 and "0 live worker(s)" in status.stdout, status.stdout
+
+
+def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(postgres_url, tmp_path):
+    server = AsyncLoopback(latency=0.4).start()
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", {"timeout_s": 5}) | QUEUE
+        env |= {"HYPODEBATE_QUEUE__GRACE_S": "0.5"}
+        enqueue = subprocess.run(
+            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "2", "--judges", "2"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert enqueue.returncode == 0, enqueue.stderr
+        first = _worker(postgres_url, env, tmp_path / "first.log", concurrency=4)
+        _wait(lambda: _rows(postgres_url, "select count(*) from turns")[0][0] >= 4, 60, "the first turns")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(30) == 0  # within the grace period, then its debates go back to the queue
+        interrupted = _statuses(postgres_url).get("running", 0)
+        assert interrupted > 0, _statuses(postgres_url)
+        assert _rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'doing'") == [(0,)]
+        second = subprocess.run(
+            _hypodebate("worker", "--db", postgres_url, "--once", "--concurrency", "8"),
+            cwd=REPO,
+            env=env | {"HYPODEBATE_QUEUE__GRACE_S": "60"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 0, second.stderr
+    finally:
+        server.stop()
+    assert _statuses(postgres_url) == {"completed": 16}
+    result = audit(postgres_url, [h for (h,) in _rows(postgres_url, "select id from hypotheses")], judges=2)
+    assert result.problems() == [] and result.duplicated == 0
+    # the interrupted debates resumed from their stored turns: no debate has more than its turns
+    assert _rows(postgres_url, "select max(n) from (select count(*) n from turns group by debate_id) t") == [(8,)]
+
+
+def test_run_without_queue_still_works_on_postgresql(postgres_url, tmp_path):
+    server = AsyncLoopback(latency=0.0).start()
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM)
+        done = subprocess.run(
+            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--rounds", "0", "--judges", "1"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert _statuses(postgres_url) == {"completed": 16}
