@@ -13,6 +13,7 @@ Tasks live here, in an importable module: procrastinate finds a job's task by it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -36,8 +37,11 @@ from debates.inputs import stored_versions
 from debates.protocol import debate_id
 from debates.runner import BatchRunner, DebateOutcome
 from debates.settings import QueueSettings
+from debates.tournament import Compared, Dispatch, TournamentRunner
+from scoring.ratings import Comparison
 from store import repository
-from store.models import DebateRow, HypothesisVersionRow
+from store import tournaments as tournament_store
+from store.models import ComparisonRow, DebateRow, HypothesisVersionRow
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
@@ -57,7 +61,7 @@ class WorkerMismatch(Exception):
 
 class _Retry(RetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, WorkerMismatch):
+        if isinstance(exception, (WorkerMismatch, ComparisonFailed)):
             return None
         return super().get_retry_decision(exception=exception, job=job)
 
@@ -160,8 +164,10 @@ class QueueWorker:
     sessions: sessionmaker[Session]
     runner_for: Callable[[Mapping[str, Any]], Awaitable[BatchRunner]]
     auditor_for: Callable[[BatchRunner, Hypothesis], Awaitable[Auditor | None]]
+    tournament_for: Callable[[Mapping[str, Any]], TournamentRunner]
     settings: QueueSettings = field(default_factory=QueueSettings)
     _runners: dict[str, BatchRunner] = field(default_factory=dict)
+    _tournaments: dict[str, TournamentRunner] = field(default_factory=dict)
 
     async def runner(self, options: Mapping[str, Any]) -> BatchRunner:
         key = json.dumps(options, sort_keys=True)
@@ -172,6 +178,27 @@ class QueueWorker:
     def close(self) -> None:
         for runner in self._runners.values():
             runner.locks.close()
+
+    async def compare(
+        self, first: Sequence[str], second: Sequence[str], k: int, options: Mapping[str, Any], protocol_hash: str
+    ) -> Compared:
+        """Judge k's comparison of two stored versions, each (hypothesis id, content hash), for a tournament whose
+        protocol hash is `protocol_hash`."""
+        key = json.dumps(options, sort_keys=True)
+        if key not in self._tournaments:
+            self._tournaments[key] = self.tournament_for(options)
+        runner = self._tournaments[key]
+        if runner.protocol.hash != protocol_hash:
+            raise WorkerMismatch(
+                f"comparison of {first[0]} and {second[0]}: this worker's configuration gives another tournament "
+                "protocol (judge models, temperature, prompt or rubric); start it with the tournament's config.yaml"
+            )
+        with self.sessions() as session:
+            a, b = (tournament_store.stored_version(session, *pair) for pair in (first, second))
+            if a is None or b is None:
+                raise LookupError(f"comparison of {first[0]} and {second[0]}: a version is not in the database")
+            digests = runner.digests_of(session, [a, b])
+        return await runner.compare(a, b, k, (digests[a.id], digests[b.id]))
 
     async def debate(self, d_id: str, batch_id: str, options: Mapping[str, Any]) -> DebateOutcome:
         with self.sessions() as session:
@@ -199,6 +226,10 @@ class QueueWorker:
         outcome = await runner.debate(hypothesis, replicate, batch_id, auditor=auditor)
         if outcome.busy:
             raise Busy(f"debate {d_id} is running in another process")
+        said = f"score {outcome.score.mean:.2f}" if outcome.score else outcome.reason
+        logger.info(
+            "debate %s of %s (replicate %d): %s, %s", d_id, hypothesis.hypothesis_id, replicate, outcome.status, said
+        )
         with self.sessions() as session:
             repository.tally_batch_commit(session, batch_id)
         return outcome
@@ -216,6 +247,62 @@ async def debate_job(context: procrastinate.JobContext, debate_id: str, batch_id
     """Run (or resume) one debate; its outcome is stored by the runner, its status returned."""
     outcome = await worker_of(context).debate(debate_id, batch_id, options)
     return outcome.status
+
+
+class ComparisonFailed(Exception):
+    """The judge gave no usable answer (its calls are stored); a rerun of the tournament asks afresh."""
+
+
+@app.task(name="hypodebate.compare", queue=DEBATES, pass_context=True, retry=_Retry(max_attempts=20, linear_wait=2))
+async def compare_job(
+    context: procrastinate.JobContext,
+    first: list[str],
+    second: list[str],
+    judge: int,
+    options: dict[str, Any],
+    protocol_hash: str,
+) -> str:
+    """One pairwise comparison of a tournament (`tournament --queue`), stored by the worker."""
+    found = await worker_of(context).compare(first, second, judge, options, protocol_hash)
+    if found.comparison is None:
+        raise ComparisonFailed(f"{found.id}: {found.reason}")
+    return found.id
+
+
+def queued_comparisons(queue: procrastinate.App, options: Mapping[str, Any], poll_s: float = 0.5) -> Dispatch:
+    """A tournament's comparisons as jobs (queueing lock = the comparison id): each is deferred, then awaited by
+    watching the store for its row, or the job for its failure."""
+
+    async def dispatch(
+        runner: TournamentRunner,
+        first: tournament_store.StoredHypothesis,
+        second: tournament_store.StoredHypothesis,
+        k: int,
+        _digests: tuple[Any, ...],
+    ) -> Compared:
+        cid = tournament_store.comparison_id(first.content_hash, second.content_hash, runner.protocol.hash, k)
+        try:
+            job_id = await compare_job.configure(queueing_lock=cid, lock=cid).defer_async(
+                first=[first.id, first.content_hash],
+                second=[second.id, second.content_hash],
+                judge=k,
+                options=dict(options),
+                protocol_hash=runner.protocol.hash,
+            )
+        except AlreadyEnqueued:  # queued by an earlier, interrupted tournament
+            waiting = await queue.job_manager.list_jobs_async(queueing_lock=cid)
+            job_id = next((j.id for j in waiting if j.id is not None), None)
+        while True:
+            with runner.sessions() as session:
+                row = session.get(ComparisonRow, cid)
+                if row is not None:
+                    return Compared(cid, Comparison(row.first_id, row.second_id, row.preferred, row.judge), row.model)
+            jobs = await queue.job_manager.list_jobs_async(id=job_id) if job_id is not None else []
+            if jobs and jobs[0].status in ("failed", "cancelled", "aborted"):
+                return Compared(cid, None, None, f"its job ended {jobs[0].status} (the worker's log says why)")
+            await asyncio.sleep(poll_s)
+
+    return dispatch
 
 
 @app.task(name="hypodebate.recover_stalled", queue=MAINTENANCE, pass_context=True, queueing_lock="recover-stalled")
@@ -242,6 +329,7 @@ async def retry_stalled(queue: procrastinate.App, stalled_s: float) -> list[int]
 
 def prepare(settings: QueueSettings) -> None:
     """Before a worker starts: its retry policy, and `recover_stalled` every `recover_every_s` seconds."""
-    debate_job.retry_strategy = _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
+    for task in (debate_job, compare_job):
+        task.retry_strategy = _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
     if not any(t.task.name == recover_stalled.name for t in app.periodic_registry.periodic_tasks.values()):
         app.periodic(cron=f"* * * * * */{settings.recover_every_s}", periodic_id="recover-stalled")(recover_stalled)

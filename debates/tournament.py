@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +173,23 @@ class TournamentResult:
 Key = tuple[str, str, int]  # (first id, second id, judge)
 
 
+@dataclass(frozen=True)
+class Compared:
+    """One comparison's outcome: stored (`comparison`, judged by `model`), or failed with `reason`."""
+
+    id: str
+    comparison: ratings.Comparison | None
+    model: str | None
+    reason: str | None = None
+
+
+# how comparisons are asked: TournamentRunner.compare in this process, or a job queue (debates/queue.py)
+Dispatch = Callable[
+    ["TournamentRunner", store.StoredHypothesis, store.StoredHypothesis, int, tuple[DebateDigest, ...]],
+    Awaitable[Compared],
+]
+
+
 @dataclass
 class TournamentRunner:
     client: LLMClient
@@ -184,6 +201,7 @@ class TournamentRunner:
     budget_usd: float | None = None
     progress: Callable[[TournamentProgress], None] | None = None
     digests: bool = True  # False: the judge compares the stated hypotheses alone, whatever debates are stored
+    dispatch: Dispatch | None = None  # None: compare here; else e.g. through the job queue
     _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
@@ -219,13 +237,11 @@ class TournamentRunner:
         mark = ledger.calls  # this run's spending is what the ledger records after it
         with self.sessions() as session:
             versions = store.current_versions(session, sorted(set(hypothesis_ids)))
-            held = [(v.id, v.content_hash) for v in versions] if self.digests else []
-            debates = store.newest_debates(session, held)
+            digests = self.digests_of(session, versions)
             rubric_board, rubric_ranked = _rubric_ranking(session, [v.id for v in versions])
             stored = store.comparisons_among(session, self.protocol.hash, [v.content_hash for v in versions])
         by_id = {v.id: v for v in versions}
         hashes = {v.id: v.content_hash for v in versions}
-        digests = {v.id: _digest(debates.get((v.id, v.content_hash))) for v in versions}
         done: dict[Key, ratings.Comparison] = {}
         models: set[str] = set()
         for row in stored:
@@ -245,39 +261,21 @@ class TournamentRunner:
 
         async def judge(key: Key) -> None:
             first, second, k = key
-            cid = store.comparison_id(hashes[first], hashes[second], self.protocol.hash, k)
             async with slots:
                 if self._over_budget(mark):
                     self._budget_hit = True
                     return
-                _current.set(cid)
                 self._on_step(f"{first} vs {second} (judge {k})")
-                with self.sessions() as session:
-                    spent = store.calls_made(session, cid)  # a comparison that failed before is asked afresh
-                try:
-                    found = await self.judge.compare(
-                        by_id[first],
-                        by_id[second],
-                        digests[first],
-                        digests[second],
-                        judge=k,
-                        model=self.protocol.model(k),
-                        draw_key=cid if not spent else f"{cid}/{spent}",
-                    )
-                except (TurnFailed, LLMError) as exc:
-                    reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
-                    failures.append((cid, reason))
-                    gave_up.add(_pair(first, second))
-                    self._failed += 1
-                    with self.sessions() as session:
-                        store.add_usage_commit(session, self._usage_rows(cid))
-                    self._report()
-                    return
-            row = self._row(cid, first, second, k, hashes, found)
-            with self.sessions() as session:
-                store.add_comparison_commit(session, row, self._usage_rows(cid))
-            done[key] = ratings.Comparison(first, second, found.preferred, k)
-            models.add(found.record.served_model)
+                shown = (by_id[first], by_id[second], k, (digests[first], digests[second]))
+                found = await (self.compare(*shown) if self.dispatch is None else self.dispatch(self, *shown))
+            if found.comparison is None:
+                failures.append((found.id, found.reason or "no answer"))
+                gave_up.add(_pair(first, second))
+                self._failed += 1
+                self._report()
+                return
+            done[key] = found.comparison
+            models.add(found.model or "")
             self._asked += 1
             self._report()
 
@@ -331,6 +329,43 @@ class TournamentRunner:
             wall_s=time.monotonic() - started,
             budget_exhausted=self._budget_hit,
         )
+
+    def digests_of(self, session: Session, versions: Sequence[store.StoredHypothesis]) -> dict[str, DebateDigest]:
+        """What the judge reads of each version's newest debate (empty ones when `digests` is off)."""
+        held = [(v.id, v.content_hash) for v in versions] if self.digests else []
+        debates = store.newest_debates(session, held)
+        return {v.id: _digest(debates.get((v.id, v.content_hash))) for v in versions}
+
+    async def compare(
+        self, first: store.StoredHypothesis, second: store.StoredHypothesis, k: int, digests: tuple[DebateDigest, ...]
+    ) -> Compared:
+        """Judge k's comparison of `first` (shown first) with `second`, asked and stored with the calls it cost. A
+        comparison that failed before is asked afresh (new draws); one that fails now is returned with its reason."""
+        cid = store.comparison_id(first.content_hash, second.content_hash, self.protocol.hash, k)
+        _current.set(cid)
+        with self.sessions() as session:
+            spent = store.calls_made(session, cid)
+        try:
+            found = await self.judge.compare(
+                first,
+                second,
+                digests[0],
+                digests[1],
+                judge=k,
+                model=self.protocol.model(k),
+                draw_key=cid if not spent else f"{cid}/{spent}",
+            )
+        except (TurnFailed, LLMError) as exc:
+            reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
+            with self.sessions() as session:
+                store.add_usage_commit(session, self._usage_rows(cid))
+            return Compared(cid, None, None, reason)
+        hashes = {first.id: first.content_hash, second.id: second.content_hash}
+        with self.sessions() as session:
+            row = self._row(cid, first.id, second.id, k, hashes, found)
+            store.add_comparison_commit(session, row, self._usage_rows(cid))
+        comparison = ratings.Comparison(first.id, second.id, found.preferred, k)
+        return Compared(cid, comparison, found.record.served_model)
 
     # -- storing ---------------------------------------------------------------------------------------------------
 

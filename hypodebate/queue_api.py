@@ -25,6 +25,7 @@ from debates import queue as job_queue
 from debates.hypotheses import Hypothesis
 from debates.inputs import InputError, load_hypotheses, stored_versions
 from debates.runner import BatchRunner
+from debates.tournament import TournamentRunner
 from hypodebate.api import _overrides
 from hypodebate.config import Settings
 from hypodebate.evidence_api import judge_auditor
@@ -52,7 +53,7 @@ async def _runner(
     debate_settings, _ = _overrides(settings, None, replicates, options.get("rounds"), options.get("judges"))
     auditor = None
     if settings.evidence.judges_see_audit:  # its protocol only: each debate's audit is built when it runs
-        auditor, _ = await judge_auditor(settings, store, client, [], debate_settings.concurrency)
+        auditor, _ = await judge_auditor(settings, store, client, [], client.settings.concurrency)
     return BatchRunner(
         client=client,
         sessions=store,
@@ -122,10 +123,20 @@ async def run_worker(
         if not settings.evidence.judges_see_audit:
             return None
         subjects = [(hypothesis.hypothesis_id, hypothesis)]
-        auditor, _ = await judge_auditor(settings, store, client, subjects, runner.settings.concurrency)
+        auditor, _ = await judge_auditor(settings, store, client, subjects, client.settings.concurrency)
         return auditor
 
-    worker = job_queue.QueueWorker(store, runner_for, auditor_for, q)
+    def tournament_for(options: Mapping[str, Any]) -> TournamentRunner:
+        return TournamentRunner(
+            client=client,
+            sessions=store,
+            rubric=settings.scoring,
+            prompts=load_prompts(),
+            judges=int(options.get("judges", 1)),
+            digests=bool(options.get("digests", True)),
+        )
+
+    worker = job_queue.QueueWorker(store, runner_for, auditor_for, tournament_for, q)
     job_queue.prepare(q)
     served = list(dict.fromkeys([*(queues or [job_queue.DEBATES]), job_queue.MAINTENANCE]))
     try:

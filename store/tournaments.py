@@ -15,6 +15,7 @@ from store.models import (
     ComparisonRow,
     DebateRow,
     HypothesisRow,
+    HypothesisVersionRow,
     LinkRow,
     RatingRow,
     ScoreboardRow,
@@ -97,6 +98,28 @@ def linked_among(session: Session, entities: Iterable[str], ids: Iterable[str]) 
 def in_batch(session: Session, batch_id: str) -> list[str]:
     """Hypotheses with a debate in `batch_id`."""
     return sorted(session.scalars(select(DebateRow.hypothesis_id).where(DebateRow.batch_id == batch_id).distinct()))
+
+
+def stored_version(session: Session, hypothesis_id: str, content_hash: str) -> StoredHypothesis | None:
+    """One version by its content (a queued comparison names the versions it compares)."""
+    row = session.scalars(
+        select(HypothesisVersionRow).where(
+            HypothesisVersionRow.hypothesis_id == hypothesis_id, HypothesisVersionRow.content_hash == content_hash
+        )
+    ).first()
+    if row is None or row.content is None:
+        return None
+    c = row.content
+    return StoredHypothesis(
+        id=hypothesis_id,
+        content_hash=content_hash,
+        title=c["title"],
+        targets=tuple(c["targets"]),
+        label=c["target_label"],
+        mechanism=c["mechanism"],
+        diseases=tuple(c["diseases"]),
+        evidence=tuple(StoredEvidence(e["claim"], e.get("citation"), e.get("stance", "for")) for e in c["evidence"]),
+    )
 
 
 def current_versions(session: Session, ids: Sequence[str]) -> list[StoredHypothesis]:

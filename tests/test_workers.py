@@ -237,3 +237,33 @@ def test_run_without_queue_still_works_on_postgresql(postgres_url, tmp_path):
         server.stop()
     assert done.returncode == 0, done.stderr
     assert _statuses(postgres_url) == {"completed": 16}
+
+
+def test_a_tournament_with_queue_has_its_comparisons_judged_by_workers(postgres_url, tmp_path):
+    file = tmp_path / "pool.yaml"
+    write_variants(file, 4)
+    server = AsyncLoopback(latency=0.01).start()
+    worker = None
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
+        worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
+        done = subprocess.run(
+            _hypodebate("tournament", "--hypotheses", str(file), "--db", postgres_url, "--queue", "--concurrency", "8"),
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    assert "Bradley-Terry" in done.stdout or "rating" in done.stdout.lower(), done.stdout
+    # 4 hypotheses: 6 pairs, each judged in both orders, every comparison by a worker and stored once
+    assert _rows(postgres_url, "select count(*), count(distinct id) from comparisons") == [(12, 12)]
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert log.count("hypodebate.compare[") >= 12
