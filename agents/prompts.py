@@ -87,6 +87,7 @@ def load_prompts(folder: Path = PROMPTS_DIR) -> PromptSet:
         finalize=data_text,
         keep_trailing_newline=True,
         trim_blocks=False,
+        auto_reload=False,  # the templates hashed at load are the ones rendered (and no file check per render)
     )
     system_path = folder / SYSTEM
     if not system_path.is_file():

@@ -86,9 +86,9 @@ class EmbeddedSettings(_Section):
         1,
         ge=1,
         le=1024,
-        description="debates in flight on the embedded model when --concurrency is not given: the one in-process "
-        "model answers one request at a time, and one debate at a time lets each call reuse the previous call's "
-        "prompt prefix (prompts/) with no saved states",
+        description="debates in flight on the embedded model (in place of debate.in_flight): the one in-process "
+        "model answers one request at a time (one call slot, whatever --concurrency says), and one debate at a time "
+        "lets each call reuse the previous call's prompt prefix (prompts/) with no saved states",
     )
     prompt_cache_mb: int = Field(
         0,

@@ -83,40 +83,41 @@ def combine(records: list[CallRecord]) -> CallRecord:
 
 @dataclass
 class Ledger:
-    """Collects the records of one process (or one batch); listeners see each record as it lands."""
+    """Collects the records of one process (or one batch); listeners see each record as it lands.
+
+    The totals are kept as records land, so reading them (progress, budgets: several times per call) costs the same
+    however many calls were made."""
 
     records: list[CallRecord] = field(default_factory=list)
     listeners: list[Callable[[CallRecord], None]] = field(default_factory=list)
+    requests: int = field(default=0, init=False)  # HTTP requests sent: every ask, re-ask and transport retry
+    prompt_tokens: int = field(default=0, init=False)
+    completion_tokens: int = field(default=0, init=False)
+    cost_usd: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        for record in self.records:
+            self._count(record)
 
     def add(self, record: CallRecord) -> None:
         self.records.append(record)
+        self._count(record)
         for listener in self.listeners:
             listener(record)
+
+    def _count(self, record: CallRecord) -> None:
+        self.requests += record.attempts
+        self.prompt_tokens += record.prompt_tokens
+        self.completion_tokens += record.completion_tokens
+        self.cost_usd += record.cost_usd
 
     @property
     def calls(self) -> int:
         return len(self.records)
 
     @property
-    def requests(self) -> int:
-        """HTTP requests sent: every ask, re-ask and transport retry."""
-        return sum(r.attempts for r in self.records)
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(r.prompt_tokens for r in self.records)
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(r.completion_tokens for r in self.records)
-
-    @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
-
-    @property
-    def cost_usd(self) -> float:
-        return sum(r.cost_usd for r in self.records)
 
     def since(self, mark: int) -> Ledger:
         """The calls recorded after `mark` (a `calls` count read earlier): what one run of a batch or tournament

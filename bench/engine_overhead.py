@@ -1,12 +1,13 @@
 """Engine overhead: a batch against a loopback OpenAI-compatible fake with a fixed latency per call.
 
-    .venv/bin/python -m bench.engine_overhead            # 64 and 256 debates, concurrency 32, 100 ms
-    .venv/bin/python -m bench.engine_overhead --sizes 256 --latency 0.1 --concurrency 32
+    .venv/bin/python -m bench.engine_overhead            # 64 and 256 debates, 32 call slots, 100 ms
+    .venv/bin/python -m bench.engine_overhead --sizes 256 --latency 0.5 --concurrency 32
 
-Prints, per batch size: debates, LLM calls, wall time, the ideal time (calls on the critical path x
-latency, given the concurrency), their ratio, engine CPU ms per call, and peak RSS. Each size runs
-in its own process so peak RSS is comparable; the fake server runs in another process so its CPU
-is not counted as the engine's.
+Prints, per batch size: debates, LLM calls, call slots (`--concurrency`), debates in flight (`--in-flight`, 0:
+the default of `debate.in_flight`), wall time, the all-parallel bound (calls x latency / call slots: every slot
+busy from the first call to the last), their ratio, engine CPU ms per call (the openai client included), and
+peak RSS. Each size runs in its own process so peak RSS is comparable; the fake server runs in another process so
+its CPU is not counted as the engine's. The batch reports progress on every call and step, as `hypodebate run` does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import resource
 import socket
@@ -36,7 +36,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def one(size: int, url: str, latency: float, concurrency: int, rounds: int, judges: int) -> dict[str, float]:
+def one(
+    size: int, url: str, latency: float, concurrency: int, in_flight: int, rounds: int, judges: int
+) -> dict[str, float]:
     from agents.client import LLMClient
     from agents.prompts import load_prompts
     from agents.settings import LLMSettings
@@ -58,9 +60,10 @@ def one(size: int, url: str, latency: float, concurrency: int, rounds: int, judg
         runner = BatchRunner(
             client=client,
             sessions=sessions,
-            settings=DebateSettings(rounds=rounds, judges=judges, concurrency=concurrency, early_stop=False),
+            settings=DebateSettings(rounds=rounds, judges=judges, in_flight=in_flight, early_stop=False),
             rubric=Rubric(),
             prompts=load_prompts(),
+            progress=lambda progress: None,  # as `hypodebate run`, whose progress bar reads the totals on every call
         )
 
         async def go() -> object:
@@ -75,14 +78,12 @@ def one(size: int, url: str, latency: float, concurrency: int, rounds: int, judg
         sessions.close()
     completed = result.count("completed")  # type: ignore[attr-defined]
     calls = result.calls  # type: ignore[attr-defined]
-    steps = 1 + 2 * rounds + 1  # opening, critique/rebuttal pairs, one parallel judge step
-    critical = math.ceil(size / concurrency) * steps * latency
-    throughput = calls * latency / concurrency
     return {
         "debates": completed,
         "calls": calls,
+        "in_flight": runner.settings.debates_in_flight(concurrency),
         "wall_s": wall,
-        "ideal_s": max(critical, throughput),
+        "bound_s": calls * latency / concurrency,
         "cpu_ms_per_call": 1000 * cpu / max(calls, 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -92,14 +93,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=32, help="call slots (llm.concurrency)")
+    parser.add_argument("--in-flight", type=int, default=0, help="debates in flight (debate.in_flight; 0: default)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--judges", type=int, default=3)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.url, args.latency, args.concurrency, args.rounds, args.judges)))
+        print(
+            json.dumps(
+                one(args.one, args.url, args.latency, args.concurrency, args.in_flight, args.rounds, args.judges)
+            )
+        )
         return
 
     port = free_port()
@@ -126,6 +132,8 @@ def main() -> None:
                 str(args.latency),
                 "--concurrency",
                 str(args.concurrency),
+                "--in-flight",
+                str(args.in_flight),
                 "--rounds",
                 str(args.rounds),
                 "--judges",
@@ -140,21 +148,24 @@ def main() -> None:
 
     table = Table(
         title=f"engine overhead: rounds {args.rounds}, judges {args.judges}, "
-        f"concurrency {args.concurrency}, {args.latency * 1000:.0f} ms per call"
+        f"{args.concurrency} call slots, {args.latency * 1000:.0f} ms per call"
     )
-    for column in ["debates", "LLM calls", "wall s", "ideal s", "wall/ideal", "engine CPU ms/call", "peak RSS MB"]:
+    columns = ["debates", "LLM calls", "call slots", "in flight", "wall s", "bound s", "wall/bound"]
+    for column in [*columns, "engine CPU ms/call", "peak RSS MB"]:
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(
             f"{r['debates']:.0f}",
             f"{r['calls']:.0f}",
+            f"{args.concurrency}",
+            f"{r['in_flight']:.0f}",
             f"{r['wall_s']:.2f}",
-            f"{r['ideal_s']:.2f}",
-            f"{r['wall_s'] / r['ideal_s']:.2f}x",
+            f"{r['bound_s']:.2f}",
+            f"{r['wall_s'] / r['bound_s']:.2f}x",
             f"{r['cpu_ms_per_call']:.2f}",
             f"{r['peak_rss_mb']:.0f}",
         )
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from langgraph.runtime import Runtime
 
 from agents.audit import Auditor
 from agents.roles import JudgeSeat, PriorTurn, Roles, TurnFailed, TurnResult
+from agents.slots import call_priority
 from debates.hypotheses import Hypothesis
 
 NodeName = Literal["open_debate", "critique", "rebut", "close", "judge", "__end__"]
@@ -79,6 +80,14 @@ def critic_has_nothing_new(state: DebateState) -> bool:
     return not points or points <= earlier
 
 
+def step_priority(state: DebateState, node: NodeName) -> int:
+    """The call priority of a step (agents/slots.py): its ordinal in the debate (opening 0, first critique 1, ...),
+    the judges above every turn, so that call slots serve debates near their end before debates just opened."""
+    if node == "judge":
+        return 2 * state["rounds"] + 2  # past the critic's closing, 2 * rounds + 1
+    return len(state["transcript"])  # no verdict is in it before the judges
+
+
 def next_step(state: DebateState) -> NodeName:
     """Where the debate goes next, from its transcript alone."""
     turns = _debate_turns(state)
@@ -102,6 +111,7 @@ def next_step(state: DebateState) -> NodeName:
 
 async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
+    call_priority.set(step_priority(state, "open_debate"))
     ctx.announce("opening")
     result = await ctx.roles.opening(ctx.hypothesis, ctx.draw_key)
     await ctx.record(result)
@@ -111,6 +121,7 @@ async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> di
 async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
+    call_priority.set(step_priority(state, "critique"))
     ctx.announce(f"critique {round_}/{state['rounds']}")
     result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
@@ -120,6 +131,7 @@ async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[
 async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    call_priority.set(step_priority(state, "rebut"))
     ctx.announce(f"rebuttal {round_}/{state['rounds']}")
     result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
     await ctx.record(result)
@@ -130,6 +142,7 @@ async def close(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     """The critic's closing word, so that neither side has more turns or the last word by design."""
     ctx = runtime.context
     round_ = sum(1 for t in state["transcript"] if t.step == "critique")
+    call_priority.set(step_priority(state, "close"))
     ctx.announce("closing")
     result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.draw_key)
     await ctx.record(result)
@@ -143,6 +156,7 @@ async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     done = {t.payload.get("judge") for t in state["transcript"] if t.step == "verdict"}
     missing = [j for j in range(1, state["judges"] + 1) if j not in done]
     landed = len(done)
+    call_priority.set(step_priority(state, "judge"))  # before the verdicts' tasks start: they copy the context
     ctx.announce(f"judge {landed + 1}/{state['judges']}")
 
     auditor = ctx.auditor

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
+IN_FLIGHT_PER_CALL_SLOT = 4
 
 
 class DebateSettings(BaseModel):
@@ -16,7 +17,9 @@ class DebateSettings(BaseModel):
     judges: int = Field(3, ge=1, le=15)
     replicates: int = Field(1, ge=1, le=100)
     early_stop: bool = True
-    concurrency: int = Field(8, ge=1, le=1024)
+    # debates in flight; 0: IN_FLIGHT_PER_CALL_SLOT per call slot (llm.concurrency), so that some step of some debate
+    # is ready whenever a slot frees (a debate makes one call at a time until its judges)
+    in_flight: int = Field(0, ge=0, le=4096)
     # judge k of a panel speaks as personas[(k-1) % len] (prompts/judge_personas/<name>.md) and reads the
     # debate in judge_orders[(k-1) % len]; its model is llm.models.judges[(k-1) % len] when that is set
     personas: list[str] = Field(
@@ -25,6 +28,10 @@ class DebateSettings(BaseModel):
     judge_orders: list[MaterialOrder] = Field(
         default_factory=lambda: ["chronological", "critic-first", "proposer-first"], min_length=1, max_length=15
     )
+
+    def debates_in_flight(self, call_slots: int) -> int:
+        """How many debates a batch runs at once, given the process's LLM call slots."""
+        return self.in_flight or IN_FLIGHT_PER_CALL_SLOT * call_slots
 
 
 class QueueSettings(BaseModel):

@@ -51,8 +51,9 @@ def runner(server: ScriptedServer, url: str, llm: dict[str, Any] | None = None, 
 
 
 def start_run(base_url: str, db: str, key: str) -> subprocess.Popen[str]:
-    """`hypodebate run` on the example batch (1 round, 2 judges) in a subprocess, against `base_url`."""
-    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": key}
+    """`hypodebate run` on the example batch (1 round, 2 judges, 4 call slots and 4 debates in flight: two such
+    processes share its 16 debates) in a subprocess, against `base_url`."""
+    env = {**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": key, "HYPODEBATE_DEBATE__IN_FLIGHT": "4"}
     command = [sys.executable, "-m", "hypodebate", "run", str(EXAMPLE), "--db", db]
     command += ["--rounds", "1", "--judges", "2", "--concurrency", "4"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -55,7 +55,7 @@ def _runner(url: str, db: str) -> tuple[BatchRunner, LLMClient]:
     runner = BatchRunner(
         client=client,
         sessions=sessions,
-        settings=DebateSettings(rounds=1, judges=2, concurrency=16),
+        settings=DebateSettings(rounds=1, judges=2),
         rubric=Rubric(),
         prompts=load_prompts(),
     )

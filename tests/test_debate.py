@@ -162,7 +162,7 @@ async def test_template_echo_and_off_topic_turns_are_reasked(two, db):
 
 async def test_budget_stops_new_debates(two, db):
     server = ScriptedServer(default=FakeDebater())
-    batch = runner(server, db, rounds=1, judges=1, concurrency=1)
+    batch = runner(server, db, rounds=1, judges=1, in_flight=1)
     batch.budget_tokens = 1  # the first debate runs, the second is not started
     result = await batch.run(two, source="x")
     assert [o.status for o in result.outcomes] == ["completed", "skipped"]
@@ -285,7 +285,7 @@ def test_turn_checks_scan_crafted_text_with_thousands_of_unclosed_tags_in_one_pa
 
 async def test_progress_names_the_step_that_is_running(two, db):
     server = ScriptedServer(default=FakeDebater())
-    batch = runner(server, db, rounds=1, judges=2, concurrency=1)
+    batch = runner(server, db, rounds=1, judges=2, in_flight=1)
     steps: list[str] = []
     batch.progress = lambda p: steps.append(p.step) if p.step and (not steps or steps[-1] != p.step) else None
     await batch.run(two[:1], source="x")

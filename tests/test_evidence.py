@@ -117,7 +117,7 @@ def _words(text: str) -> set[str]:
 
 def settings_for(server: LoopbackServer, tmp_path: Path, extra: str = ""):
     config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 4\ndebate:\n  concurrency: 4\n" + extra, encoding="utf-8")
+    config.write_text("llm:\n  concurrency: 4\n" + extra, encoding="utf-8")
     return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
 
 

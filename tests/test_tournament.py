@@ -85,7 +85,7 @@ def skilled(latent: dict[str, float]) -> Prefer:
 
 def settings_for(server: LoopbackServer, tmp_path: Path):
     config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 8\ndebate:\n  concurrency: 8\n", encoding="utf-8")
+    config.write_text("llm:\n  concurrency: 8\n", encoding="utf-8")
     return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
 
 
