@@ -1,13 +1,13 @@
 """Worker scaling: 1, 2 and 4 `hypodebate worker` processes on one PostgreSQL against the loopback fake.
 
-    .venv/bin/python -m bench.workers                      # 128 debates, 200 ms per call, 8 calls per process
+    .venv/bin/python -m bench.workers                      # 128 debates, 200 ms per call, 8 call slots per process
     .venv/bin/python -m bench.workers --workers 1 2 4 --debates 128 --latency 0.2 --concurrency 8
 
-For each worker count: a fresh database, the batch enqueued with `run --queue`, then that many workers started
-with `--once` (each stops when the queue is empty). Prints debates per second over the span the debates ran (first
-debate started to last finished, from the store's timestamps, so process start-up is not counted), the mean and
-peak calls in flight at the fake over that span, and the scaling efficiency: debates per second at N workers /
-(N x at 1 worker). The database server is HYPODEBATE_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432).
+For each worker count: a fresh database, that many workers started and registered, then the batch enqueued with
+`run --queue`; the workers are stopped (SIGTERM) once every debate has ended. Prints debates per second over the span
+the debates ran (first debate started to last finished, from the store's timestamps), the mean and peak calls in
+flight at the fake over the run, the scaling efficiency (debates per second at N workers / (N x at 1 worker)) and the
+workers' CPU per call. The database server is HYPODEBATE_TEST_POSTGRES_URL (default: postgres on 127.0.0.1:5432).
 Each worker process has `--concurrency` debates and LLM call slots; the ceiling at N workers is N x concurrency
 calls in flight.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,12 +41,12 @@ def load(url: str) -> dict[str, float]:
         return json.loads(response.read())
 
 
-def variants(path: Path, size: int) -> None:
+def variants(path: Path, size: int, tag: str = "variant") -> None:
     from debates.inputs import load_hypotheses
 
     base = load_hypotheses([REPO / "examples" / "neurodegeneration.yaml"])
     records = [
-        base[i % len(base)].model_copy(update={"id": None, "title": f"{base[i % len(base)].title} (variant {i})"})
+        base[i % len(base)].model_copy(update={"id": None, "title": f"{base[i % len(base)].title} ({tag} {i})"})
         for i in range(size)
     ]
     dumped = [h.model_dump(mode="json", exclude={"id"}, exclude_none=True) for h in records]
@@ -58,14 +59,19 @@ def one(workers: int, args: argparse.Namespace, fake: str, batch: Path, env: dic
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     db = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         command = [sys.executable, "-m", "hypodebate"]
-        rounds = ["--rounds", str(args.rounds), "--judges", str(args.judges)]
-        subprocess.run([*command, "run", str(batch), "--db", db, "--queue", *rounds], env=env, check=True, cwd=REPO)
-        before = load(fake)
+        engine = create_engine(db)
+        from debates.queue import install_schema
+        from store.engine import open_store
+
+        store = open_store(db)  # the store's and the queue's tables, before any worker starts
+        install_schema(store.engine)
+        store.close()
         processes = [
             subprocess.Popen(
-                [*command, "worker", "--db", db, "--once", "--concurrency", str(args.concurrency)],
+                [*command, "worker", "--db", db, "--concurrency", str(args.concurrency)],
                 env=env,
                 cwd=REPO,
                 stdout=subprocess.DEVNULL,
@@ -73,19 +79,40 @@ def one(workers: int, args: argparse.Namespace, fake: str, batch: Path, env: dic
             )
             for _ in range(workers)
         ]
-        for p in processes:
-            p.wait()
+        live = "select count(*) from procrastinate_workers"
+        while _scalar(engine, live) < workers:  # all started and listening: start-up is not measured
+            time.sleep(0.2)
+        rounds = ["--rounds", str(args.rounds), "--judges", str(args.judges)]
+        final = "select count(*) from debates where status in ('completed', 'failed')"
+        # a warm-up batch first (two debates per worker): what each process does once (lazy imports, schema
+        # building, connections) is not counted as the cost of a call
+        warm = batch.with_name("warm-up.yaml")
+        variants(warm, 2 * workers, tag="warm-up")
+        subprocess.run([*command, "run", str(warm), "--db", db, "--queue", *rounds], env=env, check=True, cwd=REPO)
+        while _scalar(engine, final) < 2 * workers:
+            time.sleep(0.2)
+        cpu0, busy0 = _children_cpu(processes), _machine_busy()
+        before = load(fake)
+        subprocess.run([*command, "run", str(batch), "--db", db, "--queue", *rounds], env=env, check=True, cwd=REPO)
+        while _scalar(engine, final) < args.debates + 2 * workers:
+            time.sleep(0.2)
         after = load(fake)
-        engine = create_engine(db)
+        cpu = _children_cpu(processes) - cpu0
+        busy = [b - a for a, b in zip(busy0, _machine_busy(), strict=True)]
         with engine.connect() as c:
             done, span = c.execute(
                 text(
-                    "select count(*), extract(epoch from max(finished_at) - min(started_at)) "
-                    "from debates where status = 'completed'"
+                    "select count(*), extract(epoch from max(d.finished_at) - min(d.started_at)) "
+                    "from debates d join batches b on b.id = d.batch_id where d.status = 'completed' "
+                    "and b.source not like '%warm-up%'"
                 )
             ).one()
         engine.dispose()
     finally:
+        for p in processes:
+            p.send_signal(signal.SIGTERM)
+        for p in processes:
+            p.wait()
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
@@ -100,7 +127,34 @@ def one(workers: int, args: argparse.Namespace, fake: str, batch: Path, env: dic
         "in_flight": (after["busy_s"] - before["busy_s"]) / float(span),
         "peak": after["peak"],
         "wall_s": wall,
+        "cpu_ms_per_call": 1000 * cpu / max(1, after["requests"] - before["requests"]),
+        "machine_busy": busy[0] / max(1e-9, busy[1]),
     }
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat (all cores)."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _scalar(engine: Engine, sql: str) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text(sql)).scalar() or 0)
+
+
+def _children_cpu(processes: list[subprocess.Popen[bytes]]) -> float:
+    """CPU seconds (user + system) the worker processes have used so far, read from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in processes:
+        try:
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def main() -> None:
@@ -157,6 +211,8 @@ def main() -> None:
         "peak",
         "ceiling",
         "efficiency",
+        "worker CPU ms/call",
+        "machine CPU busy",
     ]:
         table.add_column(column, justify="right")
     base = rows[0]["per_s"] / rows[0]["workers"] if rows else 1.0
@@ -171,8 +227,13 @@ def main() -> None:
             f"{r['peak']:.0f}",
             f"{r['workers'] * args.concurrency:.0f}",
             f"{r['per_s'] / (base * r['workers']):.0%}",
+            f"{r['cpu_ms_per_call']:.1f}",
+            f"{r['machine_busy']:.0%}",
         )
-    Console().print(table)
+    Console(width=160).print(table)
+    print(f"{os.cpu_count()} CPU cores on this machine; the fake and PostgreSQL share them with the workers")
+    if rows and max(r["machine_busy"] for r in rows) > 0.85:
+        print("the machine's CPUs were nearly saturated: there, more workers cannot add throughput")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ scoreboard: scores from different scoreboards are never pooled.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.prompts import PromptSet
+from debates.graph import Design
 from debates.labelled import Labelled, LabelledSubject
-from debates.runner import BatchRunner, Progress, hypothesis_record
+from debates.runner import BatchRunner, DebateDispatch, Progress, hypothesis_record
 from debates.settings import DebateSettings
-from debates.tournament import TournamentProgress, TournamentRunner
+from debates.tournament import Dispatch, TournamentProgress, TournamentRunner
 from scoring import evaluation as stats
 from scoring.rubric import Rubric
 from store import evaluation as store
@@ -73,6 +74,10 @@ class EvalRunner:
     progress: Callable[[str, Progress], None] | None = None  # (arm name, batch progress)
     budget_tokens: int | None = None
     budget_usd: float | None = None
+    # set: the arms' debates and comparisons are jobs for queue workers (eval --queue), given the options a worker
+    # needs to rebuild this arm's protocol from its own config.yaml
+    debates_via: Callable[[Mapping[str, Any]], DebateDispatch] | None = None
+    comparisons_via: Callable[[Mapping[str, Any]], Dispatch] | None = None
 
     async def run(self, rows: Sequence[Labelled], plan: EvalPlan) -> dict[str, Any]:
         arms = [
@@ -90,16 +95,27 @@ class EvalRunner:
             if arm.protocol == "pairwise":
                 hashes[arm.name] = await self._tournament(arm, [s.hypothesis_id for s in unique], plan)
                 continue
+            settings = self._settings(arm.protocol)
+            design: Design = "single-judge" if arm.protocol == "single" else "symmetric-closing"
+            options = {
+                "rounds": settings.rounds,
+                "judges": settings.judges,
+                "early_stop": settings.early_stop,
+                "design": design,
+                "audit": False,
+                "subject": "labelled",  # a worker rebuilds the rows as LabelledSubject, not as validated hypotheses
+            }
             runner = BatchRunner(
                 client=self.client,
                 sessions=self.sessions,
-                settings=self._settings(arm.protocol),
+                settings=settings,
                 rubric=self.rubric,
                 prompts=self.prompts,
                 progress=(lambda p, name=arm.name: self.progress(name, p)) if self.progress else None,
                 budget_tokens=self.budget_tokens,
                 budget_usd=self.budget_usd,
-                design="single-judge" if arm.protocol == "single" else "symmetric-closing",
+                design=design,
+                dispatch=self.debates_via(options) if self.debates_via else None,
             )
             try:
                 await runner.run(unique, source=f"eval [{arm.name}] " + ", ".join(plan.files))
@@ -123,10 +139,11 @@ class EvalRunner:
             sessions=self.sessions,
             rubric=self.rubric,
             prompts=self.prompts,
-            concurrency=self.settings.concurrency,
+            concurrency=self.client.settings.concurrency,  # comparisons in flight: one per call slot
             budget_usd=self.budget_usd,
             progress=progress,
             digests=False,
+            dispatch=self.comparisons_via({"judges": 1, "digests": False}) if self.comparisons_via else None,
         )
         try:
             await runner.run(eval_pool(arm.name, plan), ids)

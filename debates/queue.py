@@ -2,11 +2,14 @@
 
 `enqueue` stores a batch and defers one job per debate (queueing lock and job lock = the debate id, so enqueueing
 twice adds nothing and two jobs of one debate never run at once); `hypodebate worker` runs `debate_job` on any
-number of machines. A worker sends heartbeats; a periodic job (`recover_stalled`) hands the jobs of a worker whose
-heartbeats stopped (`kill -9`, a lost machine) back to the queue, and the next worker resumes the debate from its
-stored turns. A worker asked to stop (SIGTERM, Ctrl-C) finishes its jobs within `queue.grace_s`; the ones still
-running then are aborted and retried elsewhere, resuming where they stopped. The runner's own debate lock
-(store/claims.py) guarantees that a retried job never runs beside a live original.
+number of machines. A tournament's comparisons (`queued_comparisons`) and an eval's debates (`queued_debates`) are
+jobs the same way, awaited by the process that queued them.
+
+A worker sends heartbeats; a periodic job (`recover_stalled`) hands the jobs of a worker whose heartbeats stopped
+(`kill -9`, a lost machine) back to the queue, and the next worker resumes the debate from its stored turns. A
+worker asked to stop (SIGTERM, Ctrl-C) finishes its jobs within `queue.grace_s`; the ones still running then are
+aborted and retried elsewhere, resuming where they stopped. The runner's own debate lock (store/claims.py)
+guarantees that a retried job never runs beside a live original.
 
 Tasks live here, in an importable module: procrastinate finds a job's task by its name in `import_paths`.
 """
@@ -33,19 +36,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.audit import Auditor
 from debates.hypotheses import Hypothesis
-from debates.inputs import stored_versions
+from debates.inputs import InputError, stored_versions
+from debates.labelled import LabelledSubject
 from debates.protocol import debate_id
-from debates.runner import BatchRunner, DebateOutcome
+from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
 from debates.tournament import Compared, Dispatch, TournamentRunner
+from scoring.composite import PanelScore
 from scoring.ratings import Comparison
 from store import repository
 from store import tournaments as tournament_store
-from store.models import ComparisonRow, DebateRow, HypothesisVersionRow
+from store.models import ComparisonRow, DebateRow, HypothesisVersionRow, ScoreRow
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
-QUEUES = (DEBATES, MAINTENANCE)
 SCHEMA_LOCK = 4242002  # advisory lock: one process installs procrastinate's tables
 logger = logging.getLogger("hypodebate.queue")
 
@@ -61,7 +65,7 @@ class WorkerMismatch(Exception):
 
 class _Retry(RetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, (WorkerMismatch, ComparisonFailed)):
+        if isinstance(exception, (WorkerMismatch, ComparisonFailed, InputError, LookupError)):  # no retry mends these
             return None
         return super().get_retry_decision(exception=exception, job=job)
 
@@ -118,28 +122,36 @@ async def enqueue(
     `options` are the command's overrides of the worker's configuration (rounds, judges): a worker builds its
     runner from its own config.yaml and these, and refuses the job if the protocol differs from the batch's."""
     batch_id = runner.open_batch(hypotheses, source=source, stored=stored)
-    debates = {
-        debate_id(h.content_hash, runner.protocol.hash, r): (h, r)
-        for r in range(runner.settings.replicates)
-        for h in hypotheses
-    }
+    debates = [(h, r) for r in range(runner.settings.replicates) for h in hypotheses]
+    queued, already, done = await _defer(runner, debates, batch_id, options)
     with runner.sessions() as session:
-        done = set(
-            session.scalars(
-                select(DebateRow.id).where(DebateRow.id.in_(list(debates)), DebateRow.status == "completed")
-            )
-        )
+        repository.set_batch_status(session, batch_id, "queued" if len(done) < len(debates) else "completed")
+        session.commit()
+    ids = tuple(debate_id(h.content_hash, runner.protocol.hash, r) for h, r in debates)
+    return Enqueued(batch_id, queued, already, len(done), ids)
+
+
+async def _defer(
+    runner: BatchRunner, debates: Sequence[tuple[Hypothesis, int]], batch_id: str, options: Mapping[str, Any]
+) -> tuple[int, int, set[str]]:
+    """Queued rows and one job each for the debates not completed yet: (deferred now, waiting already, completed)."""
+    wanted = {debate_id(h.content_hash, runner.protocol.hash, r): (h, r) for h, r in debates}
+    with runner.sessions() as session:
+        done: set[str] = set()
+        for chunk in repository.chunks(list(wanted)):
+            query = select(DebateRow.id).where(DebateRow.id.in_(chunk), DebateRow.status == "completed")
+            done.update(session.scalars(query))
         rows = [
             _row_values(runner.debate_row(d, h, r, batch_id, status="queued"))
-            for d, (h, r) in debates.items()
+            for d, (h, r) in wanted.items()
             if d not in done
         ]
         for chunk in repository.chunks(rows):
             session.execute(repository.insert_ignoring(session, DebateRow, chunk, ["id"]))
-        repository.set_batch_status(session, batch_id, "queued" if len(done) < len(debates) else "completed")
+        repository.requeue_failed(session, [d for d in wanted if d not in done])
         session.commit()
     queued = already = 0
-    for d in debates:
+    for d in wanted:
         if d in done:
             continue
         try:
@@ -149,7 +161,62 @@ async def enqueue(
             queued += 1
         except AlreadyEnqueued:
             already += 1
-    return Enqueued(batch_id, queued, already, len(done), tuple(debates))
+    return queued, already, done
+
+
+def queued_debates(queue: procrastinate.App, options: Mapping[str, Any], poll_s: float = 0.5) -> DebateDispatch:
+    """A batch's debates as jobs (`eval --queue`): deferred, then awaited by watching their rows in the store, or
+    their jobs for a failure that left no row behind (e.g. a worker whose configuration differs)."""
+
+    async def dispatch(
+        runner: BatchRunner,
+        debates: Sequence[tuple[Hypothesis, int]],
+        batch_id: str,
+        landed: Callable[[DebateOutcome], None],
+    ) -> None:
+        await _defer(runner, debates, batch_id, options)
+        wanted = {debate_id(h.content_hash, runner.protocol.hash, r): (h, r) for h, r in debates}
+        outcomes: dict[str, DebateOutcome] = {}
+        while len(outcomes) < len(wanted):
+            with runner.sessions() as session:
+                for chunk in repository.chunks([d for d in wanted if d not in outcomes]):
+                    for row, score in session.execute(
+                        select(DebateRow, ScoreRow)
+                        .outerjoin(ScoreRow, ScoreRow.debate_id == DebateRow.id)
+                        .where(DebateRow.id.in_(chunk), DebateRow.status.in_(("completed", "failed")))
+                    ).all():
+                        panel = PanelScore(score.mean, score.spread, score.n) if score is not None else None
+                        board = score.scoreboard_id if score is not None else None
+                        outcomes[row.id] = DebateOutcome(
+                            row.id,
+                            row.hypothesis_id,
+                            row.replicate,
+                            row.status,
+                            panel,
+                            row.failure_reason,
+                            scoreboard_id=board,
+                        )
+                        landed(outcomes[row.id])
+            ended = await _locks_of(queue, ("failed", "cancelled", "aborted"))
+            active = await _locks_of(queue, ("todo", "doing"))
+            for d in [d for d in wanted if d not in outcomes and d in ended and d not in active]:
+                h, r = wanted[d]
+                reason = "its job ended without a result (the worker's log says why)"
+                outcomes[d] = DebateOutcome(d, h.hypothesis_id, r, "failed", reason=reason)
+                landed(outcomes[d])
+            if len(outcomes) < len(wanted):
+                await asyncio.sleep(poll_s)
+
+    return dispatch
+
+
+async def _locks_of(queue: procrastinate.App, statuses: Sequence[str]) -> set[str]:
+    """The debate ids (job locks) of the queue's debate jobs in `statuses`."""
+    found: set[str] = set()
+    for status in statuses:
+        jobs = await queue.job_manager.list_jobs_async(task=debate_job.name, status=status)
+        found.update(j.lock for j in jobs if j.lock)
+    return found
 
 
 def _row_values(row: DebateRow) -> dict[str, Any]:
@@ -211,7 +278,7 @@ class QueueWorker:
                     HypothesisVersionRow.content_hash == row.hypothesis_hash,
                 )
             ).one()
-            hypothesis = stored_versions(session, [version])[0]
+            hypothesis = _subject(session, version, labelled=options.get("subject") == "labelled")
             protocol, protocol_hash, replicate = dict(row.protocol), row.protocol_hash, row.replicate
         runner = await self.runner(options)
         if runner.protocol.hash != protocol_hash:
@@ -233,6 +300,17 @@ class QueueWorker:
         with self.sessions() as session:
             repository.tally_batch_commit(session, batch_id)
         return outcome
+
+
+def _subject(session: Session, version_id: str, *, labelled: bool) -> Hypothesis:
+    """A stored version as what is debated: a hypothesis, or an eval row (which may name no target or mechanism)."""
+    if not labelled:
+        return stored_versions(session, [version_id])[0]
+    row = session.get_one(HypothesisVersionRow, version_id)
+    subject = LabelledSubject.model_validate({"id": row.hypothesis_id, **(row.content or {})})
+    if subject.content_hash != row.content_hash:
+        raise LookupError(f"{version_id}: its stored content does not match its hash")
+    return subject
 
 
 def worker_of(context: procrastinate.JobContext) -> QueueWorker:

@@ -434,7 +434,9 @@ class TournamentRunner:
     # -- accounting and progress -----------------------------------------------------------------------------------
 
     def _on_call(self, record: CallRecord) -> None:
-        self._pending[_current.get()].append(record)
+        comparison = _current.get()
+        if comparison is not None:  # a call of no comparison of ours (a worker's debate) is not kept
+            self._pending[comparison].append(record)
         self._report()
 
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:

@@ -146,6 +146,7 @@ async def run_eval_async(
     budget_usd: float | None = None,
     progress: Callable[[str, Progress], None] | None = None,
     loaded: Sequence[Labelled] | None = None,
+    queue: bool = False,
 ) -> dict[str, Any]:
     """`run_eval` on the running event loop. `loaded`: the rows of `paths` when the caller has already read them
     with `debates.labelled.load_labelled` (the sample is still drawn here)."""
@@ -176,7 +177,17 @@ async def run_eval_async(
             files=tuple(Path(f).name for f in files),
             sample={"limit": limit, "seed": sample_seed} if limit is not None else None,
         )
-        return await runner.run(rows, plan)
+        if not queue:
+            return await runner.run(rows, plan)
+        from debates import queue as job_queue
+        from hypodebate.queue_api import queue_url
+
+        url = queue_url(settings, db)
+        job_queue.install_schema(sessions.engine)
+        async with job_queue.open_queue(url) as jobs:
+            runner.debates_via = lambda options: job_queue.queued_debates(jobs, options)
+            runner.comparisons_via = lambda options: job_queue.queued_comparisons(jobs, options)
+            return await runner.run(rows, plan)
     finally:
         await client.aclose()
         sessions.close()
@@ -195,6 +206,7 @@ def run_tournament(
     judges: int = 1,
     concurrency: int | None = None,
     progress: Callable[[TournamentProgress], None] | None = None,
+    queue: bool = False,
 ) -> TournamentResult:
     """Rank a pool by pairwise comparison, every pair judged in both orders, and fit Bradley-Terry ratings.
 
@@ -218,6 +230,7 @@ def run_tournament(
             judges=judges,
             concurrency=concurrency,
             progress=progress,
+            queue=queue,
         )
     )
 
@@ -234,13 +247,15 @@ async def run_tournament_async(
     judges: int = 1,
     concurrency: int | None = None,
     progress: Callable[[TournamentProgress], None] | None = None,
+    queue: bool = False,
 ) -> TournamentResult:
-    """`run_tournament` on the running event loop."""
+    """`run_tournament` on the running event loop. `queue`: the comparisons are jobs for `hypodebate worker`s on the
+    PostgreSQL store (this process waits for them)."""
     files = [hypotheses] if isinstance(hypotheses, (str, Path)) else list(hypotheses or [])
     if sum(bool(x) for x in (page, batch, files)) != 1:
         raise InputError("give exactly one pool: --page SLUG, --batch b-..., or --hypotheses FILE")
     loaded = load_hypotheses(files) if files else []  # bad input fails here, before anything is stored
-    debate_settings, llm = _overrides(settings, concurrency, None, None, None)
+    _, llm = _overrides(settings, concurrency, None, None, None)
     sessions = open_store(db or settings.store.url)
     try:
         with sessions() as session:
@@ -253,11 +268,20 @@ async def run_tournament_async(
                 rubric=settings.scoring,
                 prompts=load_prompts(),
                 judges=judges,
-                concurrency=debate_settings.concurrency,
+                concurrency=client.settings.concurrency,  # comparisons in flight: one per call slot
                 budget_usd=budget_usd,
                 progress=progress,
             )
-            return await runner.run(pool, ids, matches=matches)
+            if not queue:
+                return await runner.run(pool, ids, matches=matches)
+            from debates import queue as job_queue
+            from hypodebate.queue_api import queue_url
+
+            url = queue_url(settings, db)
+            job_queue.install_schema(sessions.engine)
+            async with job_queue.open_queue(url) as jobs:
+                runner.dispatch = job_queue.queued_comparisons(jobs, {"judges": judges, "digests": True})
+                return await runner.run(pool, ids, matches=matches)
         finally:
             await client.aclose()
     finally:
@@ -302,14 +326,13 @@ def _overrides(
     rounds: int | None,
     judges: int | None,
 ) -> tuple[DebateSettings, LLMSettings]:
-    """The debate and LLM settings with the command's overrides applied."""
-    if concurrency is None and settings.llm.resolved_provider == "embedded":
-        concurrency = settings.llm.embedded.concurrency  # one in-process model: see EmbeddedSettings
-    overrides = {
-        k: v
-        for k, v in {"concurrency": concurrency, "replicates": replicates, "rounds": rounds, "judges": judges}.items()
-        if v is not None
-    }
+    """The debate and LLM settings with the command's overrides applied. `concurrency` is LLM call slots (debates in
+    flight are `debate.in_flight`); the embedded model answers one call at a time, with `llm.embedded.concurrency`
+    debates in flight."""
+    given = {"replicates": replicates, "rounds": rounds, "judges": judges}
+    overrides: dict[str, int] = {k: v for k, v in given.items() if v is not None}
+    if settings.llm.resolved_provider == "embedded":
+        overrides["in_flight"] = settings.llm.embedded.concurrency  # one in-process model: see EmbeddedSettings
     debate_settings = settings.debate.model_validate({**settings.debate.model_dump(), **overrides})
     llm = settings.llm
     if concurrency is not None:
@@ -378,7 +401,7 @@ async def run_batch_async(
         auditor = None
         if settings.evidence.judges_see_audit:
             subjects = [(h.hypothesis_id, h) for h in hypotheses]
-            auditor, _ = await judge_auditor(settings, sessions, client, subjects, debate_settings.concurrency)
+            auditor, _ = await judge_auditor(settings, sessions, client, subjects, client.settings.concurrency)
         runner = BatchRunner(
             client=client,
             sessions=sessions,

@@ -123,7 +123,9 @@ def run(
         list[str] | None,
         typer.Option("--version", help="debate a stored version instead, e.g. a revision: h-2600483e.v2"),
     ] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="debates and LLM calls in flight")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="LLM calls at once (call slots); debates at once: debate.in_flight")
+    ] = None,
     replicates: Annotated[int | None, typer.Option(min=1, help="independent debates per hypothesis")] = None,
     rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds")] = None,
     judges: Annotated[int | None, typer.Option(min=1, help="judges on the panel")] = None,
@@ -280,7 +282,9 @@ def eval_(
     no_evidence: Annotated[
         bool, typer.Option("--no-evidence", help="also score every row with its evidence removed")
     ] = False,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="debates and LLM calls in flight")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="LLM calls at once (call slots); debates at once: debate.in_flight")
+    ] = None,
     budget_tokens: Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")] = None,
     budget_usd: Annotated[
         float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
@@ -289,6 +293,10 @@ def eval_(
         Path | None, typer.Option("-o", "--output", help="self-contained HTML report (default eval.html)")
     ] = Path("eval.html"),
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")] = None,
+    queue: Annotated[
+        bool,
+        typer.Option("--queue", help="debates and comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits"),
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -296,6 +304,8 @@ def eval_(
     from hypodebate.commands.eval import eval_command
 
     settings = _settings(config)
+    if queue and (budget_tokens is not None or budget_usd is not None):
+        _fail("--queue: budgets count one process's spending, and the workers spend it; run without --queue", code=2)
     code = _guard(
         lambda: eval_command(
             paths,
@@ -315,6 +325,7 @@ def eval_(
             concurrency=concurrency,
             budget_tokens=budget_tokens,
             budget_usd=budget_usd,
+            queue=queue,
         )
     )
     raise typer.Exit(code)
@@ -341,6 +352,9 @@ def tournament(
     judges: Annotated[int, typer.Option(min=1, help="independent pairwise judges per pair")] = 1,
     concurrency: Annotated[int | None, typer.Option(min=1, help="comparisons in flight")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the ratings as JSON")] = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them")
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -348,6 +362,8 @@ def tournament(
     from hypodebate.commands.tournament import tournament_command
 
     settings = _settings(config)
+    if queue and budget_usd is not None:
+        _fail("--queue: budgets count one process's spending, and the workers spend it; run without --queue", code=2)
     code = _guard(
         lambda: tournament_command(
             settings,
@@ -362,6 +378,7 @@ def tournament(
             budget_usd=budget_usd,
             judges=judges,
             concurrency=concurrency,
+            queue=queue,
         )
     )
     raise typer.Exit(code)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agents.audit import Penalty
 from agents.client import LLMClient
 from agents.factory import make_client
-from agents.prompts import load_prompts
+from agents.prompts import PromptSet, load_prompts
 from agents.subject import Subject
 from debates.inputs import InputError
 from evidence.audit import JudgeAuditor, audit_page
@@ -153,10 +153,11 @@ async def judge_auditor(
     client: LLMClient,
     hypotheses: Sequence[tuple[str, Subject]],
     concurrency: int,
+    prompts: PromptSet | None = None,
 ) -> tuple[JudgeAuditor, AuditResult | None]:
     """What a batch's judges read of the evidence audit; with `evidence.verify_before_debate`, the claims of the
-    hypotheses' evidence are checked first (once, ever)."""
-    runner = _runner(settings, sessions, client, concurrency, None)
+    hypotheses' evidence are checked first (once, ever). `prompts`: already loaded (a worker audits every debate)."""
+    runner = _runner(settings, sessions, client, concurrency, None, prompts)
     checked = await runner.check_evidence(hypotheses) if settings.evidence.verify_before_debate else None
     e = settings.evidence
     penalty = Penalty(e.penalty_dimension, e.penalty_cap) if e.penalize else None
@@ -169,13 +170,14 @@ def _runner(
     client: LLMClient | None,
     concurrency: int | None,
     progress: Callable[[int, int], None] | None,
+    prompts: PromptSet | None = None,
 ) -> AuditRunner:
     llm = settings.llm
     default = llm.embedded.concurrency if llm.resolved_provider == "embedded" else llm.concurrency
     return AuditRunner(
         sessions=sessions,
         llm=llm,
-        prompts=load_prompts(),
+        prompts=prompts or load_prompts(),
         client=client,
         concurrency=concurrency or default,
         progress=progress,

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from agents.audit import Auditor
 from agents.client import LLMClient
 from agents.factory import make_client
-from agents.prompts import load_prompts
+from agents.prompts import PromptSet, load_prompts
 from debates import queue as job_queue
 from debates.hypotheses import Hypothesis
 from debates.inputs import InputError, load_hypotheses, stored_versions
@@ -48,19 +48,29 @@ def queue_url(settings: Settings, db: str | None) -> str:
 
 
 async def _runner(
-    settings: Settings, store: Store, client: LLMClient, options: Mapping[str, Any], replicates: int | None = None
+    settings: Settings,
+    store: Store,
+    client: LLMClient,
+    options: Mapping[str, Any],
+    replicates: int | None = None,
+    prompts: PromptSet | None = None,
 ) -> BatchRunner:
+    """The runner a job's options and this process's config.yaml give: `rounds` and `judges` override the config;
+    `early_stop`, `design` and `audit` (whether the judges read the evidence audit) are set by eval's arms."""
     debate_settings, _ = _overrides(settings, None, replicates, options.get("rounds"), options.get("judges"))
+    if "early_stop" in options:
+        debate_settings = debate_settings.model_copy(update={"early_stop": bool(options["early_stop"])})
     auditor = None
-    if settings.evidence.judges_see_audit:  # its protocol only: each debate's audit is built when it runs
-        auditor, _ = await judge_auditor(settings, store, client, [], client.settings.concurrency)
+    if options.get("audit", settings.evidence.judges_see_audit):  # its protocol: each debate's audit comes later
+        auditor, _ = await judge_auditor(settings, store, client, [], client.settings.concurrency, prompts)
     return BatchRunner(
         client=client,
         sessions=store,
         settings=debate_settings,
         rubric=settings.scoring,
-        prompts=load_prompts(),
+        prompts=prompts or load_prompts(),
         auditor=auditor,
+        design=options.get("design", "symmetric-closing"),
     )
 
 
@@ -116,14 +126,16 @@ async def run_worker(
     client = make_client(settings.llm)
     q = settings.queue
 
+    prompts = load_prompts()  # once per worker: compiling the templates costs about 80 ms
+
     async def runner_for(options: Mapping[str, Any]) -> BatchRunner:
-        return await _runner(settings, store, client, options)
+        return await _runner(settings, store, client, options, prompts=prompts)
 
     async def auditor_for(runner: BatchRunner, hypothesis: Hypothesis) -> Auditor | None:
-        if not settings.evidence.judges_see_audit:
+        if runner.auditor is None:
             return None
         subjects = [(hypothesis.hypothesis_id, hypothesis)]
-        auditor, _ = await judge_auditor(settings, store, client, subjects, client.settings.concurrency)
+        auditor, _ = await judge_auditor(settings, store, client, subjects, client.settings.concurrency, prompts)
         return auditor
 
     def tournament_for(options: Mapping[str, Any]) -> TournamentRunner:
@@ -131,7 +143,7 @@ async def run_worker(
             client=client,
             sessions=store,
             rubric=settings.scoring,
-            prompts=load_prompts(),
+            prompts=prompts,
             judges=int(options.get("judges", 1)),
             digests=bool(options.get("digests", True)),
         )

@@ -493,8 +493,8 @@ def running_debates(session: Session, batch_id: str | None = None) -> list[str]:
 def tally_batch_commit(session: Session, batch_id: str) -> None:
     """Count a queued batch's debates onto its row (after each of its jobs); it is completed when none is queued
     or running. Idempotent: workers finishing at once write the same counts."""
+    batch = session.get_one(BatchRow, batch_id, with_for_update=True)  # first: then the counts are not stale
     counts = debate_counts(session, batch_id)
-    batch = session.get_one(BatchRow, batch_id, with_for_update=True)
     batch.debates_completed = counts.get("completed", 0)
     batch.debates_failed = counts.get("failed", 0)
     if not counts.get("queued") and not counts.get("running"):
@@ -504,3 +504,21 @@ def tally_batch_commit(session: Session, batch_id: str) -> None:
             started = batch.started_at if batch.started_at.tzinfo else batch.started_at.replace(tzinfo=UTC)
             batch.wall_s = (batch.finished_at - started).total_seconds()
     session.commit()
+
+
+def requeue_failed(session: Session, debate_ids: Sequence[str]) -> None:
+    """Failed debates queued again: their turns and verdicts go, and the next run is a new attempt (fresh draws)."""
+    for chunk in chunks(list(debate_ids)):
+        failed = list(
+            session.scalars(select(DebateRow.id).where(DebateRow.id.in_(chunk), DebateRow.status == "failed"))
+        )
+        if not failed:
+            continue
+        session.execute(delete(TurnRow).where(TurnRow.debate_id.in_(failed)))
+        session.execute(delete(VerdictRow).where(VerdictRow.debate_id.in_(failed)))
+        session.execute(
+            update(DebateRow)
+            .where(DebateRow.id.in_(failed))
+            .values(status="queued", failure_reason=None, failed_step=None, attempts=DebateRow.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )

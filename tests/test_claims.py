@@ -74,3 +74,27 @@ def test_one_process_never_takes_a_lock_twice_and_releases_only_its_own(url):
         first.close()
         second.close()
         store.close()
+
+
+def test_status_counts_a_running_debate_that_nobody_holds_as_stalled(db):
+    from debates.inputs import load_hypotheses
+    from hypodebate.config import Settings
+    from hypodebate.queue_api import queue_status
+    from tests.fakes import FakeDebater, ScriptedServer
+    from tests.helpers import EXAMPLE, runner
+
+    batch = runner(ScriptedServer(default=FakeDebater()), db, rounds=0, judges=1)
+    first, second, third = load_hypotheses([EXAMPLE])[:3]
+    b = batch.open_batch([first, second, third], source="x")
+    with batch.sessions() as s:  # one debate a live process runs, one a killed process left, one waiting
+        s.add(batch.debate_row("d-live", first, 0, b, status="running"))
+        s.add(batch.debate_row("d-orphan", second, 0, b, status="running"))
+        s.add(batch.debate_row("d-waiting", third, 0, b, status="queued"))
+        s.commit()
+    live = debate_locks(batch.sessions.engine)
+    assert live.acquire("d-live")
+    try:
+        [row] = queue_status(settings=Settings(), db=db, batch=b).batches
+    finally:
+        live.close()
+    assert (row.queued, row.running, row.stalled, row.done, row.failed) == (1, 1, 1, 0, 0)

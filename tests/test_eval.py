@@ -117,7 +117,7 @@ def known_skill_rows(path: Path, d: float, pairs: int, seed: int) -> dict[str, f
 
 def settings_for(server: LoopbackServer, tmp_path: Path):
     config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 16\ndebate:\n  concurrency: 16\n", encoding="utf-8")
+    config.write_text("llm:\n  concurrency: 16\n", encoding="utf-8")
     return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
 
 

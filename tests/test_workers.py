@@ -267,3 +267,29 @@ def test_a_tournament_with_queue_has_its_comparisons_judged_by_workers(postgres_
     assert _rows(postgres_url, "select count(*), count(distinct id) from comparisons") == [(12, 12)]
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert log.count("hypodebate.compare[") >= 12
+
+
+def test_eval_with_queue_has_workers_debate_every_arm_and_reports_its_figures(postgres_url, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    source = (REPO / "examples" / "eval" / "target_disease_outcomes.dev.jsonl").read_text().splitlines()
+    rows.write_text("\n".join(source[:6]) + "\n")
+    server = AsyncLoopback(latency=0.01).start()
+    worker = None
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
+        worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
+        args = ["eval", str(rows), "--db", postgres_url, "--rounds", "1", "--judges", "2", "--queue"]
+        args += ["--protocol", "single", "--protocol", "debate", "-o", str(tmp_path / "eval.html")]
+        done = subprocess.run(_hypodebate(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    # every arm's debates ran in the worker: 6 single-judge panels and 6 debates, none here
+    assert _statuses(postgres_url) == {"completed": 12}
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert log.count("ended with status: Success") >= 12
+    assert (tmp_path / "eval.html").exists() and "AUROC" in done.stdout
