@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, text
+
 from agents.prompts import load_prompts
 from debates.runner import BatchRunner
 from debates.settings import DebateSettings
@@ -57,3 +59,13 @@ def start_run(base_url: str, db: str, key: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "hypodebate", "run", str(EXAMPLE), "--db", db]
     command += ["--rounds", "1", "--judges", "2", "--concurrency", "4"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def query_rows(db: str, sql: str) -> list[Any]:
+    """The rows `sql` returns on the database `db`, read on an engine of its own (disposed after)."""
+    engine = create_engine(db)
+    try:
+        with engine.connect() as c:
+            return list(c.execute(text(sql)).all())
+    finally:
+        engine.dispose()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from debates.inputs import load_hypotheses
 from hypodebate.cli import app
-from tests.helpers import EXAMPLE, start_run
+from tests.helpers import EXAMPLE, query_rows, start_run
 from tests.loopback import LoopbackServer
 
 
@@ -17,15 +16,6 @@ def server():
     server = LoopbackServer(latency=0.02).start()
     yield server
     server.stop()
-
-
-def _rows(db: str, sql: str) -> list:
-    engine = create_engine(db)
-    try:
-        with engine.connect() as c:
-            return list(c.execute(text(sql)).all())
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -46,11 +36,11 @@ def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
         assert "error" not in err.lower() and "Traceback" not in err
     # every debate ran once: one completed debate per hypothesis, 6 turns and 2 verdicts each
     completed = "sum(case when status = 'completed' then 1 else 0 end)"
-    assert _rows(db, f"select count(*), {completed} from debates") == [(expected, expected)]
-    assert _rows(db, "select count(*) from verdicts") == [(2 * expected,)]
-    assert _rows(db, "select count(*) from turns") == [(6 * expected,)]
-    assert _rows(db, "select count(*) from scores") == [(expected,)]
-    assert _rows(db, "select count(*) from debates where status <> 'completed'") == [(0,)]
+    assert query_rows(db, f"select count(*), {completed} from debates") == [(expected, expected)]
+    assert query_rows(db, "select count(*) from verdicts") == [(2 * expected,)]
+    assert query_rows(db, "select count(*) from turns") == [(6 * expected,)]
+    assert query_rows(db, "select count(*) from scores") == [(expected,)]
+    assert query_rows(db, "select count(*) from debates where status <> 'completed'") == [(0,)]
     # the work was shared: both processes debated, and between them each hypothesis exactly once
     done = [int(err.split(" debated,")[0].split()[-1]) for _, err in results]
     assert sum(done) == expected
@@ -66,14 +56,14 @@ def test_read_only_database_gives_one_error_and_loses_nothing(server, tmp_path):
         app, ["run", str(EXAMPLE), "--db", f"sqlite:///{path}", "--rounds", "1", "--judges", "1"], env=env
     )
     assert first.exit_code == 0, first.output
-    before = _rows(f"sqlite:///{path}", "select id, status from debates order by id")
+    before = query_rows(f"sqlite:///{path}", "select id, status from debates order by id")
     read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
     again = runner.invoke(app, ["run", str(EXAMPLE), "--db", read_only, "--rounds", "2", "--judges", "1"], env=env)
     assert again.exit_code == 2
     lines = [line for line in again.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "readonly" in lines[0].replace("-", "").lower()
     assert "Traceback" not in again.output
-    assert _rows(f"sqlite:///{path}", "select id, status from debates order by id") == before
+    assert query_rows(f"sqlite:///{path}", "select id, status from debates order by id") == before
 
 
 def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(server, tmp_path, monkeypatch):
@@ -86,7 +76,7 @@ def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(server,
         app, ["run", str(EXAMPLE), "--db", db, "--rounds", "1", "--judges", "1"], env={"OPENAI_BASE_URL": server.url}
     )
     assert first.exit_code == 0, first.output
-    pages = _rows(db, "pragma page_count")[0][0]
+    pages = query_rows(db, "pragma page_count")[0][0]
     original = store.engine._sqlite_pragmas
 
     def full_disk(connection, record):  # the disk fills up a few pages after the current size
@@ -103,8 +93,8 @@ def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(server,
     lines = [line for line in again.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "full" in lines[0]
     monkeypatch.setattr(store.engine, "_sqlite_pragmas", original)
-    completed = _rows(db, "select count(*) from debates where status = 'completed'")[0][0]
+    completed = query_rows(db, "select count(*) from debates where status = 'completed'")[0][0]
     assert completed >= len(load_hypotheses([EXAMPLE]))  # the first batch's debates are all still there
-    assert _rows(
+    assert query_rows(
         db, "select count(*) from (select debate_id, judge from verdicts group by 1, 2 having count(*) > 1)"
     ) == [(0,)]

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from hypodebate.cli import app
 from tests.chaos_support import audit, run_env, write_variants
-from tests.helpers import EXAMPLE, REPO
+from tests.helpers import EXAMPLE, REPO, query_rows
 from tests.loopback import AsyncLoopback, FaultPlan
 
 pytestmark = pytest.mark.postgres
@@ -31,17 +30,8 @@ QUEUE = {
 LLM = {"timeout_s": 0.5, "retry__initial_backoff_s": 0.01, "retry__max_backoff_s": 0.05}
 
 
-def _rows(db: str, sql: str) -> list:
-    engine = create_engine(db)
-    try:
-        with engine.connect() as c:
-            return list(c.execute(text(sql)).all())
-    finally:
-        engine.dispose()
-
-
 def _statuses(db: str) -> dict[str, int]:
-    return dict(_rows(db, "select status, count(*) from debates group by status"))
+    return dict(query_rows(db, "select status, count(*) from debates group by status"))
 
 
 def _hypodebate(*args: str) -> list[str]:
@@ -78,7 +68,7 @@ def test_enqueue_stores_the_batch_once_and_refuses_a_database_other_machines_can
     again = runner.invoke(app, args, env=env)  # the same debates: their jobs are waiting already
     assert again.exit_code == 0, again.output
     assert "0 debates queued, 16 already queued" in again.stderr
-    assert _rows(postgres_url, "select count(*) from procrastinate_jobs") == [(16,)]
+    assert query_rows(postgres_url, "select count(*) from procrastinate_jobs") == [(16,)]
     assert _statuses(postgres_url) == {"queued": 16}
 
     status = runner.invoke(app, ["status", "--db", postgres_url], env=env)
@@ -120,7 +110,7 @@ def test_a_worker_with_another_config_refuses_the_jobs_rather_than_scoring_on_an
     assert "WorkerMismatch: debate d-" in done.stderr
     assert "configuration differs from the batch's in temperatures" in done.stderr
     assert _statuses(postgres_url) == {"queued": 16}  # nothing was debated under the wrong protocol
-    assert _rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'failed'") == [(16,)]
+    assert query_rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'failed'") == [(16,)]
 
 
 def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url, tmp_path):
@@ -144,8 +134,10 @@ def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url
         workers = [_worker(postgres_url, env, log) for log in logs]
         rng = random.Random(7)
         for victim, after in ((0, rng.randint(8, 20)), (1, rng.randint(30, 50))):
-            _wait(lambda n=after: _rows(postgres_url, "select count(*) from turns")[0][0] >= n, 120, f"{after} turns")
-            # the victim must be mid-debate: some debate of it running
+            _wait(
+                lambda n=after: query_rows(postgres_url, "select count(*) from turns")[0][0] >= n, 120, f"{after} turns"
+            )
+            # mid-batch: each kill lands once that many turns are stored
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait(10)
         final = ("completed", "failed")
@@ -172,7 +164,7 @@ def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url
     assert "stalled jobs handed back to the queue" in survivor_log  # the killed workers' jobs came back
     assert "Traceback" not in survivor_log
     # the queue agrees: nothing waiting, nothing running
-    assert _rows(
+    assert query_rows(
         postgres_url,
         "select count(*) from procrastinate_jobs where task_name = 'hypodebate.debate' and status in ('todo', 'doing')",
     ) == [(0,)]
@@ -197,12 +189,12 @@ def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(postgres
         )
         assert enqueue.returncode == 0, enqueue.stderr
         first = _worker(postgres_url, env, tmp_path / "first.log", concurrency=4)
-        _wait(lambda: _rows(postgres_url, "select count(*) from turns")[0][0] >= 4, 60, "the first turns")
+        _wait(lambda: query_rows(postgres_url, "select count(*) from turns")[0][0] >= 4, 60, "the first turns")
         first.send_signal(signal.SIGTERM)
         assert first.wait(30) == 0  # within the grace period, then its debates go back to the queue
         interrupted = _statuses(postgres_url).get("running", 0)
         assert interrupted > 0, _statuses(postgres_url)
-        assert _rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'doing'") == [(0,)]
+        assert query_rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'doing'") == [(0,)]
         second = subprocess.run(
             _hypodebate("worker", "--db", postgres_url, "--once", "--concurrency", "8"),
             cwd=REPO,
@@ -215,10 +207,10 @@ def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(postgres
     finally:
         server.stop()
     assert _statuses(postgres_url) == {"completed": 16}
-    result = audit(postgres_url, [h for (h,) in _rows(postgres_url, "select id from hypotheses")], judges=2)
+    result = audit(postgres_url, [h for (h,) in query_rows(postgres_url, "select id from hypotheses")], judges=2)
     assert result.problems() == [] and result.duplicated == 0
     # the interrupted debates resumed from their stored turns: no debate has more than its turns
-    assert _rows(postgres_url, "select max(n) from (select count(*) n from turns group by debate_id) t") == [(8,)]
+    assert query_rows(postgres_url, "select max(n) from (select count(*) n from turns group by debate_id) t") == [(8,)]
 
 
 def test_run_without_queue_still_works_on_postgresql(postgres_url, tmp_path):
@@ -264,7 +256,7 @@ def test_a_tournament_with_queue_has_its_comparisons_judged_by_workers(postgres_
     assert done.returncode == 0, done.stderr
     assert "Bradley-Terry" in done.stdout or "rating" in done.stdout.lower(), done.stdout
     # 4 hypotheses: 6 pairs, each judged in both orders, every comparison by a worker and stored once
-    assert _rows(postgres_url, "select count(*), count(distinct id) from comparisons") == [(12, 12)]
+    assert query_rows(postgres_url, "select count(*), count(distinct id) from comparisons") == [(12, 12)]
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert log.count("hypodebate.compare[") >= 12
 
