@@ -38,6 +38,11 @@ def _hypodebate(*args: str) -> list[str]:
     return [sys.executable, "-m", "hypodebate", *args]
 
 
+def _run(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`hypodebate ARGS...` to the end, its output captured."""
+    return subprocess.run(_hypodebate(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def _worker(db: str, env: dict[str, str], log: Path, concurrency: int = 3) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
         return subprocess.Popen(
@@ -86,24 +91,12 @@ def test_a_worker_with_another_config_refuses_the_jobs_rather_than_scoring_on_an
     server = AsyncLoopback(latency=0.0).start()
     try:
         env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
-        enqueue = subprocess.run(
-            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "0", "--judges", "1"),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        enqueue = _run(
+            env, "run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "0", "--judges", "1", timeout=120
         )
         assert enqueue.returncode == 0, enqueue.stderr
         other = env | {"HYPODEBATE_LLM__TEMPERATURE__JUDGE": "0.9"}
-        done = subprocess.run(
-            _hypodebate("worker", "--db", postgres_url, "--once"),
-            cwd=REPO,
-            env=other,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = _run(other, "worker", "--db", postgres_url, "--once", timeout=120)
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
@@ -121,13 +114,8 @@ def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url
     workers: list[subprocess.Popen[bytes]] = []
     try:
         env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
-        enqueue = subprocess.run(
-            _hypodebate("run", str(file), "--db", postgres_url, "--queue", "--rounds", "1", "--judges", "2"),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        enqueue = _run(
+            env, "run", str(file), "--db", postgres_url, "--queue", "--rounds", "1", "--judges", "2", timeout=120
         )
         assert enqueue.returncode == 0, enqueue.stderr
         logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
@@ -168,9 +156,7 @@ def test_three_workers_two_kills_lose_nothing_and_duplicate_nothing(postgres_url
         postgres_url,
         "select count(*) from procrastinate_jobs where task_name = 'hypodebate.debate' and status in ('todo', 'doing')",
     ) == [(0,)]
-    status = subprocess.run(
-        _hypodebate("status", "--db", postgres_url), cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
+    status = _run(env, "status", "--db", postgres_url, timeout=60)
     assert status.returncode == 0 and "0 live worker(s)" in status.stdout, status.stdout
 
 
@@ -179,13 +165,8 @@ def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(postgres
     try:
         env = run_env(server.url, tmp_path / "config.yaml", {"timeout_s": 5}) | QUEUE
         env |= {"HYPODEBATE_QUEUE__GRACE_S": "0.5"}
-        enqueue = subprocess.run(
-            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "2", "--judges", "2"),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        enqueue = _run(
+            env, "run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "2", "--judges", "2", timeout=120
         )
         assert enqueue.returncode == 0, enqueue.stderr
         first = _worker(postgres_url, env, tmp_path / "first.log", concurrency=4)
@@ -195,12 +176,14 @@ def test_a_worker_stopped_with_sigterm_hands_back_what_it_cannot_finish(postgres
         interrupted = _statuses(postgres_url).get("running", 0)
         assert interrupted > 0, _statuses(postgres_url)
         assert query_rows(postgres_url, "select count(*) from procrastinate_jobs where status = 'doing'") == [(0,)]
-        second = subprocess.run(
-            _hypodebate("worker", "--db", postgres_url, "--once", "--concurrency", "8"),
-            cwd=REPO,
-            env=env | {"HYPODEBATE_QUEUE__GRACE_S": "60"},
-            capture_output=True,
-            text=True,
+        second = _run(
+            env | {"HYPODEBATE_QUEUE__GRACE_S": "60"},
+            "worker",
+            "--db",
+            postgres_url,
+            "--once",
+            "--concurrency",
+            "8",
             timeout=300,
         )
         assert second.returncode == 0, second.stderr
@@ -217,14 +200,7 @@ def test_run_without_queue_still_works_on_postgresql(postgres_url, tmp_path):
     server = AsyncLoopback(latency=0.0).start()
     try:
         env = run_env(server.url, tmp_path / "config.yaml", LLM)
-        done = subprocess.run(
-            _hypodebate("run", str(EXAMPLE), "--db", postgres_url, "--rounds", "0", "--judges", "1"),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        done = _run(env, "run", str(EXAMPLE), "--db", postgres_url, "--rounds", "0", "--judges", "1", timeout=180)
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr
@@ -239,12 +215,16 @@ def test_a_tournament_with_queue_has_its_comparisons_judged_by_workers(postgres_
     try:
         env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
         worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
-        done = subprocess.run(
-            _hypodebate("tournament", "--hypotheses", str(file), "--db", postgres_url, "--queue", "--concurrency", "8"),
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
+        done = _run(
+            env,
+            "tournament",
+            "--hypotheses",
+            str(file),
+            "--db",
+            postgres_url,
+            "--queue",
+            "--concurrency",
+            "8",
             timeout=180,
         )
         worker.send_signal(signal.SIGTERM)
@@ -272,7 +252,7 @@ def test_eval_with_queue_has_workers_debate_every_arm_and_reports_its_figures(po
         worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
         args = ["eval", str(rows), "--db", postgres_url, "--rounds", "1", "--judges", "2", "--queue"]
         args += ["--protocol", "single", "--protocol", "debate", "-o", str(tmp_path / "eval.html")]
-        done = subprocess.run(_hypodebate(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        done = _run(env, *args, timeout=300)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
     finally:
