@@ -10,7 +10,9 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from rich.console import Console
 
+from hypodebate.commands.eval import print_eval
 from report.eval_html import render_eval_html
 
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</svg><script>")
@@ -243,6 +245,24 @@ def test_lift_shows_its_interval_and_what_an_interval_including_zero_means():
     assert "above 0: a detectable lift" in above
     none = render_eval_html(result(lift={}))
     assert 'id="no-lift"' in none and "<tr data-lift" not in none
+
+
+@pytest.mark.parametrize(
+    ("interval", "reading"),
+    [
+        ((-0.08, 0.14), "the interval includes 0: no detectable lift"),
+        ((0.05, 0.3), "above 0: a detectable lift"),
+        ((-0.3, -0.05), "below 0: worse"),
+    ],
+)
+def test_the_terminal_reads_a_lift_as_the_page_does(interval, reading):
+    lo, hi = interval
+    figures = result(lift={"debate − single": {"value": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 110}})
+    out = Console(record=True, width=200)
+    print_eval(figures, out)
+    printed = squash(out.export_text())
+    assert f"AUROC debate − single: {(lo + hi) / 2:.2f} [{lo:.2f}, {hi:.2f}] on 110 rows ({reading})" in printed
+    assert reading in render_eval_html(figures)
 
 
 def test_stratum_rows_and_skipped_strata():

@@ -17,7 +17,7 @@ from debates.runner import Progress as BatchProgress
 from hypodebate.api import run_eval_async
 from hypodebate.config import Settings
 from hypodebate.terminal import shown
-from report.eval_html import render_eval_html
+from report.eval_html import Estimate, render_eval_html
 from safeio.files import write_atomic
 from store.demo import DEMO_WARNING
 
@@ -146,8 +146,9 @@ def print_eval(result: dict[str, Any], out: Console) -> None:
             highlight=False,
         )
     for name, lift in result["lift"].items():
-        verdict = "no detectable lift" if lift["lo"] is None or lift["lo"] <= 0 <= lift["hi"] else "a lift"
-        out.print(f"AUROC {shown(name)}: {_interval(lift)} on {lift['n']} rows ({verdict})", highlight=False)
+        estimate = Estimate.read(lift)  # the report's reading of the interval: no detectable lift, a lift, or worse
+        reading = estimate.reading[1] if estimate is not None else "no interval"
+        out.print(f"AUROC {shown(name)}: {_interval(lift)} on {lift['n']} rows ({reading})", highlight=False)
     names = sorted({s for p in result["protocols"].values() for s in p["strata"]})
     if names:
         strata = Table(title="AUROC [95%] by stratum (n, positives)", title_justify="left")
