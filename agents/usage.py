@@ -81,6 +81,30 @@ def combine(records: list[CallRecord]) -> CallRecord:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What a ledger had counted at one moment; a later snapshot minus an earlier one is what was spent between."""
+
+    calls: int = 0
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __sub__(self, earlier: Totals) -> Totals:
+        return Totals(
+            calls=self.calls - earlier.calls,
+            requests=self.requests - earlier.requests,
+            prompt_tokens=self.prompt_tokens - earlier.prompt_tokens,
+            completion_tokens=self.completion_tokens - earlier.completion_tokens,
+            cost_usd=self.cost_usd - earlier.cost_usd,
+        )
+
+
 @dataclass
 class Ledger:
     """Collects the records of one process (or one batch); listeners see each record as it lands.
@@ -119,10 +143,10 @@ class Ledger:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def since(self, mark: int) -> Ledger:
-        """The calls recorded after `mark` (a `calls` count read earlier): what one run of a batch or tournament
-        spent, when the client has served others before it."""
-        return Ledger(records=self.records[mark:])
+    def totals(self) -> Totals:
+        """The counts so far: one run's spending is `ledger.totals() - start`, when the client served others before
+        it (an eval's arms share one client)."""
+        return Totals(self.calls, self.requests, self.prompt_tokens, self.completion_tokens, self.cost_usd)
 
     def retries_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -213,8 +213,7 @@ class BatchRunner:
         """Debate every (hypothesis, replicate). `stored=True`: the hypotheses are stored versions (e.g. revisions
         offered in rebuttals) that are debated as they are, without becoming their hypothesis's current content."""
         started = time.monotonic()
-        ledger = self.client.ledger
-        mark = ledger.calls  # this run's spending is what the ledger records after it
+        self._start = self.client.ledger.totals()  # this run's spending is what the ledger counts after this
         batch_id = self.open_batch(hypotheses, source=source, stored=stored)
         self._total = len(hypotheses) * self.settings.replicates
         self._budget_hit = False
@@ -260,7 +259,7 @@ class BatchRunner:
         with self.sessions() as session:
             boards = rankings.scoreboards(session, ids)
             per_board = {b.id: rankings.ranking(session, b.id, ids) for b in boards}
-        spent = ledger.since(mark)
+        spent = self.client.ledger.totals() - self._start
         return BatchResult(
             batch_id=batch_id,
             protocol=self.protocol,
@@ -457,7 +456,7 @@ class BatchRunner:
         return [r.usage_row(batch_id=batch_id, debate_id=d_id) for r in self._pending.pop(d_id, [])]
 
     def _over_budget(self) -> bool:
-        ledger = self.client.ledger
+        ledger = self.client.ledger  # budgets cap the whole command's spending (an eval's arms together)
         if self.budget_tokens is not None and ledger.total_tokens >= self.budget_tokens:
             return True
         return self.budget_usd is not None and ledger.cost_usd >= self.budget_usd
@@ -465,7 +464,7 @@ class BatchRunner:
     def _report(self) -> None:
         if self.progress is None:
             return
-        ledger = self.client.ledger
+        spent = self.client.ledger.totals() - self._start
         landed = Counter(o.status for o in self._outcomes)  # one pass: this runs on every call and step
         self.progress(
             Progress(
@@ -473,10 +472,10 @@ class BatchRunner:
                 completed=landed["completed"],
                 failed=landed["failed"],
                 skipped=landed["skipped"],
-                calls=ledger.calls,
-                tokens=ledger.total_tokens,
-                cost_usd=ledger.cost_usd,
-                requests=ledger.requests,
+                calls=spent.calls,
+                tokens=spent.tokens,
+                cost_usd=spent.cost_usd,
+                requests=spent.requests,
                 step=self._step,
             )
         )

@@ -233,8 +233,7 @@ class TournamentRunner:
         those stored before included; default: every pair up to 12 hypotheses, else about 2·n·log2(n) pairs
         (`scoring.pairing.default_budget`)."""
         started = time.monotonic()
-        ledger = self.client.ledger
-        mark = ledger.calls  # this run's spending is what the ledger records after it
+        self._start = self.client.ledger.totals()  # this run's spending is what the ledger counts after this
         with self.sessions() as session:
             versions = store.current_versions(session, sorted(set(hypothesis_ids)))
             digests = self.digests_of(session, versions)
@@ -262,7 +261,7 @@ class TournamentRunner:
         async def judge(key: Key) -> None:
             first, second, k = key
             async with slots:
-                if self._over_budget(mark):
+                if self._over_budget():
                     self._budget_hit = True
                     return
                 self._on_step(f"{first} vs {second} (judge {k})")
@@ -305,7 +304,7 @@ class TournamentRunner:
             self._on_step("")
         tournament_id, board = self._save(pool, order, done, models, hashes)
         found_matches = ratings.matches(done.values())
-        spent = ledger.since(mark)
+        spent = self.client.ledger.totals() - self._start
         return TournamentResult(
             pool=pool,
             protocol=self.protocol,
@@ -442,8 +441,9 @@ class TournamentRunner:
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
         return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self._pending.pop(cid, [])]
 
-    def _over_budget(self, mark: int) -> bool:
-        return self.budget_usd is not None and self.client.ledger.since(mark).cost_usd >= self.budget_usd
+    def _over_budget(self) -> bool:
+        # budgets cap the whole command's spending (an eval's arms together), as BatchRunner's do
+        return self.budget_usd is not None and self.client.ledger.cost_usd >= self.budget_usd
 
     def _on_step(self, step: str) -> None:
         self._step = step
@@ -452,15 +452,15 @@ class TournamentRunner:
     def _report(self) -> None:
         if self.progress is None or not hasattr(self, "_planned"):
             return
-        ledger = self.client.ledger
+        spent = self.client.ledger.totals() - self._start
         self.progress(
             TournamentProgress(
                 planned=self._planned,
                 done=self._asked,
                 failed=self._failed,
-                calls=ledger.calls,
-                tokens=ledger.total_tokens,
-                cost_usd=ledger.cost_usd,
+                calls=spent.calls,
+                tokens=spent.tokens,
+                cost_usd=spent.cost_usd,
                 step=getattr(self, "_step", ""),
             )
         )

@@ -192,6 +192,23 @@ def test_a_repeated_eval_costs_nothing_and_a_cut_one_resumes(tmp_path, judge_ser
     assert fresh.calls == calls
 
 
+def test_each_protocol_shows_its_own_spending_and_a_budget_caps_the_whole_eval(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=2)))
+    last: dict[str, Any] = {}
+    options: dict[str, Any] = {"settings": settings_for(server, tmp_path), "rounds": 1, "judges": 2}
+    result = run_eval(path, db=f"sqlite:///{tmp_path / 'e.db'}", progress=last.__setitem__, **options)
+    for name in ("single", "debate"):  # the debate's line does not carry the single judge's calls
+        shown, stored = last[name], result["protocols"][name]
+        assert shown.calls == stored["calls"] and shown.tokens == stored["prompt_tokens"] + stored["completion_tokens"]
+    assert server.calls == last["single"].calls + last["debate"].calls
+    # a budget is the eval's, all protocols together: spent on the single judge, the debate starts nothing
+    fresh = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=2)))
+    capped = {**options, "settings": settings_for(fresh, tmp_path), "budget_tokens": 1}
+    cut = run_eval(path, db=f"sqlite:///{tmp_path / 'f.db'}", **capped)
+    assert cut["protocols"]["debate"]["n"] == 0 and cut["protocols"]["debate"]["calls"] == 0
+
+
 def test_debate_lift_over_the_single_judge_is_a_paired_interval(tmp_path, judge_server):
     path = tmp_path / "skill.jsonl"
     server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=30, seed=2)))
