@@ -325,7 +325,8 @@ def _pairwise_scores(
 def _figures(
     rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan, *, calibrated: bool = True
 ) -> dict[str, Any]:
-    """n, positives, AUROC, Brier, ECE and pairwise accuracy of the scored rows in `means` (index -> score).
+    """n, positives, AUROC, Brier (and the base rate's), ECE and pairwise accuracy of the scored rows in `means`
+    (index -> score).
     `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
     scored = sorted(means)
     y = labels[scored]
@@ -346,6 +347,8 @@ def _figures(
         "positives": int(y.sum()),
         "auroc": stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict(),
         "brier": stats.brier(y, s) if calibrated else None,
+        # the bar a Brier score must beat on these very rows: every row scored at their base rate
+        "base_rate_brier": stats.base_rate_brier(y) if calibrated else None,
         "ece": stats.ece(y, s) if calibrated else None,
         "pairwise_accuracy": accuracy,
     }

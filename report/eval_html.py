@@ -230,6 +230,7 @@ class StratumView:
     positives: int | None
     auroc: Estimate | None
     brier: float | None
+    base_rate_brier: float | None  # the stratum's own bar: each of its rows scored at its base rate
     ece: float | None
     pairwise: Estimate | None
 
@@ -307,6 +308,7 @@ def _stratum(name: object, raw: object) -> StratumView:
         positives=_count(s.get("positives")),
         auroc=Estimate.read(s.get("auroc")),
         brier=_number(s.get("brier")),
+        base_rate_brier=_number(s.get("base_rate_brier")),
         ece=_number(s.get("ece")),
         pairwise=Estimate.read(s.get("pairwise_accuracy")),
     )

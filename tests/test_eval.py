@@ -249,6 +249,27 @@ def test_a_stratified_sample_keeps_pairs_whole_and_the_label_mix(tmp_path):
     assert [r.key for r in stratified_sample(rows, 60, seed=1)] != [r.key for r in sample]
 
 
+def test_each_stratum_is_set_against_its_own_base_rate(tmp_path, judge_server):
+    path = tmp_path / "strata.jsonl"
+    latent: dict[str, float] = {}
+    rng = np.random.default_rng(4)
+    with path.open("w", encoding="utf-8") as out:
+        for k in range(40):
+            early = k < 10
+            label = int(k % 2 == 0) if early else int(k % 5 == 0)  # early: 5 of 10 held; later: 6 of 30
+            title = f"Finding {k} holds in cohort {k}"
+            latent[title] = label + float(rng.standard_normal())
+            row = {"id": f"r{k}", "title": title, "evidence": [], "label": label, "strata": {"early": early}}
+            out.write(json.dumps(row) + "\n")
+    server = judge_server(SkilledJudge(latent))
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    result = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single"])
+    single = result["protocols"]["single"]
+    for stratum, rate in (("early=true", 0.5), ("early=false", 0.2)):  # a Brier score's bar is its rows' p(1 - p)
+        assert single["strata"][stratum]["base_rate_brier"] == pytest.approx(rate * (1 - rate))
+    assert single["base_rate_brier"] == pytest.approx(result["base_rate_brier"]) == pytest.approx(11 / 40 * 29 / 40)
+
+
 def test_strata_are_the_boolean_keys_and_recent_launches_against_every_failure():
     rows = load_labelled([TARGETS])
     strata, skipped = strata_of(rows)

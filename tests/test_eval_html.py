@@ -69,6 +69,7 @@ def protocol(**overrides) -> dict:
                 "positives": 5,
                 "auroc": {"value": 0.47, "lo": 0.21, "hi": 0.73},
                 "brier": 0.281,
+                "base_rate_brier": 0.1875,
                 "ece": 0.19,
                 "pairwise_accuracy": None,
             },
@@ -270,7 +271,10 @@ def test_stratum_rows_and_skipped_strata():
     strata = re.findall(r'<tr class="stratum" data-stratum="([^"]*)">(.*?)</tr>', html)
     assert [unescape(name) for name, _ in strata] == ["neurodegeneration=true", "year_launch>=2018"] * 2
     first = squash(re.sub(r"<[^>]+>", " ", strata[0][1]))
-    assert first == "neurodegeneration=true 20 5 0.47 [0.21, 0.73] 0.281 0.190 — —"
+    # Brier 0.281 next to the stratum's own base-rate Brier 0.188; none given (the second): a dash
+    assert first == "neurodegeneration=true 20 5 0.47 [0.21, 0.73] 0.281 0.188 0.190 — —"
+    second = squash(unescape(re.sub(r"<[^>]+>", " ", strata[1][1])))
+    assert second == "year_launch>=2018 31 9 0.55 [0.33, 0.77] 0.244 — 0.120 — —"
     assert "<strong>mesh_id</strong>: an identifier (214 distinct values), not a stratum" in html
 
 
