@@ -8,11 +8,10 @@ import subprocess
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from debates.inputs import load_hypotheses
-from tests.helpers import EXAMPLE, start_run
+from tests.helpers import EXAMPLE, query_rows, start_run
 from tests.loopback import LoopbackServer
 
 
@@ -28,12 +27,8 @@ def _run(server: LoopbackServer, db: str) -> subprocess.Popen:
 
 
 def _scalar(db: str, sql: str) -> int:
-    engine = create_engine(db)
-    try:
-        with engine.connect() as c:
-            return int(c.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
+    (value,) = query_rows(db, sql)
+    return int(value[0])
 
 
 def _turns_so_far(db: str) -> int:

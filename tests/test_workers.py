@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,24 @@ def _worker(db: str, env: dict[str, str], log: Path, concurrency: int = 3) -> su
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
+
+
+@contextlib.contextmanager
+def _one_worker(db: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A loopback model and one worker (log: tmp_path/worker.log) for the block, which gets their environment;
+    afterwards the worker is stopped with SIGTERM and must exit 0."""
+    server = AsyncLoopback(latency=0.01).start()
+    worker = None
+    try:
+        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
+        worker = _worker(db, env, tmp_path / "worker.log", concurrency=4)
+        yield env
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        server.stop()
 
 
 def _wait(condition, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -210,29 +230,9 @@ def test_run_without_queue_still_works_on_postgresql(postgres_url, tmp_path):
 def test_a_tournament_with_queue_has_its_comparisons_judged_by_workers(postgres_url, tmp_path):
     file = tmp_path / "pool.yaml"
     write_variants(file, 4)
-    server = AsyncLoopback(latency=0.01).start()
-    worker = None
-    try:
-        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
-        worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
-        done = _run(
-            env,
-            "tournament",
-            "--hypotheses",
-            str(file),
-            "--db",
-            postgres_url,
-            "--queue",
-            "--concurrency",
-            "8",
-            timeout=180,
-        )
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-        server.stop()
+    with _one_worker(postgres_url, tmp_path) as env:
+        args = ["tournament", "--hypotheses", str(file), "--db", postgres_url, "--queue", "--concurrency", "8"]
+        done = _run(env, *args, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "Bradley-Terry" in done.stdout or "rating" in done.stdout.lower(), done.stdout
     # 4 hypotheses: 6 pairs, each judged in both orders, every comparison by a worker and stored once
@@ -245,20 +245,10 @@ def test_eval_with_queue_has_workers_debate_every_arm_and_reports_its_figures(po
     rows = tmp_path / "rows.jsonl"
     source = (REPO / "examples" / "eval" / "target_disease_outcomes.dev.jsonl").read_text().splitlines()
     rows.write_text("\n".join(source[:6]) + "\n")
-    server = AsyncLoopback(latency=0.01).start()
-    worker = None
-    try:
-        env = run_env(server.url, tmp_path / "config.yaml", LLM) | QUEUE
-        worker = _worker(postgres_url, env, tmp_path / "worker.log", concurrency=4)
+    with _one_worker(postgres_url, tmp_path) as env:
         args = ["eval", str(rows), "--db", postgres_url, "--rounds", "1", "--judges", "2", "--queue"]
         args += ["--protocol", "single", "--protocol", "debate", "-o", str(tmp_path / "eval.html")]
         done = _run(env, *args, timeout=300)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(60) == 0
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-        server.stop()
     assert done.returncode == 0, done.stderr
     # every arm's debates ran in the worker: 6 single-judge panels and 6 debates, none here
     assert _statuses(postgres_url) == {"completed": 12}
