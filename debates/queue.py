@@ -20,37 +20,48 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import httpx2
+import openai
 import procrastinate
 from procrastinate import RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, JobAborted
 from procrastinate.jobs import Job
 from procrastinate.retry import RetryDecision
 from procrastinate.schema import SchemaManager
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.audit import Auditor
+from agents.errors import ProviderUnavailable
+from debates.graph import Design
 from debates.hypotheses import Hypothesis
-from debates.inputs import InputError, stored_versions
+from debates.inputs import stored_versions
 from debates.labelled import LabelledSubject
 from debates.protocol import debate_id
 from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
 from debates.tournament import Compared, Dispatch, TournamentRunner
+from safeio.errors import validation_line
 from scoring.composite import PanelScore
 from scoring.ratings import Comparison
 from store import repository
 from store import tournaments as tournament_store
+from store.engine import StoreError
 from store.models import ComparisonRow, DebateRow, HypothesisVersionRow, ScoreRow
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
 SCHEMA_LOCK = 4242002  # advisory lock: one process installs procrastinate's tables
+KEEP_RUNNERS = 8  # idle runners a worker keeps (a batch needs one, an eval one per arm)
+R = TypeVar("R")
 logger = logging.getLogger("hypodebate.queue")
 
 
@@ -63,11 +74,99 @@ class WorkerMismatch(Exception):
     scoreboard, so it refuses the job (never retried; a worker started with the batch's config.yaml takes it)."""
 
 
+class BadJob(Exception):
+    """A job whose arguments this worker cannot use (an unknown option, a value out of range): never retried."""
+
+
+class JobOptions(BaseModel):
+    """What a job may change of the worker's own configuration: the worker keeps one runner per distinct value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rounds: Annotated[int, Field(ge=0, le=10)] | None = None
+    judges: Annotated[int, Field(ge=1, le=15)] | None = None
+    early_stop: bool | None = None  # eval's arms
+    design: Design | None = None
+    audit: bool | None = None  # whether the judges read the evidence audit
+    subject: Literal["labelled"] | None = None  # eval rows are rebuilt as LabelledSubject
+    digests: bool | None = None  # the tournament's debate digests
+
+    def given(self) -> dict[str, Any]:
+        """The options the job set, normalised (so 3 and 3.0 are one runner)."""
+        return self.model_dump(exclude_none=True)
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DebateJob(BaseModel):
+    """A debate job's arguments, checked before anything runs: a malformed job fails at once with the reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    debate_id: Id
+    batch_id: Id
+    options: JobOptions = JobOptions()
+
+
+class CompareJob(BaseModel):
+    """A comparison job's arguments: two stored versions, each (hypothesis id, content hash), and judge k."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first: tuple[Id, Id]
+    second: tuple[Id, Id]
+    judge: Annotated[int, Field(ge=1, le=15)]
+    options: JobOptions = JobOptions()
+    protocol_hash: Id
+
+    @property
+    def what(self) -> str:
+        return f"comparison of {self.first[0]} and {self.second[0]}"
+
+
+J = TypeVar("J", DebateJob, CompareJob)
+
+
+def checked(model: type[J], task: str, arguments: Mapping[str, Any]) -> J:
+    """A job's arguments as `model`, or BadJob naming the task and the field at fault."""
+    try:
+        return model.model_validate(dict(arguments))
+    except ValidationError as exc:
+        raise BadJob(validation_line(exc, where=f"{task} job")) from None
+
+
+# What can succeed when the job runs again: the debate is busy elsewhere, the worker was stopped while it ran, or the
+# database, the queue or the model's server could not be reached. Anything else (malformed arguments, a mismatched
+# worker, a missing row) fails at once, its reason in the worker's log.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    Busy,
+    JobAborted,  # the worker was asked to stop
+    asyncio.CancelledError,
+    OSError,  # ConnectionError, TimeoutError
+    OperationalError,  # the database went away or refused a connection (as SQLAlchemy wraps the driver's error)
+    InterfaceError,
+    StoreError,
+    ConnectorException,
+    httpx2.TransportError,
+    openai.APIConnectionError,  # APITimeoutError too
+    openai.RateLimitError,
+    openai.InternalServerError,
+    ProviderUnavailable,
+)
+
+
 class _Retry(RetryStrategy):
+    """procrastinate's linear wait and attempt cap, for `RETRYABLE` exceptions only."""
+
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, (WorkerMismatch, ComparisonFailed, InputError, LookupError)):  # no retry mends these
+        if not isinstance(exception, RETRYABLE):
             return None
         return super().get_retry_decision(exception=exception, job=job)
+
+
+def retry_strategy(settings: QueueSettings) -> RetryStrategy:
+    return _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
 
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=["debates.queue"])
@@ -223,6 +322,46 @@ def _row_values(row: DebateRow) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in DebateRow.__table__.columns if getattr(row, c.key) is not None}
 
 
+class Runners(Generic[R]):
+    """The runners a worker keeps, one per job options value, at most `keep` of them idle: the least recently used
+    idle one is let go (`release`: it stops following the client and frees its connection) when a new one is made,
+    so jobs with ever new options cannot pile up runners. One in use is never let go."""
+
+    def __init__(self, make: Callable[[dict[str, Any]], Awaitable[R]], release: Callable[[R], None], keep: int) -> None:
+        self.make, self.release, self.keep = make, release, keep
+        self.kept: OrderedDict[str, R] = OrderedDict()
+        self.busy: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def use(self, options: dict[str, Any]) -> AsyncIterator[R]:
+        key = json.dumps(options, sort_keys=True)
+        if key not in self.kept:
+            self.kept[key] = await self.make(options)
+        self.kept.move_to_end(key)
+        self.busy[key] = self.busy.get(key, 0) + 1
+        try:
+            self._trim()
+            yield self.kept[key]
+        finally:
+            self.busy[key] -= 1
+            if not self.busy[key]:
+                del self.busy[key]
+            self._trim()
+
+    def _trim(self) -> None:
+        for key in [k for k in self.kept if k not in self.busy][: max(0, len(self.kept) - self.keep)]:
+            self.release(self.kept.pop(key))
+
+    def close(self) -> None:
+        while self.kept:
+            self.release(self.kept.popitem()[1])
+
+
+def _release_runner(runner: BatchRunner) -> None:
+    runner.detach()
+    runner.locks.close()
+
+
 @dataclass
 class QueueWorker:
     """What one worker process needs to run debate jobs: the store, and the front door's factories for a runner
@@ -233,41 +372,36 @@ class QueueWorker:
     auditor_for: Callable[[BatchRunner, Hypothesis], Awaitable[Auditor | None]]
     tournament_for: Callable[[Mapping[str, Any]], TournamentRunner]
     settings: QueueSettings = field(default_factory=QueueSettings)
-    _runners: dict[str, BatchRunner] = field(default_factory=dict)
-    _tournaments: dict[str, TournamentRunner] = field(default_factory=dict)
+    keep: int = KEEP_RUNNERS
 
-    async def runner(self, options: Mapping[str, Any]) -> BatchRunner:
-        key = json.dumps(options, sort_keys=True)
-        if key not in self._runners:
-            self._runners[key] = await self.runner_for(options)
-        return self._runners[key]
+    def __post_init__(self) -> None:
+        async def tournament(options: dict[str, Any]) -> TournamentRunner:
+            return self.tournament_for(options)
+
+        self.runners: Runners[BatchRunner] = Runners(self.runner_for, _release_runner, self.keep)
+        self.tournaments: Runners[TournamentRunner] = Runners(tournament, TournamentRunner.detach, self.keep)
 
     def close(self) -> None:
-        for runner in self._runners.values():
-            runner.locks.close()
+        self.runners.close()
+        self.tournaments.close()
 
-    async def compare(
-        self, first: Sequence[str], second: Sequence[str], k: int, options: Mapping[str, Any], protocol_hash: str
-    ) -> Compared:
-        """Judge k's comparison of two stored versions, each (hypothesis id, content hash), for a tournament whose
-        protocol hash is `protocol_hash`."""
-        key = json.dumps(options, sort_keys=True)
-        if key not in self._tournaments:
-            self._tournaments[key] = self.tournament_for(options)
-        runner = self._tournaments[key]
-        if runner.protocol.hash != protocol_hash:
-            raise WorkerMismatch(
-                f"comparison of {first[0]} and {second[0]}: this worker's configuration gives another tournament "
-                "protocol (judge models, temperature, prompt or rubric); start it with the tournament's config.yaml"
-            )
-        with self.sessions() as session:
-            a, b = (tournament_store.stored_version(session, *pair) for pair in (first, second))
-            if a is None or b is None:
-                raise LookupError(f"comparison of {first[0]} and {second[0]}: a version is not in the database")
-            digests = runner.digests_of(session, [a, b])
-        return await runner.compare(a, b, k, (digests[a.id], digests[b.id]))
+    async def compare(self, job: CompareJob) -> Compared:
+        """Judge k's comparison of two stored versions for a tournament whose protocol hash is `job.protocol_hash`."""
+        async with self.tournaments.use(job.options.given()) as runner:
+            if runner.protocol.hash != job.protocol_hash:
+                raise WorkerMismatch(
+                    f"{job.what}: this worker's configuration gives another tournament protocol (judge models, "
+                    "temperature, prompt or rubric); start it with the tournament's config.yaml"
+                )
+            with self.sessions() as session:
+                a, b = (tournament_store.stored_version(session, *pair) for pair in (job.first, job.second))
+                if a is None or b is None:
+                    raise LookupError(f"{job.what}: a version is not in the database")
+                digests = runner.digests_of(session, [a, b])
+            return await runner.compare(a, b, job.judge, (digests[a.id], digests[b.id]))
 
-    async def debate(self, d_id: str, batch_id: str, options: Mapping[str, Any]) -> DebateOutcome:
+    async def debate(self, job: DebateJob) -> DebateOutcome:
+        d_id, batch_id = job.debate_id, job.batch_id
         with self.sessions() as session:
             row = session.get(DebateRow, d_id)
             if row is None:
@@ -278,19 +412,19 @@ class QueueWorker:
                     HypothesisVersionRow.content_hash == row.hypothesis_hash,
                 )
             ).one()
-            hypothesis = _subject(session, version, labelled=options.get("subject") == "labelled")
+            hypothesis = _subject(session, version, labelled=job.options.subject == "labelled")
             protocol, protocol_hash, replicate = dict(row.protocol), row.protocol_hash, row.replicate
-        runner = await self.runner(options)
-        if runner.protocol.hash != protocol_hash:
-            mine = runner.protocol.as_dict()
-            differs = sorted(k for k in protocol.keys() | mine.keys() if protocol.get(k) != mine.get(k))
-            raise WorkerMismatch(
-                f"debate {d_id}: this worker's configuration differs from the batch's in {', '.join(differs)}; "
-                "start the worker with the batch's config.yaml"
-            )
-        runner.know_versions([hypothesis])
-        auditor = await self.auditor_for(runner, hypothesis)
-        outcome = await runner.debate(hypothesis, replicate, batch_id, auditor=auditor)
+        async with self.runners.use(job.options.given()) as runner:
+            if runner.protocol.hash != protocol_hash:
+                mine = runner.protocol.as_dict()
+                differs = sorted(k for k in protocol.keys() | mine.keys() if protocol.get(k) != mine.get(k))
+                raise WorkerMismatch(
+                    f"debate {d_id}: this worker's configuration differs from the batch's in {', '.join(differs)}; "
+                    "start the worker with the batch's config.yaml"
+                )
+            runner.know_versions([hypothesis])
+            auditor = await self.auditor_for(runner, hypothesis)
+            outcome = await runner.debate(hypothesis, replicate, batch_id, auditor=auditor)
         if outcome.busy:
             raise Busy(f"debate {d_id} is running in another process")
         said = f"score {outcome.score.mean:.2f}" if outcome.score else outcome.reason
@@ -320,10 +454,10 @@ def worker_of(context: procrastinate.JobContext) -> QueueWorker:
     return worker
 
 
-@app.task(name="hypodebate.debate", queue=DEBATES, pass_context=True, retry=_Retry(max_attempts=20, linear_wait=2))
-async def debate_job(context: procrastinate.JobContext, debate_id: str, batch_id: str, options: dict[str, Any]) -> str:
-    """Run (or resume) one debate; its outcome is stored by the runner, its status returned."""
-    outcome = await worker_of(context).debate(debate_id, batch_id, options)
+@app.task(name="hypodebate.debate", queue=DEBATES, pass_context=True, retry=retry_strategy(QueueSettings()))
+async def debate_job(context: procrastinate.JobContext, **arguments: Any) -> str:
+    """Run (or resume) one debate (`DebateJob`); its outcome is stored by the runner, its status returned."""
+    outcome = await worker_of(context).debate(checked(DebateJob, "debate", arguments))
     return outcome.status
 
 
@@ -331,17 +465,10 @@ class ComparisonFailed(Exception):
     """The judge gave no usable answer (its calls are stored); a rerun of the tournament asks afresh."""
 
 
-@app.task(name="hypodebate.compare", queue=DEBATES, pass_context=True, retry=_Retry(max_attempts=20, linear_wait=2))
-async def compare_job(
-    context: procrastinate.JobContext,
-    first: list[str],
-    second: list[str],
-    judge: int,
-    options: dict[str, Any],
-    protocol_hash: str,
-) -> str:
-    """One pairwise comparison of a tournament (`tournament --queue`), stored by the worker."""
-    found = await worker_of(context).compare(first, second, judge, options, protocol_hash)
+@app.task(name="hypodebate.compare", queue=DEBATES, pass_context=True, retry=retry_strategy(QueueSettings()))
+async def compare_job(context: procrastinate.JobContext, **arguments: Any) -> str:
+    """One pairwise comparison of a tournament (`tournament --queue`, `CompareJob`), stored by the worker."""
+    found = await worker_of(context).compare(checked(CompareJob, "compare", arguments))
     if found.comparison is None:
         raise ComparisonFailed(f"{found.id}: {found.reason}")
     return found.id
@@ -408,6 +535,6 @@ async def retry_stalled(queue: procrastinate.App, stalled_s: float) -> list[int]
 def prepare(settings: QueueSettings) -> None:
     """Before a worker starts: its retry policy, and `recover_stalled` every `recover_every_s` seconds."""
     for task in (debate_job, compare_job):
-        task.retry_strategy = _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
+        task.retry_strategy = retry_strategy(settings)
     if not any(t.task.name == recover_stalled.name for t in app.periodic_registry.periodic_tasks.values()):
         app.periodic(cron=f"* * * * * */{settings.recover_every_s}", periodic_id="recover-stalled")(recover_stalled)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -23,6 +24,7 @@ from hypodebate.commands.agreement import NoScoreboard
 from hypodebate.commands.show import NotFound
 from hypodebate.config import ConfigError, Settings, load_settings
 from hypodebate.terminal import shown, shown_error
+from safeio.text import SafeStderrHandler
 from store.demo import DEMO_WARNING
 from store.engine import StoreError
 from wiki.errors import WikiError
@@ -59,6 +61,7 @@ def _fail(message: str, *, code: int) -> NoReturn:
 @app.callback()
 def _root() -> None:
     """Multi-agent hypothesis debate and scoring: run batches, review transcripts, rank hypotheses on pages."""
+    logging.lastResort = SafeStderrHandler()  # a warning no handler takes (e.g. a server's error text) is filtered too
 
 
 @app.command()

@@ -29,6 +29,7 @@ from debates.tournament import TournamentRunner
 from hypodebate.api import _overrides
 from hypodebate.config import Settings
 from hypodebate.evidence_api import judge_auditor
+from safeio.text import SafeLogFormatter
 from store import repository
 from store.claims import debate_locks
 from store.engine import Store, open_store
@@ -250,17 +251,12 @@ def _queue_counts(store: Store, stalled_s: float) -> tuple[dict[str, int] | None
     return {status: n for status, n in jobs}, int(workers or 0)
 
 
-class _OneLineErrors(logging.Formatter):
-    """A job's exception as its type and message, not a traceback (the debate's own failure is stored with it)."""
-
-    def formatException(self, ei: Any) -> str:
-        return f"  {ei[0].__name__}: {ei[1]}"
-
-
 def quiet_logging() -> None:
-    """procrastinate's job lines (start, success, failure, retry) on stderr, without connection details."""
+    """procrastinate's job lines (start, success, failure, retry) on stderr, without connection details; a job's
+    exception as its type and message, not a traceback (the debate's own failure is stored with it). Job arguments
+    and failure reasons are untrusted text: every line is filtered like anything else printed."""
     handler = logging.StreamHandler()
-    handler.setFormatter(_OneLineErrors("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(SafeLogFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S", one_line_errors=True))
     for name in ("procrastinate.worker", "procrastinate.periodic", "hypodebate.queue"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)

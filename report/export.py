@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from safeio.text import json_line
+
 ExportFormat = Literal["jsonl", "csv"]
 # CSV holds every kind of row in one table: the union of their columns, `kind` first.
 EXPORT_COLUMNS = [
@@ -76,5 +78,5 @@ def export_rows(rows: Iterator[dict[str, Any]], fmt: ExportFormat, output: Path)
             if writer is not None:
                 writer.writerow({k: csv_cell(v) for k, v in row.items()})
             else:
-                handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+                handle.write(json_line(row, default=_json_default) + "\n")
     return counts

@@ -3,6 +3,8 @@ no local variables in a traceback. Through typer's CliRunner (and a subprocess f
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from hypodebate.cli import _fail, app
-from safeio.text import display_url, hide_passwords, safe_text
+from safeio.text import SafeLogFormatter, display_url, hide_passwords, json_line, safe_text
 from store.engine import open_store
 from store.models import HypothesisRow, TurnRow
 from tests.fakes import FakeDebater, Reply
@@ -280,3 +282,65 @@ def test_a_page_with_a_control_character_in_its_title_is_refused(config: Path, t
     assert result.exit_code == 2, result.output
     assert str(page) in result.stderr and field in result.stderr and "control character U+001B" in result.stderr
     assert_clean(result)
+
+
+C1 = "\x9b2J \x9d8;;https://evil.example/\x9c"  # CSI, OSC and ST in their 8-bit forms
+BIDI = "\u202eevil\u202c \u2066x\u2069"  # RLO ... PDF, LRI ... PDI: shown in another order than stored
+
+
+def test_evidence_jsonl_escapes_c1_controls_and_bidi_and_keeps_the_data(debated: Path, config: Path):
+    sessions = open_store(f"sqlite:///{debated}")
+    try:
+        with sessions() as session:  # a turn citing a paper, written with 8-bit escapes by a hostile model
+            turn = session.query(TurnRow).order_by(TurnRow.seq).first()
+            assert turn is not None
+            stated = f"Microglia {C1} respond {BIDI} (PMID: 12345678)."
+            session.execute(update(TurnRow).where(TurnRow.id == turn.id).values(text=stated))
+            session.commit()
+    finally:
+        sessions.close()
+    result = cli(["evidence", "--format", "jsonl", "--db", f"sqlite:///{debated}"], config)
+    assert result.exit_code == 0, result.output
+    assert_clean(result)
+    assert not any(c in result.stdout for c in "\u202e\u202c\u2066\u2069")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    claims = [row["claim"] for row in rows if row["citation"] == "PMID: 12345678"]
+    assert claims and C1 in claims[0] and BIDI in claims[0]  # escaped for the terminal, unchanged for a JSON reader
+
+
+def test_log_lines_carry_no_escape_sequence_or_password():
+    formatter = SafeLogFormatter("%(levelname)s %(message)s", one_line_errors=True)
+    logger = logging.getLogger("tests.hostile")
+    try:
+        raise LookupError(f"debate d-{OSC52}{C1} in postgresql://u:{SECRET}@db/x")
+    except LookupError:
+        record = logger.makeRecord(
+            "tests.hostile", logging.ERROR, __file__, 1, "job %s failed", (f"d-{OSC8}{BIDI}",), sys.exc_info()
+        )
+    line = formatter.format(record)
+    assert not any(c in line for c in "\x1b\x07\x9b\x9d\x9c\u202e\u2066")
+    assert SECRET not in line and "postgresql://u:***@db/x" in line
+    assert "job d-]8;;https://evil.example/\\click]8;;\\evil x failed" in line
+    assert line.endswith("LookupError: debate d-]52;c;aGk=2J 8;;https://evil.example/ in postgresql://u:***@db/x")
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069"])
+def test_bidi_overrides_are_stripped_from_output_and_escaped_in_json(char: str):
+    assert safe_text(f"a{char}b") == "ab"
+    assert json.loads(json_line({"t": f"a{char}b"})) == {"t": f"a{char}b"} and char not in json_line(char)
+
+
+def test_a_warning_no_handler_takes_reaches_stderr_filtered():
+    script = (
+        "import logging, sys\n"
+        "from hypodebate.cli import app\n"
+        "try:\n"
+        "    app(['show', '--help'])\n"  # any command: the CLI installs the filtered last resort
+        "except SystemExit:\n"
+        "    pass\n"
+        "logging.getLogger('agents.client').warning('json_schema refused (%s)', sys.argv[1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"400 {OSC52}{C1}"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.stderr == "WARNING agents.client: json_schema refused (400 ]52;c;aGk=2J 8;;https://evil.example/)\n"

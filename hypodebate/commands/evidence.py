@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +16,7 @@ from evidence.runner import AuditResult
 from hypodebate.config import Settings
 from hypodebate.evidence_api import audit_evidence, audit_evidence_in, audit_page_citations, import_bibliographies
 from hypodebate.terminal import shown
-from safeio.text import display_url
+from safeio.text import display_url, json_line
 from store.engine import open_store
 
 AuditFormat = Literal["table", "jsonl"]
@@ -73,7 +72,7 @@ def evidence_command(
                 row = audit_row(None if page else audit.hypothesis_id, item)
                 if page is not None:
                     row = {"page": page, **row}
-                out.out(json.dumps(row, ensure_ascii=False), highlight=False)
+                out.out(json_line(row), highlight=False)
     else:
         print_audit(result, out, what="page" if page else "hypotheses")
     if verify:
