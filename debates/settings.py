@@ -44,5 +44,7 @@ class QueueSettings(BaseModel):
     recover_every_s: int = Field(10, ge=1, le=59, description="how often a worker looks for stalled jobs")
     grace_s: float = Field(60, ge=0, description="a stopping worker's time to finish its jobs before handing them back")
     poll_s: float = Field(5, gt=0, description="a worker's poll for jobs, besides LISTEN/NOTIFY")
-    max_attempts: int = Field(20, ge=1, description="runs of a job that can succeed later: stops, busy debates, lost connections")
+    max_attempts: int = Field(
+        20, ge=1, description="runs of a job that can succeed later: stops, busy debates, lost connections"
+    )
     retry_wait_s: int = Field(2, ge=0, description="added wait before each further attempt (linear)")
