@@ -7,8 +7,11 @@ kept as written (BibTeX text after LaTeX decoding), never escaped here: escaping
 
 - BibTeX: `@string` macros and `#` concatenation are expanded; `@comment`, `@preamble` and text between entries
   are ignored; field names are case-insensitive. Title, author, journal and abstract are LaTeX-decoded
-  (`{\\"u}` -> ü, braces dropped); identifiers (doi, pmid, url) are not, since a URL may hold `%`.
-- RIS: an entry without an `ID` tag gets the key `<file stem>-<n>`, n counting the file's entries from 1.
+  (`{\\"u}` -> ü, braces dropped); identifiers (doi, pmid, url) are not, since a URL may hold `%`. A file's
+  values may expand to 40 Mi characters in all (`bibtex.MAX_EXPANDED`): a macro bomb is refused at its @string.
+- RIS: an entry without an `ID` tag gets the key `<file stem>-<n>`, n counting the file's entries from 1. A
+  value's continuation lines are joined to it by spaces; a field of more than 1,000,000 characters is refused.
+- A BibTeX or RIS error cuts an echoed key, field name, macro or name to 80 characters.
 - CSL-JSON: a JSON array of CSL items, or an object `{"items": [...]}`; an item's `id` is its key.
 - A URL that is not http(s) is left out, not refused.
 """

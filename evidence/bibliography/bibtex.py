@@ -1,11 +1,16 @@
 """BibTeX: `@string` macros and `#` concatenation are expanded; `@comment`, `@preamble` and text between entries
 are ignored; field names are case-insensitive. Title, author, journal and abstract are LaTeX-decoded, identifiers
-are not."""
+are not.
+
+A macro is expanded only where a kept field uses it, and a file's values may expand to `MAX_EXPANDED` characters
+in all, counted before they are joined: `@string{b = a # a}` forty times over is 1 KB of text and 2**40
+characters expanded, refused at the macro that passes the limit."""
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -27,11 +32,39 @@ from evidence.bibliography.entry import (
     _http,
     _trial,
 )
+from safeio.errors import MAX_SHOWN, short_repr
 
+# Expansion puts a macro's text where its name was. A real file's values expand to about the file's own size (a
+# journal name or month macro used in every entry adds a few MB to the largest file read, MAX_FILE_BYTES = 20 MiB),
+# so twice that is never reached; it bounds what nested macros cost: at most 40 Mi characters (160 MiB) held, and
+# the time to join them.
+MAX_EXPANDED = 2 * 20 * 1024 * 1024
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October")
 _MACROS = {m[:3].lower(): m for m in (*_MONTHS, "November", "December")}  # BibTeX's predefined: jan -> January
 _WORD = re.compile(r"[^\s#]+")  # a macro name or a number in a BibTeX value
 _LATEX = re.compile(r"[\\{}$~%]|--|``|''")  # text without any of these decodes to itself
+# What pylatexenc does to accents on a letter, escaped characters, a braced letter macro, dashes, closing quotes,
+# `~` and braces (the pieces of nearly every BibTeX title and name), about 30 times as fast. Anything else, `&` `$`
+# `%` a backquote or another command included, goes to pylatexenc.
+_SIMPLE_LATEX = re.compile(
+    r"""\\(?:(?P<accent>[`'^"~=.])(?P<bare>[A-Za-z])?|(?P<named>[cHkbdruv]))(?(bare)|\{(?P<arg>[A-Za-z]|\\i)\})
+    | \\(?P<escape>[&$%\#_{}])
+    | \{\\(?P<symbol>ss|ae|AE|oe|OE|aa|AA|o|O|l|L)\}
+    | (?P<special>---?|''|[~{}])
+    | [^\\{}$%&~`'\-]+|['\-]""",
+    re.X,
+)
+_COMBINING = dict(  # accent -> combining character, as pylatexenc's unicode_accents_list
+    zip(
+        "'`\"^~=.cHkbdruv",
+        "\u0301\u0300\u0308\u0302\u0303\u0304\u0307\u0327\u030b\u0328\u0331\u0323\u030a\u0306\u030c",
+        strict=True,
+    )
+)
+_SYMBOLS = {
+    **dict(zip(("ss", "ae", "AE", "oe", "OE", "aa", "AA", "o", "O", "l", "L"), "ßæÆœŒåÅøØłŁ", strict=True)),
+    **{"---": "\u2014", "--": "\u2013", "''": "\u201d", "~": "\xa0", "{": "", "}": ""},
+}
 _BLOCK_KEY = re.compile(r"@\s*(\w+)\s*[{(]\s*([^\s,={}()\"#]+)")
 
 logging.getLogger("bibtexparser").addHandler(logging.NullHandler())  # its warnings become our one-line errors
@@ -43,12 +76,14 @@ def parse_bibtex(text: str, source: str) -> list[Entry]:
     library = bibtexparser.parse_string(text.removeprefix("\ufeff"), parse_stack=[])
     if library.failed_blocks:
         raise BibliographyError(_failed(library.failed_blocks[0], source))
-    macros = dict(_MACROS)
+    macros = _Macros()
     for string in library.strings:
         try:
-            macros[string.key.lower()] = _expand(string.value, macros)
+            macros.define(string.key, string.value)
         except ValueError as exc:
-            raise BibliographyError(f"{source}: @string {string.key!r} (line {_line(string)}): {exc}") from None
+            raise BibliographyError(
+                f"{source}: @string {short_repr(string.key)} (line {_line(string)}): {exc}"
+            ) from None
     return [_bibtex_entry(entry, macros, source) for entry in library.entries]
 
 
@@ -61,47 +96,109 @@ def _failed(block: Block, source: str) -> str:
     line = _line(block)
     if isinstance(block, DuplicateBlockKeyBlock):
         what = "@string" if isinstance(block.ignore_error_block, String) else "entry"
-        return (
-            f"{source}: {what} {block.key!r} (line {line}): duplicate key (first at line {_line(block.previous_block)})"
-        )
+        first = _line(block.previous_block)
+        return f"{source}: {what} {short_repr(block.key)} (line {line}): duplicate key (first at line {first})"
     if isinstance(block, DuplicateFieldKeyBlock):
-        fields = ", ".join(sorted(block.duplicate_keys))
-        return f"{source}: entry {block.ignore_error_block.key!r} (line {line}): field {fields} given more than once"
+        fields = _clip(", ".join(sorted(block.duplicate_keys)), MAX_SHOWN)
+        key = short_repr(block.ignore_error_block.key)
+        return f"{source}: entry {key} (line {line}): field {fields} given more than once"
     match = _BLOCK_KEY.match(block.raw or "")
     what = "entry"
     if match is not None:
-        what = f"@string {match.group(2)!r}" if match.group(1).lower() == "string" else f"entry {match.group(2)!r}"
+        kind = "@string" if match.group(1).lower() == "string" else "entry"
+        what = f"{kind} {short_repr(match.group(2))}"
     reason = " ".join(str(getattr(block.error, "abort_reason", block.error)).split())
-    return f"{source}: {what} (line {line}): not valid BibTeX: {reason}"
+    return f"{source}: {what} (line {line}): not valid BibTeX: {_clip(reason, 2 * MAX_SHOWN)}"
 
 
-def _expand(raw: str, macros: dict[str, str]) -> str:
-    """A BibTeX value as text: `{...}` and `"..."` parts, numbers and @string macros, joined by `#`."""
-    parts: list[str] = []
-    index = _skip_space(raw, 0)
-    if index == len(raw):
-        return ""
-    while True:
-        index = _skip_space(raw, index)
-        if index == len(raw) or raw[index] == "#":
-            raise ValueError("expected a value on each side of '#'")
-        if raw[index] in '{"':
-            end = _closing(raw, index)
-            parts.append(raw[index + 1 : end])
-            index = end + 1
-        else:
-            match = _WORD.match(raw, index)  # raw[index] is neither space nor '#': a word starts there
-            word = match.group() if match else ""
-            if not word.isdigit() and word.lower() not in macros:
-                raise ValueError(f"undefined @string macro {word!r}")
-            parts.append(word if word.isdigit() else macros[word.lower()])
-            index += len(word)
-        index = _skip_space(raw, index)
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, `...` marking the cut: a key or field name may be megabytes long."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+class _Macros:
+    """@string macros, each kept as its parts (text, or the index of a macro defined before it) and its length, and
+    expanded only when a field uses it. Every character a file's values expand to (each macro once, each field
+    used) is counted against `MAX_EXPANDED` before it is joined."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}  # lower-case name -> position in parts and lengths
+        self.parts: list[list[str | int]] = []
+        self.lengths: list[int] = []
+        self.texts: dict[int, str] = {}  # the expanded text of the macros used so far
+        self.spent = 0
+        for name, month in _MACROS.items():
+            self.define(name, f"{{{month}}}")
+
+    def define(self, name: str, raw: str) -> None:
+        """Adds the @string macro `name` (ValueError: bad syntax, an undefined macro, or past the limit)."""
+        parts = self._parse(raw)
+        length = self._length(parts)
+        self._charge(length)
+        self.index[name.lower()] = len(self.parts)
+        self.parts.append(parts)
+        self.lengths.append(length)
+
+    def expand(self, raw: str) -> str:
+        """A field's value as text (ValueError: bad syntax, an undefined macro, or past the limit)."""
+        parts = self._parse(raw)
+        self._charge(self._length(parts))
+        return "".join(part if isinstance(part, str) else self._text(part) for part in parts)
+
+    def _length(self, parts: list[str | int]) -> int:
+        return sum(len(part) if isinstance(part, str) else self.lengths[part] for part in parts)
+
+    def _charge(self, length: int) -> None:
+        self.spent += length
+        if self.spent > MAX_EXPANDED:
+            raise ValueError(
+                f"expanding macros passes the limit of {MAX_EXPANDED} characters "
+                "(a file's @string and field values together)"
+            )
+
+    def _text(self, index: int) -> str:
+        """The text of macro `index`, joining first the macros it uses (defined before it) that are not yet."""
+        todo = [index]
+        while todo:
+            top = todo[-1]
+            if top in self.texts:
+                todo.pop()
+                continue
+            missing = {p for p in self.parts[top] if isinstance(p, int) and p not in self.texts}
+            if missing:
+                todo.extend(sorted(missing))
+                continue
+            self.texts[top] = "".join(p if isinstance(p, str) else self.texts[p] for p in self.parts[top])
+            todo.pop()
+        return self.texts[index]
+
+    def _parse(self, raw: str) -> list[str | int]:
+        """A BibTeX value's parts: `{...}` and `"..."` text, numbers and @string macros, joined by `#`."""
+        parts: list[str | int] = []
+        index = _skip_space(raw, 0)
         if index == len(raw):
-            return "".join(parts)
-        if raw[index] != "#":
-            raise ValueError(f"expected '#' between the parts of a value, found {raw[index]!r}")
-        index += 1
+            return parts
+        while True:
+            index = _skip_space(raw, index)
+            if index == len(raw) or raw[index] == "#":
+                raise ValueError("expected a value on each side of '#'")
+            if raw[index] in '{"':
+                end = _closing(raw, index)
+                parts.append(raw[index + 1 : end])
+                index = end + 1
+            else:
+                match = _WORD.match(raw, index)  # raw[index] is neither space nor '#': a word starts there
+                word = match.group() if match else ""
+                if not word.isdigit() and word.lower() not in self.index:
+                    raise ValueError(f"undefined @string macro {short_repr(word)}")
+                parts.append(word if word.isdigit() else self.index[word.lower()])
+                index += len(word)
+            index = _skip_space(raw, index)
+            if index == len(raw):
+                return parts
+            if raw[index] != "#":
+                raise ValueError(f"expected '#' between the parts of a value, found {raw[index]!r}")
+            index += 1
 
 
 def _skip_space(raw: str, index: int) -> int:
@@ -134,15 +231,44 @@ def _decoder() -> LatexNodes2Text:
 
 
 def _decode(value: str, where: str, limit: int) -> str:
-    """LaTeX text as Unicode: accents decoded, braces and formatting commands dropped."""
+    """LaTeX text as Unicode: accents decoded, braces and formatting commands dropped (by `_simple_latex` where
+    it can, by pylatexenc otherwise)."""
     if len(value) > 4 * limit:  # decoding takes time: refuse what cannot fit first
         raise BibliographyError(f"{where}: longer than {limit} characters")
     if not _LATEX.search(value):
         return value
+    simple = _simple_latex(value)
+    if simple is not None:
+        return simple
     try:
         return _decoder().latex_to_text(value)
     except RecursionError:
         raise BibliographyError(f"{where}: braces nested too deeply") from None
+
+
+def _simple_latex(value: str) -> str | None:
+    """`value` decoded as pylatexenc decodes it, when its only LaTeX is what `_SIMPLE_LATEX` reads and its braces
+    balance and nest at most 16 deep; else None."""
+    out: list[str] = []
+    depth = end = 0
+    for match in _SIMPLE_LATEX.finditer(value):
+        if match.start() != end:
+            return None
+        end = match.end()
+        accent, escape, symbol, special = match.group("accent", "escape", "symbol", "special")
+        if accent or match.group("named"):
+            letter = (match.group("bare") or match.group("arg")).replace("\\i", "i")
+            out.append(unicodedata.normalize("NFC", letter + _COMBINING[accent or match.group("named")]))
+        elif escape:
+            out.append(escape)
+        elif symbol or special:
+            depth += {"{": 1, "}": -1}.get(special, 0)
+            if not 0 <= depth <= 16:
+                return None
+            out.append(_SYMBOLS[symbol or special])
+        else:
+            out.append(match.group())
+    return "".join(out) if end == len(value) and depth == 0 else None
 
 
 def _identifier_text(value: str) -> str:
@@ -151,20 +277,20 @@ def _identifier_text(value: str) -> str:
     return re.sub(r"\\([_%&#$])", r"\1", value.replace("{", "").replace("}", ""))
 
 
-def _bibtex_entry(entry: BibtexEntry, macros: dict[str, str], source: str) -> Entry:
-    where = f"{source}: entry {entry.key!r} (line {_line(entry)})"
+def _bibtex_entry(entry: BibtexEntry, macros: _Macros, source: str) -> Entry:
+    where = f"{source}: entry {short_repr(entry.key)} (line {_line(entry)})"
     raw: dict[str, str] = {}
     for field in entry.fields:
         name = field.key.lower()
         if name in raw:
-            raise BibliographyError(f"{where}: field {name!r} given more than once (field names ignore case)")
+            raise BibliographyError(f"{where}: field {short_repr(name)} given more than once (field names ignore case)")
         raw[name] = field.value
 
     def value(*names: str) -> tuple[str, str] | None:
         for name in names:
             if name in raw:
                 try:
-                    return name, _expand(raw[name], macros)
+                    return name, macros.expand(raw[name])
                 except ValueError as exc:
                     raise BibliographyError(f"{where}: {name}: {exc}") from None
         return None
@@ -218,7 +344,8 @@ def _bibtex_names(found: tuple[str, str] | None, where: str) -> tuple[list[str],
         try:
             parts = parse_single_name_into_parts(name)
         except InvalidNameError as exc:
-            raise BibliographyError(f"{where}: {field}.{number}: {exc}") from None
+            shown = f"cannot split the name {short_repr(exc.name)} into parts: {exc.reason}"
+            raise BibliographyError(f"{where}: {field}.{number}: {shown}") from None
         family = _decode(" ".join(parts.von + parts.last), f"{where}: {field}.{number}", MAX_AUTHOR)
         rest = [_decode(" ".join(p), f"{where}: {field}.{number}", MAX_AUTHOR) for p in (parts.first, parts.jr)]
         out.append(", ".join(p for p in (family, *rest) if p.strip()))
