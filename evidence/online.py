@@ -1,8 +1,11 @@
 """Optional online resolvers: a PMID no bibliography holds is looked up on PubMed (E-utilities esummary), a DOI on
-Crossref (REST `works`). Off by default (`evidence.online`); every answer, found or not, is cached in the database,
-so an identifier is asked once. What is found becomes a bibliography entry (source `pubmed` or `crossref`, key
-`pmid:<n>` or `doi:<doi>`), so the citation resolves like any other; a lookup that fails (network, timeout, a
-server error) leaves the citation unresolved and is asked again next time."""
+Crossref (REST `works`, the DOI percent-encoded into one path segment, so no DOI reaches another path). Off by
+default (`evidence.online`). What the server says of an identifier, its record or that it has none, is cached in the
+database, so an identifier is asked once; what is found becomes a bibliography entry (source `pubmed` or `crossref`,
+key `pmid:<n>` or `doi:<doi>`), so the citation resolves like any other. A record is used only when it is the one
+asked for (PubMed's `uid`, Crossref's `DOI`) in its documented shape. An answer that is not, and a lookup that fails
+(network, timeout, a server error), says nothing of the identifier: its citation stays unresolved, nothing is cached,
+it is asked again next time, and the other identifiers are looked up as usual."""
 
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.bibliography import Entry
@@ -23,6 +28,66 @@ PUBMED = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi"
 CROSSREF = "https://api.crossref.org/works/"
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _TAGS = re.compile(r"<[^<>]*>")
+
+
+class _Unusable(ValueError):
+    """An answer that is not the record of the identifier asked."""
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _PubmedAuthor(_Answer):
+    name: str = ""
+
+
+class _ArticleId(_Answer):
+    idtype: str = ""
+    value: str = ""
+
+
+class _Summary(_Answer):
+    """One record of an esummary answer; a PMID PubMed does not hold comes back with `error`."""
+
+    uid: str
+    error: str | None = None
+    title: str = ""
+    authors: list[_PubmedAuthor] = []
+    pubdate: str = ""
+    fulljournalname: str | None = None
+    source: str | None = None
+    articleids: list[_ArticleId] = []
+
+
+class _Summaries(_Answer):
+    result: dict[str, Any]
+
+
+class _CrossrefAuthor(_Answer):
+    family: str | None = None
+    given: str | None = None
+    name: str | None = None
+
+    def written(self) -> str:
+        return f"{self.family}, {self.given or ''}".strip(", ") if self.family else self.name or ""
+
+
+class _Issued(_Answer):
+    date_parts: list[list[int | None]] = Field([], alias="date-parts")
+
+
+class _Work(_Answer):
+    doi: str = Field(alias="DOI")
+    title: list[str] = []
+    author: list[_CrossrefAuthor] = []
+    issued: _Issued | None = None
+    container_title: list[str] = Field([], alias="container-title")
+    abstract: str | None = None
+
+
+class _Works(_Answer):
+    message: _Work
 
 
 @dataclass
@@ -46,7 +111,7 @@ class OnlineResolver:
             async with slots:
                 try:
                     fields = await (self._pubmed(value) if kind == "pmid" else self._crossref(value))
-                except (httpx2.HTTPError, ValueError, KeyError, TypeError):
+                except (httpx2.HTTPError, ValueError):  # ValueError: an answer that is not JSON or not the record
                     return None  # not cached: asked again next time
             with self.sessions() as session:
                 store.cache_lookup_commit(session, resolver, value, fields)
@@ -61,41 +126,39 @@ class OnlineResolver:
             params["email"] = self.email
         response = await self.http.get(PUBMED, params=params)
         response.raise_for_status()
-        record = response.json()["result"].get(pmid)
-        if not isinstance(record, dict) or "error" in record or not record.get("title"):
+        record = _Summary.model_validate(_Summaries.model_validate_json(response.content).result.get(pmid))
+        if record.uid != pmid:
+            raise _Unusable(f"PubMed answered PMID {record.uid} for PMID {pmid}")
+        if record.error is not None or not record.title:
             return None
-        ids = {i.get("idtype"): i.get("value") for i in record.get("articleids", []) if isinstance(i, dict)}
-        year = _YEAR.search(str(record.get("pubdate", "")))
+        ids = {i.idtype: i.value for i in record.articleids}
+        year = _YEAR.search(record.pubdate)
         return {
-            "title": str(record["title"]).rstrip("."),
-            "authors": [_pubmed_name(a.get("name", "")) for a in record.get("authors", []) if isinstance(a, dict)],
+            "title": record.title.rstrip("."),
+            "authors": [_pubmed_name(a.name) for a in record.authors],
             "year": int(year.group(1)) if year else None,
-            "journal": record.get("fulljournalname") or record.get("source"),
+            "journal": record.fulljournalname or record.source,
             "doi": ids.get("doi"),
             "pmid": pmid,
         }
 
     async def _crossref(self, doi: str) -> dict[str, Any] | None:
         agent = f"hypodebate (mailto:{self.email})" if self.email else "hypodebate"
-        response = await self.http.get(CROSSREF + doi, headers={"User-Agent": agent})
+        response = await self.http.get(CROSSREF + quote(doi, safe=""), headers={"User-Agent": agent})
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        work = response.json()["message"]
-        parts = (work.get("issued") or {}).get("date-parts") or [[None]]
-        authors = [
-            f"{a['family']}, {a.get('given', '')}".strip(", ") if "family" in a else a.get("name", "")
-            for a in work.get("author", [])
-            if isinstance(a, dict)
-        ]
-        abstract = work.get("abstract")
+        work = _Works.model_validate_json(response.content).message
+        if work.doi.lower() != doi.lower():
+            raise _Unusable(f"Crossref answered DOI {work.doi!r} for DOI {doi!r}")
+        parts = work.issued.date_parts if work.issued else []
         return {
-            "title": (work.get("title") or [None])[0],
-            "authors": [a for a in authors if a],
+            "title": work.title[0] if work.title else None,
+            "authors": [a for a in (author.written() for author in work.author) if a],
             "year": parts[0][0] if parts and parts[0] else None,
-            "journal": (work.get("container-title") or [None])[0],
+            "journal": work.container_title[0] if work.container_title else None,
             "doi": doi,
-            "abstract": " ".join(_TAGS.sub(" ", abstract).split()) if isinstance(abstract, str) else None,
+            "abstract": " ".join(_TAGS.sub(" ", work.abstract).split()) if work.abstract else None,
         }
 
 

@@ -28,14 +28,20 @@ TITLE_MATCH = 80  # token-set ratio above which a quoted title is the entry's ti
 JOURNAL_MATCH = 85
 
 _NAME = r"[A-Z][\w'’-]+"
+_YEAR = r"((?:1[5-9]|20)\d\d)"
 # Author-year forms written beside a citation: "Pittenger et al., 1999", "Pittenger et al. (1999)",
-# "Pittenger and Mackay 1999", "(Pittenger, 1999)".
+# "Pittenger and Mackay 1999", "(Pittenger, 1999)". A first author is the end of a word (letters, digits, hyphens,
+# apostrophes) from its first capital that starts the word or follows a hyphen or an apostrophe ("d'Alembert"). Each
+# word is read once, from its start (the atomic group), and nothing read is read again (the possessive `++`, `*+`), so
+# the pattern runs in linear time; the one thing it does not read is a name glued to the year before it by a hyphen or
+# an apostrophe ("..., 1999-Smith et al. 2001").
 _AUTHOR_YEAR = re.compile(
-    rf"\b({_NAME})(?:\s+et\s+al\.?|\s+(?:and|&)\s+{_NAME})\s*,?\s*\(?((?:1[5-9]|20)\d\d)[a-z]?\b"
-    rf"|\(({_NAME}),?\s+((?:1[5-9]|20)\d\d)[a-z]?\)"
+    rf"(?<![\w'’-])(?>[\w'’-]*?\b(?=[A-Z]))([A-Z][\w'’-]++)(?:\s++et\s++al\.?|\s++(?:and|&)\s++{_NAME})"
+    rf"\s*+,?+\s*+\(?+{_YEAR}[a-z]?\b"
+    rf"|\(([A-Z][\w'’-]++),?+\s++{_YEAR}[a-z]?\)"
 )
 # Vancouver style: "Crigler L, Robey RC, et al. Title. Exp Neurol. 2007;198(1):54-64."
-_VANCOUVER = re.compile(r"([A-Z][A-Za-z&\- ]{2,80})\.\s*((?:1[5-9]|20)\d\d)\s*;")
+_VANCOUVER = re.compile(rf"([A-Z][A-Za-z&\- ]{{2,80}})\.\s*+{_YEAR}\s*+;")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{15,300})[\"”]")
 
 
@@ -101,7 +107,7 @@ def resolve(
     """The status of one citation. `stated` is the text written beside it (the evidence claim, or the sentence of
     the turn); `given` are the hypothesis's own evidence citations, so a turn citing one of them is not made up."""
     if isinstance(citation, Malformed):
-        return Resolution("malformed", detail=f"{citation.text!r}: {citation.expected}")
+        return Resolution("malformed", detail=f"{citation.text!r}: {citation.reason}")
     entry = bibliography.find(citation)
     if entry is None:
         if in_turn and citation.key not in given:

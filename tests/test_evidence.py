@@ -380,6 +380,7 @@ def test_online_lookups_resolve_what_no_bibliography_holds_and_are_cached(tmp_pa
                     200, json={"result": {pmid: {"uid": pmid, "error": "cannot get document summary"}}}
                 )
             record = {
+                "uid": pmid,
                 "title": "Multilineage potential of adult human mesenchymal stem cells.",
                 "authors": [{"name": "Pittenger MF"}, {"name": "Mackay AM"}],
                 "pubdate": "1999 Apr 2",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from evidence.identifiers import DOI, DOI_PREFIX, TRIAL_URL, URL
+from evidence.identifiers import DOI, DOI_PREFIX, TRIAL_URL, URL, odd_character
 from safeio.errors import validation_line
 from safeio.text import no_controls
 
@@ -35,7 +35,8 @@ def _refuse_controls(value: str) -> str:
 
 
 def _identifier(value: Any, pattern: str, expected: str, clean: Callable[[str], str]) -> Any:
-    """`value` as a normal-form identifier (None when empty), or an error saying what was expected."""
+    """`value` as a normal-form identifier (None when empty), or an error saying what was expected, and what is wrong
+    when it looks right: "non-ASCII digit U+FF11; expected a PubMed id of 1 to 9 digits"."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -44,7 +45,9 @@ def _identifier(value: Any, pattern: str, expected: str, clean: Callable[[str], 
     if not value:
         return None
     if not re.fullmatch(pattern, value) or len(value) > 300:
-        raise PydanticCustomError("identifier", "expected {expected}", {"expected": expected})
+        odd = odd_character(value)
+        found = f"{odd}; " if odd else ""
+        raise PydanticCustomError("identifier", "{found}expected {expected}", {"found": found, "expected": expected})
     return value
 
 
@@ -119,17 +122,17 @@ class Entry(BaseModel):
     @field_validator("pmid", mode="before")
     @classmethod
     def _pmid(cls, value: Any) -> Any:
-        return _identifier(value, r"\d{1,9}", "a PubMed id of 1 to 9 digits", lambda v: _PMID_PREFIX.sub("", v))
+        return _identifier(value, r"[0-9]{1,9}", "a PubMed id of 1 to 9 digits", lambda v: _PMID_PREFIX.sub("", v))
 
     @field_validator("pmcid", mode="before")
     @classmethod
     def _pmcid(cls, value: Any) -> Any:
-        return _identifier(value, r"PMC\d{1,9}", "a PMC id such as PMC3426086", str.upper)
+        return _identifier(value, r"PMC[0-9]{1,9}", "a PMC id such as PMC3426086", str.upper)
 
     @field_validator("nct", mode="before")
     @classmethod
     def _nct(cls, value: Any) -> Any:
-        return _identifier(value, r"NCT\d{8}", "a trial id of NCT and 8 digits", str.upper)
+        return _identifier(value, r"NCT[0-9]{8}", "a trial id of NCT and 8 digits", str.upper)
 
 
 def _entry(where: str, fields: dict[str, Any]) -> Entry:
