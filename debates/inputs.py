@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from debates.hypotheses import Hypothesis
 from safeio.errors import Loc, validation_line
+from safeio.json import JsonError, load_json
 from safeio.text import NotUtf8Error, utf8_text
 from safeio.yaml import MAX_DIGITS, YamlError, parse_yaml
 from store.models import HypothesisVersionRow
@@ -75,35 +75,16 @@ def _records(path: Path) -> list[tuple[str, Any]]:
 
 
 def jsonl_records(path: Path, text: str) -> list[tuple[str, Any]]:
+    """Each non-blank line's JSON value, with its `file:line`; strict JSON (safeio.json): NaN, infinities and a key
+    written twice are refused with the line and the field."""
     out = []
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON strings may hold U+2028, U+0085
         if not line.strip():
             continue
         try:
-            out.append((f"{path}:{number}", json.loads(line, object_pairs_hook=_unique_keys)))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: invalid JSON: {exc.msg} at column {exc.colno}") from None
-        except _DuplicateKey as exc:
-            raise InputError(f"{path}:{number}: duplicate key {exc.key!r} (each key may appear once)") from None
-        except RecursionError:
-            raise InputError(f"{path}:{number}: invalid JSON: nested too deeply") from None
-        except ValueError:  # an integer literal past Python's digit limit
-            raise InputError(f"{path}:{number}: invalid JSON: a number with more than {MAX_DIGITS} digits") from None
-    return out
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+            out.append((f"{path}:{number}", load_json(line, source=str(path), line_offset=number - 1)))
+        except JsonError as exc:
+            raise InputError(str(exc)) from None
     return out
 
 

@@ -1,1 +1,1 @@
-"""Shared helpers for untrusted input and output: YAML loading, file writes, terminal text, Markdown."""
+"""Shared helpers for untrusted input and output: YAML and strict JSON loading, file writes, terminal text, Markdown."""

@@ -11,6 +11,8 @@ through or crashes on:
 - nesting deeper than `max_depth` levels, counting what aliases repeat (a structure that refers to itself
   is infinitely deep);
 - integers longer than `max_digits` characters (Python refuses to convert past 4300 digits);
+- `.nan`, `.inf`, `-.inf` and a float too large to be finite (`1.0e+999`): no input holds an infinite value,
+  and PostgreSQL's JSON columns refuse them;
 - a key written twice in one mapping (PyYAML keeps the last one silently);
 - more than one document, and anything that is not YAML.
 
@@ -23,7 +25,8 @@ line is unknown); `line_offset` shifts reported lines, e.g. by 1 for front matte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +37,17 @@ try:
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "YamlDocument", "YamlError", "load_yaml", "parse_yaml"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "NOT_FINITE",
+    "SourceError",
+    "YamlDocument",
+    "YamlError",
+    "load_yaml",
+    "parse_yaml",
+]
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
@@ -42,17 +55,23 @@ MAX_DIGITS = 4000  # below Python's own limit (sys.get_int_max_str_digits, 4300)
 WITH_LIBYAML = _Loader.__name__ == "CSafeLoader"
 
 _INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+NOT_FINITE = "is not a finite number (expected a number, or null)"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class YamlError(ValueError):
-    """YAML text that cannot be used; `source` and `line` (1-based, None when unknown) say where."""
+class SourceError(ValueError):
+    """Text that cannot be used; `source` and `line` (1-based, None when unknown) say where."""
 
     def __init__(self, message: str, *, source: str, line: int | None = None) -> None:
         super().__init__(f"{source}:{line}: {message}" if line is not None else f"{source}: {message}")
         self.message = message
         self.source = source
         self.line = line
+
+
+class YamlError(SourceError):
+    """YAML text that cannot be used; `source` and `line` (1-based, None when unknown) say where."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +133,8 @@ def parse_yaml(
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(None, None, line_offset)
-        _check(node, source=source, max_depth=max_depth, max_digits=max_digits, line_offset=line_offset)
+        limits = {"max_depth": max_depth, "max_digits": max_digits, "line_offset": line_offset}
+        _check(node, source=source, to_float=loader.construct_yaml_float, **limits)
         return YamlDocument(loader.construct_document(node), node, line_offset)
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, source, line_offset) from None
@@ -133,9 +153,18 @@ def parse_yaml(
             loader.dispose()
 
 
-def _check(node: yaml.Node, *, source: str, max_depth: int, max_digits: int, line_offset: int) -> None:
-    """Depth, integer length and duplicate keys, iteratively. A node reached again through an alias is walked
-    again only when it is reached deeper than before, so the walk is at most `max_depth` times the node count."""
+def _check(
+    node: yaml.Node,
+    *,
+    source: str,
+    max_depth: int,
+    max_digits: int,
+    line_offset: int,
+    to_float: Callable[[yaml.ScalarNode], float],
+) -> None:
+    """Depth, integer length, finite floats (`to_float` reads one as the loader will) and duplicate keys,
+    iteratively. A node reached again through an alias is walked again only when it is reached deeper than
+    before, so the walk is at most `max_depth` times the node count."""
     stack: list[tuple[yaml.Node, int]] = [(node, 1)]
     deepest: dict[int, int] = {}
     while stack:
@@ -154,6 +183,9 @@ def _check(node: yaml.Node, *, source: str, max_depth: int, max_digits: int, lin
         if isinstance(current, yaml.ScalarNode):
             if first and current.tag == _INT_TAG and len(current.value) > max_digits:
                 raise YamlError(f"invalid YAML: a number with more than {max_digits} digits", source=source, line=line)
+            if first and current.tag == _FLOAT_TAG and not math.isfinite(to_float(current)):
+                where = ".".join(_path_to(node, current)) or "(document)"
+                raise YamlError(f"{where}: {current.value[:40]} {NOT_FINITE}", source=source, line=line)
         elif isinstance(current, yaml.MappingNode):
             keys: set[str] = set()
             for key, value in current.value:

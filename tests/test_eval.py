@@ -30,6 +30,7 @@ from store.engine import open_store
 from store.models import EvalItemRow, HypothesisRow
 from store.pages import hypothesis_entity_sources
 from tests.fakes import Reply, synthesize
+from tests.helpers import query_rows
 from tests.loopback import LoopbackServer
 
 DEV = Path(__file__).resolve().parents[1] / "examples" / "eval"
@@ -294,6 +295,14 @@ def test_strata_are_the_boolean_keys_and_recent_launches_against_every_failure()
             "bad.jsonl:2: evidence.0.citation: ",
         ),
         ('{"id": "ok", "title": "A repeated finding", "label": 1}', "bad.jsonl:2: duplicate row id ok"),
+        (
+            '{"id": "a", "title": "A finding", "label": 1, "strata": {"x": NaN}}',
+            "bad.jsonl:2: strata.x: NaN is not a finite number (expected a number, or null)",
+        ),
+        ('{"id": "a", "title": "A finding", "label": 1, "strata": {"x": -Infinity}}', "bad.jsonl:2: strata.x: -Inf"),
+        ('{"id": "a", "title": "A finding", "label": 1, "strata": {"x": 2e308}}', "bad.jsonl:2: strata.x: 2e308 is"),
+        ('{"id": "a", "title": "A finding", "label": 1, "label": 0}', "bad.jsonl:2: label: duplicate key (each key"),
+        ('{"id": "a", "title": "A finding", "label": 1, "strata": {"x": 1, "x": 2}}', "bad.jsonl:2: strata.x: dupl"),
     ],
 )
 def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, expected):
@@ -303,6 +312,32 @@ def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, expect
         load_labelled([path])
     assert str(caught.value).removeprefix(f"{tmp_path}/").startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: SQLite, and PostgreSQL where HYPODEBATE_TEST_POSTGRES_URL names a server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'e.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_eval_refuses_nan_in_a_row_with_one_line_and_stores_nothing(tmp_path, any_db, judge_server, monkeypatch):
+    """PostgreSQL's JSON columns refuse NaN (a driver DataError and a long traceback); SQLite stored it."""
+    judge = SkilledJudge({})
+    monkeypatch.setenv("OPENAI_BASE_URL", judge_server(judge).url)
+    path = tmp_path / "rows.jsonl"
+    rows = ['{"id": "a", "title": "A good finding", "label": 0}', '{"id": "b", "title": "A finding", "label": 1}']
+    path.write_text(rows[0] + "\n" + rows[1][:-1] + ', "strata": {"phase": NaN}}\n', encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("{}\n", encoding="utf-8")
+    args = ["eval", str(path), "--db", any_db, "--config", str(tmp_path / "config.yaml")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {path}:2: strata.phase: NaN is not a finite number (expected a number, or null)\n"
+    open_store(any_db).close()  # migrated, so that the tables exist to be counted
+    counts = "select (select count(*) from eval_items), (select count(*) from hypotheses)"
+    assert [tuple(r) for r in query_rows(any_db, counts)] == [(0, 0)]
+    assert judge.prompts == []
 
 
 def test_a_pair_must_be_one_true_and_one_false_row(tmp_path):

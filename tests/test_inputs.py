@@ -52,13 +52,20 @@ EXPECTED = {
     "deep_nesting.yaml": r"deep_nesting.yaml:1: invalid YAML: nested too deeply \(at most 64 levels\)",
     "deep_nesting.jsonl": r"deep_nesting.jsonl:1: invalid JSON: nested too deeply",
     "huge_number.yaml": r"huge_number.yaml:5: invalid YAML: a number with more than 4000 digits",
-    "huge_number.jsonl": r"huge_number.jsonl:1: invalid JSON: a number with more than 4000 digits",
+    "huge_number.jsonl": r"huge_number.jsonl:1: diseases: a number with more than 4000 digits$",
     "tabs.yaml": r"tabs.yaml:2: invalid YAML: found character '\\t' that cannot start any token",
     "control_char.yaml": r"control_char.yaml:2: invalid YAML: character #x0007 is not allowed",
     "multiple_documents.yaml": r"multiple_documents.yaml:2: invalid YAML: but found another document \(expected",
     "trailing_garbage.jsonl": r"trailing_garbage.jsonl:2: invalid JSON: Extra data at column 89",
     "duplicate_key.yaml": r"duplicate_key.yaml:5: hypotheses.0.title: duplicate key \(each key may appear once\)",
-    "duplicate_key.jsonl": r"duplicate_key.jsonl:1: duplicate key 'title'",
+    "duplicate_key.jsonl": r"duplicate_key.jsonl:1: title: duplicate key \(each key may appear once\)$",
+    "nested_duplicate_key.jsonl": r"nested_duplicate_key.jsonl:1: evidence.0.claim: duplicate key \(each key",
+    "nan_value.jsonl": r"nan_value.jsonl:2: mechanism: NaN is not a finite number \(expected a number, or null\)$",
+    "infinity_evidence.jsonl": r"infinity_evidence.jsonl:1: evidence.0.claim: -Infinity is not a finite number",
+    "overflow_number.jsonl": r"overflow_number.jsonl:1: diseases.0: 1e999 is not a finite number \(expected",
+    "nan_value.yaml": r"nan_value.yaml:4: hypotheses.0.mechanism: .nan is not a finite number \(expected a number, or",
+    "infinity_value.yaml": r"infinity_value.yaml:5: hypotheses.0.diseases.1: -.Inf is not a finite number",
+    "overflow_float.yaml": r"overflow_float.yaml:5: hypotheses.0.diseases.0: 1.0e\+999 is not a finite number",
     "null_title.yaml": r"null_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got None\)",
     "numeric_title.yaml": r"numeric_title.yaml:2 \(hypothesis 1\): title: Input should be a valid string \(got 12345\)",
     "long_title.yaml": r"long_title.yaml:2 \(hypothesis 1\): title: String should have at most 300 characters",
@@ -177,7 +184,7 @@ def _dump(db: str) -> list:
         return [c.execute(text(f"select * from {t}")).all() for t in ("hypotheses", "evidence", "batches", "debates")]
 
 
-@pytest.mark.parametrize("char", ["\u0085", "\u009b", "\u001b"])
+@pytest.mark.parametrize("char", ["\u0085", "\u009b", "\u001b", "\u202e", "\u2066"])  # BiDi overrides too
 def test_control_characters_in_text_are_refused_with_the_field(tmp_path: Path, char: str):
     path = tmp_path / "c.jsonl"
     record = {"title": f"SIRT1{char}]52;c;payload", "targets": "SIRT1", "mechanism": "SIRT1 deacetylates PGC-1alpha."}
@@ -225,6 +232,11 @@ def test_twenty_five_levels_of_merge_keys_load():
         ("when: 2001-13-45\n", r"^m.yaml: invalid YAML: month must be in 1..12$"),
         ("x: !!python/object:os.system {}\n", r"^m.yaml:1: invalid YAML: could not determine a constructor"),
         ("a: 1\nb:\n  c: 2\n  c: 3\n", r"^m.yaml:4: b.c: duplicate key \(each key may appear once\)$"),
+        ("a: 1\nb: [1.5, .NaN]\n", r"^m.yaml:2: b.1: .NaN is not a finite number \(expected a number, or null\)$"),
+        ("a: !!float inf\n", r"^m.yaml:1: a: inf is not a finite number \(expected a number, or null\)$"),
+        ("a: -.inf\n", r"^m.yaml:1: a: -.inf is not a finite number"),
+        (".inf\n", r"^m.yaml:1: \(document\): .inf is not a finite number"),
+        ("a: 1_0.0e+999\n", r"^m.yaml:1: a: 1_0.0e\+999 is not a finite number"),
         ("a: 1\n---\nb: 2\n", r"^m.yaml:2: invalid YAML: but found another document"),
         ("a:\n\tb: 1\n", r"^m.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
         ("a: \x07\n", r"^m.yaml:1: invalid YAML: character #x0007 is not allowed"),

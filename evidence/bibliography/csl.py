@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from evidence.bibliography.entry import (
     _trial,
     _unique,
 )
+from safeio.json import JsonError, load_json
 
 _CSL_KINDS = {
     "article-journal": "article",
@@ -30,14 +30,10 @@ _CSL_KINDS = {
 
 def parse_csl_json(text: str, source: str) -> list[Entry]:
     """The entries of a CSL-JSON file's text: a JSON array of CSL items, or an object {"items": [...]}."""
-    try:
-        data = json.loads(text.removeprefix("\ufeff"))
-    except json.JSONDecodeError as exc:
-        raise BibliographyError(f"{source}:{exc.lineno}: invalid JSON: {exc.msg} at column {exc.colno}") from None
-    except RecursionError:
-        raise BibliographyError(f"{source}: invalid JSON: nested too deeply") from None
-    except ValueError:  # an integer literal past Python's digit limit
-        raise BibliographyError(f"{source}: invalid JSON: a number with too many digits") from None
+    try:  # strict JSON: NaN, infinities and a key written twice are refused with the line and the field
+        data = load_json(text.removeprefix("\ufeff"), source=source)
+    except JsonError as exc:
+        raise BibliographyError(str(exc)) from None
     items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise BibliographyError(f'{source}: expected a JSON array of CSL items, or an object {{"items": [...]}}')
