@@ -156,3 +156,61 @@ def test_serve_warns_off_loopback_and_answers_only_its_hosts(
         for name in allowed:
             assert client.get("/exchange", headers={"host": f"{name}:8000"}).status_code == 200, name
         assert client.get("/exchange", headers={"host": "evil.example"}).status_code == 400
+
+
+MALFORMED = [
+    "/hypothesis/%00",
+    "/debates/%00",
+    "/wiki/%00",
+    "/api/hypotheses/%00",
+    "/api/pages/%00/related",
+    "/hypothesis/h-2600483e%00",
+    "/debates/d-00%00",
+    "/wiki/trem2%00",
+    "/api/pages/a%00b/related",
+    "/hypothesis/H-2600483E",
+    "/api/hypotheses/" + "h" * 5000,
+    "/wiki/%C3%A9t%C3%A9",
+    "/debates/%FF",
+    "/wiki/" + "a" * 201,
+]
+
+
+def _carries_the_headers(response: Any) -> None:
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_url(request: pytest.FixtureRequest, url: str) -> str:
+    """The module's SQLite database, and a fresh PostgreSQL one where HYPODEBATE_TEST_POSTGRES_URL names a server."""
+    return url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+
+
+def test_a_malformed_id_or_slug_is_a_404_with_the_headers_on_every_database(any_url: str):
+    """PostgreSQL refuses a NUL in a query parameter: `/hypothesis/%00` was a 500 with a traceback in the log."""
+    with TestClient(create_app(any_url), base_url=LOCAL, raise_server_exceptions=False) as client:
+        for path in MALFORMED:
+            response = client.get(path)
+            assert response.status_code == 404, (path, response.status_code, response.text[:200])
+            _carries_the_headers(response)
+            assert "Traceback" not in response.text
+            if path.startswith("/api/"):
+                assert response.json()["detail"].startswith("no ")
+
+
+def test_a_server_error_carries_the_headers_and_no_traceback(url: str, monkeypatch: pytest.MonkeyPatch):
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail from deep inside")
+
+    monkeypatch.setattr("wiki.app.exchange", broken)
+    monkeypatch.setattr("wiki.app.hypothesis_detail", broken)
+    with TestClient(create_app(url), base_url=LOCAL, raise_server_exceptions=False) as client:
+        for path in ("/exchange", "/hypothesis/h-2600483e", "/api/hypotheses/h-2600483e"):
+            response = client.get(path)
+            assert response.status_code == 500, path
+            _carries_the_headers(response)
+            assert "secret detail" not in response.text and "Traceback" not in response.text
+            assert "RuntimeError" not in response.text
+        assert client.get("/api/hypotheses/h-2600483e").json() == {"detail": "Internal Server Error"}

@@ -4,12 +4,15 @@ Every value reaches HTML through a Jinja environment with autoescape on; page Ma
 by markdown-it with raw HTML off (it shows as text) and its default link validation (no
 `javascript:`, `vbscript:`, `file:` or `data:` links). No page runs a script: the CSP forbids them, and the
 app serves no interactive docs (`/docs`, `/redoc` load scripts from a CDN); the schema is at `/openapi.json`.
-Every answer carries the headers of wiki/security.py; a request for a Host not allowed is answered 400.
+Every answer carries the headers of wiki/security.py, a server error's plain 500 too (Starlette answers those
+outside the middleware); a request for a Host not allowed is answered 400. An id or slug in a path that is not
+of its form (a NUL byte, which PostgreSQL refuses in a query, a wrong prefix, too long) is a 404 before any query.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Annotated
 
 import jinja2
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,13 +31,13 @@ from scoring.rubric import Rubric
 from store import debates as stored
 from store import pages as stored_pages
 from store.engine import open_store
-from store.models import PageRow
+from store.models import HypothesisRow, PageRow
 from store.rankings import scoreboards
 from wiki.block import colour, uncertainty
 from wiki.pages import strip_block
 from wiki.related import PageRatings, RelatedBlock, page_ratings, related_blocks
 from wiki.schemas import HypothesisResponse, RelatedHypothesis, RelatedResponse
-from wiki.security import CSP, SecurityHeaders
+from wiki.security import CSP, HEADERS, SecurityHeaders
 from wiki.settings import WikiSettings
 from wiki.views import (
     DEMO_WARNING,
@@ -60,6 +63,12 @@ BoardQuery = Annotated[
         pattern=r"^s-[0-9a-f]{8}$", description="rank on this scoreboard (default: wiki.scoreboard, else most debates)"
     ),
 ]
+
+# The forms of what a path names: anything else is a 404 before any query (debates.hypotheses, debates.protocol and
+# wiki.pages make them; the wiki part may not import debates).
+HYPOTHESIS_ID = re.compile(r"h-[0-9a-f]{8}")
+DEBATE_ID = re.compile(r"d-[0-9a-f]{1,64}")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,199}")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -128,6 +137,14 @@ def create_app(
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         return html("error.html.j2", exc.status_code, embed=False, status=exc.status_code, message=str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A plain 500 with the headers; the traceback goes to the server's log (Starlette re-raises), never
+        into the answer."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "Internal Server Error"}, status_code=500, headers=HEADERS)
+        return PlainTextResponse("Internal Server Error", status_code=500, headers=HEADERS)
+
     @app.get("/", include_in_schema=False)
     def index() -> Response:
         return Response(status_code=307, headers={"location": "/exchange"})
@@ -157,10 +174,16 @@ def create_app(
             )
 
     def load_page(s: Session, slug: str) -> PageRow:
-        page = stored_pages.page(s, slug)
+        page = stored_pages.page(s, slug) if SLUG.fullmatch(slug) else None
         if page is None:
             raise HTTPException(404, f"no wiki page {slug!r}")
         return page
+
+    def load_hypothesis(s: Session, hypothesis_id: str) -> HypothesisRow:
+        h = stored.hypothesis(s, hypothesis_id) if HYPOTHESIS_ID.fullmatch(hypothesis_id) else None
+        if h is None:
+            raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
+        return h
 
     def blocks(
         s: Session, page: PageRow, top: int | None, scoreboard: str | None, ratings: PageRatings | None
@@ -217,9 +240,7 @@ def create_app(
     def hypothesis_view(hypothesis_id: str, embed: Embed = False, offset: Offset = 0) -> HTMLResponse:
         """The hypothesis, then its debates with transcripts, DEBATES_PER_PAGE at a time from `offset`."""
         with session() as s:
-            h = stored.hypothesis(s, hypothesis_id)
-            if h is None:
-                raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
+            h = load_hypothesis(s, hypothesis_id)
             audit = hypothesis_audit(s, h.id)
             detail = hypothesis_detail(s, h, audit, offset=offset, limit=DEBATES_PER_PAGE)
             debates = [debate_detail(s, d.id) for d in detail.debates]
@@ -237,7 +258,7 @@ def create_app(
     @app.get("/debates/{debate_id}", response_class=HTMLResponse, summary="One debate's transcript and verdicts")
     def debate_view(debate_id: str, embed: Embed = False) -> HTMLResponse:
         with session() as s:
-            found = debate_detail(s, debate_id)
+            found = debate_detail(s, debate_id) if DEBATE_ID.fullmatch(debate_id) else None
             if found is None:
                 raise HTTPException(404, f"no debate {debate_id!r}")
             debate, hypothesis, score = found
@@ -275,9 +296,7 @@ def create_app(
     )
     def hypothesis_api(hypothesis_id: str) -> HypothesisResponse:
         with session() as s:
-            h = stored.hypothesis(s, hypothesis_id)
-            if h is None:
-                raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")
+            h = load_hypothesis(s, hypothesis_id)
             return hypothesis_detail(s, h, hypothesis_audit(s, h.id))
 
     return app
