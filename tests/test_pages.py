@@ -154,6 +154,65 @@ def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
         sessions.close()
 
 
+GOOD_PAGE = (
+    "---\nslug: good-page\ntitle: Good page\n---\nMSCs are multipotent [@first2000].\n\n## References\n"
+    "- [@first2000] Pittenger MF. Multilineage potential of adult stem cells. Science. 2000. doi:10.1000/first\n"
+)
+BROKEN_MARKDOWN = (
+    "---\nslug: broken-page\ntitle: Broken page\n---\nIntro [@ok2002] [@bad2001].\n\n## References\n"
+    "- [@ok2002] Smith J. A title. Nature. 2002. doi:10.1000/ok\n"
+    "- [@bad2001] Smith J. Another title. Science. 2001. doi:10.12/x\n"
+)
+BROKEN_DUMP = (
+    "📗 Cite This Artifact\nBroken page\nIntro about stem cells [@ok2002] [@bad2001].\nReferences\n"
+    "- [@ok2002] Smith J. A title. Nature. 2002. doi:10.1000/ok\n"
+    "- [@bad2001] Smith J. Another title. Science. 2001. doi:10.12/x\n"
+    "| slug | broken-page |\n| entity_type | therapeutic |\n"
+)
+
+
+@pytest.mark.parametrize(("broken", "line"), [(BROKEN_MARKDOWN, 9), (BROKEN_DUMP, 6)], ids=["markdown", "dump"])
+def test_a_bad_reference_fails_the_import_before_anything_is_stored(tmp_path: Path, broken: str, line: int):
+    """A malformed DOI in the second page's References used to fail the command after the pages (and the first
+    page's references) were committed; now every page is checked first, and a rerun after the fix stores each once."""
+    from store.models import BibEntryRow
+
+    root = tmp_path / "pages"
+    root.mkdir()
+    first, second = root / "first.md", root / "second.txt"
+    first.write_text(GOOD_PAGE, encoding="utf-8")
+    second.write_text(broken, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    args = ["pages", "import", str(first), str(second), "--root", str(root), "--db", db]
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {second}: entry 'bad2001' (line {line}): doi: expected a DOI")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+    sessions = open_store(db)
+    try:
+        with sessions() as s:
+            assert s.scalars(select(PageRow.slug)).all() == []
+            assert s.scalars(select(BibEntryRow.key)).all() == []
+            assert s.scalars(select(LinkRow.entity)).all() == []
+        second.write_text(broken.replace("doi:10.12/x", "doi:10.1000/bad"), encoding="utf-8")
+        for verb in ("imported", "updated"):  # the fixed rerun stores both pages; a second rerun duplicates nothing
+            again = invoke(*args)
+            assert again.exit_code == 0, again.output
+            assert f"{verb} good-page" in again.stdout and f"{verb} broken-page" in again.stdout
+            with sessions() as s:
+                assert sorted(s.scalars(select(PageRow.slug))) == ["broken-page", "good-page"]
+                stored = sorted(
+                    tuple(r) for r in s.execute(select(BibEntryRow.key, BibEntryRow.doi, BibEntryRow.source))
+                )
+                assert stored == [
+                    ("bad2001", "10.1000/bad", "page:broken-page"),
+                    ("first2000", "10.1000/first", "page:good-page"),
+                    ("ok2002", "10.1000/ok", "page:broken-page"),
+                ]
+    finally:
+        sessions.close()
+
+
 # -- the related query -----------------------------------------------------------------------------
 
 

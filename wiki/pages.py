@@ -211,6 +211,29 @@ def dump_to_markdown(text: str) -> tuple[str, list[str]]:
     return "\n".join(out).strip() + "\n", sections
 
 
+def on_file_lines(page: ParsedPage, text: str) -> str:
+    """`page.markdown` with each line on the line of `text` (its file) that it came from, blank lines between, so a
+    line number found in it (a References item) is the file's. A Markdown page's body moves down past its front
+    matter; a dump's kept lines are matched in order (a heading became `## Heading`). Where a line cannot be
+    matched (a Related Hypotheses block that was cut out of the middle of a line) the Markdown is returned as it
+    is, its lines counting from the body."""
+    if page.format == "markdown":
+        return "\n" * text[: len(text) - len(page.markdown)].count("\n") + page.markdown
+    raw = text.splitlines()
+    out = [""] * len(raw)
+    at = 0
+    for line in page.markdown.split("\n"):
+        if not line.strip():
+            continue
+        while at < len(raw) and line.strip() not in (raw[at].strip(), f"## {raw[at].rstrip()}".strip()):
+            at += 1
+        if at == len(raw):
+            return page.markdown
+        out[at] = line
+        at += 1
+    return "\n".join(out)
+
+
 def _is_heading(line: str) -> bool:
     return (
         0 < len(line) <= 60

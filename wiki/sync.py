@@ -11,7 +11,7 @@ by another file unless asked (`replace`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -31,7 +31,7 @@ from store.pages import known_targets, page_sources, upsert_page
 from wiki.block import render_block, splice
 from wiki.entities import entities_in, refresh_links
 from wiki.errors import MarkerError, PageError, WikiError
-from wiki.pages import MAX_PAGE_BYTES, ParsedPage, parse_page, strip_block
+from wiki.pages import MAX_PAGE_BYTES, ParsedPage, on_file_lines, parse_page, strip_block
 from wiki.related import RelatedBlock, related_for_page
 from wiki.settings import WikiSettings
 
@@ -58,6 +58,16 @@ class _Read:
 
 
 @dataclass(frozen=True)
+class PageText:
+    """A page as read, for a check before import: its file, its slug, and its Markdown laid on the file's lines
+    (a line number found in it is the file's)."""
+
+    path: Path
+    slug: str
+    markdown: str
+
+
+@dataclass(frozen=True)
 class Attached:
     path: Path
     slug: str
@@ -72,11 +82,20 @@ def page_entities(page: ParsedPage, targets: set[str]) -> list[str]:
 
 
 def import_pages(
-    sessions: sessionmaker[Session], paths: Sequence[Path], *, root: Path, replace: bool = False
+    sessions: sessionmaker[Session],
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    replace: bool = False,
+    check: Callable[[PageText], None] | None = None,
 ) -> list[Imported]:
-    """Parse every file under `root` first (nothing is stored if one is bad), then upsert pages and refresh all
-    links. A slug already imported from another file is refused unless `replace`."""
+    """Parse every file under `root` first, and pass each page to `check` (which raises to refuse the import):
+    nothing is stored if one is bad. Then upsert pages and refresh all links. A slug already imported from
+    another file is refused unless `replace`."""
     reads = [_read(root, source) for source in _sources_of(root, paths)]
+    if check is not None:
+        for read in reads:
+            check(PageText(read.path, read.page.slug, on_file_lines(read.page, read.text)))
     with sessions() as session:
         results = _store(session, root, reads, replace=replace)
         session.commit()
