@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import re
 from typing import Any
 
@@ -69,10 +70,23 @@ def extract_json(text: str) -> Any:
         raise ValueError("the JSON object is cut off (no closing brace)")
     candidate = stripped[start : end + 1]
     try:
-        value = json.loads(candidate, strict=False)
+        value = json.loads(candidate, strict=False, parse_constant=_not_a_number, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
     return unwrap_call(value)
+
+
+def _not_a_number(constant: str) -> Any:
+    raise ValueError(f"invalid JSON: {constant} is not a number JSON allows (write a finite number)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"invalid JSON: {text[:20]} is too large a number")
+    return value
 
 
 def unwrap_call(value: Any) -> Any:

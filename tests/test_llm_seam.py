@@ -145,6 +145,16 @@ async def test_out_of_range_value_is_reasked_then_fails_typed():
     assert "score" in server.requests[1]["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_a_number_json_does_not_allow_is_reasked(number):
+    hostile = '{"score": 7, "rationale": "plausible", "confidence": ' + number + "}"
+    server = ScriptedServer().enqueue(Reply(tool_args=hostile), Reply(tool_args=GOOD))
+    reply, _ = await ask(server)
+    assert reply.value == Verdict(**GOOD)
+    reask = server.requests[1]["messages"][-1]["content"]
+    assert "invalid JSON" in reask and number.lstrip("-")[:3] in reask
+
+
 async def test_missing_field_is_reasked():
     server = ScriptedServer().enqueue(Reply(tool_args={"score": 4}), Reply(tool_args=GOOD))
     reply, _ = await ask(server)
