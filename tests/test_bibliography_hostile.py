@@ -127,8 +127,9 @@ HUGE = "K" * 100_000
         ("string.bib", f"@string{{{HUGE} = {{x}}}}\n@string{{{HUGE} = {{y}}}}\n", "string.bib: @string 'KKK"),
         ("name.bib", f"@article{{a, author = {{{HUGE}, a, b, c}}}}\n", "name.bib: entry 'a' (line 1): author.1: "),
         ("id.ris", f"TY  - JOUR\nID  - {HUGE}\nDO  - nonsense\nER  - \n", "id.ris: entry 'KKK"),
+        ("id.json", f'[{{"id": "{HUGE}", "DOI": "nonsense"}}]', "id.json: entry 'KKK"),
     ],
-    ids=["key", "macro", "field-twice", "field-case", "parser-reason", "string-twice", "name", "ris-id"],
+    ids=["key", "macro", "field-twice", "field-case", "parser-reason", "string-twice", "name", "ris-id", "csl-id"],
 )
 def test_every_echoed_value_is_clipped(tmp_path, name, text, expected):
     message = error_of(write(tmp_path, name, text))

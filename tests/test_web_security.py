@@ -3,6 +3,7 @@ no remote script, bounded query values, a hypothesis with many debates shown a p
 
 from __future__ import annotations
 
+import logging.config
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -156,6 +157,29 @@ def test_serve_warns_off_loopback_and_answers_only_its_hosts(
         for name in allowed:
             assert client.get("/exchange", headers={"host": f"{name}:8000"}).status_code == 200, name
         assert client.get("/exchange", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_serve_logs_every_line_through_the_terminal_filter(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    served: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(app=app, **options))
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli_app, ["serve", "--db", url, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    logging.config.dictConfig(served["log_config"])  # as uvicorn does with it
+    hostile = "\x1b]0;pwned\x07\x9b2J \u202eevil postgresql://u:s3cret@db/x"
+    try:
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application: %s", hostile)
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", hostile, "1.1", 404)
+    finally:
+        for name in ("uvicorn", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()
+    captured = capsys.readouterr()
+    logged = captured.err + captured.out
+    assert "ERROR: Exception in ASGI application: ]0;pwned2J evil postgresql://u:***@db/x" in logged
+    assert not any(c in logged for c in "\x1b\x07\x9b\u202e") and "s3cret" not in logged
 
 
 MALFORMED = [

@@ -15,6 +15,7 @@ from evidence.bibliography.entry import (
     _trial,
     _unique,
 )
+from safeio.errors import short_repr
 from safeio.json import JsonError, load_json
 
 _CSL_KINDS = {
@@ -46,7 +47,7 @@ def _csl_entry(item: Any, index: int, source: str) -> tuple[Entry, str, str]:
     raw_id = item.get("id")
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id).strip():
         raise BibliographyError(f"{source}: entry {index}: id: required field is missing (the item's citation key)")
-    where = f"{source}: entry {str(raw_id)!r} (item {index})"
+    where = f"{source}: entry {short_repr(str(raw_id))} (item {index})"
     people = item.get("author") or []
     if not isinstance(people, list):
         raise BibliographyError(f"{where}: author: expected a list of names")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -12,7 +14,7 @@ from evidence.bibliography import BibliographyError, parse_references
 from hypodebate.config import Settings
 from hypodebate.evidence_api import import_page_references
 from hypodebate.terminal import shown
-from safeio.text import display_url, safe_text
+from safeio.text import SafeLogFormatter, display_url, safe_text
 from store.engine import open_store
 from wiki.sync import PageText, attach_pages, import_pages
 
@@ -113,7 +115,7 @@ def serve_command(
             soft_wrap=True,
         )
     app = create_app(url, settings.wiki, allowed_hosts=hosts)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=serve_log_config())
     return 0
 
 
@@ -132,3 +134,14 @@ def serving_hosts(host: str, allowed: list[str]) -> list[str]:
     wildcard = host.strip("[]") in {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
     hosts = ([] if wildcard else [host]) + allowed
     return list(dict.fromkeys(hosts))
+
+
+def serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging with every line through `SafeLogFormatter`: a request line or an exception's text is
+    untrusted, and reaches the server's log without an escape sequence or a password."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for name in config["formatters"]:
+        config["formatters"][name] = {"()": SafeLogFormatter, "fmt": "%(levelname)s: %(message)s"}
+    return config
