@@ -28,6 +28,7 @@ PUBMED = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi"
 CROSSREF = "https://api.crossref.org/works/"
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _TAGS = re.compile(r"<[^<>]*>")
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # one record: Crossref's largest (thousands of references) are about 1 MB
 
 
 class _Unusable(ValueError):
@@ -120,13 +121,24 @@ class OnlineResolver:
         found = await asyncio.gather(*(one(kind, value) for kind, value in wanted))
         return [e for e in found if e is not None]
 
+    async def _get(self, url: str, **options: Any) -> tuple[int, bytes]:
+        """The status and body of a GET, or _Unusable once the body passes `MAX_ANSWER_BYTES` (read no further)."""
+        async with self.http.stream("GET", url, **options) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise _Unusable(f"an answer longer than {MAX_ANSWER_BYTES} bytes")
+            return response.status_code, bytes(body)
+
     async def _pubmed(self, pmid: str) -> dict[str, Any] | None:
         params = {"db": "pubmed", "id": pmid, "retmode": "json", "tool": "hypodebate"}
         if self.email:
             params["email"] = self.email
-        response = await self.http.get(PUBMED, params=params)
-        response.raise_for_status()
-        record = _Summary.model_validate(_Summaries.model_validate_json(response.content).result.get(pmid))
+        status, body = await self._get(PUBMED, params=params)
+        if status != 200:
+            raise _Unusable(f"PubMed answered HTTP {status}")
+        record = _Summary.model_validate(_Summaries.model_validate_json(body).result.get(pmid))
         if record.uid != pmid:
             raise _Unusable(f"PubMed answered PMID {record.uid} for PMID {pmid}")
         if record.error is not None or not record.title:
@@ -144,11 +156,12 @@ class OnlineResolver:
 
     async def _crossref(self, doi: str) -> dict[str, Any] | None:
         agent = f"hypodebate (mailto:{self.email})" if self.email else "hypodebate"
-        response = await self.http.get(CROSSREF + quote(doi, safe=""), headers={"User-Agent": agent})
-        if response.status_code == 404:
+        status, body = await self._get(CROSSREF + quote(doi, safe=""), headers={"User-Agent": agent})
+        if status == 404:
             return None
-        response.raise_for_status()
-        work = _Works.model_validate_json(response.content).message
+        if status != 200:
+            raise _Unusable(f"Crossref answered HTTP {status}")
+        work = _Works.model_validate_json(body).message
         if work.doi.lower() != doi.lower():
             raise _Unusable(f"Crossref answered DOI {work.doi!r} for DOI {doi!r}")
         parts = work.issued.date_parts if work.issued else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -150,6 +150,26 @@ def test_an_answer_of_the_wrong_shape_is_not_found_for_that_identifier_and_the_l
     assert cached == {("crossref", "10.1000/ok", True), ("pubmed", "10102814", True)}
     assert len(server.requests) == len(BAD_ANSWERS)
     assert {turn_status(w, found) for w in written if w not in ("10.1000/ok", "PMID:10102814")} == {"fabricated"}
+
+
+def test_an_answer_too_long_to_be_one_record_is_not_read_whole_and_the_lookup_goes_on(tmp_path):
+    sent = []
+
+    async def endless() -> AsyncIterator[bytes]:  # 6 GiB in 64 KiB chunks, were it all read
+        for _ in range(100_000):
+            sent.append(1)
+            yield b"x" * 65536
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if "huge" in request.url.raw_path.decode("ascii"):
+            return httpx2.Response(200, content=endless())
+        return crossref_like(request)
+
+    server = Server(answer)
+    found, cached = look_up(tmp_path, server, ["10.1234/huge", NATURE])
+    assert [e.key for e in found] == [f"doi:{NATURE}"]
+    assert cached == {("crossref", NATURE, True)}
+    assert len(sent) < 100  # the reading stopped at 4 MiB
 
 
 def test_pubmed_is_asked_for_the_pmid_alone(tmp_path):
