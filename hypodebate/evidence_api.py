@@ -38,11 +38,16 @@ class ImportedFile:
     with_abstract: int
 
 
-def import_bibliographies(paths: Sequence[Path], url: str) -> list[ImportedFile]:
+def import_bibliographies(
+    paths: Sequence[Path], url: str, reading: Callable[[Path], None] | None = None
+) -> list[ImportedFile]:
     """Read every file first (a bad entry stops the import with one line naming its file and entry, before
-    anything is stored), then store each file's entries together; the audit is refreshed afterwards."""
+    anything is stored), then store each file's entries together; the audit is refreshed afterwards. `reading` is
+    told of each file before it is read."""
     read: list[tuple[Path, list[Entry]]] = []
     for path in paths:
+        if reading is not None:
+            reading(path)
         try:
             read.append((path, read_bibliography(path)))
         except BibliographyError as exc:

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from evidence.bibliography import BibliographyError, Entry, parse_bibtex, parse_ris
 from evidence.bibliography.bibtex import _decode, _decoder
+from hypodebate.cli import app
 from tests.test_bibliography import error_of, write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,3 +158,22 @@ def test_latex_decoding_gives_what_it_gave_before(pieces):
     value = "".join(pieces)
     before = _decoder().latex_to_text(value) if re.search(r"[\\{}$~%]|--|``|''", value) else value
     assert _decode(value, "x.bib: entry 'a' (line 1): title", 1000) == before
+
+
+# --- a large import says what it is reading before it reads it -----------------------------------------------------
+
+
+def test_bib_import_announces_a_large_file_before_reading_it(tmp_path):
+    entry = "@article{{k{n}, title = {{Caf{{\\'e}} and na{{\\\"i}}ve T cells}}, year = 2001, abstract = {{{text}}}}}\n"
+    bib = tmp_path / "large.bib"
+    bib.write_text("".join(entry.format(n=n, text="x" * 1500) for n in range(700)), encoding="utf-8")
+    small = tmp_path / "small.bib"
+    small.write_text(entry.format(n=1, text="short"), encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n", encoding="utf-8")
+    args = ["bib", "import", str(bib), str(small), "--db", f"sqlite:///{tmp_path / 'b.db'}", "--config", str(config)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"reading {bib} (1.1 MB) ..." in result.stderr
+    assert "small.bib" not in result.stderr.split("imported")[0]  # a small file is read without a word
+    assert "700 entries (700 added" in result.stdout

@@ -20,11 +20,17 @@ from safeio.text import display_url, json_line
 from store.engine import open_store
 
 AuditFormat = Literal["table", "jsonl"]
+LARGE_FILE = 1_000_000  # bytes: a file that takes seconds to read is announced before it is read
 MARK = {"fabricated": "⚠ fabricated", "miscited": "⚠ miscited", "malformed": "⚠ malformed"}
 
 
 def bib_import_command(paths: Sequence[Path], settings: Settings, url: str, *, out: Console, err: Console) -> int:
-    imported = import_bibliographies(paths, url)
+    def reading(path: Path) -> None:
+        size = path.stat().st_size if path.is_file() else 0
+        if size >= LARGE_FILE:  # LaTeX decoding reads about 1 MB/s, text with other commands about 50 KB/s
+            err.print(f"reading {shown(path)} ({size / 1e6:.1f} MB) ...", highlight=False)
+
+    imported = import_bibliographies(paths, url, reading)
     for f in imported:
         c = f.counts
         out.print(
