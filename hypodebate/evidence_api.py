@@ -26,6 +26,7 @@ from store import evidence as evidence_store
 from store.engine import open_store
 from store.evidence import ImportCounts
 from store.models import PageRow
+from wiki.sync import Imported, PageText, import_pages
 
 
 @dataclass(frozen=True)
@@ -73,23 +74,28 @@ def import_bibliographies(
         sessions.close()
 
 
-def import_page_references(sessions: sessionmaker[Session], slugs: Sequence[str]) -> int:
-    """The References sections of imported pages as bibliography entries (source `page:<slug>`); a key an imported
-    bibliography file holds is left to it. Returns the entries read."""
-    total = 0
-    for slug in slugs:
-        with sessions() as session:
-            page = session.get(PageRow, slug)
-            if page is None:
-                continue
-            try:
-                entries = parse_references(page.markdown, f"page:{slug}")
-            except BibliographyError as exc:
-                raise InputError(str(exc)) from None
-            if entries:
+def import_pages_with_references(
+    sessions: sessionmaker[Session], paths: Sequence[Path], *, root: Path, replace: bool = False
+) -> tuple[list[Imported], int]:
+    """Wiki pages and their References sections. Every page and its References are read before anything is stored
+    (a malformed DOI or PMID is an InputError naming the page's file, the entry and its line in the file); then the
+    pages, then their References as bibliography entries (source `page:<slug>`; a key an imported bibliography
+    file holds is left to it). Returns the pages and the number of entries read."""
+    read: dict[str, list[Entry]] = {}
+
+    def references(page: PageText) -> None:
+        source = f"page:{page.slug}"
+        try:
+            read[page.slug] = parse_references(page.markdown, source)
+        except BibliographyError as exc:
+            raise InputError(f"{page.path}{str(exc).removeprefix(source)}") from None
+
+    pages = import_pages(sessions, paths, root=root, replace=replace, check=references)
+    for entries in (read[p.slug] for p in pages):
+        if entries:
+            with sessions() as session:
                 evidence_store.upsert_entries_commit(session, [entry_row(e) for e in entries], keep_others=True)
-            total += len(entries)
-    return total
+    return pages, sum(len(read[p.slug]) for p in pages)
 
 
 async def audit_evidence(

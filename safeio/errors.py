@@ -14,6 +14,9 @@ from pydantic import ValidationError
 
 Loc = tuple[int | str, ...]
 
+MAX_DIGITS = 4000  # integers in input files: below Python's own limit (sys.get_int_max_str_digits, 4300)
+NOT_FINITE = "is not a finite number (expected a number, or null)"
+
 _short = reprlib.Repr()  # a bad value is shown briefly, even when it is an alias bomb or refers to itself
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 3, 5, 5, 200, 200
 MAX_SHOWN = 80
@@ -56,3 +59,14 @@ def validation_line(
         message = f"{err['msg']} (got {short_repr(err.get('input'))})"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{place}: {field_name(loc)}: {message}{more}"
+
+
+class SourceError(ValueError):
+    """Text of an input file that cannot be used (YAML, JSON); `source` and `line` (1-based, None when unknown)
+    say where."""
+
+    def __init__(self, message: str, *, source: str, line: int | None = None) -> None:
+        super().__init__(f"{source}:{line}: {message}" if line is not None else f"{source}: {message}")
+        self.message = message
+        self.source = source
+        self.line = line

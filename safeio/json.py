@@ -27,8 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from safeio.errors import MAX_SHOWN, field_name
-from safeio.yaml import MAX_DIGITS, NOT_FINITE, SourceError
+from safeio.errors import MAX_DIGITS, MAX_SHOWN, NOT_FINITE, SourceError, field_name
 
 __all__ = ["MAX_DIGITS", "JsonError", "load_json"]
 

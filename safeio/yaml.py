@@ -32,42 +32,22 @@ from typing import Any
 
 import yaml
 
+from safeio.errors import MAX_DIGITS, NOT_FINITE, SourceError
+
 try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = [
-    "MAX_BYTES",
-    "MAX_DEPTH",
-    "MAX_DIGITS",
-    "NOT_FINITE",
-    "SourceError",
-    "YamlDocument",
-    "YamlError",
-    "load_yaml",
-    "parse_yaml",
-]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "YamlDocument", "YamlError", "load_yaml", "parse_yaml"]
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_DIGITS = 4000  # below Python's own limit (sys.get_int_max_str_digits, 4300)
 WITH_LIBYAML = _Loader.__name__ == "CSafeLoader"
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
-NOT_FINITE = "is not a finite number (expected a number, or null)"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class SourceError(ValueError):
-    """Text that cannot be used; `source` and `line` (1-based, None when unknown) say where."""
-
-    def __init__(self, message: str, *, source: str, line: int | None = None) -> None:
-        super().__init__(f"{source}:{line}: {message}" if line is not None else f"{source}: {message}")
-        self.message = message
-        self.source = source
-        self.line = line
 
 
 class YamlError(SourceError):

@@ -9,14 +9,12 @@ from typing import Any
 
 from rich.console import Console
 
-from debates.inputs import InputError
-from evidence.bibliography import BibliographyError, parse_references
 from hypodebate.config import Settings
-from hypodebate.evidence_api import import_page_references
+from hypodebate.evidence_api import import_pages_with_references
 from hypodebate.terminal import shown
 from safeio.text import SafeLogFormatter, display_url, safe_text
 from store.engine import open_store
-from wiki.sync import PageText, attach_pages, import_pages
+from wiki.sync import attach_pages
 
 
 def import_command(
@@ -26,8 +24,7 @@ def import_command(
     command with one line naming its file, and the database is left as it was."""
     sessions = open_store(url)
     try:
-        results = import_pages(sessions, paths, root=root, replace=replace, check=check_references)
-        references = import_page_references(sessions, [r.slug for r in results])
+        results, references = import_pages_with_references(sessions, paths, root=root, replace=replace)
     finally:
         sessions.close()
     for r in results:
@@ -37,16 +34,6 @@ def import_command(
         err.print(f"{references} bibliography entries read from the pages' References sections", highlight=False)
     err.print(f"{len(results)} page(s) imported into {shown(display_url(url))}", highlight=False)
     return 0
-
-
-def check_references(page: PageText) -> None:
-    """A page's References section read as `import_page_references` will read it (source `page:<slug>`): a
-    malformed DOI or PMID is an InputError naming the page's file, the entry and its line in the file."""
-    source = f"page:{page.slug}"
-    try:
-        parse_references(page.markdown, source)
-    except BibliographyError as exc:
-        raise InputError(f"{page.path}{str(exc).removeprefix(source)}") from None
 
 
 def attach_command(
