@@ -18,155 +18,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any
 
-import httpx2
-import openai
 import procrastinate
-from procrastinate import RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, JobAborted
-from procrastinate.jobs import Job
-from procrastinate.retry import RetryDecision
+from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.schema import SchemaManager
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.audit import Auditor
-from agents.errors import ProviderUnavailable
-from debates.graph import Design
 from debates.hypotheses import Hypothesis
 from debates.inputs import stored_versions
+from debates.jobs import Busy, CompareJob, DebateJob, Runners, checked, retry_strategy
 from debates.labelled import LabelledSubject
 from debates.protocol import debate_id
 from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
 from debates.tournament import Compared, Dispatch, TournamentRunner
-from safeio.errors import validation_line
 from scoring.composite import PanelScore
 from scoring.ratings import Comparison
 from store import repository
 from store import tournaments as tournament_store
-from store.engine import StoreError
 from store.models import ComparisonRow, DebateRow, HypothesisVersionRow, ScoreRow
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
 SCHEMA_LOCK = 4242002  # advisory lock: one process installs procrastinate's tables
 KEEP_RUNNERS = 8  # idle runners a worker keeps (a batch needs one, an eval one per arm)
-R = TypeVar("R")
 logger = logging.getLogger("hypodebate.queue")
-
-
-class Busy(Exception):
-    """Another live process runs this debate now (e.g. a stalled worker that came back): try again later."""
 
 
 class WorkerMismatch(Exception):
     """This worker's configuration gives another protocol than the batch's: its scores would land on another
     scoreboard, so it refuses the job (never retried; a worker started with the batch's config.yaml takes it)."""
-
-
-class BadJob(Exception):
-    """A job whose arguments this worker cannot use (an unknown option, a value out of range): never retried."""
-
-
-class JobOptions(BaseModel):
-    """What a job may change of the worker's own configuration: the worker keeps one runner per distinct value."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    rounds: Annotated[int, Field(ge=0, le=10)] | None = None
-    judges: Annotated[int, Field(ge=1, le=15)] | None = None
-    early_stop: bool | None = None  # eval's arms
-    design: Design | None = None
-    audit: bool | None = None  # whether the judges read the evidence audit
-    subject: Literal["labelled"] | None = None  # eval rows are rebuilt as LabelledSubject
-    digests: bool | None = None  # the tournament's debate digests
-
-    def given(self) -> dict[str, Any]:
-        """The options the job set, normalised (so 3 and 3.0 are one runner)."""
-        return self.model_dump(exclude_none=True)
-
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-
-
-class DebateJob(BaseModel):
-    """A debate job's arguments, checked before anything runs: a malformed job fails at once with the reason."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    debate_id: Id
-    batch_id: Id
-    options: JobOptions = JobOptions()
-
-
-class CompareJob(BaseModel):
-    """A comparison job's arguments: two stored versions, each (hypothesis id, content hash), and judge k."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    first: tuple[Id, Id]
-    second: tuple[Id, Id]
-    judge: Annotated[int, Field(ge=1, le=15)]
-    options: JobOptions = JobOptions()
-    protocol_hash: Id
-
-    @property
-    def what(self) -> str:
-        return f"comparison of {self.first[0]} and {self.second[0]}"
-
-
-J = TypeVar("J", DebateJob, CompareJob)
-
-
-def checked(model: type[J], task: str, arguments: Mapping[str, Any]) -> J:
-    """A job's arguments as `model`, or BadJob naming the task and the field at fault."""
-    try:
-        return model.model_validate(dict(arguments))
-    except ValidationError as exc:
-        raise BadJob(validation_line(exc, where=f"{task} job")) from None
-
-
-# What can succeed when the job runs again: the debate is busy elsewhere, the worker was stopped while it ran, or the
-# database, the queue or the model's server could not be reached. Anything else (malformed arguments, a mismatched
-# worker, a missing row) fails at once, its reason in the worker's log.
-RETRYABLE: tuple[type[BaseException], ...] = (
-    Busy,
-    JobAborted,  # the worker was asked to stop
-    asyncio.CancelledError,
-    OSError,  # ConnectionError, TimeoutError
-    OperationalError,  # the database went away or refused a connection (as SQLAlchemy wraps the driver's error)
-    InterfaceError,
-    StoreError,
-    ConnectorException,
-    httpx2.TransportError,
-    openai.APIConnectionError,  # APITimeoutError too
-    openai.RateLimitError,
-    openai.InternalServerError,
-    ProviderUnavailable,
-)
-
-
-class _Retry(RetryStrategy):
-    """procrastinate's linear wait and attempt cap, for `RETRYABLE` exceptions only."""
-
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if not isinstance(exception, RETRYABLE):
-            return None
-        return super().get_retry_decision(exception=exception, job=job)
-
-
-def retry_strategy(settings: QueueSettings) -> RetryStrategy:
-    return _Retry(max_attempts=settings.max_attempts, linear_wait=settings.retry_wait_s)
 
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=["debates.queue"])
@@ -320,41 +208,6 @@ async def _locks_of(queue: procrastinate.App, statuses: Sequence[str]) -> set[st
 
 def _row_values(row: DebateRow) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in DebateRow.__table__.columns if getattr(row, c.key) is not None}
-
-
-class Runners(Generic[R]):
-    """The runners a worker keeps, one per job options value, at most `keep` of them idle: the least recently used
-    idle one is let go (`release`: it stops following the client and frees its connection) when a new one is made,
-    so jobs with ever new options cannot pile up runners. One in use is never let go."""
-
-    def __init__(self, make: Callable[[dict[str, Any]], Awaitable[R]], release: Callable[[R], None], keep: int) -> None:
-        self.make, self.release, self.keep = make, release, keep
-        self.kept: OrderedDict[str, R] = OrderedDict()
-        self.busy: dict[str, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def use(self, options: dict[str, Any]) -> AsyncIterator[R]:
-        key = json.dumps(options, sort_keys=True)
-        if key not in self.kept:
-            self.kept[key] = await self.make(options)
-        self.kept.move_to_end(key)
-        self.busy[key] = self.busy.get(key, 0) + 1
-        try:
-            self._trim()
-            yield self.kept[key]
-        finally:
-            self.busy[key] -= 1
-            if not self.busy[key]:
-                del self.busy[key]
-            self._trim()
-
-    def _trim(self) -> None:
-        for key in [k for k in self.kept if k not in self.busy][: max(0, len(self.kept) - self.keep)]:
-            self.release(self.kept.pop(key))
-
-    def close(self) -> None:
-        while self.kept:
-            self.release(self.kept.popitem()[1])
 
 
 def _release_runner(runner: BatchRunner) -> None:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
 IN_FLIGHT_PER_CALL_SLOT = 4
+Rounds = Annotated[int, Field(ge=0, le=10)]  # critique and rebuttal rounds of a debate
+Judges = Annotated[int, Field(ge=1, le=15)]  # judges on a panel (and judge k's number)
 
 
 class DebateSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rounds: int = Field(2, ge=0, le=10)
-    judges: int = Field(3, ge=1, le=15)
+    rounds: Rounds = 2
+    judges: Judges = 3
     replicates: int = Field(1, ge=1, le=100)
     early_stop: bool = True
     # debates in flight; 0: IN_FLIGHT_PER_CALL_SLOT per call slot (llm.concurrency), so that some step of some debate

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from debates import queue as job_queue
-from debates.queue import Runners
+from debates.jobs import Runners
 from tests.chaos_support import run_env
 from tests.helpers import REPO, query_rows
 from tests.loopback import AsyncLoopback
