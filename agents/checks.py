@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from safeio.errors import HypodebateError
 
 # The opening tag of a data block. `[^<>]*` stops at the next `<`, so every character is scanned by at most one
 # candidate: linear. (The former `<(hypothesis|turn)\b[^>]*>.*?</\1>` rescanned to the end of the text from every
@@ -67,7 +68,7 @@ _STOP = frozenset(
 )
 
 
-class TurnRejected(ValueError):
+class TurnRejected(HypodebateError, ValueError):
     """The answer parsed, but is not a usable turn; the message says why."""
 
 

@@ -12,8 +12,10 @@ Messages never contain an API key: `redact` is applied to anything that came fro
 
 from __future__ import annotations
 
+from safeio.errors import HypodebateError
 
-class LLMError(Exception):
+
+class LLMError(HypodebateError):
     """Base class for every failure of the LLM seam."""
 
 

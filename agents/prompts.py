@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+from safeio.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
@@ -46,7 +47,7 @@ def data_text(value: Any) -> Any:
     return html.escape(value, quote=False) if isinstance(value, str) else value
 
 
-class PromptError(Exception):
+class PromptError(ConfigError):
     """A template is missing, broken, or needs a variable the code does not pass."""
 
 

@@ -28,6 +28,7 @@ from agents.subject import Subject
 from agents.turns import NO_TARGET, Closing, Critique, Opening, Rebuttal, critique_model
 from agents.usage import CallRecord
 from scoring.rubric import Rubric
+from safeio.errors import HypodebateError
 
 T = TypeVar("T", bound=BaseModel)
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
@@ -65,7 +66,7 @@ class PriorTurn:
         return cls(result.role, result.step, result.round, result.text, result.payload)
 
 
-class TurnFailed(Exception):
+class TurnFailed(HypodebateError):
     """A role could not produce a usable turn; `step` says where the debate stopped."""
 
     def __init__(self, step: Step, reason: str) -> None:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from debates.hypotheses import Hypothesis
-from safeio.errors import Loc, validation_line
+from safeio.errors import InputError, Loc, validation_line
 from safeio.json import JsonError, load_json
 from safeio.text import NotUtf8Error, utf8_text
 from safeio.yaml import MAX_DIGITS, YamlError, parse_yaml
@@ -20,10 +20,6 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 _FIELDS = "id, title, targets, target_label, mechanism, diseases, evidence, pages"
 _EVIDENCE_FIELDS = "claim, citation, stance"
 _KINDS = {dict: "mapping", list: "list", str: "string", int: "integer", float: "number", bool: "boolean"}
-
-
-class InputError(Exception):
-    """A hypothesis file cannot be used; nothing from it was imported."""
 
 
 def load_hypotheses(paths: Iterable[str | Path]) -> list[Hypothesis]:

@@ -25,15 +25,16 @@ from debates.graph import Design
 from debates.settings import Judges, QueueSettings, Rounds
 from safeio.errors import validation_line
 from store.engine import StoreError
+from safeio.errors import QueueError
 
 R = TypeVar("R")
 
 
-class Busy(Exception):
+class Busy(QueueError):
     """Another live process runs this debate now (e.g. a stalled worker that came back): try again later."""
 
 
-class BadJob(Exception):
+class BadJob(QueueError):
     """A job whose arguments this worker cannot use (an unknown option, a value out of range): never retried."""
 
 

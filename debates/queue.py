@@ -44,6 +44,7 @@ from scoring.ratings import Comparison
 from store import repository
 from store import tournaments as tournament_store
 from store.models import ComparisonRow, DebateRow, HypothesisVersionRow, ScoreRow
+from safeio.errors import QueueError
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
@@ -52,7 +53,7 @@ KEEP_RUNNERS = 8  # idle runners a worker keeps (a batch needs one, an eval one 
 logger = logging.getLogger("hypodebate.queue")
 
 
-class WorkerMismatch(Exception):
+class WorkerMismatch(QueueError):
     """This worker's configuration gives another protocol than the batch's: its scores would land on another
     scoreboard, so it refuses the job (never retried; a worker started with the batch's config.yaml takes it)."""
 
@@ -314,7 +315,7 @@ async def debate_job(context: procrastinate.JobContext, **arguments: Any) -> str
     return outcome.status
 
 
-class ComparisonFailed(Exception):
+class ComparisonFailed(QueueError):
     """The judge gave no usable answer (its calls are stored); a rerun of the tournament asks afresh."""
 
 

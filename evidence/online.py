@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from evidence.bibliography import Entry
 from evidence.identifiers import Citation
 from store import evidence as store
+from safeio.errors import HypodebateError
 
 PUBMED = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi"
 CROSSREF = "https://api.crossref.org/works/"
@@ -31,7 +32,7 @@ _TAGS = re.compile(r"<[^<>]*>")
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # one record: Crossref's largest (thousands of references) are about 1 MB
 
 
-class _Unusable(ValueError):
+class _Unusable(HypodebateError, ValueError):
     """An answer that is not the record of the identifier asked."""
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from agents.settings import LLMSettings
 from debates.settings import DebateSettings, QueueSettings
 from evidence.settings import EvidenceSettings
-from safeio.errors import Loc, validation_line
+from safeio.errors import ConfigError, Loc, validation_line
 from safeio.yaml import YamlDocument, YamlError, load_yaml, parse_yaml
 from scoring.rubric import Rubric
 from store.settings import StoreSettings
@@ -33,10 +33,6 @@ ENV_PREFIX = "HYPODEBATE_"
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_ENV_BYTES = 64 * 1024
 SECRET_KEY = re.compile(r"(key|url|password|passwd|secret|token)$", re.IGNORECASE)
-
-
-class ConfigError(Exception):
-    """config.yaml or an environment variable holds a bad value; the message names the field."""
 
 
 class Settings(BaseModel):

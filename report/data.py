@@ -48,9 +48,10 @@ from store.demo import DEMO_WARNING, demo_used, models_are_demo
 from store.models import BatchRow, DebateRow, HypothesisRow, HypothesisVersionRow, ScoreboardRow
 from store.rankings import Board, board_of
 from store.reports import Audit, DimensionMean, ScoreKey
+from safeio.errors import NotFound
 
 
-class ReportScopeError(LookupError):
+class ReportScopeError(NotFound, LookupError):
     """The batch or hypothesis asked for is not in the database; the message names it."""
 
 

@@ -12,6 +12,29 @@ from typing import Any
 
 from pydantic import ValidationError
 
+
+class HypodebateError(Exception):
+    """The root of every error hypodebate raises on purpose: `except HypodebateError` catches "hypodebate refused
+    this". str() is one line that says what, where (file, line, field) and what was expected. The families below
+    (and `agents.errors.LLMError`, `store.engine.StoreError`, `agents.roles.TurnFailed`) derive from it."""
+
+
+class InputError(HypodebateError):
+    """Bad input (a file, a line, a field, a command's argument); nothing from it was stored."""
+
+
+class NotFound(InputError):
+    """Asked for something the database does not hold (a hypothesis, a scoreboard, a batch, a page)."""
+
+
+class ConfigError(HypodebateError):
+    """config.yaml, an environment variable or a prompt template holds a bad value; the message names the field."""
+
+
+class QueueError(HypodebateError):
+    """A job of the shared queue cannot run here (bad arguments, another protocol, a debate held elsewhere)."""
+
+
 Loc = tuple[int | str, ...]
 
 MAX_DIGITS = 4000  # integers in input files: below Python's own limit (sys.get_int_max_str_digits, 4300)
@@ -61,7 +84,7 @@ def validation_line(
     return f"{place}: {field_name(loc)}: {message}{more}"
 
 
-class SourceError(ValueError):
+class SourceError(InputError, ValueError):
     """Text of an input file that cannot be used (YAML, JSON); `source` and `line` (1-based, None when unknown)
     say where."""
 

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from safeio.errors import MAX_DIGITS, MAX_SHOWN, NOT_FINITE, SourceError, field_name
+from safeio.errors import MAX_DIGITS, MAX_SHOWN, NOT_FINITE, HypodebateError, SourceError, field_name
 
 __all__ = ["MAX_DIGITS", "JsonError", "load_json"]
 
@@ -45,7 +45,7 @@ class JsonError(SourceError):
     """JSON text that cannot be used; `source` and `line` (1-based, None when unknown) say where."""
 
 
-class _Refused(ValueError):
+class _Refused(HypodebateError, ValueError):
     """Raised from the parser's hooks: the fault is then located by `_first_fault`."""
 
 

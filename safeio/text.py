@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from safeio.errors import InputError
 
 # The BiDi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): they reorder what is shown
 # ("Trojan Source"). Right-to-left text needs none of them; the invisible marks LRM, RLM and ALM are left alone.
@@ -115,7 +116,7 @@ def display_url(url: str) -> str:
     return safe_text(shown)
 
 
-class NotUtf8Error(ValueError):
+class NotUtf8Error(InputError, ValueError):
     """A file's bytes are not UTF-8 text (or are binary); str() names the file, the line where known, and why."""
 
 

@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from scoring.rubric import Rubric
+from safeio.errors import InputError
 
 
-class ScoreError(ValueError):
+class ScoreError(InputError, ValueError):
     """A verdict does not fit the rubric (missing dimension, out-of-range value)."""
 
 

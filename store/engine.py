@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_incrementing
 
 from safeio.text import display_url, hide_passwords
+from safeio.errors import HypodebateError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class StoreError(Exception):
+class StoreError(HypodebateError):
     """The database cannot be opened or written; the message says which and why."""
 
 

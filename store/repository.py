@@ -30,6 +30,7 @@ from store.models import (
     utcnow,
 )
 from store.scoreboards import scoreboard_id
+from store.engine import StoreError
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ class Claim:
     attempt: int = 1  # a failed debate run again is attempt 2, 3, ...
 
 
-class NotRunning(Exception):
+class NotRunning(StoreError):
     """The debate is no longer running: it was finished elsewhere (never while we held its lock)."""
 
 

@@ -7,8 +7,10 @@ WikiError                 anything `pages import|attach` and the web app refuse,
 
 from __future__ import annotations
 
+from safeio.errors import InputError
 
-class WikiError(Exception):
+
+class WikiError(InputError):
     """A wiki page or command cannot be handled; the message names the file and the field."""
 
 

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from evidence.identifiers import DOI, DOI_PREFIX, TRIAL_URL, URL, odd_character
 from safeio.errors import validation_line
 from safeio.text import no_controls
+from safeio.errors import InputError
 
 MAX_TITLE, MAX_ABSTRACT, MAX_JOURNAL, MAX_AUTHOR, MAX_AUTHORS, MAX_URL = 1000, 20_000, 500, 300, 2000, 2000
 
@@ -22,7 +23,7 @@ _PMID_PREFIX = re.compile(r"^PMID:?\s*", re.I)
 _VANCOUVER = re.compile(r"([^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,3}) ([A-Z]{1,4})")
 
 
-class BibliographyError(Exception):
+class BibliographyError(InputError):
     """A bibliography file cannot be used; nothing from it is stored. str() is ONE line naming the file, the
     entry (its key, and its line where known) and what was expected."""
 

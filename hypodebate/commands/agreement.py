@@ -12,13 +12,14 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hypodebate.terminal import shown
+from safeio.errors import NotFound
 from scoring.agreement import krippendorff_alpha, overlap_share, replicate_tau
 from scoring.rubric import Rubric
 from store import rankings
 from store.engine import open_store
 
 
-class NoScoreboard(Exception):
+class NoScoreboard(NotFound):
     """There is nothing to measure: no scoreboard, or not the one asked for."""
 
 

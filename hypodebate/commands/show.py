@@ -9,6 +9,7 @@ from debates.hypotheses import HYPOTHESIS_ID
 from hypodebate.commands.run import interval_text
 from hypodebate.config import Settings
 from hypodebate.terminal import shown
+from safeio.errors import NotFound as NotFoundError
 from safeio.text import display_url
 from store import debates, rankings, repository
 from store.demo import DEMO_WARNING
@@ -17,7 +18,7 @@ from store.models import HypothesisRow
 from store.reports import latest_completed_debate
 
 
-class NotFound(Exception):
+class NotFound(NotFoundError):
     """No such hypothesis in the database."""
 
 
