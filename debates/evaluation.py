@@ -66,6 +66,10 @@ class _Arm:
 
 @dataclass
 class EvalRunner:
+    """Runs an eval's arms and reports their figures. Everything it depends on is given when it is built, by keyword,
+    including how the arms' debates and comparisons are dispatched (`debates_via`, `comparisons_via`: None runs them
+    here); nothing is altered after."""
+
     client: LLMClient
     sessions: sessionmaker[Session]
     settings: DebateSettings  # the debate protocol (rounds, judges, replicates already overridden)

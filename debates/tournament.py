@@ -192,6 +192,10 @@ Dispatch = Callable[
 
 @dataclass
 class TournamentRunner:
+    """Runs a pool's tournament. Everything it depends on is given when it is built, by keyword, including how
+    comparisons are asked (`dispatch`: None asks them here, else e.g. `debates.queue.queued_comparisons`); nothing
+    is altered after."""
+
     client: LLMClient
     sessions: sessionmaker[Session]
     rubric: Rubric
