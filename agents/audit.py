@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
 from agents.subject import Subject
+from safeio.citations import STATUSES
 
-Status = Literal["resolved", "miscited", "unresolved", "malformed", "fabricated"]  # of one citation
-STATUSES: tuple[Status, ...] = get_args(Status)
 SHOWN = 3  # contradicted claims and made-up citations named in the prompt, at most, each
 TEXT_CAP = 160  # characters of each (the judges' prompt must fit the embedded model's window)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,9 +18,8 @@ from agents.judge import capped_text
 from agents.prompts import PromptSet
 from agents.roles import ask_or_fail, draw_seed
 from agents.usage import CallRecord
+from safeio.citations import Support
 
-Support = Literal["supports", "contradicts", "unrelated", "insufficient"]
-SUPPORT_LABELS: tuple[Support, ...] = ("supports", "contradicts", "unrelated", "insufficient")
 QUOTED: frozenset[str] = frozenset({"supports", "contradicts"})  # labels that stand only on a quoted span
 REASONING_CAP = 400
 QUOTE_CAP = 400

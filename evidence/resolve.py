@@ -20,8 +20,8 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from agents.audit import Status
 from evidence.identifiers import Citation, Malformed, url_form
+from safeio.citations import Status
 
 NAME_MATCH = 85  # rapidfuzz ratio (0-100) above which two surnames are the same person
 TITLE_MATCH = 80  # token-set ratio above which a quoted title is the entry's title

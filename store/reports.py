@@ -12,11 +12,14 @@ import statistics
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, cast
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from safeio.citations import STATUSES as AUDIT_STATUSES
+from safeio.citations import Status as AuditStatus
+from safeio.citations import Support
 from store.evidence import audit_of
 from store.models import (
     BatchRow,
@@ -270,9 +273,6 @@ def latest_completed_debate(
 # -- the evidence audit, as every view shows it --------------------------------------------------
 
 AuditSource = Literal["evidence", "turn"]  # a claim of the hypothesis's evidence, or a citation in a debate turn
-AuditStatus = Literal["resolved", "miscited", "unresolved", "malformed", "fabricated"]
-AUDIT_STATUSES: tuple[AuditStatus, ...] = get_args(AuditStatus)
-Support = Literal["supports", "contradicts", "unrelated", "insufficient"]  # the verifier's label
 Flag = Literal["fabricated", "contradicted"]
 
 

@@ -289,7 +289,8 @@ async def test_the_embedded_verifier_answers_in_shape_and_its_quote_is_checked()
     from dataclasses import dataclass
 
     from agents.prompts import load_prompts
-    from agents.verifier import QUOTED, SUPPORT_LABELS, ClaimVerifier, quote_in
+    from agents.verifier import QUOTED, ClaimVerifier, quote_in
+    from safeio.citations import SUPPORT_LABELS
 
     @dataclass
     class Source:
