@@ -32,7 +32,7 @@ from debates.settings import DebateSettings
 from scoring.aggregate import hypothesis_score
 from scoring.composite import PanelScore, ScoreError, composite, panel
 from scoring.rubric import Rubric
-from store import rankings, repository
+from store import rankings, repository, scoreboards
 from store.claims import debate_locks
 from store.engine import StoreError
 from store.models import BatchRow, DebateRow, HypothesisVersionRow
@@ -357,7 +357,7 @@ class BatchRunner:
         revised = next((r for r in reversed(revisions) if r), None)
         critiques = [t for t in final if t.step == "critique"]
         served = tuple(sorted({str(v.payload.get("model") or self.protocol.models["judge"]) for v in verdicts}))
-        board = repository.BoardSpec(
+        board = scoreboards.Board(
             rubric_hash=self.rubric.hash,
             protocol_hash=self.protocol.hash,
             judge_models=served,

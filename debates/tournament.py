@@ -34,7 +34,7 @@ from scoring import pairing, ratings
 from scoring.rubric import Rubric
 from store import rankings
 from store import tournaments as store
-from store.repository import BoardSpec
+from store.scoreboards import Board
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_comparison", default=None)
 
@@ -412,7 +412,7 @@ class TournamentRunner:
             return None, None
         fitted = ratings.fit(order, found)
         served = tuple(sorted(models))
-        spec = BoardSpec(
+        spec = Board(
             rubric_hash=self.rubric.hash,
             protocol_hash=self.protocol.hash,
             judge_models=served,

@@ -35,20 +35,20 @@ from report.views import (
     RankedView,
     RankingView,
     ReportData,
-    ScoreboardView,
     ScoreView,
     TurnView,
     UsageTotals,
     VerdictView,
 )
+from safeio.errors import NotFound
 from scoring.aggregate import hypothesis_score
 from scoring.rubric import Rubric
 from store import reports
 from store.demo import DEMO_WARNING, demo_used, models_are_demo
 from store.models import BatchRow, DebateRow, HypothesisRow, HypothesisVersionRow, ScoreboardRow
-from store.rankings import Board, board_of
+from store.rankings import board_of
 from store.reports import Audit, DimensionMean, ScoreKey
-from safeio.errors import NotFound
+from store.scoreboards import Board
 
 
 class ReportScopeError(NotFound, LookupError):
@@ -181,18 +181,21 @@ def _hypotheses(
     return tuple(views[h_id] for h_id in order) + tuple(unscored), rankings, tuple(unscored)
 
 
-def _board_views(groups: dict[ScoreKey, list[DebateView]], rows: dict[str, ScoreboardRow]) -> dict[str, ScoreboardView]:
+def _board_views(groups: dict[ScoreKey, list[DebateView]], rows: dict[str, ScoreboardRow]) -> dict[str, Board]:
     """The scoreboards of the debates in scope, most debates first (then newest, then id)."""
     debates: dict[str, int] = defaultdict(int)
     hypotheses: dict[str, set[str]] = defaultdict(set)
     for (board_id, h_id, _), members in groups.items():
         debates[board_id] += len(members)
         hypotheses[board_id].add(h_id)
-    out: dict[str, ScoreboardView] = {}
+    out: dict[str, Board] = {}
     for board_id in sorted(debates, key=lambda b: (-debates[b], -_stamp(rows.get(b)), b)):
         row = rows.get(board_id)
         counts = (debates[board_id], len(hypotheses[board_id]))
-        board = board_of(row, *counts) if row else Board(board_id, [], "?", "?", False, False, *counts)
+        if row is None:  # its row is gone: the scores still say which scoreboard they are on
+            board = Board("?", "?", [], id=board_id, debates=counts[0], hypotheses=counts[1])
+        else:
+            board = board_of(row, *counts)
         out[board_id] = scoreboard_view(board)
     return out
 

@@ -8,26 +8,20 @@ Ratings live on their own (pairwise) scoreboard: they are shown beside rubric sc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from report.views import HypothesisRatingView, HypothesisView, RankingView, RatingView, ScoreboardView, TournamentView
+from report.views import HypothesisRatingView, HypothesisView, RankingView, RatingView, TournamentView
 from scoring.ratings import agreement
 from store import reports
-from store.rankings import Board
+from store.scoreboards import Board
 from store.tournaments import Standing, ratings_of, standings
 
 
-def scoreboard_view(board: Board) -> ScoreboardView:
-    return ScoreboardView(
-        id=board.id,
-        label=board.label,
-        judge_models=tuple(board.judge_models),
-        rubric_hash=board.rubric_hash,
-        protocol_hash=board.protocol_hash,
-        demo=board.demo,
-        legacy=board.legacy,
-    )
+def scoreboard_view(board: Board) -> Board:
+    """The scoreboard as the report holds it: its judge models a tuple, like every list in the report's views."""
+    return replace(board, judge_models=tuple(board.judge_models))
 
 
 def batch_tournaments(

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from store.reports import Audit
+from store.scoreboards import Board
 
 Scope = Literal["batch", "all"]
 
@@ -158,19 +159,6 @@ class DimensionView:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreboardView:
-    """What makes scores comparable: only hypotheses on the same scoreboard are ranked together."""
-
-    id: str
-    label: str  # one line: id, judges, rubric, protocol, demo/legacy tags
-    judge_models: tuple[str, ...]
-    rubric_hash: str
-    protocol_hash: str
-    demo: bool  # judged by the embedded demo model: its scores carry no information
-    legacy: bool  # migrated from before scoreboards: judge models as configured, not as served
-
-
-@dataclass(frozen=True, slots=True)
 class ScoreView:
     """One hypothesis version's score on one scoreboard, from the completed debates in the report."""
 
@@ -242,7 +230,7 @@ class RankedView:
 class RankingView:
     """The hypotheses scored on one scoreboard, best first: never mixed with another scoreboard's scores."""
 
-    board: ScoreboardView
+    board: Board
     rows: tuple[RankedView, ...]
 
 
@@ -288,7 +276,7 @@ class TournamentView:
 
     id: str
     pool: str
-    board: ScoreboardView
+    board: Board
     hypotheses: int
     comparisons: int
     matches: int
@@ -319,7 +307,7 @@ class HypothesisRatingView:
 
     tournament: str
     pool: str
-    board: ScoreboardView
+    board: Board
     rank: int
     of: int  # hypotheses in the tournament's pool
     matches: int

@@ -13,8 +13,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_incrementing
 
-from safeio.text import display_url, hide_passwords
 from safeio.errors import HypodebateError
+from safeio.text import display_url, hide_passwords
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -10,31 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from store.models import DebateRow, HypothesisRow, HypothesisScoreRow, ScoreboardRow, ScoreRow, VerdictRow
-
-
-@dataclass(frozen=True)
-class Board:
-    """A scoreboard as a reader sees it: what produced its scores, and how much it holds (in the scope it was
-    read for: everything, a batch's hypotheses, or a page's)."""
-
-    id: str
-    judge_models: list[str]
-    rubric_hash: str
-    protocol_hash: str
-    demo: bool
-    legacy: bool
-    debates: int  # -1 where not counted
-    hypotheses: int
-    design: str = ""  # the protocol in words: "1 round, 3 judges"
-
-    @property
-    def label(self) -> str:
-        judges = ", ".join(self.judge_models) or "unknown judges"
-        tags = (" · demo model: scores carry no information" if self.demo else "") + (
-            " · legacy (judge models as configured)" if self.legacy else ""
-        )
-        design = f" ({self.design})" if self.design else ""
-        return f"{self.id} · judges {judges} · rubric {self.rubric_hash} · protocol {self.protocol_hash}{design}{tags}"
+from store.scoreboards import Board
 
 
 def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -> list[Board]:
@@ -54,28 +30,16 @@ def scoreboards(session: Session, hypothesis_ids: Sequence[str] | None = None) -
 
 def board_of(row: ScoreboardRow, debates: int = -1, hypotheses: int = -1) -> Board:
     """A scoreboard row as readers see it, with counts in the scope it was read for (-1: not counted)."""
-    models = [str(m) for m in row.judge_models]
-    protocol = row.protocol or {}
-    parts = []
-    if protocol.get("design") == "pairwise":  # a tournament's ratings: no rounds, judges named by model
-        parts.append("pairwise")
-        named = protocol.get("judge_models")
-        if isinstance(named, list) and named:
-            parts.append(f"judges {', '.join(str(m) for m in named)}")
-    if isinstance(protocol.get("rounds"), int):
-        parts.append(f"{protocol['rounds']} round{'s' if protocol['rounds'] != 1 else ''}")
-    if isinstance(protocol.get("judges"), int):
-        parts.append(f"{protocol['judges']} judge{'s' if protocol['judges'] != 1 else ''}")
     return Board(
-        row.id,
-        models,
         row.rubric_hash,
         row.protocol_hash,
-        row.demo,
-        row.legacy,
-        debates,
-        hypotheses,
-        ", ".join(parts),
+        [str(m) for m in row.judge_models],
+        demo=row.demo,
+        protocol=row.protocol or {},
+        legacy=row.legacy,
+        id=row.id,
+        debates=debates,
+        hypotheses=hypotheses,
     )
 
 
@@ -117,18 +81,26 @@ def linked_boards(session: Session, linked: Select[tuple[str]]) -> list[Board]:
 
 
 @dataclass(frozen=True)
-class Ranked:
+class Related:
+    """A hypothesis's current score on one scoreboard, as a page's related-hypotheses line shows it."""
+
     id: str
     title: str
     target_label: str
-    diseases: list[str]
-    version: int
     score: float
     lo: float | None
     hi: float | None
     interval: str
     debates: int
     verdicts: int
+
+
+@dataclass(frozen=True)
+class Ranked(Related):
+    """A line of a scoreboard's ranking: the related line, with the hypothesis's diseases and current version."""
+
+    diseases: list[str]
+    version: int
     scoreboard_id: str
 
 
@@ -148,18 +120,18 @@ def ranking(
         query = query.limit(limit)
     return [
         Ranked(
-            h.id,
-            h.title,
-            h.target_label,
-            list(h.diseases),
-            h.version,
-            s.mean,
-            s.lo,
-            s.hi,
-            s.interval,
-            s.debates,
-            s.verdicts,
-            board_id,
+            id=h.id,
+            title=h.title,
+            target_label=h.target_label,
+            score=s.mean,
+            lo=s.lo,
+            hi=s.hi,
+            interval=s.interval,
+            debates=s.debates,
+            verdicts=s.verdicts,
+            diseases=list(h.diseases),
+            version=h.version,
+            scoreboard_id=board_id,
         )
         for h, s in session.execute(query)
     ]

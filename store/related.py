@@ -5,27 +5,14 @@ together."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow
-from store.rankings import Board, linked_boards
-
-
-@dataclass(frozen=True)
-class Related:
-    id: str
-    title: str
-    target_label: str
-    score: float
-    lo: float | None
-    hi: float | None
-    interval: str
-    debates: int
-    verdicts: int
+from store.rankings import Related, linked_boards
+from store.scoreboards import Board
 
 
 def linked(entities: Iterable[str]) -> Select[tuple[str]]:

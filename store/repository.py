@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.claims import DebateLocks
+from store.engine import StoreError
 from store.models import (
     BatchRow,
     DebateRow,
@@ -29,33 +30,39 @@ from store.models import (
     VerdictRow,
     utcnow,
 )
-from store.scoreboards import scoreboard_id
-from store.engine import StoreError
+from store.scoreboards import Board
 
 
 @dataclass(frozen=True)
 class HypothesisRecord:
-    """What the store needs of a hypothesis (built by the caller from its validated input)."""
+    """What the store needs of a hypothesis (built by the caller from its validated input): its identity and pages,
+    then what is debated (the content hash covers those fields)."""
 
     id: str
     content_hash: str
+    pages: list[str]
     title: str
     targets: list[str]
     target_label: str
     mechanism: str
     diseases: list[str]
-    pages: list[str]
     evidence: list[dict[str, Any]]
 
     def content(self) -> dict[str, Any]:
         """What a version keeps: everything that is debated (the content hash covers it)."""
+        return {**self._debated(), "evidence": [dict(e) for e in self.evidence]}
+
+    def columns(self) -> dict[str, Any]:
+        """The hypothesis row's columns that follow its current version (evidence aside: it has its own rows)."""
+        return {"content_hash": self.content_hash, "pages": list(self.pages), **self._debated()}
+
+    def _debated(self) -> dict[str, Any]:
         return {
             "title": self.title,
             "targets": list(self.targets),
             "target_label": self.target_label,
             "mechanism": self.mechanism,
             "diseases": list(self.diseases),
-            "evidence": [dict(e) for e in self.evidence],
         }
 
 
@@ -89,88 +96,108 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
     if not records:
         return 0, 0
     ids = sorted({r.id for r in records})
-    fresh = [
-        {
-            "id": r.id,
-            "version": 1,
-            "content_hash": r.content_hash,
-            "title": r.title,
-            "targets": list(r.targets),
-            "target_label": r.target_label,
-            "mechanism": r.mechanism,
-            "diseases": list(r.diseases),
-            "pages": list(r.pages),
-            "created_at": utcnow(),
-            "updated_at": utcnow(),
-        }
-        for r in {r.id: r for r in records}.values()
-    ]
-    inserted_ids = set(
-        session.scalars(insert_ignoring(session, HypothesisRow, fresh, ["id"]).returning(HypothesisRow.id))
-    )
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(HypothesisRow)
-            .where(HypothesisRow.id.in_(ids))
-            .order_by(HypothesisRow.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    versions: dict[tuple[str, str], HypothesisVersionRow] = {
-        (v.hypothesis_id, v.content_hash): v
-        for v in session.scalars(select(HypothesisVersionRow).where(HypothesisVersionRow.hypothesis_id.in_(ids)))
-    }
-    top: dict[str, int] = {}
-    for v in versions.values():
-        top[v.hypothesis_id] = max(top.get(v.hypothesis_id, 0), v.version)
+    inserted = _insert_new(session, records)
+    rows = _locked(session, ids)
+    versions = _Versions.read(session, ids)
     updated = 0
     for record in records:
         row = rows[record.id]
-        new = record.id in inserted_ids and record.id not in top
+        new = record.id in inserted and not versions.has(record.id)
         if not new:
             if row.content_hash == record.content_hash and row.pages == record.pages:
                 continue
             updated += 1
             row.evidence.clear()
             session.flush()
-        version = versions.get((record.id, record.content_hash))
-        if version is None:
-            number = top.get(record.id, 0) + 1
-            version = HypothesisVersionRow(
-                id=f"{record.id}.v{number}",
-                hypothesis_id=record.id,
-                version=number,
-                content_hash=record.content_hash,
-                origin="input",
-                parent_id=None if new else f"{record.id}.v{row.version}",
-                content=record.content(),
-            )
-            session.add(version)
-            versions[(record.id, record.content_hash)] = version
-            top[record.id] = number
-        row.version = version.version
-        row.content_hash = record.content_hash
-        row.title = record.title
-        row.targets = list(record.targets)
-        row.target_label = record.target_label
-        row.mechanism = record.mechanism
-        row.diseases = list(record.diseases)
-        row.pages = list(record.pages)
-        row.evidence = [
-            EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
-            for i, e in enumerate(record.evidence)
-        ]
+        version = versions.for_content(session, record, parent=None if new else f"{record.id}.v{row.version}")
+        _follow(row, record, version.version)
         if not new:
             session.flush()
-            session.execute(
-                update(HypothesisScoreRow)
-                .where(HypothesisScoreRow.hypothesis_id == record.id)
-                .values(current=HypothesisScoreRow.content_hash == record.content_hash, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-    return len(inserted_ids), updated
+            _mark_current(session, record)
+    return len(inserted), updated
+
+
+def _insert_new(session: Session, records: Sequence[HypothesisRecord]) -> set[str]:
+    """Insert the ids no row holds yet, as version 1 (`ON CONFLICT DO NOTHING`); returns the ids inserted here."""
+    fresh = [
+        {"id": r.id, "version": 1, **r.columns(), "created_at": utcnow(), "updated_at": utcnow()}
+        for r in {r.id: r for r in records}.values()
+    ]
+    return set(session.scalars(insert_ignoring(session, HypothesisRow, fresh, ["id"]).returning(HypothesisRow.id)))
+
+
+def _locked(session: Session, ids: Sequence[str]) -> dict[str, HypothesisRow]:
+    """The hypothesis rows of `ids`, locked in id order (`SELECT … FOR UPDATE`) and read afresh."""
+    query = (
+        select(HypothesisRow)
+        .where(HypothesisRow.id.in_(ids))
+        .order_by(HypothesisRow.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in session.scalars(query)}
+
+
+@dataclass
+class _Versions:
+    """The stored versions of some hypotheses by (id, content hash), and each one's highest version number."""
+
+    by_content: dict[tuple[str, str], HypothesisVersionRow]
+    top: dict[str, int]
+
+    @classmethod
+    def read(cls, session: Session, ids: Sequence[str]) -> _Versions:
+        query = select(HypothesisVersionRow).where(HypothesisVersionRow.hypothesis_id.in_(ids))
+        by_content = {(v.hypothesis_id, v.content_hash): v for v in session.scalars(query)}
+        top: dict[str, int] = {}
+        for v in by_content.values():
+            top[v.hypothesis_id] = max(top.get(v.hypothesis_id, 0), v.version)
+        return cls(by_content, top)
+
+    def has(self, hypothesis_id: str) -> bool:
+        """The hypothesis has a stored version."""
+        return hypothesis_id in self.top
+
+    def for_content(self, session: Session, record: HypothesisRecord, parent: str | None) -> HypothesisVersionRow:
+        """The version holding the record's content: the stored one, or a new one numbered after the highest."""
+        found = self.by_content.get((record.id, record.content_hash))
+        if found is not None:
+            return found
+        number = self.top.get(record.id, 0) + 1
+        version = HypothesisVersionRow(
+            id=f"{record.id}.v{number}",
+            hypothesis_id=record.id,
+            version=number,
+            content_hash=record.content_hash,
+            origin="input",
+            parent_id=parent,
+            content=record.content(),
+        )
+        session.add(version)
+        self.by_content[(record.id, record.content_hash)] = version
+        self.top[record.id] = number
+        return version
+
+
+def _follow(row: HypothesisRow, record: HypothesisRecord, version: int) -> None:
+    """The hypothesis row takes the record's content as its current version, with the record's evidence."""
+    row.version = version
+    for column, value in record.columns().items():
+        setattr(row, column, value)
+    row.evidence = [
+        EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
+        for i, e in enumerate(record.evidence)
+    ]
+
+
+def _mark_current(session: Session, record: HypothesisRecord) -> None:
+    """Only the scores of the record's content are current now (an earlier content's come back when it does)."""
+    session.execute(
+        update(HypothesisScoreRow)
+        .where(HypothesisScoreRow.hypothesis_id == record.id)
+        .values(current=HypothesisScoreRow.content_hash == record.content_hash, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionRow]:
@@ -273,22 +300,7 @@ class Aggregate(Protocol):
     def verdicts(self) -> int: ...
 
 
-@dataclass(frozen=True)
-class BoardSpec:
-    """Where a completed debate's score goes: the scoreboard of (rubric, protocol, judge models as served)."""
-
-    rubric_hash: str
-    protocol_hash: str
-    judge_models: tuple[str, ...]
-    demo: bool
-    protocol: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return scoreboard_id(self.rubric_hash, self.protocol_hash, self.judge_models)
-
-
-def ensure_scoreboard(session: Session, board: BoardSpec) -> str:
+def ensure_scoreboard(session: Session, board: Board) -> str:
     """The scoreboard's id, inserting its row if this is its first score (concurrent inserts are harmless)."""
     values = {
         "id": board.id,
@@ -297,7 +309,7 @@ def ensure_scoreboard(session: Session, board: BoardSpec) -> str:
         "judge_models": sorted(set(board.judge_models)),
         "demo": board.demo,
         "legacy": False,
-        "protocol": board.protocol,
+        "protocol": dict(board.protocol),
         "created_at": utcnow(),
     }
     session.execute(insert_ignoring(session, ScoreboardRow, [values], ["id"]))
@@ -329,7 +341,7 @@ def complete_debate_commit(
     rounds_run: int,
     early_stopped: bool,
     revised_statement: str | None,
-    board: BoardSpec,
+    board: Board,
     aggregate: Callable[[list[list[float]]], Aggregate],
     revision: HypothesisRecord | None = None,
     usage: Sequence[dict[str, Any]] = (),

@@ -25,8 +25,9 @@ from store.models import (
     VerdictRow,
     utcnow,
 )
-from store.rankings import Board, board_of
-from store.repository import BoardSpec, add_usage, chunks, ensure_scoreboard, insert_ignoring
+from store.rankings import board_of
+from store.repository import add_usage, chunks, ensure_scoreboard, insert_ignoring
+from store.scoreboards import Board
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def tournament_id(pool: str, scoreboard_id: str) -> str:
 
 
 def save_ratings_commit(
-    session: Session, pool: str, board: BoardSpec, stats: TournamentStats, ratings: Sequence[RatingRecord]
+    session: Session, pool: str, board: Board, stats: TournamentStats, ratings: Sequence[RatingRecord]
 ) -> str:
     """Replace the pool's ratings on `board` with a new fit (ratings best first); returns the tournament id."""
     board_id = ensure_scoreboard(session, board)

@@ -31,7 +31,8 @@ from store.models import (
 )
 from store.rankings import board, board_of, linked_boards, ranking, scoreboards
 from store.related import linked
-from store.repository import BoardSpec, ensure_scoreboard
+from store.repository import ensure_scoreboard
+from store.scoreboards import Board
 from store.tournaments import RatingRecord, TournamentStats, save_ratings_commit
 from tests.xss import assert_inert
 from wiki.app import create_app
@@ -43,8 +44,8 @@ from wiki.sync import attach_pages, import_pages
 HOSTILE_TITLE = "<script>alert(1)</script> [x](javascript:alert(1)) *b* _i_ `c` <img src=x onerror=alert(1)>"
 BATCH = "b-0000beef"
 SLUG = "trem2-page"
-RUBRIC = BoardSpec("rubric01", "debate01", ("judge-model",), False, {"rounds": 1, "judges": 2})
-PAIRWISE = BoardSpec(
+RUBRIC = Board("rubric01", "debate01", ("judge-model",), False, {"rounds": 1, "judges": 2})
+PAIRWISE = Board(
     "rubric01",
     "pairwise01",
     ("pair-model",),
