@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import jinja2
-
 from report.render import TEMPLATES, usd, when
+from safeio.templating import environment
 from safeio.text import safe_text
 
 DEFAULT_TITLE = "Evaluation against real outcomes"
@@ -393,19 +392,7 @@ def eval_view(result: Mapping[str, Any]) -> EvalView:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(fixed=fixed, count=count, estimate=estimate, usd=usd)
-    return env
-
-
-ENV = _env()
+ENV = environment(TEMPLATES, filters={"fixed": fixed, "count": count, "estimate": estimate, "usd": usd})
 
 
 def render_eval_html(result: dict[str, Any]) -> str:

@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from markupsafe import Markup, escape
 
 from report.views import ReportData, ScoreView
 from safeio.markdown import escape as md_escape
+from safeio.templating import environment
+from scoring.measured import FILTERS
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCRIPT = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -66,10 +67,6 @@ def _md_finalize(value: object) -> str:
 
 def oneline(text: object) -> str:
     return " ".join(str(text or "").split())
-
-
-def score_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
 
 
 def usd(value: float | None) -> str:
@@ -179,35 +176,9 @@ def dot_plot(score: ScoreView) -> DotPlot | None:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-def _html_env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(cite=cite, score=score_text, oneline=oneline, when=when, usd=usd)
-    env.globals.update(word_diff=word_diff)
-    return env
-
-
-def _md_env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=False,  # noqa: S701 - Markdown: `finalize` escapes every value (md_escape) instead
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=_md_finalize,
-    )
-    env.filters.update(score=score_text, oneline=oneline, when=when, usd=usd)
-    env.globals.update(md_diff=md_diff, MdSafe=MdSafe)
-    return env
-
-
-HTML_ENV = _html_env()
-MD_ENV = _md_env()
+_FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd}
+HTML_ENV = environment(TEMPLATES, filters={**_FILTERS, "cite": cite}, globals={"word_diff": word_diff})
+MD_ENV = environment(TEMPLATES, escaping=_md_finalize, filters=_FILTERS, globals={"md_diff": md_diff, "MdSafe": MdSafe})
 
 
 def _context(data: ReportData) -> dict[str, Any]:

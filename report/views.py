@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from scoring.measured import Measured, measured_text
 from store.reports import Audit
 from store.scoreboards import Board
 
@@ -181,18 +182,13 @@ class ScoreView:
     rank: int = 0  # within its scoreboard
 
     @property
-    def interval_text(self) -> str:
-        """`[0.39, 0.94] (panel interval: one debate)`, `[…] (between 3 debates)` or `(no interval: one verdict)`."""
-        bounds = f"[{self.lo:.2f}, {self.hi:.2f}] " if self.lo is not None and self.hi is not None else ""
-        if self.interval == "between-debates":
-            return f"{bounds}(between {self.debates} debates)"
-        if self.interval == "panel":
-            return f"{bounds}(panel interval: one debate)"
-        return f"{bounds}(no interval: one verdict)"
+    def measured(self) -> Measured:
+        return Measured.of(self, self.mean, self.scoreboard_id)
 
     @property
     def text(self) -> str:
-        return f"{self.mean:.2f} {self.interval_text}"
+        """`0.72 [0.61, 0.90] between 3 debates` (scoring.measured's one wording)."""
+        return measured_text(self.measured)
 
     @property
     def version_label(self) -> str:

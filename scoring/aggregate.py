@@ -5,13 +5,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from scipy import stats
 
 from scoring.composite import ScoreError, panel
-
-IntervalKind = Literal["between-debates", "panel", "none"]
+from scoring.measured import IntervalKind
 
 CONFIDENCE = 0.95
 

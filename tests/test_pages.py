@@ -23,7 +23,7 @@ from wiki.pages import read_page
 runner = CliRunner()
 LINE = re.compile(
     r'^- \[[^\n]+\]\(/hypothesis/h-[0-9a-f]{8}\) — <span style="color:#(81c784|ffd54f|e57373);font-weight:600">'
-    r"(\d\.\d\d)</span> · Target: .+ · (judges' 95% CI|95% CI) \d\.\d\d–\d\.\d\d \(\d+ debates?\)$"
+    r"(\d\.\d\d)</span> · Target: .+ · \\\[\d\.\d\d, \d\.\d\d\\\] (between \d+ debates|judges only: one debate)$"
 )
 
 
@@ -296,7 +296,7 @@ def test_block_line_matches_the_seed_format():
     cyp = Related("h-2600483e", "CYP46A1 Overexpression Gene Therapy", "CYP46A1", 0.79, 0.6, 0.9, "panel", 1, 3)
     mine = render_block([cyp])
     (ours,) = [line for line in mine.splitlines() if "h-2600483e" in line]
-    assert ours == seed_line + " · judges' 95% CI 0.60–0.90 (1 debate)"  # the seed's line, then its uncertainty
+    assert ours == seed_line + r" · \[0.60, 0.90\] judges only: one debate"  # the seed's line, then its uncertainty
     lines = render_block(
         [
             Related("h-00000001", "a", "B", 0.55, None, None, "none", 1, 1),
@@ -309,7 +309,7 @@ def test_block_line_matches_the_seed_format():
         "Related Hypotheses",
         "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate",
     ]
-    assert lines[3].endswith(" · no interval: 1 verdict (1 debate)")
+    assert lines[3].endswith(" · no interval: one verdict")
     assert lines[-1] == END
 
 
@@ -365,7 +365,7 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: Wik
     assert (
         "- [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — "
         '<span style="color:#81c784;font-weight:600">0.72</span> · Target: CYP46A1'
-        " · judges' 95% CI 0.02–1.00 (1 debate)"
+        r" · \[0.02, 1.00\] judges only: one debate"
     ) in items
     scores = [float(LINE.match(line).group(2)) for line in items]
     assert scores == sorted(scores, reverse=True)

@@ -176,7 +176,7 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     assert [r.score.mean for r in ranking.rows] == pytest.approx([7 / 9, 4 / 9, 2 / 9])
     assert [r.score.interval for r in ranking.rows] == ["between-debates"] * 3
     assert re.search(r'data-score="0\.777778"[^>]*data-debates="2" data-verdicts="4"', html)
-    assert '<strong>0.78</strong> <span class="interval">[0.78, 0.78] (between 2 debates)</span>' in block
+    assert '<strong>0.78</strong> <span class="interval">[0.78, 0.78] between 2 debates</span>' in block
     assert "<th" in block and ">debates</button>" in block and ">verdicts</button>" in block
     assert ">n</button>" not in html and "(n = " not in html  # debates and verdicts, never a bare n
     # the failing hypothesis is listed as not scored, never ranked
@@ -325,7 +325,7 @@ def test_markdown_report_has_the_same_content_and_is_inert(db):
         "6 completed · 2 failed · 0 skipped",
         "### Scoreboard s-",
         "| # | Hypothesis | Score [95% interval] | debates | verdicts |",
-        "**0.78** [0.78, 0.78] (between 2 debates) | 2 | 4 |",
+        r"**0.78** \[0.78, 0.78\] between 2 debates | 2 | 4 |",
         "### Not scored",
         "## Score distribution",
         "#### Replicates",
@@ -394,7 +394,7 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(db, tmp
     ]
     alone = everything.rankings[1].rows[0].score
     assert (alone.mean, alone.interval, alone.debates, alone.verdicts) == (pytest.approx(8 / 9), "none", 1, 1)
-    assert alone.text == "0.89 (no interval: one verdict)"
+    assert alone.text == "0.89 no interval: one verdict"
     assert [h.id for h in everything.unscored] == [db.hypothesis_ids["APOE"]]
     assert everything.hypotheses[-1].id == db.hypothesis_ids["APOE"]
     html = render_html(everything)
@@ -537,7 +537,7 @@ def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
             assert row.score.scoreboard_id == ranking.board.id
             assert {d.scoreboard_id for d in row.score.debate_views} == {ranking.board.id}
             assert (row.score.debates, row.score.verdicts, row.score.interval) == (1, 2, "panel")
-            assert row.score.text.endswith("(panel interval: one debate)")
+            assert row.score.text.endswith("judges only: one debate")
 
     html = render_html(data)
     assert html.count('<table class="ranking"') == 2
@@ -549,7 +549,7 @@ def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
         assert scores == pytest.approx([row.score.mean for row in ranking.rows])
         assert all(f'data-board="{ranking.board.id}"' in tr for tr in re.findall(r"<tr data-rank[^>]*>", block))
     assert 'data-score="0.500000"' not in html  # (7/9 + 2/9) / 2: the mixed score appears nowhere
-    assert "(panel interval: one debate)" in html
+    assert "judges only: one debate" in html
     # each hypothesis lists one score per scoreboard, and each debate its own scoreboard
     section_cyp = section(html, cyp)
     assert section_cyp.count('<tr class="score"') == 2

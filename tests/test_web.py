@@ -77,7 +77,7 @@ def test_hypothesis_and_debate_views(client: TestClient):
     assert "mechanistic plausibility" in html
     assert "opening" in html and "critique" in html and "rebuttal" in html
     assert DEMO_WARNING in html  # the scoreboard is marked demo here
-    assert 'id="scores"' in html and "panel only: one debate" in html and 'id="versions"' in html
+    assert 'id="scores"' in html and "judges only: one debate" in html and 'id="versions"' in html
     debate = re.search(r'href="/debates/(d-[0-9a-f]+)"', html)
     assert debate
     page = client.get(f"/debates/{debate.group(1)}")

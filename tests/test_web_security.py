@@ -21,7 +21,8 @@ from store.models import DebateRow
 from tests.fakes import FakeDebater
 from tests.helpers import TWO
 from tests.loopback import LoopbackServer
-from wiki.app import DEBATES_PER_PAGE, create_app
+from wiki.app import create_app
+from wiki.routes.pages import DEBATES_PER_PAGE
 from wiki.settings import WikiSettings
 
 DEBATES = 500
@@ -228,8 +229,9 @@ def test_a_server_error_carries_the_headers_and_no_traceback(url: str, monkeypat
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret detail from deep inside")
 
-    monkeypatch.setattr("wiki.app.exchange", broken)
-    monkeypatch.setattr("wiki.app.hypothesis_detail", broken)
+    monkeypatch.setattr("wiki.routes.pages.exchange", broken)
+    monkeypatch.setattr("wiki.routes.pages.hypothesis_detail", broken)
+    monkeypatch.setattr("wiki.routes.api.hypothesis_detail", broken)
     with TestClient(create_app(url), base_url=LOCAL, raise_server_exceptions=False) as client:
         for path in ("/exchange", "/hypothesis/h-2600483e", "/api/hypotheses/h-2600483e"):
             response = client.get(path)

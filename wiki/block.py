@@ -2,7 +2,8 @@
 
     - [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — <span style="color:#81c784;…">0.79</span> · …
 
-(one line each: `<span style="color:#81c784;font-weight:600">0.79</span> · Target: CYP46A1` after the dash).
+(one line each: `<span style="color:#81c784;font-weight:600">0.79</span> · Target: CYP46A1` after the dash, then
+the score's interval in scoring.measured's words, its brackets escaped: `[0.61, 0.90] between 3 debates`).
 
 Titles and target labels are untrusted: HTML-escaped, then every Markdown metacharacter is
 backslash-escaped, so a hostile title renders as its own text and links nowhere.
@@ -11,9 +12,13 @@ backslash-escaped, so a hostile title renders as its own text and links nowhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 from safeio.markdown import escape_inline
+from scoring.measured import interval_markdown
+from store.rankings import Board
+from store.related import Related
+from store.tournaments import Standing
 from wiki.errors import MarkerError
 
 START = "<!-- hypodebate:related:start -->"
@@ -27,77 +32,28 @@ BANDS: tuple[tuple[float, str], ...] = ((0.7, "#81c784"), (0.5, "#ffd54f"), (0.0
 BlockStyle = Literal["markdown", "dump"]
 
 
-class RelatedLine(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def target_label(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def lo(self) -> float | None: ...
-    @property
-    def hi(self) -> float | None: ...
-    @property
-    def interval(self) -> str: ...
-    @property
-    def debates(self) -> int: ...
-
-
-class BoardLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def judge_models(self) -> list[str]: ...
-    @property
-    def rubric_hash(self) -> str: ...
-    @property
-    def protocol_hash(self) -> str: ...
-    @property
-    def demo(self) -> bool: ...
-    @property
-    def design(self) -> str: ...
-
-
-class TournamentLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def board(self) -> BoardLike: ...
-
-
 def colour(score: float) -> str:
     value = round(score, 2)
     return next(c for floor, c in BANDS if value >= floor)
 
 
-def uncertainty(h: RelatedLine) -> str:
-    """How sure the score is: `95% CI 0.61–0.90 (3 debates)`, `panel 0.55–0.80 (1 debate)`, `1 verdict`."""
-    debates = f"{h.debates} debate{'s' if h.debates != 1 else ''}"
-    if h.lo is None or h.hi is None:
-        return f"no interval: 1 verdict ({debates})"
-    kind = "95% CI" if h.interval == "between-debates" else "judges' 95% CI"
-    return f"{kind} {h.lo:.2f}–{h.hi:.2f} ({debates})"
-
-
-def line(h: RelatedLine, demo: bool = False) -> str:
-    """The seed page's line, then how uncertain the score is, and `demo` for the embedded model's scores."""
+def line(h: Related, demo: bool = False) -> str:
+    """The seed page's line, then how uncertain the score is (scoring.measured's one wording, as Markdown), and
+    `demo` for the embedded model's scores."""
     return (
         f"- [{escape_inline(h.title)}](/hypothesis/{h.id}) — "
         f'<span style="color:{colour(h.score)};font-weight:600">{h.score:.2f}</span>'
-        f" · Target: {escape_inline(h.target_label)} · {uncertainty(h)}" + (f" · {DEMO_MARK}" if demo else "")
+        f" · Target: {escape_inline(h.target_label)} · {interval_markdown(h)}" + (f" · {DEMO_MARK}" if demo else "")
     )
 
 
-def ordering(tournament: TournamentLike) -> str:
+def ordering(tournament: Standing) -> str:
     """How a block ordered by ratings says so: `ordered by the ratings of tournament t-…`."""
     demo = " (demo model: these ratings carry no information)" if tournament.board.demo else ""
     return f"ordered by the ratings of tournament {tournament.id}{demo}"
 
 
-def subtitle(board: BoardLike | None, ordered_by: TournamentLike | None = None) -> str:
+def subtitle(board: Board | None, ordered_by: Standing | None = None) -> str:
     """The block's subtitle: where the scores come from, naming the judge model(s) and the scoreboard, and the
     tournament whose ratings ordered the block (when not ordered by score)."""
     if board is None:
@@ -116,10 +72,10 @@ def subtitle(board: BoardLike | None, ordered_by: TournamentLike | None = None) 
 
 
 def render_block(
-    hypotheses: Sequence[RelatedLine],
+    hypotheses: Sequence[Related],
     style: BlockStyle = "dump",
-    board: BoardLike | None = None,
-    ordered_by: TournamentLike | None = None,
+    board: Board | None = None,
+    ordered_by: Standing | None = None,
 ) -> str:
     """The block between (and including) its markers, no trailing newline.
 

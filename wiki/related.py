@@ -18,7 +18,7 @@ from store.rankings import Board, board, ranking
 from store.related import Related, entity_boards, newest_score_change, related_for_entities
 from store.tournaments import Standing, current_ratings, linked_among, standings
 from wiki.entities import page_id
-from wiki.settings import RankBy
+from wiki.settings import RankBy, WikiSettings
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,29 @@ class RelatedBlock:
     board: Board | None
     hypotheses: list[Related]
     ordered_by: Standing | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which hypotheses a page's blocks show: the `top` best on `scoreboard` (None: the page's busiest), past
+    `min_score` and `min_debates`, ordered as `rank_by` says."""
+
+    top: int
+    scoreboard: str | None = None
+    min_score: float = 0.0
+    min_debates: int = 1
+    rank_by: RankBy = "score"
+
+    @classmethod
+    def of(cls, settings: WikiSettings, top: int | None = None, scoreboard: str | None = None) -> Choice:
+        """The wiki settings' choice, with the `top` and `scoreboard` a request or a command asked for."""
+        return cls(
+            top or settings.top,
+            scoreboard or settings.scoreboard,
+            settings.min_score,
+            settings.min_debates,
+            settings.rank_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,18 +83,12 @@ def by_rating(found: Sequence[Related], ratings: Mapping[str, RatingRow]) -> lis
 
 
 def ranked(
-    session: Session,
-    entities: Iterable[str],
-    chosen: Board,
-    *,
-    top: int,
-    min_score: float,
-    min_debates: int,
-    ratings: PageRatings | None,
+    session: Session, entities: Iterable[str], chosen: Board, choice: Choice, ratings: PageRatings | None
 ) -> RelatedBlock:
-    """The block on `chosen`: its `top` hypotheses by score, or, given `ratings`, by rating (then score). The
-    block names the tournament only when a rating ordered some line of it."""
+    """The block on `chosen`: its `choice.top` hypotheses by score, or, given `ratings`, by rating (then score).
+    The block names the tournament only when a rating ordered some line of it."""
     entities = list(entities)
+    top, min_score, min_debates = choice.top, choice.min_score, choice.min_debates
     rated = ratings.current if ratings is not None else {}
     # the first `top + len(rated)` by score hold at least `top` unrated ones (when there are that many)
     wanted = top + len(rated)
@@ -167,44 +184,29 @@ def related_for_page(
 ) -> RelatedBlock:
     """The page's block on `scoreboard` (or the page's default scoreboard), ordered as `rank_by` says
     (`ratings`: the page's ratings when already read)."""
+    return _first_block(session, page, Choice(top, scoreboard, min_score, min_debates, rank_by), ratings)
+
+
+def _first_block(session: Session, page: PageRow, choice: Choice, ratings: PageRatings | None) -> RelatedBlock:
     entities = page_entities(page)
-    chosen = pick_board(session, entities, scoreboard)
+    chosen = pick_board(session, entities, choice.scoreboard)
     if chosen is None:
         return RelatedBlock(None, [])
-    order = _ordering(session, page, rank_by, ratings)
-    return ranked(session, entities, chosen, top=top, min_score=min_score, min_debates=min_debates, ratings=order)
+    return ranked(session, entities, chosen, choice, _ordering(session, page, choice.rank_by, ratings))
 
 
 def related_blocks(
-    session: Session,
-    page: PageRow,
-    *,
-    top: int,
-    scoreboard: str | None = None,
-    min_score: float = 0.0,
-    min_debates: int = 1,
-    rank_by: RankBy = "score",
-    ratings: PageRatings | None = None,
+    session: Session, page: PageRow, choice: Choice, ratings: PageRatings | None = None
 ) -> list[RelatedBlock]:
     """One block per scoreboard that scores this page's hypotheses, the chosen (or default) one first, each
-    ordered as `rank_by` says."""
+    ordered as `choice.rank_by` says (`ratings`: the page's ratings when already read)."""
     entities = page_entities(page)
-    order = _ordering(session, page, rank_by, ratings)
-    first = related_for_page(
-        session,
-        page,
-        top=top,
-        scoreboard=scoreboard,
-        min_score=min_score,
-        min_debates=min_debates,
-        rank_by="rating" if order is not None else "score",  # no tournament: not looked up twice
-        ratings=order,
-    )
+    order = _ordering(session, page, choice.rank_by, ratings)
+    # no tournament: not looked up twice
+    first = _first_block(session, page, replace(choice, rank_by="rating" if order is not None else "score"), order)
     blocks = [first]
     for other in page_boards(session, entities):
         if first.board is not None and other.id == first.board.id:
             continue
-        blocks.append(
-            ranked(session, entities, other, top=top, min_score=min_score, min_debates=min_debates, ratings=order)
-        )
+        blocks.append(ranked(session, entities, other, choice, order))
     return blocks

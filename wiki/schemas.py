@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from store.reports import AuditSource, AuditStatus, Support
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_row(model: type[M], row: object, **given: Any) -> M:
+    """A `model` answer whose fields are `row`'s attributes of the same names, except those `given`."""
+    values = {name: getattr(row, name) for name in model.model_fields if name not in given}
+    return model(**values, **given)
 
 
 class Scoreboard(BaseModel):

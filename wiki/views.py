@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from scoring.measured import Measured, as_json
 from store import debates as stored
 from store.demo import DEMO_WARNING
-from store.models import DebateRow, HypothesisRow, ScoreRow
+from store.models import DebateRow, HypothesisRow, RatingRow, ScoreRow
 from store.rankings import Board, Ranked, hypothesis_scores, ranking
 from store.reports import Audit, audits_in, dimension_means
 from store.repository import versions_of
@@ -24,6 +25,7 @@ from wiki.schemas import (
     Scoreboard,
     Tournament,
     Version,
+    from_row,
 )
 
 __all__ = [
@@ -45,43 +47,19 @@ def debate_is_demo(session: Session, score: ScoreRow | None) -> bool:
 
 
 def board_schema(board: Board) -> Scoreboard:
-    return Scoreboard(
-        id=board.id,
-        judge_models=list(board.judge_models),
-        rubric_hash=board.rubric_hash,
-        protocol_hash=board.protocol_hash,
-        demo=board.demo,
-        legacy=board.legacy,
-        design=board.design,
-        label=board.label,
-    )
+    return from_row(Scoreboard, board)
 
 
 def tournament_schema(tournament: Standing) -> Tournament:
-    return Tournament(
-        id=tournament.id,
-        pool=tournament.pool,
-        scoreboard=board_schema(tournament.board),
-        hypotheses=tournament.hypotheses,
-        comparisons=tournament.comparisons,
-        matches=tournament.matches,
-        position_bias=tournament.position_bias,
-    )
+    return from_row(Tournament, tournament, scoreboard=board_schema(tournament.board))
 
 
 @dataclass(frozen=True)
 class RatedLine:
-    """A row of a page's compact ratings table."""
+    """A row of a page's compact ratings table: the stored rating, and its hypothesis's current title."""
 
-    rank: int
-    id: str
+    record: RatingRow
     title: str
-    rating: float
-    lo: float
-    hi: float
-    wins: int
-    ties: int
-    losses: int
     current: bool  # the rated version is the hypothesis's current one
 
 
@@ -91,8 +69,7 @@ def rated_lines(session: Session, tournament: Standing, limit: int) -> list[Rate
     for r in tournament.ratings[:limit]:
         h = stored.hypothesis(session, r.hypothesis_id)
         title = h.title if h is not None else r.hypothesis_id
-        current = h is not None and h.content_hash == r.content_hash
-        lines.append(RatedLine(r.rank, r.hypothesis_id, title, r.rating, r.lo, r.hi, r.wins, r.ties, r.losses, current))
+        lines.append(RatedLine(r, title, h is not None and h.content_hash == r.content_hash))
     return lines
 
 
@@ -110,23 +87,7 @@ def hypothesis_audit(session: Session, hypothesis_id: str) -> Audit | None:
 def audit_schema(audit: Audit | None) -> EvidenceAudit | None:
     if audit is None:
         return None
-    items = [
-        AuditItem(
-            source=c.source,
-            claim=c.claim,
-            citation=c.citation,
-            status=c.status,
-            detail=c.detail,
-            entry_key=c.entry_key,
-            support=c.support,
-            quote=c.quote,
-            debate_id=c.debate_id,
-            turn_seq=c.turn_seq,
-            role=c.role,
-        )
-        for c in audit.citations
-    ]
-    return EvidenceAudit(counts=audit.counts, contradicted=audit.contradicted, items=items)
+    return from_row(EvidenceAudit, audit, items=[from_row(AuditItem, c) for c in audit.citations])
 
 
 def hypothesis_detail(
@@ -134,95 +95,90 @@ def hypothesis_detail(
 ) -> HypothesisResponse:
     """The hypothesis with its scores, tournament ratings and evidence audit (`hypothesis_audit`), and its debates
     `limit` at a time from `offset` (all when None)."""
-    debates = stored.debates_of(session, h.id, offset=offset, limit=limit)
-    scores = stored.scores_of(session, [d.id for d in debates])
     versions = versions_of(session, h.id)
     version_of = {v.content_hash: v.id for v in versions}
-    # the current version on its first scoreboard: the same definition the report shows (store.reports)
+    scores = _scores(session, h.id, version_of)
+    ratings = _ratings(session, h.id, version_of)
+    demo_used = any(s.scoreboard.demo for s in scores) or any(r.scoreboard.demo for r in ratings)
+    return from_row(
+        HypothesisResponse,
+        h,
+        targets=[str(t) for t in h.targets],
+        diseases=[str(d) for d in h.diseases],
+        pages=[str(p) for p in h.pages],
+        versions=[from_row(Version, v, current=v.content_hash == h.content_hash) for v in versions],
+        scores=scores,
+        dimensions=_dimensions(session, h),
+        evidence=[from_row(Evidence, e) for e in h.evidence],
+        evidence_audit=audit_schema(audit),
+        debates=_debates(session, h.id, version_of, offset=offset, limit=limit),
+        ratings=ratings,
+        demo_warning=DEMO_WARNING if demo_used else None,
+    )
+
+
+def _dimensions(session: Session, h: HypothesisRow) -> dict[str, float]:
+    """The current version's mean per rubric dimension on its first scoreboard: the same definition the report
+    shows (store.reports)."""
     board_id = next((row.scoreboard_id for row, _ in hypothesis_scores(session, h.id) if row.current), "")
     means = dimension_means(session, hypothesis_id=h.id).get((board_id, h.id, h.content_hash), ())
-    dimensions = {m.name: m.mean for m in means}
+    return {m.name: m.mean for m in means}
+
+
+def _debates(
+    session: Session, hypothesis_id: str, version_of: dict[str, str], *, offset: int, limit: int | None
+) -> list[DebateSummary]:
+    debates = stored.debates_of(session, hypothesis_id, offset=offset, limit=limit)
+    scores = stored.scores_of(session, [d.id for d in debates])
     summaries = []
     for d in debates:
         s = scores.get(d.id)
         summaries.append(
-            DebateSummary(
-                id=d.id,
-                status=d.status,
+            from_row(
+                DebateSummary,
+                d,
                 version_id=version_of.get(d.hypothesis_hash),
                 scoreboard_id=s.scoreboard_id if s else None,
-                rounds_run=d.rounds_run,
                 models={str(k): str(v) for k, v in d.models.items()},
                 score=s.mean if s else None,
                 spread=s.spread if s else None,
                 n=s.n if s else None,
-                finished_at=d.finished_at,
                 url=f"/debates/{d.id}",
             )
         )
-    board_scores = [
+    return summaries
+
+
+def _scores(session: Session, hypothesis_id: str, version_of: dict[str, str]) -> list[Score]:
+    """One score per scoreboard and version, in scoring.measured's JSON."""
+    return [
         Score(
             scoreboard=board_schema(board),
             version_id=version_of.get(row.content_hash),
             current=row.current,
             mean=row.mean,
-            lo=row.lo,
-            hi=row.hi,
-            interval=row.interval,
-            debates=row.debates,
-            verdicts=row.verdicts,
+            **as_json(Measured.of(row, row.mean, board.id)),
         )
-        for row, board in hypothesis_scores(session, h.id)
+        for row, board in hypothesis_scores(session, hypothesis_id)
     ]
-    ratings = [
-        Rating(
+
+
+def _ratings(session: Session, hypothesis_id: str, version_of: dict[str, str]) -> list[Rating]:
+    return [
+        from_row(
+            Rating,
+            found.rating,
             tournament=found.tournament.id,
             pool=found.tournament.pool,
             scoreboard=board_schema(found.tournament.board),
-            rating=found.rating.rating,
-            lo=found.rating.lo,
-            hi=found.rating.hi,
-            wins=found.rating.wins,
-            ties=found.rating.ties,
-            losses=found.rating.losses,
-            rank=found.rating.rank,
             of=found.tournament.hypotheses,
             current=found.current,
             version_id=version_of.get(found.rating.content_hash),
             matches=found.tournament.matches,
             position_bias=found.tournament.position_bias,
         )
-        for found in ratings_of(session, h.id)
+        for found in ratings_of(session, hypothesis_id)
     ]
-    demo_used = any(s.scoreboard.demo for s in board_scores) or any(r.scoreboard.demo for r in ratings)
-    return HypothesisResponse(
-        id=h.id,
-        title=h.title,
-        targets=[str(t) for t in h.targets],
-        target_label=h.target_label,
-        mechanism=h.mechanism,
-        diseases=[str(d) for d in h.diseases],
-        pages=[str(p) for p in h.pages],
-        version=h.version,
-        versions=[
-            Version(
-                id=v.id,
-                version=v.version,
-                origin=v.origin,
-                parent_id=v.parent_id,
-                debate_id=v.debate_id,
-                current=v.content_hash == h.content_hash,
-            )
-            for v in versions
-        ],
-        scores=board_scores,
-        dimensions=dimensions,
-        evidence=[Evidence(claim=e.claim, citation=e.citation, stance=e.stance) for e in h.evidence],
-        evidence_audit=audit_schema(audit),
-        debates=summaries,
-        ratings=ratings,
-        demo_warning=DEMO_WARNING if demo_used else None,
-    )
 
 
 def debate_detail(session: Session, debate_id: str) -> tuple[DebateRow, HypothesisRow, ScoreRow | None] | None:

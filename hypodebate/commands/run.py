@@ -15,6 +15,7 @@ from debates.runner import Progress as BatchProgress
 from hypodebate.api import run_batch_async
 from hypodebate.config import Settings
 from hypodebate.terminal import shown
+from scoring.measured import interval_text
 from store.demo import DEMO_WARNING
 
 
@@ -101,7 +102,7 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
                 shown(r.title),
                 shown(r.target_label),
                 f"{r.score:.2f}",
-                interval_text(r.lo, r.hi, r.interval),
+                interval_text(r),
                 str(r.debates),
                 str(r.verdicts),
             )
@@ -126,11 +127,3 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
                 f"[red]failed[/red] {shown(outcome.hypothesis_id)} ({shown(outcome.debate_id)}): "
                 f"{shown(outcome.reason)}"
             )
-
-
-def interval_text(lo: float | None, hi: float | None, kind: str) -> str:
-    """`[0.61, 0.90] between debates`, `[0.55, 0.80] panel only` (one debate), or `none (1 verdict)`."""
-    if lo is None or hi is None:
-        return "none (1 verdict)"
-    label = "between debates" if kind == "between-debates" else "panel only"
-    return f"[{lo:.2f}, {hi:.2f}] {label}"
