@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
@@ -95,6 +96,15 @@ class Totals:
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def run_columns(self) -> dict[str, int | float]:
+        """What a run's result reports of its spending: calls, prompt and completion tokens, dollars."""
+        return {
+            "calls": self.calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
     def __sub__(self, earlier: Totals) -> Totals:
         return Totals(
             calls=self.calls - earlier.calls,
@@ -154,3 +164,70 @@ class Ledger:
             for kind, n in record.retries_by_kind:
                 out[kind] = out.get(kind, 0) + n
         return out
+
+
+# the piece of work (a debate, a comparison, a claim check) the running task asks calls for: each call is booked to
+# it (asyncio tasks copy the context, so concurrent tasks each book to their own)
+working_on: ContextVar[str | None] = ContextVar("working_on", default=None)
+
+
+@dataclass
+class Account:
+    """One runner's accounting on a client's ledger, which other runners may share (an eval's arms, a worker's jobs).
+
+    - its spending: what the ledger counted since `start` (`spent`);
+    - the calls of each piece of work it has `open` (a debate, a comparison, a claim check), booked by `working_on`:
+      a call of work it did not open (another runner's) is not kept; `take` hands them over for the store;
+    - its budget: `over_budget` once the whole ledger (the command's spending, not this runner's alone) has reached
+      a budget of tokens or dollars; a runner starts no new work past it.
+    `on_call` runs after every call on the ledger (e.g. to report progress), once attached."""
+
+    ledger: Ledger
+    on_call: Callable[[], None] | None = None
+    _start: Totals = field(default_factory=Totals, init=False)
+    _calls: dict[str, list[CallRecord]] = field(default_factory=dict, init=False)
+
+    def attach(self) -> None:
+        """Follow the ledger's calls."""
+        self.ledger.listeners.append(self._book)
+
+    def detach(self) -> None:
+        """Stop following the ledger's calls (when the client goes on to serve another runner)."""
+        if self._book in self.ledger.listeners:
+            self.ledger.listeners.remove(self._book)
+
+    def start(self) -> None:
+        """From now on, `spent` is what the ledger counts after this."""
+        self._start = self.ledger.totals()
+
+    def spent(self) -> Totals:
+        return self.ledger.totals() - self._start
+
+    def over_budget(self, *, tokens: int | None = None, usd: float | None = None) -> bool:
+        """Whether the ledger has reached `tokens` tokens or `usd` dollars (None: no such budget)."""
+        if tokens is not None and self.ledger.total_tokens >= tokens:
+            return True
+        return usd is not None and self.ledger.cost_usd >= usd
+
+    def open(self, work: str) -> None:
+        """Book the calls this task (and the tasks it starts) makes from now on to `work`."""
+        working_on.set(work)
+        self._calls.setdefault(work, [])
+
+    def take(self, work: str) -> list[CallRecord]:
+        """The calls booked to `work` since it was opened or last taken; it stays open."""
+        if work not in self._calls:
+            return []
+        taken, self._calls[work] = self._calls[work], []
+        return taken
+
+    def close(self, work: str) -> list[CallRecord]:
+        """The calls booked to `work` not taken yet; later calls are no longer booked to it."""
+        return self._calls.pop(work, [])
+
+    def _book(self, record: CallRecord) -> None:
+        calls = self._calls.get(working_on.get() or "")
+        if calls is not None:
+            calls.append(record)
+        if self.on_call is not None:
+            self.on_call()

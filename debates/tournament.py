@@ -11,11 +11,9 @@ among the pool's current versions after each round, so they do not depend on the
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import json
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,14 +27,12 @@ from agents.pairwise import DebateDigest, Judgement, JudgeNote, PairwiseJudge, d
 from agents.prompts import PromptSet
 from agents.roles import PriorTurn, TurnFailed
 from agents.settings import EMBEDDED_MODEL
-from agents.usage import CallRecord
+from agents.usage import Account, CallRecord
+from debates.protocol import scoreboard
 from scoring import pairing, ratings
 from scoring.rubric import Rubric
 from store import rankings
 from store import tournaments as store
-from store.scoreboards import Board
-
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_comparison", default=None)
 
 
 @dataclass(frozen=True)
@@ -191,6 +187,30 @@ Dispatch = Callable[
 
 
 @dataclass
+class _Play:
+    """One run's matches: the pool's current versions in the schedule's starting order, what the judge reads of
+    each, the comparisons found (stored before or judged now), the models that served them, and what failed."""
+
+    versions: list[store.StoredHypothesis]
+    digests: dict[str, DebateDigest]
+    order: list[str]
+    done: dict[Key, ratings.Comparison]
+    models: set[str]
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (comparison id, reason)
+    gave_up: set[pairing.Pair] = field(default_factory=set)  # pairs with a failed comparison: not scheduled again
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        return {v.id: v.content_hash for v in self.versions}
+
+    def shown(self, key: Key) -> tuple[store.StoredHypothesis, store.StoredHypothesis, int, tuple[DebateDigest, ...]]:
+        """What judge k is shown for `key`: the two versions in order and their digests."""
+        first, second, k = key
+        by_id = {v.id: v for v in self.versions}
+        return by_id[first], by_id[second], k, (self.digests[first], self.digests[second])
+
+
+@dataclass
 class TournamentRunner:
     """Runs a pool's tournament. Everything it depends on is given when it is built, by keyword, including how
     comparisons are asked (`dispatch`: None asks them here, else e.g. `debates.queue.queued_comparisons`); nothing
@@ -206,7 +226,6 @@ class TournamentRunner:
     progress: Callable[[TournamentProgress], None] | None = None
     digests: bool = True  # False: the judge compares the stated hypotheses alone, whatever debates are stored
     dispatch: Dispatch | None = None  # None: compare here; else e.g. through the job queue
-    _pending: dict[str | None, list[CallRecord]] = field(default_factory=lambda: defaultdict(list))
 
     def __post_init__(self) -> None:
         if self.judges < 1:
@@ -225,11 +244,13 @@ class TournamentRunner:
             reasoning_cap=caps,
             digests=self.digests,
         )
-        self.client.ledger.listeners.append(self._on_call)
+        # budgets cap the whole command's spending (an eval's arms together), as BatchRunner's do; the calls kept are
+        # this runner's comparisons' (not a worker's debates')
+        self.account = Account(self.client.ledger, on_call=self._report)
+        self.account.attach()
 
     def detach(self) -> None:
-        if self._on_call in self.client.ledger.listeners:
-            self.client.ledger.listeners.remove(self._on_call)
+        self.account.detach()
 
     async def run(self, pool: str, hypothesis_ids: Sequence[str], *, matches: int | None = None) -> TournamentResult:
         """Compare the current versions of `hypothesis_ids` (the pool `pool`: page:<slug>, batch:<id>, ...) and
@@ -237,101 +258,102 @@ class TournamentRunner:
         those stored before included; default: every pair up to 12 hypotheses, else about 2·n·log2(n) pairs
         (`scoring.pairing.default_budget`)."""
         started = time.monotonic()
-        self._start = self.client.ledger.totals()  # this run's spending is what the ledger counts after this
+        self.account.start()  # this run's spending is what the ledger counts after this
         with self.sessions() as session:
-            versions = store.current_versions(session, sorted(set(hypothesis_ids)))
-            digests = self.digests_of(session, versions)
-            rubric_board, rubric_ranked = _rubric_ranking(session, [v.id for v in versions])
-            stored = store.comparisons_among(session, self.protocol.hash, [v.content_hash for v in versions])
-        by_id = {v.id: v for v in versions}
-        hashes = {v.id: v.content_hash for v in versions}
-        done: dict[Key, ratings.Comparison] = {}
-        models: set[str] = set()
-        for row in stored:
-            done[(row.first_id, row.second_id, row.judge)] = ratings.Comparison(
-                row.first_id, row.second_id, row.preferred, row.judge
-            )
-            models.add(row.model)
-        order = [r.id for r in rubric_ranked] + sorted(set(by_id) - {r.id for r in rubric_ranked})
-        budget = pairing.default_budget(len(order)) if matches is None else max(0, -(-matches // self.judges))
-        schedule = pairing.Schedule(order=order, budget=budget)
-
+            play, rubric_board, rubric_ranked = self._load(session, hypothesis_ids)
+        n = len(play.order)
+        budget = pairing.default_budget(n) if matches is None else max(0, -(-matches // self.judges))
+        schedule = pairing.Schedule(order=play.order, budget=budget)
         self._asked, self._failed, self._planned = 0, 0, 0
         self._budget_hit = False
-        failures: list[tuple[str, str]] = []
-        gave_up: set[pairing.Pair] = set()
         slots = asyncio.Semaphore(self.concurrency)
-
-        async def judge(key: Key) -> None:
-            first, second, k = key
-            async with slots:
-                if self._over_budget():
-                    self._budget_hit = True
-                    return
-                self._on_step(f"{first} vs {second} (judge {k})")
-                shown = (by_id[first], by_id[second], k, (digests[first], digests[second]))
-                found = await (self.compare(*shown) if self.dispatch is None else self.dispatch(self, *shown))
-            if found.comparison is None:
-                failures.append((found.id, found.reason or "no answer"))
-                gave_up.add(_pair(first, second))
-                self._failed += 1
-                self._report()
-                return
-            done[key] = found.comparison
-            models.add(found.model or "")
-            self._asked += 1
-            self._report()
-
-        async def play(pairs: Sequence[pairing.Pair]) -> None:
-            # grouped by the hypothesis shown first: consecutive prompts then open alike, and a server that reuses a
-            # cached prompt prefix (llama.cpp: the embedded model) reads hypothesis A and its digest once
-            keys = sorted(key for pair in pairs for key in self._keys(pair) if key not in done)
-            self._planned += len(keys)
-            self._report()
-            await asyncio.gather(*(judge(key) for key in keys))
-
-        def played() -> set[pairing.Pair]:
-            return {p for p in _touched(done) if all(key in done for key in self._keys(p))}
-
-        tournament_id = board = None
         try:
             # a killed run's half-judged pairs first, then the schedule's rounds until it has nothing to add
-            await play(sorted(_touched(done) - played()))
+            await self._play(play, sorted(_touched(play.done) - self._played(play)), slots)
             while not self._budget_hit:
-                fitted = _strengths(order, done)
-                pairs = schedule.next_round(played() | gave_up, fitted)
+                pairs = schedule.next_round(self._played(play) | play.gave_up, _strengths(play.order, play.done))
                 if not pairs:
                     break
-                await play(pairs)
-                tournament_id, board = self._save(pool, order, done, models, hashes)
+                await self._play(play, pairs, slots)
+                self._save(pool, play)
         finally:
             self._on_step("")
-        tournament_id, board = self._save(pool, order, done, models, hashes)
-        found_matches = ratings.matches(done.values())
-        spent = self.client.ledger.totals() - self._start
+        tournament_id, board = self._save(pool, play)
+        found = ratings.matches(play.done.values())
         return TournamentResult(
             pool=pool,
             protocol=self.protocol,
             tournament_id=tournament_id,
             board=board,
-            ratings=ratings.fit(order, found_matches) if found_matches else [],
-            titles={v.id: v.title for v in versions},
-            comparisons=len(done),
-            matches=len(found_matches),
-            position_bias=ratings.position_bias(found_matches),
-            first_share=ratings.first_position_share(list(done.values())),
+            ratings=ratings.fit(play.order, found) if found else [],
+            titles={v.id: v.title for v in play.versions},
+            comparisons=len(play.done),
+            matches=len(found),
+            position_bias=ratings.position_bias(found),
+            first_share=ratings.first_position_share(list(play.done.values())),
             rubric_board=rubric_board,
             rubric_order=[r.id for r in rubric_ranked],
             rubric_scores={r.id: r.score for r in rubric_ranked},
             asked=self._asked,
-            failures=failures,
-            calls=spent.calls,
-            prompt_tokens=spent.prompt_tokens,
-            completion_tokens=spent.completion_tokens,
-            cost_usd=spent.cost_usd,
+            failures=play.failures,
+            **self.account.spent().run_columns(),
             wall_s=time.monotonic() - started,
             budget_exhausted=self._budget_hit,
         )
+
+    def _load(
+        self, session: Session, hypothesis_ids: Sequence[str]
+    ) -> tuple[_Play, rankings.Board | None, list[rankings.Ranked]]:
+        """The pool's current versions and digests, the comparisons stored before, and the pool's rubric ranking
+        (the schedule's starting order: ranked ones best first, then the rest by id)."""
+        versions = store.current_versions(session, sorted(set(hypothesis_ids)))
+        rubric_board, rubric_ranked = _rubric_ranking(session, [v.id for v in versions])
+        stored = store.comparisons_among(session, self.protocol.hash, [v.content_hash for v in versions])
+        ranked = [r.id for r in rubric_ranked]
+        play = _Play(
+            versions=versions,
+            digests=self.digests_of(session, versions),
+            order=ranked + sorted({v.id for v in versions} - set(ranked)),
+            done={
+                (r.first_id, r.second_id, r.judge): ratings.Comparison(r.first_id, r.second_id, r.preferred, r.judge)
+                for r in stored
+            },
+            models={row.model for row in stored},
+        )
+        return play, rubric_board, rubric_ranked
+
+    async def _play(self, play: _Play, pairs: Sequence[pairing.Pair], slots: asyncio.Semaphore) -> None:
+        """Judge every comparison of `pairs` not found yet, `concurrency` at a time. Grouped by the hypothesis shown
+        first: consecutive prompts then open alike, and a server that reuses a cached prompt prefix (llama.cpp: the
+        embedded model) reads hypothesis A and its digest once."""
+        keys = sorted(key for pair in pairs for key in self._keys(pair) if key not in play.done)
+        self._planned += len(keys)
+        self._report()
+        await asyncio.gather(*(self._judge(play, key, slots) for key in keys))
+
+    async def _judge(self, play: _Play, key: Key, slots: asyncio.Semaphore) -> None:
+        """One comparison, unless the budget is spent: asked here or dispatched, and counted as it lands."""
+        first, second, k = key
+        async with slots:
+            if self.account.over_budget(usd=self.budget_usd):
+                self._budget_hit = True
+                return
+            self._on_step(f"{first} vs {second} (judge {k})")
+            shown = play.shown(key)
+            found = await (self.compare(*shown) if self.dispatch is None else self.dispatch(self, *shown))
+        if found.comparison is None:
+            play.failures.append((found.id, found.reason or "no answer"))
+            play.gave_up.add(_pair(first, second))
+            self._failed += 1
+        else:
+            play.done[key] = found.comparison
+            play.models.add(found.model or "")
+            self._asked += 1
+        self._report()
+
+    def _played(self, play: _Play) -> set[pairing.Pair]:
+        """Pairs every judge has compared in both orders."""
+        return {p for p in _touched(play.done) if all(key in play.done for key in self._keys(p))}
 
     def digests_of(self, session: Session, versions: Sequence[store.StoredHypothesis]) -> dict[str, DebateDigest]:
         """What the judge reads of each version's newest debate (empty ones when `digests` is off)."""
@@ -345,7 +367,7 @@ class TournamentRunner:
         """Judge k's comparison of `first` (shown first) with `second`, asked and stored with the calls it cost. A
         comparison that failed before is asked afresh (new draws); one that fails now is returned with its reason."""
         cid = store.comparison_id(first.content_hash, second.content_hash, self.protocol.hash, k)
-        _current.set(cid)
+        self.account.open(cid)  # the calls from here on are this comparison's
         with self.sessions() as session:
             spent = store.calls_made(session, cid)
         try:
@@ -398,34 +420,21 @@ class TournamentRunner:
             "asks": found.asks,
         }
 
-    def _save(
-        self,
-        pool: str,
-        order: Sequence[str],
-        done: dict[Key, ratings.Comparison],
-        models: set[str],
-        hashes: dict[str, str],
-    ) -> tuple[str | None, rankings.Board | None]:
+    def _save(self, pool: str, play: _Play) -> tuple[str | None, rankings.Board | None]:
         """Refit the pool's ratings from every stored comparison and store them on the tournament's scoreboard."""
-        found = ratings.matches(done.values())
+        found = ratings.matches(play.done.values())
         if not found:
             return None, None
-        fitted = ratings.fit(order, found)
-        served = tuple(sorted(models))
-        spec = Board(
-            rubric_hash=self.rubric.hash,
-            protocol_hash=self.protocol.hash,
-            judge_models=served,
-            demo=EMBEDDED_MODEL in served or self.protocol.provider == "embedded",
-            protocol=self.protocol.as_dict(),
-        )
+        fitted = ratings.fit(play.order, found)
+        spec = scoreboard(self.rubric.hash, self.protocol.hash, self.protocol.as_dict(), play.models)
         stats = store.TournamentStats(
-            hypotheses=len(order),
-            comparisons=len(done),
+            hypotheses=len(play.order),
+            comparisons=len(play.done),
             matches=len(found),
             position_bias=ratings.position_bias(found),
-            first_share=ratings.first_position_share(list(done.values())),
+            first_share=ratings.first_position_share(list(play.done.values())),
         )
+        hashes = play.hashes
         with self.sessions() as session:
             records = [
                 store.RatingRecord(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted
@@ -436,18 +445,8 @@ class TournamentRunner:
 
     # -- accounting and progress -----------------------------------------------------------------------------------
 
-    def _on_call(self, record: CallRecord) -> None:
-        comparison = _current.get()
-        if comparison is not None:  # a call of no comparison of ours (a worker's debate) is not kept
-            self._pending[comparison].append(record)
-        self._report()
-
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
-        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self._pending.pop(cid, [])]
-
-    def _over_budget(self) -> bool:
-        # budgets cap the whole command's spending (an eval's arms together), as BatchRunner's do
-        return self.budget_usd is not None and self.client.ledger.cost_usd >= self.budget_usd
+        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self.account.close(cid)]
 
     def _on_step(self, step: str) -> None:
         self._step = step
@@ -456,17 +455,10 @@ class TournamentRunner:
     def _report(self) -> None:
         if self.progress is None or not hasattr(self, "_planned"):
             return
-        spent = self.client.ledger.totals() - self._start
+        spent = self.account.spent()
+        counts = (self._planned, self._asked, self._failed)
         self.progress(
-            TournamentProgress(
-                planned=self._planned,
-                done=self._asked,
-                failed=self._failed,
-                calls=spent.calls,
-                tokens=spent.tokens,
-                cost_usd=spent.cost_usd,
-                step=getattr(self, "_step", ""),
-            )
+            TournamentProgress(*counts, spent.calls, spent.tokens, spent.cost_usd, getattr(self, "_step", ""))
         )
 
 
