@@ -35,7 +35,9 @@ class Interval(Protocol):
     @property
     def hi(self) -> float | None: ...
     @property
-    def interval(self) -> str: ...
+    def interval(self) -> str:
+        """Its kind (an `IntervalKind`; stored as text)."""
+
     @property
     def debates(self) -> int: ...
 

@@ -16,8 +16,8 @@ from typing import Literal
 
 from safeio.markdown import escape_inline
 from scoring.measured import interval_markdown
-from store.rankings import Board
 from store.related import Related
+from store.scoreboards import Board
 from store.tournaments import Standing
 from wiki.errors import MarkerError
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from store.models import PageRow, RatingRow
-from store.rankings import Board, board, ranking
+from store.rankings import board, ranking
 from store.related import Related, entity_boards, newest_score_change, related_for_entities
+from store.scoreboards import Board
 from store.tournaments import Standing, current_ratings, linked_among, standings
 from wiki.entities import page_id
 from wiki.settings import RankBy, WikiSettings

@@ -146,8 +146,8 @@ class Rating(BaseModel):
     pool: str
     scoreboard: Scoreboard
     rating: float
-    lo: float
-    hi: float
+    lo: float = Field(description="95% interval, lower end")
+    hi: float = Field(description="95% interval, upper end")
     wins: int
     ties: int
     losses: int

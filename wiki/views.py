@@ -10,9 +10,10 @@ from scoring.measured import Measured, as_json
 from store import debates as stored
 from store.demo import DEMO_WARNING
 from store.models import DebateRow, HypothesisRow, RatingRow, ScoreRow
-from store.rankings import Board, Ranked, hypothesis_scores, ranking
+from store.rankings import Ranked, hypothesis_scores, ranking
 from store.reports import Audit, audits_in, dimension_means
 from store.repository import versions_of
+from store.scoreboards import Board
 from store.tournaments import Standing, ratings_of
 from wiki.schemas import (
     AuditItem,
