@@ -39,12 +39,12 @@ from debates.protocol import debate_id
 from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
 from debates.tournament import Compared, Dispatch, TournamentRunner
+from safeio.errors import QueueError
 from scoring.composite import PanelScore
 from scoring.ratings import Comparison
 from store import repository
 from store import tournaments as tournament_store
 from store.models import ComparisonRow, DebateRow, HypothesisVersionRow, ScoreRow
-from safeio.errors import QueueError
 
 DEBATES = "debates"
 MAINTENANCE = "maintenance"  # the stalled-job recovery every worker also serves
@@ -392,3 +392,22 @@ def prepare(settings: QueueSettings) -> None:
         task.retry_strategy = retry_strategy(settings)
     if not any(t.task.name == recover_stalled.name for t in app.periodic_registry.periodic_tasks.values()):
         app.periodic(cron=f"* * * * * */{settings.recover_every_s}", periodic_id="recover-stalled")(recover_stalled)
+
+
+def queue_counts(engine: Engine, stalled_s: float) -> tuple[dict[str, int] | None, int | None]:
+    """The queue's debate jobs per procrastinate status, and its workers whose heartbeat is fresher than
+    `stalled_s`; (None, None) where there is no queue (SQLite, or before the first `--queue`)."""
+    if engine.dialect.name != "postgresql":
+        return None, None
+    with engine.connect() as connection:
+        if connection.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            return None, None
+        jobs = connection.execute(
+            text("SELECT status::text, count(*) FROM procrastinate_jobs WHERE task_name = :task GROUP BY 1"),
+            {"task": debate_job.name},
+        ).all()
+        workers = connection.execute(
+            text("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => :s)"),
+            {"s": stalled_s},
+        ).scalar()
+    return {status: n for status, n in jobs}, int(workers or 0)

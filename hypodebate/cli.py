@@ -1,33 +1,32 @@
-"""The `hypodebate` command."""
+"""The `hypodebate` command: a thin adapter. Each command reads its arguments, opens a Workspace (hypodebate/app/)
+through `_run`, calls its module in hypodebate/commands/ (imported only when the command runs, so `--help` and the
+quick commands start at once) and exits with the code it returns.
+
+Exit codes: 0 done; 1 done, but something it ran failed (a debate, a comparison, a claim check, an unscored row,
+the doctor's structured call); 2 hypodebate refused: an error of ours (safeio.errors.HypodebateError) as one line
+`error: ...` on stderr (`EXIT_CODES` maps its family to the code).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 
-from agents.client import LLMClient
-from agents.errors import LLMError, ProviderUnavailable, redact
-from agents.factory import make_client
-from agents.probe import ProbeResult, probe
-from agents.prompts import PromptError
-from agents.settings import ROLES, Role
-from debates.inputs import InputError
-from hypodebate.commands.agreement import NoScoreboard
-from hypodebate.commands.show import NotFound
-from hypodebate.config import ConfigError, Settings, load_settings
-from hypodebate.terminal import shown, shown_error
+from hypodebate.config import load_settings
+from hypodebate.terminal import shown_error
+from safeio.errors import ConfigError, HypodebateError, InputError, QueueError
 from safeio.text import SafeStderrHandler
-from store.demo import DEMO_WARNING
-from store.engine import StoreError
-from wiki.errors import WikiError
+
+if TYPE_CHECKING:
+    from hypodebate.app.options import DebateOptions
+    from hypodebate.app.workspace import Workspace
 
 # A traceback with local variables would print the API key and the database URL: locals stay off.
 app = typer.Typer(
@@ -44,18 +43,46 @@ ReportFormat = Literal["html", "md"]
 ExportFormat = Literal["jsonl", "csv"]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="config.yaml to read (default ./config.yaml)")]
 
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        _fail(str(exc), code=2)
+# An error family (safeio/errors.py) -> the exit code it gives; the first family that matches wins. Every one is 2
+# ("refused: nothing, or nothing more, was done"), as every error the CLI caught before the families existed was:
+# InputError (a file, a line, a field, an argument; NotFound: an id the database does not hold), ConfigError
+# (config.yaml, the environment, a prompt template), QueueError (a job that cannot run here), and the rest under
+# the root: agents.errors.LLMError (the provider), store.engine.StoreError (the database), agents.roles.TurnFailed.
+EXIT_CODES: tuple[tuple[type[HypodebateError], int], ...] = (
+    (InputError, 2),
+    (ConfigError, 2),
+    (QueueError, 2),
+    (HypodebateError, 2),
+)
 
 
 def _fail(message: str, *, code: int) -> NoReturn:
     """One line on stderr: the message as literal text, controls stripped, URL passwords hidden."""
     err.print(f"[red]error:[/red] {shown_error(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _guard(action: Callable[[], int]) -> int:
+    """Run a command body; an error of ours becomes one clear line and its family's exit code."""
+    try:
+        return action()
+    except HypodebateError as exc:
+        _fail(str(exc), code=next(code for family, code in EXIT_CODES if isinstance(exc, family)))
+
+
+def _run(
+    config: Path | None, db: str | None, action: Callable[[Workspace], int], options: DebateOptions | None = None
+) -> NoReturn:
+    """Every command's way in: config.yaml (`--config`) and the environment read once, the store URL (`--db`, else
+    store.url) and the LLM settings (with `options`' call slots) in one Workspace; then `action` on it, and exit
+    with its code."""
+    from hypodebate.app.workspace import Workspace
+
+    def act() -> int:
+        settings = load_settings(config)
+        return action(Workspace(settings, db, llm=options.llm(settings) if options is not None else None))
+
+    raise typer.Exit(_guard(act))
 
 
 @app.callback()
@@ -67,56 +94,33 @@ def _root() -> None:
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Show the provider and models, and try one structured call."""
-    settings = _settings(config)
-    llm = settings.llm
-    provider = llm.resolved_provider
-    try:
-        client = make_client(llm)
-    except LLMError as exc:
-        _fail(str(exc), code=2)
-    secret = llm.api_key.get_secret_value() if llm.api_key else None
-    out.print(f"provider    {shown(provider)}", highlight=False)
-    out.print(f"base URL    {shown_error(redact(str(client.base_url), secret))}", highlight=False)
-    out.print(f"API key     {'set' if secret else 'not set'}", highlight=False)
-    roles: tuple[Role, ...] = (*ROLES, "verifier")
-    out.print("models      " + shown(", ".join(f"{r}={llm.model_for(r)}" for r in roles)), highlight=False)
-    if provider == "embedded":
-        out.print(f"note        {shown(DEMO_WARNING)}", highlight=False)
-    result = asyncio.run(_probe(client))
-    if result.models is not None:
-        listed = ", ".join(result.models[:5]) + (" ..." if len(result.models) > 5 else "")
-        out.print(f"server      answers in {result.list_latency_s:.2f} s (models: {shown(listed)})", highlight=False)
-    else:
-        out.print(
-            f"server      /models failed: {shown_error(redact(result.models_error or '', secret))}", highlight=False
-        )
-    if result.answer is not None:
-        out.print(
-            f"structured  ok in {result.latency_s:.2f} s, {result.attempts} attempt(s), {result.tokens} tokens: "
-            f"{shown(result.answer.model_dump_json())}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    else:
-        out.print(
-            f"structured  FAILED after {result.latency_s:.2f} s: "
-            f"{shown_error(redact(result.answer_error or '', secret))}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
+    from hypodebate.commands.doctor import doctor_command
 
-
-async def _probe(client: LLMClient) -> ProbeResult:
-    try:
-        return await probe(client)
-    finally:
-        await client.aclose()
+    _run(config, None, lambda ws: doctor_command(ws, out=out))
 
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="database URL (default: HYPODEBATE_DATABASE_URL, then config.yaml)")
 ]
+Concurrency = Annotated[
+    int | None, typer.Option(min=1, help="LLM calls at once (call slots); debates at once: debate.in_flight")
+]
+BudgetTokens = Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")]
+BudgetUsd = Annotated[float | None, typer.Option(min=0, help="start no new debate past this estimated cost")]
+JsonPath = Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")]
+
+
+def _options(
+    concurrency: int | None = None,
+    replicates: int | None = None,
+    rounds: int | None = None,
+    judges: int | None = None,
+    budget_tokens: int | None = None,
+    budget_usd: float | None = None,
+) -> DebateOptions:
+    from hypodebate.app.options import DebateOptions
+
+    return DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
 
 
 @app.command()
@@ -126,16 +130,12 @@ def run(
         list[str] | None,
         typer.Option("--version", help="debate a stored version instead, e.g. a revision: h-2600483e.v2"),
     ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, help="LLM calls at once (call slots); debates at once: debate.in_flight")
-    ] = None,
+    concurrency: Concurrency = None,
     replicates: Annotated[int | None, typer.Option(min=1, help="independent debates per hypothesis")] = None,
     rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds")] = None,
     judges: Annotated[int | None, typer.Option(min=1, help="judges on the panel")] = None,
-    budget_tokens: Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")] = None,
-    budget_usd: Annotated[
-        float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
-    ] = None,
+    budget_tokens: BudgetTokens = None,
+    budget_usd: BudgetUsd = None,
     queue: Annotated[
         bool,
         typer.Option(
@@ -146,47 +146,19 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Debate, score and store a batch of hypotheses; print them ranked. Re-running resumes."""
+    from hypodebate.commands.queue import enqueue_command
     from hypodebate.commands.run import run_command
 
-    settings = _settings(config)
-    if not paths and not version:
-        _fail("give hypothesis files, or --version ids of stored versions", code=2)
-    if queue:
-        from hypodebate.commands.queue import enqueue_command
+    options = _options(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
 
-        if budget_tokens is not None or budget_usd is not None or concurrency is not None:
-            _fail("--queue: budgets and --concurrency belong to a process; give workers --concurrency", code=2)
-        raise typer.Exit(
-            _guard(
-                lambda: enqueue_command(
-                    paths or [],
-                    settings,
-                    err=err,
-                    db=db,
-                    versions=version or [],
-                    replicates=replicates,
-                    rounds=rounds,
-                    judges=judges,
-                )
-            )
-        )
-    code = _guard(
-        lambda: run_command(
-            paths or [],
-            settings,
-            versions=version or [],
-            out=out,
-            err=err,
-            db=db,
-            concurrency=concurrency,
-            replicates=replicates,
-            rounds=rounds,
-            judges=judges,
-            budget_tokens=budget_tokens,
-            budget_usd=budget_usd,
-        )
-    )
-    raise typer.Exit(code)
+    def act(ws: Workspace) -> int:
+        if not paths and not version:
+            raise InputError("give hypothesis files, or --version ids of stored versions")
+        if queue:
+            return enqueue_command(ws, paths or [], options, versions=version or [], err=err)
+        return run_command(ws, paths or [], options, versions=version or [], out=out, err=err)
+
+    _run(config, db, act, options)
 
 
 @app.command()
@@ -198,8 +170,7 @@ def show(
     """Print a hypothesis, its scores and its latest transcript."""
     from hypodebate.commands.show import show_command
 
-    settings = _settings(config)
-    raise typer.Exit(_guard(lambda: show_command(hypothesis_id, db or settings.store.url, settings, out=out)))
+    _run(config, db, lambda ws: show_command(ws, hypothesis_id, out=out))
 
 
 @app.command()
@@ -216,14 +187,12 @@ def report(
     """Write the transcript review report: overview, ranked table, scores by dimension, transcripts."""
     from hypodebate.commands.report import report_command
 
-    settings = _settings(config)
-    url = db or settings.store.url
-    raise typer.Exit(
-        _guard(
-            lambda: report_command(
-                url, batch=batch, hypothesis=hypothesis, output=output, fmt=fmt, rubric=settings.scoring
-            )
-        )
+    _run(
+        config,
+        db,
+        lambda ws: report_command(
+            ws.url, batch=batch, hypothesis=hypothesis, output=output, fmt=fmt, rubric=ws.settings.scoring
+        ),
     )
 
 
@@ -237,8 +206,7 @@ def export(
     """Write scoreboards, hypotheses, scores, debates, verdicts and turns (one `kind` per row) for analysis."""
     from hypodebate.commands.export import export_command
 
-    settings = _settings(config)
-    raise typer.Exit(_guard(lambda: export_command(db or settings.store.url, fmt=fmt, output=output)))
+    _run(config, db, lambda ws: export_command(ws.url, fmt=fmt, output=output))
 
 
 @app.command()
@@ -246,16 +214,14 @@ def agreement(
     scoreboard: Annotated[
         str | None, typer.Option(help="a scoreboard id such as s-1a2b3c4d (default: the one with the most debates)")
     ] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")] = None,
+    json_path: JsonPath = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print reliability figures of one scoreboard: alpha between judges, tau between replicates, overlap."""
     from hypodebate.commands.agreement import agreement_command
 
-    settings = _settings(config)
-    url = db or settings.store.url
-    raise typer.Exit(_guard(lambda: agreement_command(url, scoreboard=scoreboard, json_path=json_path, out=out)))
+    _run(config, db, lambda ws: agreement_command(ws, scoreboard=scoreboard, json_path=json_path, out=out))
 
 
 class EvalProtocol(StrEnum):
@@ -285,17 +251,13 @@ def eval_(
     no_evidence: Annotated[
         bool, typer.Option("--no-evidence", help="also score every row with its evidence removed")
     ] = False,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, help="LLM calls at once (call slots); debates at once: debate.in_flight")
-    ] = None,
-    budget_tokens: Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")] = None,
-    budget_usd: Annotated[
-        float | None, typer.Option(min=0, help="start no new debate past this estimated cost")
-    ] = None,
+    concurrency: Concurrency = None,
+    budget_tokens: BudgetTokens = None,
+    budget_usd: BudgetUsd = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="self-contained HTML report (default eval.html)")
     ] = Path("eval.html"),
-    json_path: Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")] = None,
+    json_path: JsonPath = None,
     queue: Annotated[
         bool,
         typer.Option("--queue", help="debates and comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits"),
@@ -304,34 +266,20 @@ def eval_(
     config: ConfigOption = None,
 ) -> None:
     """Measure whether scores predict real outcomes: AUROC, Brier, ECE and pairwise accuracy per protocol."""
+    from hypodebate.app.options import EvalOptions
     from hypodebate.commands.eval import eval_command
 
-    settings = _settings(config)
-    if queue and (budget_tokens is not None or budget_usd is not None):
-        _fail("--queue: budgets count one process's spending, and the workers spend it; run without --queue", code=2)
-    code = _guard(
-        lambda: eval_command(
-            paths,
-            settings,
-            out=out,
-            err=err,
-            db=db,
-            protocols=[p.value for p in protocol] if protocol else ["single", "debate"],
-            output=output,
-            json_path=json_path,
-            rounds=rounds,
-            judges=judges,
-            replicates=replicates,
-            limit=limit,
-            sample_seed=sample_seed,
-            no_evidence=no_evidence,
-            concurrency=concurrency,
-            budget_tokens=budget_tokens,
-            budget_usd=budget_usd,
-            queue=queue,
-        )
+    options = _options(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
+    protocols = tuple(p.value for p in protocol) if protocol else ("single", "debate")
+    choice = EvalOptions(protocols, limit, sample_seed, no_evidence)  # type: ignore[arg-type]
+    _run(
+        config,
+        db,
+        lambda ws: eval_command(
+            ws, paths, options, choice, out=out, err=err, output=output, json_path=json_path, queue=queue
+        ),
+        options,
     )
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -362,46 +310,19 @@ def tournament(
     config: ConfigOption = None,
 ) -> None:
     """Rank hypotheses head to head: both orders per pair, Bradley-Terry ratings with 95% intervals."""
+    from hypodebate.app.options import Pool
     from hypodebate.commands.tournament import tournament_command
 
-    settings = _settings(config)
-    if queue and budget_usd is not None:
-        _fail("--queue: budgets count one process's spending, and the workers spend it; run without --queue", code=2)
-    code = _guard(
-        lambda: tournament_command(
-            settings,
-            out=out,
-            err=err,
-            json_path=json_path,
-            page=page,
-            batch=batch,
-            hypotheses=hypotheses,
-            db=db,
-            matches=matches,
-            budget_usd=budget_usd,
-            judges=judges,
-            concurrency=concurrency,
-            queue=queue,
-        )
+    options = _options(concurrency, judges=judges, budget_usd=budget_usd)
+    pool = Pool(page, batch, tuple(hypotheses or ()))
+    _run(
+        config,
+        db,
+        lambda ws: tournament_command(
+            ws, pool, options, matches=matches, queue=queue, out=out, err=err, json_path=json_path
+        ),
+        options,
     )
-    raise typer.Exit(code)
-
-
-def _guard(action: Callable[[], int]) -> int:
-    """Run a command body; turn the project's errors into one clear line and exit code 2."""
-    try:
-        return action()
-    except (
-        InputError,
-        ConfigError,
-        PromptError,
-        StoreError,
-        ProviderUnavailable,
-        NotFound,
-        NoScoreboard,
-        WikiError,
-    ) as exc:
-        _fail(str(exc), code=2)
 
 
 pages_app = typer.Typer(
@@ -428,10 +349,7 @@ def pages_import(
     """Read wiki pages into the database (re-importing updates them) and link them to hypotheses."""
     from hypodebate.commands.pages import import_command
 
-    settings = _settings(config)
-    folder = root or settings.wiki.pages_dir
-    url = db or settings.store.url
-    raise typer.Exit(_guard(lambda: import_command(paths, url, root=folder, replace=replace, out=out, err=err)))
+    _run(config, db, lambda ws: import_command(ws, paths, root=root, replace=replace, out=out, err=err))
 
 
 @pages_app.command("attach")
@@ -452,21 +370,12 @@ def pages_attach(
     """Write each page's Related Hypotheses block between its markers; a second run changes nothing."""
     from hypodebate.commands.pages import attach_command
 
-    settings = _settings(config)
-    raise typer.Exit(
-        _guard(
-            lambda: attach_command(
-                paths or [],
-                db or settings.store.url,
-                settings,
-                top=top,
-                dry_run=dry_run,
-                scoreboard=scoreboard,
-                root=root,
-                out=out,
-                err=err,
-            )
-        )
+    _run(
+        config,
+        db,
+        lambda ws: attach_command(
+            ws, paths or [], top=top, dry_run=dry_run, scoreboard=scoreboard, root=root, out=out, err=err
+        ),
     )
 
 
@@ -487,9 +396,7 @@ def bib_import(
     """Read bibliographies into the database (re-importing updates entries); a bad entry stores nothing."""
     from hypodebate.commands.evidence import bib_import_command
 
-    settings = _settings(config)
-    url = db or settings.store.url
-    raise typer.Exit(_guard(lambda: bib_import_command(paths, settings, url, out=out, err=err)))
+    _run(config, db, lambda ws: bib_import_command(ws, paths, out=out, err=err))
 
 
 class AuditFormat(StrEnum):
@@ -518,10 +425,11 @@ def evidence(
     """Audit citations: resolve each against the bibliographies, flag made-up ones, check claim support."""
     from hypodebate.commands.evidence import evidence_command
 
-    settings = _settings(config)
-    code = _guard(
-        lambda: evidence_command(
-            settings,
+    _run(
+        config,
+        db,
+        lambda ws: evidence_command(
+            ws,
             out=out,
             err=err,
             fmt=fmt.value,  # type: ignore[arg-type]
@@ -529,10 +437,8 @@ def evidence(
             page=page,
             verify=verify,
             concurrency=concurrency,
-            db=db,
-        )
+        ),
     )
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -550,10 +456,7 @@ def worker(
     """Run queued debates (`run --queue`) until stopped; start one per machine, all on one PostgreSQL URL."""
     from hypodebate.commands.queue import worker_command
 
-    settings = _settings(config)
-    raise typer.Exit(
-        _guard(lambda: worker_command(settings, err=err, db=db, concurrency=concurrency, queues=queues, once=once))
-    )
+    _run(config, db, lambda ws: worker_command(ws, err=err, concurrency=concurrency, queues=queues, once=once))
 
 
 @app.command()
@@ -565,8 +468,7 @@ def status(
     """Queued, running, done, failed and stalled debates per batch, and the queue's workers."""
     from hypodebate.commands.queue import status_command
 
-    settings = _settings(config)
-    raise typer.Exit(_guard(lambda: status_command(settings, out=out, db=db, batch=batch)))
+    _run(config, db, lambda ws: status_command(ws, out=out, batch=batch))
 
 
 @app.command()
@@ -586,11 +488,7 @@ def serve(
     """Serve the exchange, wiki pages, hypotheses and debates (read-only web app and JSON API)."""
     from hypodebate.commands.pages import serve_command
 
-    settings = _settings(config)
-    url = db or settings.store.url
-    raise typer.Exit(
-        _guard(lambda: serve_command(url, settings, host=host, port=port, allowed_hosts=allowed_host or [], err=err))
-    )
+    _run(config, db, lambda ws: serve_command(ws, host=host, port=port, allowed_hosts=allowed_host or [], err=err))
 
 
 def main() -> None:

@@ -18,8 +18,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from safeio.errors import InputError
 
 # The BiDi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): they reorder what is shown
@@ -109,6 +107,9 @@ def hide_passwords(text: str) -> str:
 
 def display_url(url: str) -> str:
     """A database URL as it may be shown: password hidden, controls stripped; also when it cannot be parsed."""
+    from sqlalchemy.engine import make_url  # here: the CLI's `--help` does not pay for SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError, TypeError):

@@ -78,8 +78,8 @@ def test_one_process_never_takes_a_lock_twice_and_releases_only_its_own(url):
 
 def test_status_counts_a_running_debate_that_nobody_holds_as_stalled(db):
     from debates.inputs import load_hypotheses
+    from hypodebate.app.queue import queue_status
     from hypodebate.config import Settings
-    from hypodebate.queue_api import queue_status
     from tests.fakes import FakeDebater, ScriptedServer
     from tests.helpers import EXAMPLE, runner
 

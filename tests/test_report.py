@@ -20,9 +20,9 @@ from debates.hypotheses import Evidence, Hypothesis
 from debates.inputs import load_hypotheses
 from hypodebate.commands.export import export_command
 from hypodebate.commands.report import report_command
-from hypodebate.commands.show import NotFound
 from report.data import ReportScopeError, load_report
 from report.render import cite, md_escape, render_html, render_markdown, usd, word_diff
+from safeio.errors import NotFound
 from store.demo import DEMO_MODEL, DEMO_WARNING
 from store.engine import open_store
 from store.models import DebateRow, HypothesisRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow

@@ -2,51 +2,45 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
-from debates.evaluation import ProtocolName
 from debates.labelled import load_labelled
 from debates.runner import Progress as BatchProgress
-from hypodebate.api import run_eval_async
-from hypodebate.config import Settings
+from hypodebate.app.eval import run_eval
+from hypodebate.app.options import DebateOptions, EvalOptions
+from hypodebate.app.workspace import Workspace
+from hypodebate.commands.progress import demo_note, progress_bar
 from hypodebate.terminal import shown
 from report.eval_html import Estimate, render_eval_html
+from safeio.errors import InputError
 from safeio.files import write_atomic
-from store.demo import DEMO_WARNING
 
 
 def eval_command(
+    ws: Workspace,
     paths: list[Path],
-    settings: Settings,
+    options: DebateOptions,
+    choice: EvalOptions,
     *,
     out: Console,
     err: Console,
-    db: str | None,
-    protocols: list[ProtocolName],
     output: Path | None,
     json_path: Path | None,
-    **options: Any,
+    queue: bool,
 ) -> int:
+    """Score the rows with a bar per arm on `err`, print the figures on `out`, write the HTML report and the JSON;
+    1 when a row was not scored under some protocol."""
+    if queue and (options.budget_tokens is not None or options.budget_usd is not None):
+        raise InputError("--queue: budgets count one process's spending, and the workers spend it; run without --queue")
     loaded = load_labelled(paths)  # bad input fails here, before anything is stored
-    if settings.llm.resolved_provider == "embedded":
-        err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
-    bar = Progress(
-        TextColumn("{task.fields[arm]}", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[step]}", markup=False),
-        TextColumn("{task.fields[status]}", markup=False),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
+    demo_note(ws.settings, err)
+    bar = progress_bar(err, TextColumn("{task.fields[arm]}", markup=False))
     tasks: dict[str, Any] = {}
 
     def update(arm: str, p: BatchProgress) -> None:
@@ -57,11 +51,7 @@ def eval_command(
         bar.update(tasks[arm], total=p.total, completed=done, status=status, step=p.step if done < p.total else "done")
 
     with bar:
-        result = asyncio.run(
-            run_eval_async(
-                paths, settings=settings, db=db, protocols=protocols, progress=update, loaded=loaded, **options
-            )
-        )
+        result = ws.run(lambda ws: run_eval(ws, paths, options, choice, progress=update, loaded=loaded, queue=queue))
     print_eval(result, out)
     if output is not None:
         write_atomic(output, render_eval_html(result).encode("utf-8"))

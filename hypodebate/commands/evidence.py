@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -10,45 +9,46 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
-from debates.inputs import InputError
 from evidence.audit import Audited, counts
 from evidence.runner import AuditResult
-from hypodebate.config import Settings
-from hypodebate.evidence_api import audit_evidence, audit_evidence_in, audit_page_citations, import_bibliographies
+from hypodebate.app.evidence import audit_evidence, audit_evidence_in, audit_page_citations, import_bibliographies
+from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
+from safeio.errors import InputError
 from safeio.text import display_url, json_line
-from store.engine import open_store
 
 AuditFormat = Literal["table", "jsonl"]
 LARGE_FILE = 1_000_000  # bytes: a file that takes seconds to read is announced before it is read
 MARK = {"fabricated": "⚠ fabricated", "miscited": "⚠ miscited", "malformed": "⚠ malformed"}
 
 
-def bib_import_command(paths: Sequence[Path], settings: Settings, url: str, *, out: Console, err: Console) -> int:
+def bib_import_command(ws: Workspace, paths: Sequence[Path], *, out: Console, err: Console) -> int:
+    """Import the files (a bad entry stores nothing), print what each held, and refresh the stored audit."""
+
     def reading(path: Path) -> None:
         size = path.stat().st_size if path.is_file() else 0
         if size >= LARGE_FILE:  # LaTeX decoding reads about 1 MB/s, text with other commands about 50 KB/s
             err.print(f"reading {shown(path)} ({size / 1e6:.1f} MB) ...", highlight=False)
 
-    imported = import_bibliographies(paths, url, reading)
-    for f in imported:
-        c = f.counts
-        out.print(
-            f"{shown(f.path)}: {f.entries} entries ({c.added} added, {c.updated} updated, {c.unchanged} unchanged) · "
-            f"{f.with_doi} with DOI · {f.with_pmid} with PMID · {f.with_abstract} with abstract",
-            highlight=False,
-        )
-    sessions = open_store(url)
-    try:
-        asyncio.run(audit_evidence_in(settings, sessions, None))
-    finally:
-        sessions.close()
-    err.print(f"{len(imported)} bibliography file(s) imported into {shown(display_url(url))}", highlight=False)
+    async def run(ws: Workspace) -> int:
+        imported = import_bibliographies(ws, paths, reading)
+        for f in imported:
+            c = f.counts
+            out.print(
+                f"{shown(f.path)}: {f.entries} entries ({c.added} added, {c.updated} updated, {c.unchanged} "
+                f"unchanged) · {f.with_doi} with DOI · {f.with_pmid} with PMID · {f.with_abstract} with abstract",
+                highlight=False,
+            )
+        await audit_evidence_in(ws, None)
+        return len(imported)
+
+    files = ws.run(run)
+    err.print(f"{files} bibliography file(s) imported into {shown(display_url(ws.url))}", highlight=False)
     return 0
 
 
 def evidence_command(
-    settings: Settings,
+    ws: Workspace,
     *,
     out: Console,
     err: Console,
@@ -57,19 +57,22 @@ def evidence_command(
     page: str | None,
     verify: bool,
     concurrency: int | None,
-    db: str | None,
 ) -> int:
+    """Audit the hypotheses' citations (or a page's), print them as a table or JSON Lines on `out` and the claim
+    checks' cost on `err`; 1 when a claim check failed."""
+
     def progress(done: int, total: int) -> None:
         err.print(f"claim checks {done}/{total}", highlight=False)
 
     if page is not None and hypotheses:
         raise InputError("give --page or --hypothesis, not both")
     if page is not None:
-        result, verify = audit_page_citations(settings, page, db=db), False
+        with ws:
+            result, verify = audit_page_citations(ws, page), False
     else:
-        result = asyncio.run(
-            audit_evidence(
-                settings, db=db, hypotheses=hypotheses, verify=verify, concurrency=concurrency, progress=progress
+        result = ws.run(
+            lambda ws: audit_evidence(
+                ws, hypotheses=hypotheses, verify=verify, concurrency=concurrency, progress=progress
             )
         )
     if fmt == "jsonl":

@@ -3,43 +3,37 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from hypodebate.config import Settings
-from hypodebate.evidence_api import import_pages_with_references
+from hypodebate.app.pages import attach, import_pages_with_references, is_loopback, web_app
+from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
 from safeio.text import SafeLogFormatter, display_url, safe_text
-from store.engine import open_store
-from wiki.sync import attach_pages
 
 
 def import_command(
-    paths: list[Path], url: str, *, root: Path, replace: bool = False, out: Console, err: Console
+    ws: Workspace, paths: list[Path], *, root: Path | None, replace: bool = False, out: Console, err: Console
 ) -> int:
     """Every page and its References section are read and checked before anything is stored: a bad one fails the
-    command with one line naming its file, and the database is left as it was."""
-    sessions = open_store(url)
-    try:
-        results, references = import_pages_with_references(sessions, paths, root=root, replace=replace)
-    finally:
-        sessions.close()
+    command with one line naming its file, and the database is left as it was. `root`: default wiki.pages_dir."""
+    with ws:
+        folder = root or ws.settings.wiki.pages_dir
+        results, references = import_pages_with_references(ws, paths, root=folder, replace=replace)
     for r in results:
         verb = "imported" if r.new else "updated"
         out.print(f"{verb} {shown(r.slug)}  {shown(r.title)}  ({len(r.entities)} entities)", highlight=False)
     if references:
         err.print(f"{references} bibliography entries read from the pages' References sections", highlight=False)
-    err.print(f"{len(results)} page(s) imported into {shown(display_url(url))}", highlight=False)
+    err.print(f"{len(results)} page(s) imported into {shown(display_url(ws.url))}", highlight=False)
     return 0
 
 
 def attach_command(
+    ws: Workspace,
     paths: list[Path],
-    url: str,
-    settings: Settings,
     *,
     top: int | None,
     dry_run: bool,
@@ -48,19 +42,9 @@ def attach_command(
     scoreboard: str | None = None,
     root: Path | None = None,
 ) -> int:
-    sessions = open_store(url)
-    try:
-        results = attach_pages(
-            sessions,
-            paths,
-            settings.wiki,
-            root=root or settings.wiki.pages_dir,
-            top=top,
-            scoreboard=scoreboard,
-            dry_run=dry_run,
-        )
-    finally:
-        sessions.close()
+    """Write (or with `dry_run`, print as a diff) each page's Related Hypotheses block."""
+    with ws:
+        results = attach(ws, paths, top=top, dry_run=dry_run, scoreboard=scoreboard, root=root)
     changed = 0
     for r in results:
         changed += r.changed
@@ -77,50 +61,22 @@ def attach_command(
     return 0
 
 
-def serve_command(
-    url: str,
-    settings: Settings,
-    *,
-    host: str,
-    port: int,
-    allowed_hosts: list[str] | None = None,
-    err: Console | None = None,
-) -> int:
+def serve_command(ws: Workspace, *, host: str, port: int, allowed_hosts: list[str], err: Console) -> int:
     """Serve the web app on `host:port`. Requests must name the bound host, an allowed host
     (wiki.allowed_hosts, --allowed-host) or localhost: a DNS-rebinding page cannot read the app."""
     import uvicorn
 
-    from wiki.app import create_app
-
-    open_store(url).close()  # a bad URL or database fails here, as one clear line
-    hosts = serving_hosts(host, [*settings.wiki.allowed_hosts, *(allowed_hosts or [])])
-    if not is_loopback(host) and err is not None:
+    with ws:
+        app, hosts = web_app(ws, host, allowed_hosts)
+    if not is_loopback(host):
         err.print(
             f"[yellow]warning:[/yellow] serving on {shown(host)}, not a loopback address: anyone who can reach "
             f"this machine can read every hypothesis and debate (requests must name one of: {shown(', '.join(hosts))})",
             highlight=False,
             soft_wrap=True,
         )
-    app = create_app(url, settings.wiki, allowed_hosts=hosts)
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=serve_log_config())
     return 0
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1); False for 0.0.0.0 and anything else."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def serving_hosts(host: str, allowed: list[str]) -> list[str]:
-    """The Host header values the app accepts: the bound host (unless it is a wildcard address), then `allowed`."""
-    wildcard = host.strip("[]") in {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
-    hosts = ([] if wildcard else [host]) + allowed
-    return list(dict.fromkeys(hosts))
 
 
 def serve_log_config() -> dict[str, Any]:

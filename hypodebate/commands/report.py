@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from hypodebate.commands.show import NotFound
+from hypodebate.app.workspace import Workspace
 from report.data import ReportScopeError, load_report
 from report.render import render_html, render_markdown
+from safeio.errors import NotFound
 from safeio.files import write_atomic
 from safeio.text import display_url, safe_text
 from scoring.rubric import Rubric
-from store.engine import open_store
 
 
 def report_command(
@@ -29,14 +29,11 @@ def report_command(
     `rubric` (the configured one) supplies the dimension weights when its hash matches the verdicts';
     the default rubric is always known. Raises NotFound for an unknown batch or hypothesis id.
     """
-    sessions = open_store(url)
     try:
-        with sessions() as session:
+        with Workspace.at(url) as ws, ws.store() as session:
             data = load_report(session, batch_id=batch, hypothesis_id=hypothesis, rubric=rubric)
     except ReportScopeError as exc:
         raise NotFound(f"{exc} in {display_url(url)}") from None
-    finally:
-        sessions.close()
     output.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(output, render_html(data) if fmt == "html" else render_markdown(data))
     failed = len(data.failed)

@@ -2,49 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from debates.inputs import load_hypotheses
 from debates.runner import BatchResult
 from debates.runner import Progress as BatchProgress
-from hypodebate.api import run_batch_async
-from hypodebate.config import Settings
+from hypodebate.app import batch
+from hypodebate.app.options import DebateOptions
+from hypodebate.app.workspace import Workspace
+from hypodebate.commands.progress import demo_note, progress_bar
 from hypodebate.terminal import shown
 from scoring.measured import interval_text
-from store.demo import DEMO_WARNING
 
 
 def run_command(
-    paths: list[Path],
-    settings: Settings,
-    *,
-    out: Console,
-    err: Console,
-    db: str | None,
-    versions: list[str] | None = None,
-    **options: int | float | None,
+    ws: Workspace, paths: list[Path], options: DebateOptions, *, versions: list[str], out: Console, err: Console
 ) -> int:
+    """Debate the batch with a progress bar on `err`, then print it ranked on `out`; 1 when a debate failed."""
     # Read once: bad input fails here, before anything is printed or stored, and the batch reuses what was read.
     loaded = load_hypotheses(paths) if paths else None
-    if settings.llm.resolved_provider == "embedded":
-        err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
-    bar = Progress(
-        TextColumn("debates"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[step]}", markup=False),  # what runs now: "h-2600483e critique 1/1", "… judge 2/2"
-        TextColumn("{task.fields[status]}", markup=False),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
+    demo_note(ws.settings, err)
+    # the step is what runs now: "h-2600483e critique 1/1", "… judge 2/2"
+    bar = progress_bar(err, TextColumn("debates"), TextColumn("ETA"), TimeRemainingColumn())
     task = bar.add_task("debates", total=None, status="", step="starting")
 
     def update(p: BatchProgress) -> None:
@@ -56,16 +39,8 @@ def run_command(
         bar.update(task, total=p.total, completed=done, status=status, step=step)
 
     with bar:
-        result = asyncio.run(
-            run_batch_async(
-                paths,
-                settings=settings,
-                db=db,
-                progress=update,
-                versions=versions or [],
-                loaded=loaded,
-                **options,  # type: ignore[arg-type]
-            )
+        result = ws.run(
+            lambda ws: batch.run_batch(ws, paths, options, progress=update, versions=versions, loaded=loaded)
         )
     print_result(result, out, err)
     return 0 if result.ok else 1

@@ -5,35 +5,22 @@ from __future__ import annotations
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from debates.hypotheses import HYPOTHESIS_ID
-from hypodebate.config import Settings
+from hypodebate.app.show import check_id, find_hypothesis
+from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
-from safeio.errors import NotFound as NotFoundError
-from safeio.text import display_url
 from scoring.measured import interval_text
 from store import debates, rankings, repository
 from store.demo import DEMO_WARNING
-from store.engine import open_store
 from store.models import HypothesisRow
 from store.reports import latest_completed_debate
 
 
-class NotFound(NotFoundError):
-    """No such hypothesis in the database."""
-
-
-def show_command(hypothesis_id: str, url: str, settings: Settings, *, out: Console) -> int:
-    if not HYPOTHESIS_ID.fullmatch(hypothesis_id):
-        raise NotFound(f"{hypothesis_id!r}: not a hypothesis id (expected 'h-' and 8 lowercase hex digits)")
-    sessions = open_store(url)
-    try:
-        with sessions() as session:
-            h = debates.hypothesis(session, hypothesis_id)
-            if h is None:
-                raise NotFound(f"{hypothesis_id}: no such hypothesis in {display_url(url)}")
-            _show(session, h, out)
-    finally:
-        sessions.close()
+def show_command(ws: Workspace, hypothesis_id: str, *, out: Console) -> int:
+    """Print the hypothesis, its versions, its score on each scoreboard and its latest transcript; NotFound for a
+    malformed or unknown id."""
+    check_id(hypothesis_id)  # before the database is opened
+    with ws, ws.store() as session:
+        _show(session, find_hypothesis(session, hypothesis_id, ws.url), out)
     return 0
 
 

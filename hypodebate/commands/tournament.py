@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
 from debates.tournament import TournamentProgress, TournamentResult
-from hypodebate.api import run_tournament_async
-from hypodebate.config import Settings
+from hypodebate.app.options import DebateOptions, Pool
+from hypodebate.app.tournament import run_tournament
+from hypodebate.app.workspace import Workspace
+from hypodebate.commands.progress import demo_note, progress_bar
 from hypodebate.terminal import shown
+from safeio.errors import InputError
 from safeio.files import write_atomic
-from store.demo import DEMO_WARNING
 
 
 def tournament_command(
-    settings: Settings, *, out: Console, err: Console, json_path: Path | None, **options: Any
+    ws: Workspace,
+    pool: Pool,
+    options: DebateOptions,
+    *,
+    matches: int | None,
+    queue: bool,
+    out: Console,
+    err: Console,
+    json_path: Path | None,
 ) -> int:
-    if settings.llm.resolved_provider == "embedded":
-        err.print(f"[yellow]note:[/yellow] {DEMO_WARNING}")
-    bar = Progress(
-        TextColumn("comparisons"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[step]}", markup=False),
-        TextColumn("{task.fields[status]}", markup=False),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
+    """Rank the pool with a bar on `err`, print the ratings on `out` (and write them to `json_path`); 1 when a
+    comparison failed."""
+    if queue and options.budget_usd is not None:
+        raise InputError("--queue: budgets count one process's spending, and the workers spend it; run without --queue")
+    demo_note(ws.settings, err)
+    bar = progress_bar(err, TextColumn("comparisons"))
     task = bar.add_task("comparisons", total=0, step="", status="")
 
     def update(p: TournamentProgress) -> None:
@@ -41,7 +43,7 @@ def tournament_command(
         bar.update(task, total=p.planned, completed=p.done + p.failed, status=status, step=p.step)
 
     with bar:
-        result = asyncio.run(run_tournament_async(settings=settings, progress=update, **options))
+        result = ws.run(lambda ws: run_tournament(ws, pool, options, matches=matches, progress=update, queue=queue))
     print_tournament(result, out)
     if json_path is not None:
         write_atomic(json_path, (json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

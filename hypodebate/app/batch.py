@@ -1,0 +1,112 @@
+"""A batch: debate, score and store hypotheses here (`run_batch`), or queue one job per debate for the workers
+(`enqueue_batch`); `job_runner` builds the runner a queued job's options give."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.audit import Auditor
+from debates import queue as job_queue
+from debates.hypotheses import Hypothesis
+from debates.inputs import load_hypotheses, stored_versions
+from debates.runner import BatchResult, BatchRunner, Progress
+from debates.settings import DebateSettings
+from evidence.audit import counts
+from hypodebate.app.evidence import audit_evidence_in, judge_auditor
+from hypodebate.app.options import DebateOptions
+from hypodebate.app.workspace import Workspace
+from safeio.errors import InputError
+
+
+def _hypotheses(
+    ws: Workspace, files: Sequence[str | Path], versions: Sequence[str], loaded: Sequence[Hypothesis] | None
+) -> tuple[list[Hypothesis], str]:
+    """The batch's hypotheses (read from `files` unless `loaded`, or the stored `versions`) and its source."""
+    if versions and files:
+        raise InputError("give hypothesis files or --version ids, not both")
+    hypotheses = list(loaded) if loaded is not None else load_hypotheses(files) if files else []
+    return hypotheses, ", ".join(map(str, files)) or "versions " + ", ".join(versions)
+
+
+def _stored(ws: Workspace, versions: Sequence[str], hypotheses: list[Hypothesis]) -> list[Hypothesis]:
+    """The stored `versions` as they are (ids such as h-2600483e.v2), else `hypotheses`. Opens the store: a bad URL
+    or database fails here."""
+    store = ws.store
+    if not versions:
+        return hypotheses
+    with store() as session:
+        return stored_versions(session, versions)
+
+
+def batch_runner(ws: Workspace, settings: DebateSettings, auditor: Auditor | None, **given: Any) -> BatchRunner:
+    """A batch runner on the workspace (its store, client, rubric and prompts); `given`: its other keywords."""
+    return BatchRunner(**ws.runner_parts(), settings=settings, auditor=auditor, **given)
+
+
+async def run_batch(
+    ws: Workspace,
+    files: Sequence[str | Path],
+    options: DebateOptions,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    versions: Sequence[str] = (),
+    loaded: Sequence[Hypothesis] | None = None,
+) -> BatchResult:
+    """Debate every hypothesis of `files` (or the stored `versions`), score and store it; then refresh the evidence
+    audit of the batch's hypotheses. Re-running skips completed debates and resumes interrupted ones."""
+    hypotheses, source = _hypotheses(ws, files, versions, loaded)
+    debate_settings = options.debate(ws.settings)
+    hypotheses = _stored(ws, versions, hypotheses)
+    auditor = None
+    if ws.settings.evidence.judges_see_audit:
+        auditor, _ = await judge_auditor(ws, [(h.hypothesis_id, h) for h in hypotheses])
+    runner = batch_runner(
+        ws,
+        debate_settings,
+        auditor,
+        progress=progress,
+        budget_tokens=options.budget_tokens,
+        budget_usd=options.budget_usd,
+    )
+    result = await runner.run(hypotheses, source=source, stored=bool(versions))
+    # the debates' citations join the stored audit (resolved in code; `hypodebate evidence` checks their claims)
+    audit = await audit_evidence_in(ws, [h.hypothesis_id for h in hypotheses])
+    result.evidence = counts([i for a in audit.audits for i in a.items])
+    result.bibliography_entries = audit.entries
+    return result
+
+
+async def enqueue_batch(
+    ws: Workspace,
+    files: Sequence[str | Path],
+    options: DebateOptions,
+    *,
+    versions: Sequence[str] = (),
+    loaded: Sequence[Hypothesis] | None = None,
+) -> job_queue.Enqueued:
+    """Store the batch and defer one job per debate not yet done; returns at once (workers debate). The jobs carry
+    `options.job()` (rounds, judges); the workers' own config.yaml gives the rest."""
+    url = ws.queue_url()
+    hypotheses, source = _hypotheses(ws, files, versions, loaded)
+    hypotheses = _stored(ws, versions, hypotheses)
+    job_queue.install_schema(ws.store.engine)
+    # the client is never called here: the runner only states the protocol
+    runner = await job_runner(ws, options.job(), replicates=options.replicates)
+    async with job_queue.open_queue(url) as queue:
+        return await job_queue.enqueue(
+            queue, runner, hypotheses, source=source, options=options.job(), stored=bool(versions)
+        )
+
+
+async def job_runner(ws: Workspace, options: Mapping[str, Any], *, replicates: int | None = None) -> BatchRunner:
+    """The runner a job's options and this process's config.yaml give: `rounds` and `judges` override the config;
+    `early_stop`, `design` and `audit` (whether the judges read the evidence audit) are set by eval's arms."""
+    debate_settings = DebateOptions.of_job(options, replicates).debate(ws.settings)
+    if "early_stop" in options:
+        debate_settings = debate_settings.model_copy(update={"early_stop": bool(options["early_stop"])})
+    auditor = None
+    if options.get("audit", ws.settings.evidence.judges_see_audit):  # its protocol: each debate's audit comes later
+        auditor, _ = await judge_auditor(ws, [])
+    return batch_runner(ws, debate_settings, auditor, design=options.get("design", "symmetric-closing"))
