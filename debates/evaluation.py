@@ -20,13 +20,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.prompts import PromptSet
+from debates.eval_result import EvalResult, Figures, Interval, Lift, PairedInterval, ProtocolFigures
 from debates.graph import Design
 from debates.labelled import Labelled, LabelledSubject
 from debates.runner import BatchRunner, DebateDispatch, Progress, hypothesis_record
@@ -37,6 +38,7 @@ from scoring.rubric import Rubric
 from store import evaluation as store
 from store import repository
 from store import tournaments as tournament_store
+from store.models import ScoreboardRow
 
 ProtocolName = Literal["single", "debate", "pairwise"]
 PROTOCOLS: tuple[ProtocolName, ...] = ("single", "debate")  # the default; "pairwise" is asked for by name
@@ -83,7 +85,7 @@ class EvalRunner:
     debates_via: Callable[[Mapping[str, Any]], DebateDispatch] | None = None
     comparisons_via: Callable[[Mapping[str, Any]], Dispatch] | None = None
 
-    async def run(self, rows: Sequence[Labelled], plan: EvalPlan) -> dict[str, Any]:
+    async def run(self, rows: Sequence[Labelled], plan: EvalPlan) -> EvalResult:
         arms = [
             _Arm(f"{p}{'' if evidence else ':no-evidence'}", p, evidence)
             for evidence in ((True, False) if plan.no_evidence else (True,))
@@ -206,6 +208,30 @@ def _subject(row: Labelled, evidence: bool) -> LabelledSubject:
 # -- the figures ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ArmScores:
+    """One arm's scores on its scoreboard: each row's scores (row index -> one per replicate) and their mean, how
+    many landed on other scoreboards, and the debates or comparisons whose calls they cost."""
+
+    board_id: str | None
+    board: ScoreboardRow | None
+    per_item: dict[int, list[float]]
+    board_counts: Counter[str]
+    spent: list[str]
+    means: dict[int, float]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What every arm is measured against: the rows, their labels and strata, the bootstrap plan."""
+
+    rows: Sequence[Labelled]
+    labels: np.ndarray
+    strata: dict[str, list[int]]
+    plan: EvalPlan
+    replicates: int
+
+
 def _report(
     session: Session,
     rows: Sequence[Labelled],
@@ -214,67 +240,104 @@ def _report(
     hashes: dict[str, str],
     plan: EvalPlan,
     replicates: int,
-) -> dict[str, Any]:
+) -> EvalResult:
     labels = np.array([r.label for r in rows], dtype=int)
     strata, skipped = strata_of(rows)
-    protocols: dict[str, dict[str, Any]] = {}
+    scope = _Scope(rows, labels, strata, plan, replicates)
+    protocols: dict[str, ProtocolFigures] = {}
     item_scores: dict[str, dict[int, float]] = {}
-    boards: list[Any] = []
+    boards: list[ScoreboardRow] = []
     for arm in arms:
-        variant = subjects[arm.evidence]
-        by_hash = defaultdict(list)
-        for index, subject in enumerate(variant):
-            by_hash[subject.content_hash].append(index)
-        if arm.protocol == "pairwise":
-            board_id, per_item, board_counts, spent = _pairwise_scores(session, arm, hashes[arm.name], by_hash, plan)
-        else:
-            scores = store.protocol_scores(session, hashes[arm.name], by_hash)
-            board_counts = Counter(s.scoreboard_id for s in scores if s.scoreboard_id)
-            board_id = board_counts.most_common(1)[0][0] if board_counts else None
-            per_item = defaultdict(list)
-            for s in scores:
-                if s.scoreboard_id == board_id:
-                    for index in by_hash[s.content_hash]:
-                        per_item[index].append(s.mean)
-            spent = store.protocol_debates(session, hashes[arm.name], by_hash)
-        means = {i: float(np.mean(v)) for i, v in per_item.items()}
-        item_scores[arm.name] = means
-        board = store.scoreboards(session, [board_id]).get(board_id) if board_id else None
-        if board is not None:
-            boards.append(board)
-        usage = store.usage_of(session, spent)
-        protocol = board.protocol if board is not None else {}
-        calibrated = arm.protocol != "pairwise"
-        entry: dict[str, Any] = {
-            "design": "single-judge" if arm.protocol == "single" else protocol.get("design", "symmetric-closing"),
-            "evidence": arm.evidence,
-            "rounds": protocol.get("rounds"),
-            "judges": protocol.get("judges"),
-            "replicates": replicates,
-            "protocol_hash": hashes[arm.name],
-            "rubric_hash": board.rubric_hash if board is not None else None,
-            "scoreboard": board_id,
-            "judge_models": list(board.judge_models) if board is not None else [],
-            "other_scoreboards": sum(n for b, n in board_counts.items() if b != board_id),
-            "missing": len(rows) - len(means),
-            **_figures(rows, labels, means, plan, calibrated=calibrated),
-            "test_retest": _retest(per_item, replicates),
-            "calls": usage.calls,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "cost_usd": usage.cost_usd,
-        }
-        scored = sorted(means)
-        entry["calibration"] = (
-            [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])] if calibrated else []
-        )
-        entry["histogram"] = stats.histogram(labels[scored], [means[i] for i in scored])
-        entry["strata"] = {
+        scores = _arm_scores(session, arm, subjects[arm.evidence], hashes[arm.name], plan)
+        item_scores[arm.name] = scores.means
+        if scores.board is not None:
+            boards.append(scores.board)
+        usage = store.usage_of(session, scores.spent)
+        protocols[arm.name] = _arm_figures(scope, arm, scores, hashes[arm.name], usage)
+    models = sorted({str(m) for b in boards for m in b.judge_models})
+    return {
+        "title": "Evaluation against real outcomes",
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files": list(plan.files),
+        "rows": len(rows),
+        "sample": plan.sample,
+        "bootstrap": {"resamples": plan.resamples, "seed": plan.seed, "level": stats.LEVEL},
+        "model": ", ".join(models) or None,
+        "demo": any(b.demo for b in boards),
+        "base_rate": stats.base_rate(labels),
+        "base_rate_brier": stats.base_rate_brier(labels),
+        "protocols": protocols,
+        "lift": _lift(arms, item_scores, labels, plan),
+        "strata_skipped": skipped,
+    }
+
+
+def _arm_scores(
+    session: Session, arm: _Arm, variant: Sequence[LabelledSubject], protocol_hash: str, plan: EvalPlan
+) -> _ArmScores:
+    """The arm's scores on the scoreboard holding most of them (a tournament's ratings for the pairwise arm)."""
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for index, subject in enumerate(variant):
+        by_hash[subject.content_hash].append(index)
+    if arm.protocol == "pairwise":
+        board_id, per_item, board_counts, spent = _pairwise_scores(session, arm, protocol_hash, by_hash, plan)
+    else:
+        scores = store.protocol_scores(session, protocol_hash, by_hash)
+        board_counts = Counter(s.scoreboard_id for s in scores if s.scoreboard_id)
+        board_id = board_counts.most_common(1)[0][0] if board_counts else None
+        per_item = defaultdict(list)
+        for s in scores:
+            if s.scoreboard_id == board_id:
+                for index in by_hash[s.content_hash]:
+                    per_item[index].append(s.mean)
+        spent = store.protocol_debates(session, protocol_hash, by_hash)
+    board = store.scoreboards(session, [board_id]).get(board_id) if board_id else None
+    means = {i: float(np.mean(v)) for i, v in per_item.items()}
+    return _ArmScores(board_id, board, per_item, board_counts, spent, means)
+
+
+def _arm_figures(
+    scope: _Scope, arm: _Arm, scores: _ArmScores, protocol_hash: str, usage: store.Usage
+) -> ProtocolFigures:
+    """One arm's entry: what it ran under, its figures (overall, calibration, histogram, per stratum), its cost."""
+    board, means, rows, labels, plan = scores.board, scores.means, scope.rows, scope.labels, scope.plan
+    protocol = board.protocol if board is not None else {}
+    calibrated = arm.protocol != "pairwise"
+    scored = sorted(means)
+    return {
+        "design": "single-judge" if arm.protocol == "single" else protocol.get("design", "symmetric-closing"),
+        "evidence": arm.evidence,
+        "rounds": protocol.get("rounds"),
+        "judges": protocol.get("judges"),
+        "replicates": scope.replicates,
+        "protocol_hash": protocol_hash,
+        "rubric_hash": board.rubric_hash if board is not None else None,
+        "scoreboard": scores.board_id,
+        "judge_models": list(board.judge_models) if board is not None else [],
+        "other_scoreboards": sum(n for b, n in scores.board_counts.items() if b != scores.board_id),
+        "missing": len(rows) - len(means),
+        **_figures(rows, labels, means, plan, calibrated=calibrated),
+        "test_retest": _retest(scores.per_item, scope.replicates),
+        "calls": usage.calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd,
+        "calibration": [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])]
+        if calibrated
+        else [],
+        "histogram": stats.histogram(labels[scored], [means[i] for i in scored]),
+        "strata": {
             name: _figures(rows, labels, {i: means[i] for i in members if i in means}, plan, calibrated=calibrated)
-            for name, members in strata.items()
-        }
-        protocols[arm.name] = entry
-    lift = {}
+            for name, members in scope.strata.items()
+        },
+    }
+
+
+def _lift(
+    arms: Sequence[_Arm], item_scores: dict[str, dict[int, float]], labels: np.ndarray, plan: EvalPlan
+) -> dict[str, Lift]:
+    """Each arm's AUROC minus the single judge's on the same variant of the rows, on the rows both scored."""
+    lift: dict[str, Lift] = {}
     for evidence in sorted({a.evidence for a in arms}, reverse=True):
         suffix = "" if evidence else ":no-evidence"
         single = item_scores.get(f"single{suffix}")
@@ -290,23 +353,8 @@ def _report(
                 seed=plan.seed,
                 resamples=plan.resamples,
             )
-            lift[f"{name} − single{suffix}"] = {**estimate.as_dict(), "n": len(both)}
-    models = sorted({str(m) for b in boards for m in b.judge_models})
-    return {
-        "title": "Evaluation against real outcomes",
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": list(plan.files),
-        "rows": len(rows),
-        "sample": plan.sample,
-        "bootstrap": {"resamples": plan.resamples, "seed": plan.seed, "level": stats.LEVEL},
-        "model": ", ".join(models) or None,
-        "demo": any(b.demo for b in boards),
-        "base_rate": stats.base_rate(labels),
-        "base_rate_brier": stats.base_rate_brier(labels),
-        "protocols": protocols,
-        "lift": lift,
-        "strata_skipped": skipped,
-    }
+            lift[f"{name} − single{suffix}"] = cast(Lift, {**estimate.as_dict(), "n": len(both)})
+    return lift
 
 
 def _pairwise_scores(
@@ -328,7 +376,7 @@ def _pairwise_scores(
 
 def _figures(
     rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan, *, calibrated: bool = True
-) -> dict[str, Any]:
+) -> Figures:
     """n, positives, AUROC, Brier (and the base rate's), ECE and pairwise accuracy of the scored rows in `means`
     (index -> score).
     `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
@@ -341,15 +389,16 @@ def _figures(
         if pair is not None:
             pairs[(rows[i].dataset, pair)][rows[i].label] = means[i]
     whole = [p for p in pairs.values() if len(p) == 2]
-    accuracy = None
+    accuracy: PairedInterval | None = None
     if any(rows[i].row.pair is not None for i in range(len(rows))):
-        accuracy = stats.pairwise_accuracy(
+        paired = stats.pairwise_accuracy(
             [p[1] for p in whole], [p[0] for p in whole], seed=plan.seed, resamples=plan.resamples
-        ).as_dict()
+        )
+        accuracy = cast(PairedInterval, paired.as_dict())
     return {
         "n": len(scored),
         "positives": int(y.sum()),
-        "auroc": stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict(),
+        "auroc": cast(Interval, stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict()),
         "brier": stats.brier(y, s) if calibrated else None,
         # the bar a Brier score must beat on these very rows: every row scored at their base rate
         "base_rate_brier": stats.base_rate_brier(y) if calibrated else None,

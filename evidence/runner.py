@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +20,7 @@ from agents.prompts import PromptSet
 from agents.roles import TurnFailed
 from agents.settings import LLMSettings
 from agents.subject import Subject
-from agents.usage import CallRecord
+from agents.usage import Account
 from agents.verifier import ClaimCheck, ClaimVerifier
 from evidence.audit import Audited, JudgeAuditor, audit_version, with_checks
 from evidence.bibliography import Entry
@@ -33,9 +31,6 @@ from store import evidence as store
 from store.evidence import CitedTurn
 from store.models import BibEntryRow
 from store.tournaments import add_usage_commit
-
-# the claim check a task is asking for, so each call's usage is booked to it (asyncio tasks copy the context)
-_current_check: ContextVar[str | None] = ContextVar("claim_check", default=None)
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:
@@ -154,26 +149,21 @@ class AuditRunner:
         assert self.client is not None
         verifier = ClaimVerifier(self.client, self.prompts)
         slots = asyncio.Semaphore(self.concurrency)
+        account = Account(self.client.ledger)  # each check's calls are booked to it, stored with it
         done = 0
-        calls_of: dict[str, list[CallRecord]] = defaultdict(list)
-
-        def on_call(record: CallRecord) -> None:
-            cid = _current_check.get()
-            if cid is not None:
-                calls_of[cid].append(record)
 
         async def one(cid: str, statement: str, item: Audited) -> None:
             nonlocal done
             entry = item.resolution.entry
             assert isinstance(entry, BibEntryRow)
             async with slots:
-                _current_check.set(cid)
+                account.open(cid)
                 try:
                     check = await verifier.check(statement, item.claim, entry, draw_key=cid)
                 except (TurnFailed, LLMError) as exc:
                     result.failed.append((cid, exc.reason if isinstance(exc, TurnFailed) else str(exc)))
                     check = None
-            calls = calls_of.pop(cid, [])
+            calls = account.close(cid)
             usage = [c.usage_row(batch_id=None, debate_id=None, role="verifier") for c in calls]
             row = _check_row(cid, entry, item.claim, check, self.protocol) if check is not None else None
             with self.sessions() as session:
@@ -182,17 +172,17 @@ class AuditRunner:
                     result.checked += 1
                 else:
                     add_usage_commit(session, usage)
-            result.tokens += sum(c.prompt_tokens + c.completion_tokens for c in calls)
+            result.tokens += sum(c.total_tokens for c in calls)
             result.cost_usd += sum(c.cost_usd for c in calls)
             done += 1
             if self.progress is not None:
                 self.progress(done, len(pending))
 
-        self.client.ledger.listeners.append(on_call)
+        account.attach()
         try:
             await asyncio.gather(*(one(cid, statement, item) for cid, (statement, item) in pending.items()))
         finally:
-            self.client.ledger.listeners.remove(on_call)
+            account.detach()
 
 
 def _check_row(cid: str, entry: BibEntryRow, claim: str, check: ClaimCheck, protocol: str) -> dict[str, Any]:
