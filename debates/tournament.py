@@ -437,7 +437,7 @@ class TournamentRunner:
         hashes = play.hashes
         with self.sessions() as session:
             records = [
-                store.RatingRecord(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted
+                store.Rating(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted
             ]
             t_id = store.save_ratings_commit(session, pool, spec, stats, records)
             board = rankings.board(session, spec.id)

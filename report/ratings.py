@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from report.views import HypothesisRatingView, HypothesisView, RankingView, RatingView, TournamentView
+from report.views import HypothesisView, RankingView, RatingView, TournamentView
 from scoring.ratings import agreement
 from store import reports
 from store.scoreboards import Board
@@ -48,18 +48,11 @@ def batch_tournaments(
     views = []
     for standing in found:
         ratings = tuple(
-            RatingView(
-                rank=r.rank,
-                hypothesis_id=r.hypothesis_id,
+            RatingView.of(
+                r,
+                current=r.hypothesis_id in rows and rows[r.hypothesis_id].content_hash == r.content_hash,
                 title=titles.get((r.hypothesis_id, r.content_hash)) or titles.get(r.hypothesis_id, r.hypothesis_id),
                 in_report=r.hypothesis_id in shown,
-                current=r.hypothesis_id in rows and rows[r.hypothesis_id].content_hash == r.content_hash,
-                rating=r.rating,
-                lo=r.lo,
-                hi=r.hi,
-                wins=r.wins,
-                ties=r.ties,
-                losses=r.losses,
                 score=scores.get((r.hypothesis_id, r.content_hash)),
             )
             for r in standing.ratings
@@ -91,26 +84,13 @@ def _tournament_view(standing: Standing, ratings: tuple[RatingView, ...], first:
     )
 
 
-def hypothesis_ratings(session: Session, hypothesis_id: str | None) -> tuple[HypothesisRatingView, ...]:
+def hypothesis_ratings(session: Session, hypothesis_id: str | None) -> tuple[RatingView, ...]:
     """A hypothesis report's ratings in every tournament, current version first, then the busiest tournament."""
     if hypothesis_id is None:
         return ()
+    found = ratings_of(session, hypothesis_id)
     return tuple(
-        HypothesisRatingView(
-            tournament=found.tournament.id,
-            pool=found.tournament.pool,
-            board=scoreboard_view(found.tournament.board),
-            rank=found.rating.rank,
-            of=found.tournament.hypotheses,
-            matches=found.tournament.matches,
-            position_bias=found.tournament.position_bias,
-            current=found.current,
-            rating=found.rating.rating,
-            lo=found.rating.lo,
-            hi=found.rating.hi,
-            wins=found.rating.wins,
-            ties=found.rating.ties,
-            losses=found.rating.losses,
-        )
-        for found in ratings_of(session, hypothesis_id)
+        RatingView.of(r, tournament=replace(t, board=scoreboard_view(t.board)), current=bool(r.current))
+        for r in found
+        if (t := r.tournament) is not None
     )

@@ -11,8 +11,7 @@ from typing import Any
 from debates.graph import DebateState, PriorTurn, next_step
 from report.views import AssessmentView, ClosingView, DebateView, PointView, RoundView, TurnView, VerdictView
 from scoring.composite import panel
-from store.models import DebateRow, HypothesisVersionRow
-from store.reports import PanelScore
+from store.models import DebateRow, HypothesisVersionRow, ScoreRow
 
 _NODE_STEP = {
     "open_debate": "opening",
@@ -57,7 +56,7 @@ def debate_view(
     title: str,
     turns: list[TurnView],
     verdicts: list[VerdictView],
-    score: PanelScore | None,
+    score: ScoreRow | None,
     versions: Versions,
 ) -> DebateView:
     opening = next((t for t in turns if t.step == "opening"), None)
@@ -68,7 +67,7 @@ def debate_view(
     n = 0
     board_id: str | None = None
     if score is not None:
-        mean, spread, n, board_id = score
+        mean, spread, n, board_id = score.mean, score.spread, score.n, score.scoreboard_id
     elif row.status == "completed" and verdicts:
         p = panel([v.composite for v in verdicts])  # shown for the debate; on no scoreboard, so never ranked
         mean, spread, n = p.mean, p.spread, p.n

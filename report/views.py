@@ -19,6 +19,7 @@ from typing import Any, Literal
 from scoring.measured import Measured, measured_text
 from store.reports import Audit
 from store.scoreboards import Board
+from store.tournaments import Rating
 
 Scope = Literal["batch", "all"]
 
@@ -240,30 +241,30 @@ def rating_text(rating: float, lo: float, hi: float) -> str:
     return f"{rating:.0f} [{lo:.0f}, {hi:.0f}]"
 
 
-@dataclass(frozen=True, slots=True)
-class RatingView:
-    """One hypothesis version's rating in a tournament, beside its rubric score on the report's first scoreboard."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RatingView(Rating):
+    """A hypothesis version's rating in a tournament (the store's `Rating`) as the report shows it: a row of a batch
+    tournament's table, with the version's title and its rubric score beside it, or, in a hypothesis report, the
+    hypothesis's rating with its tournament."""
 
-    rank: int
-    hypothesis_id: str
-    title: str
-    in_report: bool  # the hypothesis has a section in this report: its title links there
     current: bool  # the rated version is the hypothesis's current one
-    rating: float  # Elo-like: 1500 + 400 log10 odds
-    lo: float
-    hi: float
-    wins: int
-    ties: int
-    losses: int
-    score: float | None  # the same version's rubric score on the report's first scoreboard; None: not scored there
+    title: str = ""
+    in_report: bool = False  # the hypothesis has a section in this report: its title links there
+    score: float | None = None  # the version's rubric score on the report's first scoreboard; None: not scored there
+
+    @classmethod
+    def of(cls, rating: Rating, **shown: Any) -> RatingView:
+        """The store's rating with what the report adds to it (`current` at least)."""
+        return cls(**{**vars(rating), **shown})
 
     @property
     def text(self) -> str:
         return rating_text(self.rating, self.lo, self.hi)
 
     @property
-    def record(self) -> str:
-        return f"{self.wins}/{self.ties}/{self.losses}"
+    def position_bias_text(self) -> str:
+        """Its tournament's position bias (`—` without a tournament)."""
+        return percent(self.tournament.position_bias if self.tournament is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,38 +296,6 @@ class TournamentView:
         if self.tau is None:
             return f"Kendall tau: not defined over {shared}"
         return f"Kendall tau {self.tau:.2f} over {shared}"
-
-
-@dataclass(frozen=True, slots=True)
-class HypothesisRatingView:
-    """The report's hypothesis's rating in one tournament (of any pool)."""
-
-    tournament: str
-    pool: str
-    board: Board
-    rank: int
-    of: int  # hypotheses in the tournament's pool
-    matches: int
-    position_bias: float | None
-    current: bool
-    rating: float
-    lo: float
-    hi: float
-    wins: int
-    ties: int
-    losses: int
-
-    @property
-    def text(self) -> str:
-        return rating_text(self.rating, self.lo, self.hi)
-
-    @property
-    def record(self) -> str:
-        return f"{self.wins}/{self.ties}/{self.losses}"
-
-    @property
-    def position_bias_text(self) -> str:
-        return percent(self.position_bias)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,4 +347,4 @@ class ReportData:
     rubric_known: bool  # False when some verdict was scored under a rubric whose weights are not known here
     demo_warning: str | None  # set when any debate shown was argued or judged by the embedded demo model
     tournaments: tuple[TournamentView, ...] = ()  # the batch's tournaments (pool batch:<id>), most matches first
-    ratings: tuple[HypothesisRatingView, ...] = ()  # a hypothesis report: that hypothesis's ratings
+    ratings: tuple[RatingView, ...] = ()  # a hypothesis report: that hypothesis's ratings

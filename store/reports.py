@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from safeio.citations import STATUSES as AUDIT_STATUSES
 from safeio.citations import Status as AuditStatus
@@ -38,7 +38,6 @@ from store.repository import chunks
 
 ScoreKey = tuple[str, str, str]  # (scoreboard id, hypothesis id, content hash of the version)
 Usage = tuple[int, int, int, float]  # calls, prompt tokens, completion tokens, dollars
-PanelScore = tuple[float, float, int, str | None]  # a debate's panel: mean, spread, n, scoreboard id
 
 
 # -- the scope ------------------------------------------------------------------------------------
@@ -107,9 +106,11 @@ def verdicts_in(session: Session, scope: Select[Any]) -> dict[str, list[dict[str
     return out
 
 
-def panel_scores_in(session: Session, scope: Select[Any]) -> dict[str, PanelScore]:
-    query = select(ScoreRow.debate_id, ScoreRow.mean, ScoreRow.spread, ScoreRow.n, ScoreRow.scoreboard_id)
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in session.execute(query.where(ScoreRow.debate_id.in_(scope)))}
+def panel_scores_in(session: Session, scope: Select[Any]) -> dict[str, ScoreRow]:
+    """Each scored debate's stored panel score (mean, spread, n of its judges' composites) and its scoreboard."""
+    shown = load_only(ScoreRow.debate_id, ScoreRow.mean, ScoreRow.spread, ScoreRow.n, ScoreRow.scoreboard_id)
+    query = select(ScoreRow).options(shown).where(ScoreRow.debate_id.in_(scope))
+    return {row.debate_id: row for row in session.scalars(query)}
 
 
 def _hypothesis_ids(scope: Select[Any]) -> Select[tuple[str]]:

@@ -221,7 +221,12 @@ def add_usage_commit(session: Session, usage: Sequence[dict[str, Any]]) -> None:
 
 
 @dataclass(frozen=True)
-class RatingRecord:
+class Rating:
+    """A hypothesis version's rating in one tournament: Bradley-Terry on an Elo-like scale (1500 + 400 log10 odds),
+    with its 95% interval and its record of matches. A writer gives it without a rank (the order it is saved in
+    ranks it); read back it has its rank and, read for one hypothesis (`ratings_of`), its tournament and whether
+    the rated version is the hypothesis's current one."""
+
     hypothesis_id: str
     content_hash: str
     rating: float
@@ -230,6 +235,29 @@ class RatingRecord:
     wins: int
     ties: int
     losses: int
+    rank: int = 0  # 1 = best; 0: not saved yet
+    tournament: Standing | None = None
+    current: bool | None = None  # None: not asked
+
+    @property
+    def record(self) -> str:
+        """Wins/ties/losses: `5/1/0`."""
+        return f"{self.wins}/{self.ties}/{self.losses}"
+
+    def columns(self, rank: int) -> dict[str, Any]:
+        """Its rating row's columns (the tournament's id aside), ranked `rank`."""
+        return {
+            "hypothesis_id": self.hypothesis_id,
+            "content_hash": self.content_hash,
+            "rank": rank,
+            **{name: getattr(self, name) for name in ("rating", "lo", "hi", "wins", "ties", "losses")},
+        }
+
+    @classmethod
+    def of(cls, row: RatingRow, tournament: Standing | None = None, current: bool | None = None) -> Rating:
+        """The rating a stored row holds."""
+        figures = (row.rating, row.lo, row.hi, row.wins, row.ties, row.losses)
+        return cls(row.hypothesis_id, row.content_hash, *figures, row.rank, tournament, current)
 
 
 @dataclass(frozen=True)
@@ -246,7 +274,7 @@ def tournament_id(pool: str, scoreboard_id: str) -> str:
 
 
 def save_ratings_commit(
-    session: Session, pool: str, board: Board, stats: TournamentStats, ratings: Sequence[RatingRecord]
+    session: Session, pool: str, board: Board, stats: TournamentStats, ratings: Sequence[Rating]
 ) -> str:
     """Replace the pool's ratings on `board` with a new fit (ratings best first); returns the tournament id."""
     board_id = ensure_scoreboard(session, board)
@@ -266,7 +294,7 @@ def save_ratings_commit(
     if ratings:
         session.execute(
             insert(RatingRow),
-            [{"tournament_id": t_id, "rank": rank, **r.__dict__} for rank, r in enumerate(ratings, 1)],
+            [{"tournament_id": t_id, **r.columns(rank)} for rank, r in enumerate(ratings, 1)],
         )
     session.commit()
     return t_id
@@ -284,7 +312,7 @@ class Standing:
     matches: int
     position_bias: float | None
     first_share: float | None
-    ratings: list[RatingRow]
+    ratings: list[Rating]
 
 
 def _standing(session: Session, row: TournamentRow, *, with_ratings: bool = True) -> Standing | None:
@@ -300,7 +328,7 @@ def _standing(session: Session, row: TournamentRow, *, with_ratings: bool = True
         row.matches,
         row.position_bias,
         row.first_share,
-        list(row.ratings) if with_ratings else [],
+        [Rating.of(r) for r in row.ratings] if with_ratings else [],
     )
 
 
@@ -319,33 +347,25 @@ def standing(session: Session, tournament: str) -> Standing | None:
     return None if row is None else _standing(session, row)
 
 
-@dataclass(frozen=True)
-class HypothesisRating:
-    """A hypothesis's rating in one tournament (its pool, scoreboard and rank among how many)."""
-
-    rating: RatingRow
-    tournament: Standing
-    current: bool  # the rated version is the hypothesis's current one
-
-
-def current_ratings(session: Session, tournament_id: str) -> dict[str, RatingRow]:
+def current_ratings(session: Session, tournament_id: str) -> dict[str, Rating]:
     """A tournament's ratings of hypotheses as they are now (a rating of an earlier version rates other content)."""
     query = (
         select(RatingRow)
         .join(HypothesisRow, HypothesisRow.id == RatingRow.hypothesis_id)
         .where(RatingRow.tournament_id == tournament_id, RatingRow.content_hash == HypothesisRow.content_hash)
     )
-    return {r.hypothesis_id: r for r in session.scalars(query)}
+    return {r.hypothesis_id: Rating.of(r) for r in session.scalars(query)}
 
 
-def ratings_of(session: Session, hypothesis_id: str) -> list[HypothesisRating]:
-    """Every tournament rating of a hypothesis, current version first, then the busiest tournament."""
+def ratings_of(session: Session, hypothesis_id: str) -> list[Rating]:
+    """Every tournament rating of a hypothesis, each with its tournament (its figures, not its other ratings):
+    current version first, then the busiest tournament."""
     h = session.get(HypothesisRow, hypothesis_id)
     rows = list(session.scalars(select(RatingRow).where(RatingRow.hypothesis_id == hypothesis_id)))
-    found = []
+    found: list[Rating] = []
     for r in rows:
         t = session.get(TournamentRow, r.tournament_id)
         s = None if t is None else _standing(session, t, with_ratings=False)
         if s is not None:
-            found.append(HypothesisRating(r, s, h is not None and r.content_hash == h.content_hash))
+            found.append(Rating.of(r, s, h is not None and r.content_hash == h.content_hash))
     return sorted(found, key=lambda x: (not x.current, -x.tournament.matches, x.tournament.id))

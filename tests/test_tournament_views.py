@@ -33,7 +33,7 @@ from store.rankings import board, board_of, linked_boards, ranking, scoreboards
 from store.related import linked
 from store.repository import ensure_scoreboard
 from store.scoreboards import Board
-from store.tournaments import RatingRecord, TournamentStats, save_ratings_commit
+from store.tournaments import Rating, TournamentStats, save_ratings_commit
 from tests.xss import assert_inert
 from wiki.app import create_app
 from wiki.block import START
@@ -60,10 +60,10 @@ HYPOTHESES = [
     ("h-0000000d", "Delta TREM2 gene therapy", 0.24),
 ]
 RATINGS = [  # best first
-    RatingRecord("h-0000000d", "hash-d", 1612.4, 1540.2, 1684.9, 5, 1, 0),
-    RatingRecord("h-0000000c", "hash-c", 1538.0, 1470.0, 1606.0, 3, 1, 2),
-    RatingRecord("h-0000000b", "hash-b", 1461.6, 1391.1, 1532.3, 2, 1, 3),
-    RatingRecord("h-0000000a", "hash-a", 1388.0, 1315.5, 1460.1, 0, 1, 5),
+    Rating("h-0000000d", "hash-d", 1612.4, 1540.2, 1684.9, 5, 1, 0),
+    Rating("h-0000000c", "hash-c", 1538.0, 1470.0, 1606.0, 3, 1, 2),
+    Rating("h-0000000b", "hash-b", 1461.6, 1391.1, 1532.3, 2, 1, 3),
+    Rating("h-0000000a", "hash-a", 1388.0, 1315.5, 1460.1, 0, 1, 5),
 ]
 STATS = TournamentStats(hypotheses=4, comparisons=12, matches=6, position_bias=0.125, first_share=0.55)
 PAGE = f"""\
@@ -452,7 +452,7 @@ def test_rank_by_rating_finds_rated_hypotheses_far_down_the_score_order(tmp_path
     try:
         with sessions() as session:
             _add_unlinked(session, "h-0000000e", 0.9)
-            best = RatingRecord("h-0000000e", "hash-e", 1700.0, 1650.0, 1750.0, 6, 0, 0)
+            best = Rating("h-0000000e", "hash-e", 1700.0, 1650.0, 1750.0, 6, 0, 0)
             tournament = save_ratings_commit(session, f"page:{SLUG}", PAIRWISE, STATS, [best, RATINGS[0], RATINGS[1]])
             page = session.get_one(PageRow, SLUG)
 

@@ -168,13 +168,13 @@ def _ratings(session: Session, hypothesis_id: str, version_of: dict[str, str]) -
     return [
         from_row(
             Rating,
-            found.rating,
+            found,
             tournament=found.tournament.id,
             pool=found.tournament.pool,
             scoreboard=board_schema(found.tournament.board),
             of=found.tournament.hypotheses,
             current=found.current,
-            version_id=version_of.get(found.rating.content_hash),
+            version_id=version_of.get(found.content_hash),
             matches=found.tournament.matches,
             position_bias=found.tournament.position_bias,
         )
