@@ -23,6 +23,7 @@ import operator
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -109,44 +110,48 @@ def next_step(state: DebateState) -> NodeName:
     return "close" if critiques >= state["rounds"] else "critique"
 
 
-async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
-    ctx = runtime.context
-    call_priority.set(step_priority(state, "open_debate"))
-    ctx.announce("opening")
-    result = await ctx.roles.opening(ctx.hypothesis, ctx.draw_key)
+async def _turn(
+    state: DebateState, ctx: DebateContext, node: NodeName, announced: str, speak: Callable[[], Awaitable[TurnResult]]
+) -> dict[str, list[PriorTurn]]:
+    """One speaker's turn: its calls get the step's priority, it is announced, asked, and recorded as it lands."""
+    call_priority.set(step_priority(state, node))
+    ctx.announce(announced)
+    result = await speak()
     await ctx.record(result)
     return {"transcript": [PriorTurn.of(result)]}
+
+
+def _critiques(state: DebateState) -> int:
+    return sum(1 for t in state["transcript"] if t.step == "critique")
+
+
+async def open_debate(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
+    ctx = runtime.context
+    return await _turn(state, ctx, "open_debate", "opening", partial(ctx.roles.opening, ctx.hypothesis, ctx.draw_key))
 
 
 async def critique(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
-    ctx = runtime.context
-    round_ = sum(1 for t in state["transcript"] if t.step == "critique") + 1
-    call_priority.set(step_priority(state, "critique"))
-    ctx.announce(f"critique {round_}/{state['rounds']}")
-    result = await ctx.roles.critique(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
-    await ctx.record(result)
-    return {"transcript": [PriorTurn.of(result)]}
+    return await _exchange(state, runtime.context, "critique", _critiques(state) + 1)
 
 
 async def rebut(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
-    ctx = runtime.context
-    round_ = sum(1 for t in state["transcript"] if t.step == "critique")
-    call_priority.set(step_priority(state, "rebut"))
-    ctx.announce(f"rebuttal {round_}/{state['rounds']}")
-    result = await ctx.roles.rebuttal(ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
-    await ctx.record(result)
-    return {"transcript": [PriorTurn.of(result)]}
+    return await _exchange(state, runtime.context, "rebut", _critiques(state))
+
+
+async def _exchange(
+    state: DebateState, ctx: DebateContext, node: Literal["critique", "rebut"], round_: int
+) -> dict[str, list[PriorTurn]]:
+    """Round `round_`'s critique or its rebuttal, each side reading the transcript so far."""
+    ask, named = (ctx.roles.critique, "critique") if node == "critique" else (ctx.roles.rebuttal, "rebuttal")
+    speak = partial(ask, ctx.hypothesis, state["transcript"], round_, state["rounds"], ctx.draw_key)
+    return await _turn(state, ctx, node, f"{named} {round_}/{state['rounds']}", speak)
 
 
 async def close(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
     """The critic's closing word, so that neither side has more turns or the last word by design."""
     ctx = runtime.context
-    round_ = sum(1 for t in state["transcript"] if t.step == "critique")
-    call_priority.set(step_priority(state, "close"))
-    ctx.announce("closing")
-    result = await ctx.roles.closing(ctx.hypothesis, state["transcript"], round_, ctx.draw_key)
-    await ctx.record(result)
-    return {"transcript": [PriorTurn.of(result)]}
+    speak = partial(ctx.roles.closing, ctx.hypothesis, state["transcript"], _critiques(state), ctx.draw_key)
+    return await _turn(state, ctx, "close", "closing", speak)
 
 
 async def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, list[PriorTurn]]:
