@@ -244,14 +244,14 @@ async def test_a_page_block_defaults_to_the_scoreboard_with_most_debates(two, db
     assert cli.invoke(app, ["pages", "import", str(page), "--root", str(tmp_path), "--db", db]).exit_code == 0
     assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
-    assert "judge: judge-a" in text and "(2 debates)" in text
+    assert "judge: judge-a" in text and "between 2 debates" in text
     # more debates on judge-b's scoreboard: the page's default follows (nothing stale is cached)
     await runner(server, db, llm={"models": {"judge": "judge-b"}}, rounds=1, judges=1, replicates=3).run(
         two, source="c"
     )
     assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
-    assert "judge: judge-b" in text and "(3 debates)" in text and "judge-a" not in text
+    assert "judge: judge-b" in text and "between 3 debates" in text and "judge-a" not in text
 
 
 async def test_demo_scores_are_marked_on_the_block(two, db, tmp_path):
