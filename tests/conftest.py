@@ -8,10 +8,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from tests.loopback import LoopbackServer
+    from tests.wiki_db import WikiDb
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 _LOCAL_NAMES = {"localhost", "testserver", "fake.local", "embedded.local"}
@@ -100,9 +106,57 @@ def judge_server() -> Iterator[Any]:
 
 
 @pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """A loopback OpenAI-compatible server whose judges score 6 plus their seat (tests.helpers.debater_server)."""
+    from tests.helpers import debater_server
+
+    server = debater_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slow_server() -> Iterator[LoopbackServer]:
+    """A loopback server playing every role that answers each call after 30 ms: runs that share it overlap, and a
+    kill lands mid-batch."""
+    from tests.loopback import LoopbackServer
+
+    server = LoopbackServer(latency=0.03).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def db(tmp_path: Path) -> str:
-    """A fresh SQLite database URL (modules with a database of their own override it)."""
+    """The URL of a fresh SQLite database."""
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh database: SQLite, and PostgreSQL where HYPODEBATE_TEST_POSTGRES_URL names a server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'any.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="module")
+def wiki_db(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
+    """The wiki tests' database of debated hypotheses and its two pages (tests.wiki_db), built once per module."""
+    from tests.wiki_db import build_wiki_db
+
+    return build_wiki_db(tmp_path_factory.mktemp("wiki"))
+
+
+@pytest.fixture(scope="module")
+def client(served_url: str) -> Iterator[TestClient]:
+    """The web app on the database the module's `served_url` fixture names, as a browser on localhost asks it."""
+    from fastapi.testclient import TestClient
+
+    from wiki.app import create_app
+
+    with TestClient(create_app(served_url), base_url="http://localhost") as client:
+        yield client
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,11 @@ from sqlalchemy import create_engine, text
 from agents.prompts import load_prompts
 from debates.runner import BatchRunner
 from debates.settings import DebateSettings
+from hypodebate.config import Settings, load_settings
 from scoring.rubric import Rubric
 from store.engine import open_store
-from tests.fakes import ScriptedServer
+from tests.fakes import FakeDebater, ScriptedServer
+from tests.loopback import LoopbackServer
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "neurodegeneration.yaml"
@@ -37,6 +40,27 @@ hypotheses:
 
 
 OPEN_ENGINES: list[Any] = []
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_for(server: LoopbackServer, folder: Path, *, concurrency: int = 4, extra: str = "") -> Settings:
+    """Settings that send every call to `server` with `concurrency` call slots, read from a config.yaml written
+    in `folder` (`extra`: more YAML appended to it)."""
+    config = folder / "config.yaml"
+    config.write_text(f"llm:\n  concurrency: {concurrency}\n" + extra, encoding="utf-8")
+    return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
+
+
+def debater_server() -> LoopbackServer:
+    """A started loopback server playing every role, each judge scoring 6 plus its seat number on every dimension
+    (a panel of two: 7 and 8); the caller stops it."""
+    return LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
 
 
 def runner(server: ScriptedServer, url: str, llm: dict[str, Any] | None = None, **debate: Any) -> BatchRunner:

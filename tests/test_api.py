@@ -8,22 +8,20 @@ from pathlib import Path
 import pytest
 
 from hypodebate.api import run_batch, run_batch_async
-from hypodebate.config import load_settings
-from tests.fakes import FakeDebater
+from hypodebate.config import Settings, load_settings
 from tests.helpers import TWO
 from tests.loopback import LoopbackServer
 
 
 @pytest.fixture
-def setup(tmp_path: Path):
-    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+def setup(server: LoopbackServer, tmp_path: Path) -> tuple[Path, Settings, str]:
+    """The two hypotheses' file, default settings that call `server`, and a database URL."""
     path = tmp_path / "two.yaml"
     path.write_text(TWO, encoding="utf-8")
     config = tmp_path / "config.yaml"
     config.write_text("{}\n")
     settings = load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-x"})
-    yield path, settings, f"sqlite:///{tmp_path / 'x.db'}"
-    server.stop()
+    return path, settings, f"sqlite:///{tmp_path / 'x.db'}"
 
 
 async def test_run_batch_works_inside_a_running_event_loop_as_in_a_notebook(setup):

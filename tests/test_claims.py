@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from store.claims import debate_locks
 from store.engine import open_store
 from tests.helpers import REPO
@@ -26,17 +24,10 @@ time.sleep(600)
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'locks.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-def test_a_lock_is_busy_while_its_holder_lives_and_free_once_it_is_killed(url):
-    store = open_store(url)
+def test_a_lock_is_busy_while_its_holder_lives_and_free_once_it_is_killed(any_db):
+    store = open_store(any_db)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, url], cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ}
+        [sys.executable, "-c", HOLD, any_db], cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ}
     )
     locks = debate_locks(store.engine)
     try:
@@ -59,8 +50,8 @@ def test_a_lock_is_busy_while_its_holder_lives_and_free_once_it_is_killed(url):
         store.close()
 
 
-def test_one_process_never_takes_a_lock_twice_and_releases_only_its_own(url):
-    store = open_store(url)
+def test_one_process_never_takes_a_lock_twice_and_releases_only_its_own(any_db):
+    store = open_store(any_db)
     first, second = debate_locks(store.engine), debate_locks(store.engine)
     try:
         assert first.acquire("d-1")

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from hypodebate.cli import app
-from tests.fakes import FakeDebater
 from tests.helpers import EXAMPLE
 from tests.loopback import LoopbackServer
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def server():
-    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
-    yield server
-    server.stop()
 
 
 def test_run_prints_the_ranked_table_then_show_prints_the_transcript(server, tmp_path):

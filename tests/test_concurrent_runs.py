@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from debates.inputs import load_hypotheses
 from hypodebate.cli import app
 from tests.helpers import EXAMPLE, query_rows, start_run
-from tests.loopback import LoopbackServer
 
 
-@pytest.fixture
-def server():
-    server = LoopbackServer(latency=0.02).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
-    server.wait_for_keys(2)  # no answer until both processes are calling: they really run side by side
-    first = start_run(server.url, db, "sk-test-first")
-    second = start_run(server.url, db, "sk-test-second")
+def test_two_processes_on_the_same_batch_never_run_a_debate_twice(slow_server, any_db):
+    slow_server.wait_for_keys(2)  # no answer until both processes are calling: they really run side by side
+    first = start_run(slow_server.url, any_db, "sk-test-first")
+    second = start_run(slow_server.url, any_db, "sk-test-second")
     results = [p.communicate(timeout=180) for p in (first, second)]
     expected = len(load_hypotheses([EXAMPLE]))
     for process, (_, err) in zip((first, second), results, strict=True):
@@ -36,21 +20,21 @@ def test_two_processes_on_the_same_batch_never_run_a_debate_twice(server, db):
         assert "error" not in err.lower() and "Traceback" not in err
     # every debate ran once: one completed debate per hypothesis, 6 turns and 2 verdicts each
     completed = "sum(case when status = 'completed' then 1 else 0 end)"
-    assert query_rows(db, f"select count(*), {completed} from debates") == [(expected, expected)]
-    assert query_rows(db, "select count(*) from verdicts") == [(2 * expected,)]
-    assert query_rows(db, "select count(*) from turns") == [(6 * expected,)]
-    assert query_rows(db, "select count(*) from scores") == [(expected,)]
-    assert query_rows(db, "select count(*) from debates where status <> 'completed'") == [(0,)]
+    assert query_rows(any_db, f"select count(*), {completed} from debates") == [(expected, expected)]
+    assert query_rows(any_db, "select count(*) from verdicts") == [(2 * expected,)]
+    assert query_rows(any_db, "select count(*) from turns") == [(6 * expected,)]
+    assert query_rows(any_db, "select count(*) from scores") == [(expected,)]
+    assert query_rows(any_db, "select count(*) from debates where status <> 'completed'") == [(0,)]
     # the work was shared: both processes debated, and between them each hypothesis exactly once
     done = [int(err.split(" debated,")[0].split()[-1]) for _, err in results]
     assert sum(done) == expected
     assert all(n > 0 for n in done), done
-    assert all(server.calls_by_key[f"Bearer sk-test-{name}"] > 0 for name in ("first", "second"))
+    assert all(slow_server.calls_by_key[f"Bearer sk-test-{name}"] > 0 for name in ("first", "second"))
 
 
-def test_read_only_database_gives_one_error_and_loses_nothing(server, tmp_path):
+def test_read_only_database_gives_one_error_and_loses_nothing(slow_server, tmp_path):
     path = tmp_path / "ro.db"
-    env = {"OPENAI_BASE_URL": server.url}
+    env = {"OPENAI_BASE_URL": slow_server.url}
     runner = CliRunner()
     first = runner.invoke(
         app, ["run", str(EXAMPLE), "--db", f"sqlite:///{path}", "--rounds", "1", "--judges", "1"], env=env
@@ -66,14 +50,16 @@ def test_read_only_database_gives_one_error_and_loses_nothing(server, tmp_path):
     assert query_rows(f"sqlite:///{path}", "select id, status from debates order by id") == before
 
 
-def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(server, tmp_path, monkeypatch):
+def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(slow_server, tmp_path, monkeypatch):
     import store.engine
 
     path = tmp_path / "full.db"
     db = f"sqlite:///{path}"
     runner = CliRunner()
     first = runner.invoke(
-        app, ["run", str(EXAMPLE), "--db", db, "--rounds", "1", "--judges", "1"], env={"OPENAI_BASE_URL": server.url}
+        app,
+        ["run", str(EXAMPLE), "--db", db, "--rounds", "1", "--judges", "1"],
+        env={"OPENAI_BASE_URL": slow_server.url},
     )
     assert first.exit_code == 0, first.output
     pages = query_rows(db, "pragma page_count")[0][0]
@@ -87,7 +73,9 @@ def test_full_disk_mid_batch_gives_one_error_and_keeps_committed_debates(server,
 
     monkeypatch.setattr(store.engine, "_sqlite_pragmas", full_disk)
     again = runner.invoke(
-        app, ["run", str(EXAMPLE), "--db", db, "--rounds", "2", "--judges", "2"], env={"OPENAI_BASE_URL": server.url}
+        app,
+        ["run", str(EXAMPLE), "--db", db, "--rounds", "2", "--judges", "2"],
+        env={"OPENAI_BASE_URL": slow_server.url},
     )
     assert again.exit_code == 2, again.output
     lines = [line for line in again.stderr.splitlines() if line.startswith("error:")]

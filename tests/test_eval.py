@@ -25,13 +25,11 @@ from debates.inputs import InputError, load_hypotheses
 from debates.labelled import load_labelled, stratified_sample
 from hypodebate.api import run_eval
 from hypodebate.cli import app
-from hypodebate.config import load_settings
 from store.engine import open_store
 from store.models import EvalItemRow, HypothesisRow
 from store.pages import hypothesis_entity_sources
 from tests.fakes import Reply, synthesize
-from tests.helpers import query_rows
-from tests.loopback import LoopbackServer
+from tests.helpers import query_rows, settings_for
 
 DEV = Path(__file__).resolve().parents[1] / "examples" / "eval"
 TARGETS = DEV / "target_disease_outcomes.dev.jsonl"
@@ -86,7 +84,9 @@ def test_the_pairwise_protocol_ranks_rows_by_tournament_and_recovers_a_known_ski
     judge = SkilledJudge(latent)
     server = judge_server(judge)
     db = f"sqlite:///{tmp_path / 'e.db'}"
-    result = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single", "pairwise"])
+    result = run_eval(
+        path, settings=settings_for(server, tmp_path, concurrency=16), db=db, protocols=["single", "pairwise"]
+    )
     pairwise = result["protocols"]["pairwise"]
     assert pairwise["design"] == "pairwise" and pairwise["n"] == 40 and pairwise["missing"] == 0
     truth = float(norm.cdf(1 / math.sqrt(2)))
@@ -98,7 +98,9 @@ def test_the_pairwise_protocol_ranks_rows_by_tournament_and_recovers_a_known_ski
     compared = [p for p in judge.prompts if "of the tournament" in p]
     assert compared and all("It has not been debated yet." in p and "label" not in p for p in compared)
     calls = server.calls
-    again = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single", "pairwise"])
+    again = run_eval(
+        path, settings=settings_for(server, tmp_path, concurrency=16), db=db, protocols=["single", "pairwise"]
+    )
     assert server.calls == calls and again["protocols"]["pairwise"]["auroc"] == pairwise["auroc"]
 
 
@@ -116,19 +118,16 @@ def known_skill_rows(path: Path, d: float, pairs: int, seed: int) -> dict[str, f
     return latent
 
 
-def settings_for(server: LoopbackServer, tmp_path: Path):
-    config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 16\n", encoding="utf-8")
-    return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
-
-
 @pytest.mark.parametrize("d", [0.0, 1.0])
 def test_a_judge_of_known_skill_is_recovered_within_the_interval(d, tmp_path, judge_server):
     path = tmp_path / "skill.jsonl"
     latent = known_skill_rows(path, d, pairs=200, seed=7)
     server = judge_server(SkilledJudge(latent))
     result = run_eval(
-        path, settings=settings_for(server, tmp_path), db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"]
+        path,
+        settings=settings_for(server, tmp_path, concurrency=16),
+        db=f"sqlite:///{tmp_path / 'e.db'}",
+        protocols=["single"],
     )
     truth = float(norm.cdf(d / math.sqrt(2)))
     single = result["protocols"]["single"]
@@ -150,7 +149,7 @@ def test_the_label_never_reaches_a_prompt(tmp_path, judge_server):
     judge = SkilledJudge({r.subject.title: 0.0 for r in rows})
     server = judge_server(judge)
     db = f"sqlite:///{tmp_path / 'e.db'}"
-    settings = settings_for(server, tmp_path)
+    settings = settings_for(server, tmp_path, concurrency=16)
     result = run_eval(files, settings=settings, db=db, limit=8, sample_seed=3, rounds=1, judges=2, no_evidence=True)
     assert set(result["protocols"]) == {"single", "debate", "single:no-evidence", "debate:no-evidence"}
     assert {p["missing"] for p in result["protocols"].values()} == {0}
@@ -174,7 +173,7 @@ def test_a_repeated_eval_costs_nothing_and_a_cut_one_resumes(tmp_path, judge_ser
     path = tmp_path / "skill.jsonl"
     latent = known_skill_rows(path, 1.0, pairs=10, seed=1)
     server = judge_server(SkilledJudge(latent))
-    settings = settings_for(server, tmp_path)
+    settings = settings_for(server, tmp_path, concurrency=16)
     db = f"sqlite:///{tmp_path / 'e.db'}"
     options: dict[str, Any] = {"settings": settings, "db": db, "rounds": 1, "judges": 2}
     cut = run_eval(path, budget_tokens=2_000, **options)  # the budget stops it part way
@@ -189,7 +188,14 @@ def test_a_repeated_eval_costs_nothing_and_a_cut_one_resumes(tmp_path, judge_ser
     assert {k: v for k, v in first.items() if k not in drop} == {k: v for k, v in again.items() if k not in drop}
     # a fresh database asks exactly as many questions: the cut run lost and repeated nothing
     fresh = judge_server(SkilledJudge(latent))
-    run_eval(path, **{**options, "settings": settings_for(fresh, tmp_path), "db": f"sqlite:///{tmp_path / 'f.db'}"})
+    run_eval(
+        path,
+        **{
+            **options,
+            "settings": settings_for(fresh, tmp_path, concurrency=16),
+            "db": f"sqlite:///{tmp_path / 'f.db'}",
+        },
+    )
     assert fresh.calls == calls
 
 
@@ -197,7 +203,7 @@ def test_each_protocol_shows_its_own_spending_and_a_budget_caps_the_whole_eval(t
     path = tmp_path / "skill.jsonl"
     server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=2)))
     last: dict[str, Any] = {}
-    options: dict[str, Any] = {"settings": settings_for(server, tmp_path), "rounds": 1, "judges": 2}
+    options: dict[str, Any] = {"settings": settings_for(server, tmp_path, concurrency=16), "rounds": 1, "judges": 2}
     result = run_eval(path, db=f"sqlite:///{tmp_path / 'e.db'}", progress=last.__setitem__, **options)
     for name in ("single", "debate"):  # the debate's line does not carry the single judge's calls
         shown, stored = last[name], result["protocols"][name]
@@ -205,7 +211,7 @@ def test_each_protocol_shows_its_own_spending_and_a_budget_caps_the_whole_eval(t
     assert server.calls == last["single"].calls + last["debate"].calls
     # a budget is the eval's, all protocols together: spent on the single judge, the debate starts nothing
     fresh = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=2)))
-    capped = {**options, "settings": settings_for(fresh, tmp_path), "budget_tokens": 1}
+    capped = {**options, "settings": settings_for(fresh, tmp_path, concurrency=16), "budget_tokens": 1}
     cut = run_eval(path, db=f"sqlite:///{tmp_path / 'f.db'}", **capped)
     assert cut["protocols"]["debate"]["n"] == 0 and cut["protocols"]["debate"]["calls"] == 0
 
@@ -214,7 +220,11 @@ def test_debate_lift_over_the_single_judge_is_a_paired_interval(tmp_path, judge_
     path = tmp_path / "skill.jsonl"
     server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=30, seed=2)))
     result = run_eval(
-        path, settings=settings_for(server, tmp_path), db=f"sqlite:///{tmp_path / 'e.db'}", rounds=1, judges=1
+        path,
+        settings=settings_for(server, tmp_path, concurrency=16),
+        db=f"sqlite:///{tmp_path / 'e.db'}",
+        rounds=1,
+        judges=1,
     )
     lift = result["lift"]["debate − single"]
     # the scripted judge ignores the debate: both protocols score alike, so the lift is exactly 0
@@ -228,7 +238,7 @@ def test_debate_lift_over_the_single_judge_is_a_paired_interval(tmp_path, judge_
 def test_replicates_give_test_retest(tmp_path, judge_server):
     path = tmp_path / "skill.jsonl"
     server = judge_server(SkilledJudge(known_skill_rows(path, 1.0, pairs=10, seed=4)))
-    settings = settings_for(server, tmp_path)
+    settings = settings_for(server, tmp_path, concurrency=16)
     result = run_eval(path, settings=settings, db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"], replicates=2)
     single = result["protocols"]["single"]
     assert single["replicates"] == 2 and single["calls"] == 40
@@ -264,7 +274,7 @@ def test_each_stratum_is_set_against_its_own_base_rate(tmp_path, judge_server):
             out.write(json.dumps(row) + "\n")
     server = judge_server(SkilledJudge(latent))
     db = f"sqlite:///{tmp_path / 'e.db'}"
-    result = run_eval(path, settings=settings_for(server, tmp_path), db=db, protocols=["single"])
+    result = run_eval(path, settings=settings_for(server, tmp_path, concurrency=16), db=db, protocols=["single"])
     single = result["protocols"]["single"]
     for stratum, rate in (("early=true", 0.5), ("early=false", 0.2)):  # a Brier score's bar is its rows' p(1 - p)
         assert single["strata"][stratum]["base_rate_brier"] == pytest.approx(rate * (1 - rate))
@@ -312,14 +322,6 @@ def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, expect
         load_labelled([path])
     assert str(caught.value).removeprefix(f"{tmp_path}/").startswith(expected)
     assert "\n" not in str(caught.value)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh database: SQLite, and PostgreSQL where HYPODEBATE_TEST_POSTGRES_URL names a server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'e.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def test_eval_refuses_nan_in_a_row_with_one_line_and_stores_nothing(tmp_path, any_db, judge_server, monkeypatch):

@@ -22,6 +22,7 @@ from hypodebate.config import load_settings
 from store.engine import open_store
 from store.models import BibEntryRow, ClaimCheckRow, DebateRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply
+from tests.helpers import settings_for
 from tests.loopback import LoopbackServer
 
 INVENTED = "PMID:39999999"
@@ -113,12 +114,6 @@ def _between(text: str, start: str, end: str) -> str:
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
-
-
-def settings_for(server: LoopbackServer, tmp_path: Path, extra: str = ""):
-    config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 4\n" + extra, encoding="utf-8")
-    return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
 
 
 def cli(args: list[str], server: LoopbackServer, tmp_path: Path) -> Any:
@@ -233,7 +228,7 @@ def test_a_proposer_citing_an_invented_pmid_is_flagged_and_the_judges_read_it(tm
             )
         ],
     )
-    settings = settings_for(server, tmp_path, "evidence:\n  penalize: true\n  penalty_cap: 2\n")
+    settings = settings_for(server, tmp_path, extra="evidence:\n  penalize: true\n  penalty_cap: 2\n")
     batch = run_batch(path, settings=settings, db=db, rounds=1, judges=2)
     assert batch.count("completed") == 1
     assert batch.evidence is not None and batch.evidence["fabricated"] == 1 and batch.bibliography_entries == 3
@@ -319,7 +314,7 @@ def test_a_quote_the_abstract_does_not_hold_downgrades_the_label(tmp_path, judge
     server = judge_server(debater)
     db = f"sqlite:///{tmp_path / 'e.db'}"
     import_bib(tmp_path, db, server)
-    settings = settings_for(server, tmp_path, "evidence:\n  verify_before_debate: false\n")
+    settings = settings_for(server, tmp_path, extra="evidence:\n  verify_before_debate: false\n")
     run_batch(biodsa_pair(tmp_path), settings=settings, db=db, rounds=0, judges=1)
     assert debater.verifier_calls == 0
     rows = [r for r in audit_rows(server, tmp_path, db) if r["source"] == "evidence"]

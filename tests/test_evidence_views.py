@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from store.models import CitationAuditRow, DebateRow, HypothesisRow, TurnRow
 from tests.fakes import FakeDebater, ScriptedServer
 from tests.helpers import TWO, runner
 from tests.xss import assert_inert
-from wiki.app import create_app
 
 AUDITED = "h-2600483e"  # CYP46A1, from tests.helpers.TWO
 SCRIPT = "<script>alert(1)</script>"
@@ -106,24 +104,25 @@ async def build_audit_db(folder: Path) -> AuditDb:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> AuditDb:
+def audit_db(tmp_path_factory: pytest.TempPathFactory) -> AuditDb:
+    """Two debated hypotheses with the audit rows of `_rows` stored (`build_audit_db`), shared by the module."""
     return asyncio.run(build_audit_db(tmp_path_factory.mktemp("audit")))
 
 
 @pytest.fixture(scope="module")
-def report(db: AuditDb) -> ReportData:
-    sessions = open_store(db.url)
+def report(audit_db: AuditDb) -> ReportData:
+    sessions = open_store(audit_db.url)
     try:
         with sessions() as session:
-            return load_report(session, batch_id=db.batch_id)
+            return load_report(session, batch_id=audit_db.batch_id)
     finally:
         sessions.close()
 
 
 @pytest.fixture(scope="module")
-def client(db: AuditDb) -> Iterator[TestClient]:
-    with TestClient(create_app(db.url), base_url="http://localhost") as client:
-        yield client
+def served_url(audit_db: AuditDb) -> str:
+    """The database the web app `client` serves."""
+    return audit_db.url
 
 
 def _between(text: str, start: str, end: str) -> str:
@@ -137,10 +136,10 @@ def _html_rows(html: str) -> list[str]:
 # -- the data the report is rendered from ---------------------------------------------------------------------------
 
 
-def test_the_report_data_carries_each_hypothesis_audit(db: AuditDb, report: ReportData):
+def test_the_report_data_carries_each_hypothesis_audit(audit_db: AuditDb, report: ReportData):
     views = {h.id: h for h in report.hypotheses}
     audit = views[AUDITED].audit
-    assert audit is not None and views[db.other].audit is None  # its only row is of an older version
+    assert audit is not None and views[audit_db.other].audit is None  # its only row is of an older version
     assert audit.summary == COUNTS
     assert [c.status for c in audit.citations] == [
         "resolved", "resolved", "miscited", "fabricated", "malformed", "unresolved",
@@ -155,7 +154,7 @@ def test_the_report_data_carries_each_hypothesis_audit(db: AuditDb, report: Repo
 # -- the HTML report ------------------------------------------------------------------------------------------------
 
 
-def test_html_report_shows_the_counts_and_marks_exactly_the_flagged_rows(db: AuditDb, report: ReportData):
+def test_html_report_shows_the_counts_and_marks_exactly_the_flagged_rows(audit_db: AuditDb, report: ReportData):
     html = render_html(report)
     section = _between(html, f'<section class="hypothesis" id="{AUDITED}">', "</section>")
     audit = section.split("<h3>Evidence audit</h3>", 1)[1]
@@ -166,12 +165,12 @@ def test_html_report_shows_the_counts_and_marks_exactly_the_flagged_rows(db: Aud
     contradicted = [r for r in rows if "⚠ contradicted" in r]
     assert len(fabricated) == 1 and "@ghost2099" in fabricated[0]
     assert 'class="audit-row flagged fabricated"' in fabricated[0]
-    assert "critic, critique round 1" in fabricated[0] and f'href="#{db.debate_id}"' in fabricated[0]
+    assert "critic, critique round 1" in fabricated[0] and f'href="#{audit_db.debate_id}"' in fabricated[0]
     assert len(contradicted) == 1 and "PMID:12345" in contradicted[0] and "flagged contradicted" in contradicted[0]
     assert "<q>tau rose in treated mice &#34;&gt;&lt;img src=x onerror=alert(1)&gt;</q>" in contradicted[0]
     assert sum("flagged" in r for r in rows) == 2
     assert "year 2007 stated, the entry says 2006 {{7*7}}" in audit  # shown as written, never evaluated
-    other = _between(html, f'<section class="hypothesis" id="{db.other}">', "</section>")
+    other = _between(html, f'<section class="hypothesis" id="{audit_db.other}">', "</section>")
     assert "Evidence not audited yet: run <code>hypodebate evidence</code>." in other
     assert "audit-row" not in other
 
@@ -188,7 +187,7 @@ def test_html_report_shows_hostile_audit_text_as_text(report: ReportData):
 # -- the Markdown report --------------------------------------------------------------------------------------------
 
 
-def test_markdown_report_shows_the_counts_and_marks_exactly_the_flagged_rows(db: AuditDb, report: ReportData):
+def test_markdown_report_shows_the_counts_and_marks_exactly_the_flagged_rows(audit_db: AuditDb, report: ReportData):
     md = render_markdown(report)
     section = _between(md, f"({AUDITED})\n", "\n## ")
     audit = section.split("### Evidence audit\n", 1)[1]
@@ -201,13 +200,13 @@ def test_markdown_report_shows_the_counts_and_marks_exactly_the_flagged_rows(db:
     assert "**⚠ contradicted**" in rows[1] and "PMID:12345" in rows[1]
     assert rows[3] == (
         r"| as @ghost2099 showed \{\{7\*7\}\} | @ghost2099 | **⚠ fabricated** (no such entry in any bibliography) "
-        f"| not checked | — | critic, critique round 1 · {db.debate_id} turn {db.critique_seq} |"
+        f"| not checked | — | critic, critique round 1 · {audit_db.debate_id} turn {audit_db.critique_seq} |"
     )
     assert rows[0] == (
         "| AAV-CYP46A1 reduced amyloid pathology in APP23 mice. | @hudry2010 → hudry2010 | resolved | supports "
         "| CYP46A1 gene transfer reduced amyloid deposits | evidence |"
     )
-    other = md.split(f"({db.other})\n", 2)[-1]
+    other = md.split(f"({audit_db.other})\n", 2)[-1]
     assert f"{NOT_AUDITED} `hypodebate evidence`." in other.split("### Evidence audit\n", 1)[1]
 
 
@@ -226,7 +225,7 @@ def test_markdown_report_audit_is_inert_and_keeps_its_table(report: ReportData):
 # -- the web app ----------------------------------------------------------------------------------------------------
 
 
-def test_hypothesis_page_shows_the_audit(db: AuditDb, client: TestClient):
+def test_hypothesis_page_shows_the_audit(audit_db: AuditDb, client: TestClient):
     response = client.get(f"/hypothesis/{AUDITED}")
     assert response.status_code == 200
     html = response.text
@@ -236,15 +235,18 @@ def test_hypothesis_page_shows_the_audit(db: AuditDb, client: TestClient):
     assert [i for i, r in enumerate(rows) if "⚠" in r] == [1, 3]
     assert "⚠ contradicted" in rows[1] and "flagged contradicted" in rows[1]
     assert "⚠ fabricated" in rows[3] and "flagged fabricated" in rows[3] and "@ghost2099" in rows[3]
-    assert f'<a class="id" href="/debates/{db.debate_id}">{db.debate_id}</a> turn {db.critique_seq}' in rows[3]
+    assert (
+        f'<a class="id" href="/debates/{audit_db.debate_id}">{audit_db.debate_id}</a> turn {audit_db.critique_seq}'
+        in rows[3]
+    )
     assert "proposer, rebuttal round 1" in rows[4]
     assert_inert(html)
     assert "CYP46A1 lowers tau &lt;script&gt;alert(1)&lt;/script&gt;" in html and "{{7*7}}" in html
-    other = client.get(f"/hypothesis/{db.other}").text
+    other = client.get(f"/hypothesis/{audit_db.other}").text
     assert f"{NOT_AUDITED} <code>hypodebate evidence</code>." in other and 'id="audit"' not in other
 
 
-def test_json_api_carries_the_audit(db: AuditDb, client: TestClient):
+def test_json_api_carries_the_audit(audit_db: AuditDb, client: TestClient):
     audit = client.get(f"/api/hypotheses/{AUDITED}").json()["evidence_audit"]
     assert set(audit) == {"counts", "contradicted", "items"}
     assert audit["counts"] == {"resolved": 2, "miscited": 1, "unresolved": 1, "malformed": 1, "fabricated": 1}
@@ -259,12 +261,12 @@ def test_json_api_carries_the_audit(db: AuditDb, client: TestClient):
         "entry_key": None,
         "support": None,
         "quote": None,
-        "debate_id": db.debate_id,
-        "turn_seq": db.critique_seq,
+        "debate_id": audit_db.debate_id,
+        "turn_seq": audit_db.critique_seq,
         "role": "critic",
     }
     assert audit["items"][1]["support"] == "contradicts" and audit["items"][1]["quote"].endswith(IMG)  # JSON is data
-    assert client.get(f"/api/hypotheses/{db.other}").json()["evidence_audit"] is None
+    assert client.get(f"/api/hypotheses/{audit_db.other}").json()["evidence_audit"] is None
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert "evidence_audit" in schema["HypothesisResponse"]["properties"]
     assert set(schema["AuditItem"]["properties"]) == ITEM_KEYS

@@ -19,9 +19,7 @@ from hypodebate.cli import app
 from safeio.yaml import YamlError, load_yaml
 from store.engine import open_store
 from store.repository import upsert_hypotheses
-from tests.fakes import FakeDebater
-from tests.helpers import EXAMPLE, TWO
-from tests.loopback import LoopbackServer
+from tests.helpers import EXAMPLE, TWO, debater_server
 
 BAD = Path(__file__).with_name("bad_inputs")
 
@@ -295,7 +293,7 @@ def test_a_hypothesis_file_is_parsed_once_and_errors_still_name_the_line(counted
 
 
 def test_run_reads_its_input_once(counted, tmp_path: Path):
-    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+    server = debater_server()
     path = tmp_path / "two.yaml"
     path.write_text(TWO, encoding="utf-8")
     config = tmp_path / "config.yaml"

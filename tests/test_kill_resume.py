@@ -7,19 +7,11 @@ import signal
 import subprocess
 import time
 
-import pytest
 from sqlalchemy.exc import OperationalError
 
 from debates.inputs import load_hypotheses
 from tests.helpers import EXAMPLE, query_rows, start_run
 from tests.loopback import LoopbackServer
-
-
-@pytest.fixture
-def server():
-    server = LoopbackServer(latency=0.03).start()
-    yield server
-    server.stop()
 
 
 def _run(server: LoopbackServer, db: str) -> subprocess.Popen:
@@ -41,10 +33,10 @@ def _turns_so_far(db: str) -> int:
         raise
 
 
-def test_sigkill_mid_batch_then_resume(server, tmp_path):
+def test_sigkill_mid_batch_then_resume(slow_server, tmp_path):
     db = f"sqlite:///{tmp_path / 'kill.db'}"
     expected = len(load_hypotheses([EXAMPLE]))
-    process = _run(server, db)
+    process = _run(slow_server, db)
     deadline = time.monotonic() + 60
     while _turns_so_far(db) < 25:
         assert process.poll() is None, process.communicate()
@@ -56,9 +48,9 @@ def test_sigkill_mid_batch_then_resume(server, tmp_path):
     interrupted = _scalar(db, "select count(*) from debates where status = 'running'")
     completed_before = _scalar(db, "select count(*) from debates where status = 'completed'")
     assert interrupted > 0 and completed_before < expected
-    calls_before = server.calls
+    calls_before = slow_server.calls
 
-    process = _run(server, db)
+    process = _run(slow_server, db)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "h-2600483e" in out
@@ -80,5 +72,5 @@ def test_sigkill_mid_batch_then_resume(server, tmp_path):
     )
     assert _scalar(db, "select count(*) from turns") == expected * 6
     # the re-run did only the missing work: 6 calls per debate not completed before the kill, minus stored turns
-    stored_turns_of_unfinished = server.calls - calls_before
+    stored_turns_of_unfinished = slow_server.calls - calls_before
     assert stored_turns_of_unfinished < (expected - completed_before) * 6

@@ -14,7 +14,7 @@ from hypodebate.cli import app
 from store.engine import open_store
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow, ScoreboardRow
 from store.related import Related, related_for_entities
-from tests.wiki_db import HOSTILE_TITLE, SEED, SEED_SLUG, WikiDb, build_wiki_db
+from tests.wiki_db import HOSTILE_TITLE, SEED, SEED_SLUG, WikiDb
 from wiki.block import END, START, escape_inline, render_block, splice
 from wiki.entities import canonical, disease_id, diseases_in, genes_in
 from wiki.errors import MarkerError, PageError
@@ -27,17 +27,12 @@ LINE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
-    return build_wiki_db(tmp_path_factory.mktemp("pages"))
-
-
 @pytest.fixture
-def db(built: WikiDb, tmp_path: Path) -> WikiDb:
-    """A private copy of the built database and pages, so each test may write."""
-    shutil.copyfile(built.url.removeprefix("sqlite:///"), tmp_path / "wiki.db")
-    shutil.copyfile(built.seed, tmp_path / "seed.txt")
-    shutil.copyfile(built.page, tmp_path / "trem2.md")
+def wiki_copy(wiki_db: WikiDb, tmp_path: Path) -> WikiDb:
+    """A private copy of the module's wiki database and pages, so each test may write."""
+    shutil.copyfile(wiki_db.url.removeprefix("sqlite:///"), tmp_path / "wiki.db")
+    shutil.copyfile(wiki_db.seed, tmp_path / "seed.txt")
+    shutil.copyfile(wiki_db.page, tmp_path / "trem2.md")
     return WikiDb(f"sqlite:///{tmp_path / 'wiki.db'}", tmp_path / "seed.txt", tmp_path / "trem2.md")
 
 
@@ -62,8 +57,8 @@ def test_the_seed_page_is_read_as_it_is():
     assert "h-2600483e" not in page.markdown  # the page's own Related Hypotheses block is not content
 
 
-def test_front_matter_pages_have_canonical_entities(built: WikiDb):
-    page = read_page(built.page)
+def test_front_matter_pages_have_canonical_entities(wiki_db: WikiDb):
+    page = read_page(wiki_db.page)
     assert (page.format, page.slug, page.title, page.entity_type) == (
         "markdown",
         "hostile-page",
@@ -129,11 +124,20 @@ def test_entities_from_text_use_the_alias_table_and_known_targets():
 # -- import and links ------------------------------------------------------------------------------
 
 
-def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
-    result = invoke("pages", "import", str(db.seed), str(db.page), "--root", str(db.root), "--db", db.url)
+def test_import_links_every_hypothesis_and_reimport_updates(wiki_copy: WikiDb):
+    result = invoke(
+        "pages",
+        "import",
+        str(wiki_copy.seed),
+        str(wiki_copy.page),
+        "--root",
+        str(wiki_copy.root),
+        "--db",
+        wiki_copy.url,
+    )
     assert result.exit_code == 0, result.output
     assert f"imported {SEED_SLUG}" in result.stdout and "imported hostile-page" in result.stdout
-    sessions = open_store(db.url)
+    sessions = open_store(wiki_copy.url)
     try:
         with sessions() as s:
             page = s.get_one(PageRow, SEED_SLUG)
@@ -144,8 +148,10 @@ def test_import_links_every_hypothesis_and_reimport_updates(db: WikiDb):
             assert (f"PAGE:{SEED_SLUG}", "h-2600483e") in links
             assert ("DISEASE:ftd", "h-0badc0de") in links
             count = s.scalar(select(func.count()).select_from(LinkRow))
-        db.page.write_text(db.page.read_text().replace('title: "TREM2 <b>page</b>"', "title: TREM2 renamed"))
-        again = invoke("pages", "import", str(db.page), "--root", str(db.root), "--db", db.url)
+        wiki_copy.page.write_text(
+            wiki_copy.page.read_text().replace('title: "TREM2 <b>page</b>"', "title: TREM2 renamed")
+        )
+        again = invoke("pages", "import", str(wiki_copy.page), "--root", str(wiki_copy.root), "--db", wiki_copy.url)
         assert again.exit_code == 0 and "updated hostile-page" in again.stdout
         with sessions() as s:
             assert s.get_one(PageRow, "hostile-page").title == "TREM2 renamed"
@@ -337,21 +343,33 @@ def test_splice_keeps_every_other_byte_and_rejects_broken_markers():
         splice(f"top\n{START}\n", block)
 
 
-def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: WikiDb):
-    original = db.seed.read_bytes()
-    assert invoke("pages", "import", str(db.seed), str(db.page), "--root", str(db.root), "--db", db.url).exit_code == 0
+def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(wiki_copy: WikiDb):
+    original = wiki_copy.seed.read_bytes()
+    assert (
+        invoke(
+            "pages",
+            "import",
+            str(wiki_copy.seed),
+            str(wiki_copy.page),
+            "--root",
+            str(wiki_copy.root),
+            "--db",
+            wiki_copy.url,
+        ).exit_code
+        == 0
+    )
 
-    dry = invoke("pages", "attach", "--dry-run", "--root", str(db.root), "--db", db.url)
+    dry = invoke("pages", "attach", "--dry-run", "--root", str(wiki_copy.root), "--db", wiki_copy.url)
     assert dry.exit_code == 0, dry.output
-    assert dry.stdout.startswith(f"--- {db.page}") or f"--- {db.seed}" in dry.stdout
+    assert dry.stdout.startswith(f"--- {wiki_copy.page}") or f"--- {wiki_copy.seed}" in dry.stdout
     assert (
         f"+{START}" in dry.stdout and "+- [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e)" in dry.stdout
     )
-    assert db.seed.read_bytes() == original
+    assert wiki_copy.seed.read_bytes() == original
 
-    first = invoke("pages", "attach", "--root", str(db.root), "--db", db.url)
+    first = invoke("pages", "attach", "--root", str(wiki_copy.root), "--db", wiki_copy.url)
     assert first.exit_code == 0, first.output
-    after = db.seed.read_bytes()
+    after = wiki_copy.seed.read_bytes()
     assert after.startswith(original)  # every byte before the block is untouched
     added = after[len(original) :].decode()
     lines = added.strip("\n").split("\n")
@@ -369,20 +387,22 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(db: Wik
     ) in items
     scores = [float(LINE.match(line).group(2)) for line in items]
     assert scores == sorted(scores, reverse=True)
-    md = db.page.read_text()
+    md = wiki_copy.page.read_text()
     assert md.startswith("---\nslug: hostile-page") and "## Related Hypotheses" in md
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md and "<script>alert(1)" not in md.split(START)[1]
 
-    snapshot = (db.seed.read_bytes(), db.page.read_bytes())
-    second = invoke("pages", "attach", "--root", str(db.root), "--db", db.url)
+    snapshot = (wiki_copy.seed.read_bytes(), wiki_copy.page.read_bytes())
+    second = invoke("pages", "attach", "--root", str(wiki_copy.root), "--db", wiki_copy.url)
     assert second.exit_code == 0 and "0 changed" in second.stderr
-    assert (db.seed.read_bytes(), db.page.read_bytes()) == snapshot
-    assert invoke("pages", "attach", "--dry-run", "--root", str(db.root), "--db", db.url).stdout == ""
+    assert (wiki_copy.seed.read_bytes(), wiki_copy.page.read_bytes()) == snapshot
+    assert invoke("pages", "attach", "--dry-run", "--root", str(wiki_copy.root), "--db", wiki_copy.url).stdout == ""
 
-    top = invoke("pages", "attach", str(db.seed), "--top", "3", "--root", str(db.root), "--db", db.url)
+    top = invoke(
+        "pages", "attach", str(wiki_copy.seed), "--top", "3", "--root", str(wiki_copy.root), "--db", wiki_copy.url
+    )
     assert top.exit_code == 0
-    assert db.seed.read_bytes().startswith(original)
-    assert db.seed.read_text().count("/hypothesis/") == 8 + 3  # the seed's own eight, then ours
+    assert wiki_copy.seed.read_bytes().startswith(original)
+    assert wiki_copy.seed.read_text().count("/hypothesis/") == 8 + 3  # the seed's own eight, then ours
 
 
 def test_attach_without_pages_is_a_clear_error(tmp_path: Path):

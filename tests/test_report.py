@@ -111,7 +111,8 @@ async def build_report_db(folder: Path) -> ReportDb:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> ReportDb:
+def report_db(tmp_path_factory: pytest.TempPathFactory) -> ReportDb:
+    """Four hypotheses debated twice each (`build_report_db`), shared by the module."""
     return asyncio.run(build_report_db(tmp_path_factory.mktemp("report")))
 
 
@@ -146,8 +147,8 @@ def copy_db(db: ReportDb, folder: Path, name: str) -> ReportDb:
 # -- HTML ------------------------------------------------------------------------------------------
 
 
-def test_html_report_escapes_every_hostile_text(db):
-    html = render_html(load(db, batch_id=db.batch_id))
+def test_html_report_escapes_every_hostile_text(report_db):
+    html = render_html(load(report_db, batch_id=report_db.batch_id))
     assert "<script>alert" not in html and "<img src=x" not in html and "<img" not in html
     assert 'href="javascript:' not in html and "href='javascript:" not in html
     assert html.count("<script") == 1  # the report's own code, at the end
@@ -158,14 +159,14 @@ def test_html_report_escapes_every_hostile_text(db):
     assert "default-src 'none'" in html and "script-src 'sha256-" in html
     assert not re.findall(r"""(?:src|href|action)\s*=\s*["'](?!#|data:)""", html)
     # the hostile text is in the model's turns too: critic point, rebuttal answer, revision, verdict summary
-    trem2 = section(html, db.hypothesis_ids["TREM2"])
+    trem2 = section(html, report_db.hypothesis_ids["TREM2"])
     assert trem2.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8
 
 
-def test_html_report_ranks_breaks_down_and_lists_failures(db):
-    data = load(db, batch_id=db.batch_id)
+def test_html_report_ranks_breaks_down_and_lists_failures(report_db):
+    data = load(report_db, batch_id=report_db.batch_id)
     html = render_html(data)
-    ids = db.hypothesis_ids
+    ids = report_db.hypothesis_ids
     assert len(data.rankings) == 1  # one batch, one set of judges: one scoreboard, one table
     (ranking,) = data.rankings
     assert html.count('<table class="ranking"') == 1 and ranking.board.judge_models == ("gpt-4o-mini",)
@@ -226,7 +227,7 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     overview = html[html.index('<section id="overview">') : html.index('<section id="ranking-section">')]
     assert "6 completed · 2 failed · 0 skipped" in overview
     assert "2 round(s) · panel of 2 judge(s)" in overview
-    sessions = open_store(db.url)
+    sessions = open_store(report_db.url)
     with sessions() as s:
         tokens = s.scalar(select(func.sum(UsageRow.prompt_tokens + UsageRow.completion_tokens)))
         calls = s.scalar(select(func.count()).select_from(UsageRow))
@@ -234,7 +235,7 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     sessions.close()
     assert f"{tokens:,} (" in overview and f"in {calls} calls" in overview
     assert f"estimated cost {usd(cost)}" in overview and cost > 0
-    assert f"This report covers batch {db.batch_id}: 4 hypotheses, 8 debates." in overview
+    assert f"This report covers batch {report_db.batch_id}: 4 hypotheses, 8 debates." in overview
     assert "scoreboards" not in overview  # one scoreboard: nothing to warn about
     assert "Demo model" not in html and "demo-board" not in html
     # the histogram has ten bins; each hypothesis with two completed debates has a dot plot
@@ -242,26 +243,26 @@ def test_html_report_ranks_breaks_down_and_lists_failures(db):
     assert html.count('<svg class="dotplot"') == 3
 
 
-def test_demo_banner_when_the_embedded_model_took_part(db, tmp_path):
-    copy = copy_db(db, tmp_path, "demo.db")
+def test_demo_banner_when_the_embedded_model_took_part(report_db, tmp_path):
+    copy = copy_db(report_db, tmp_path, "demo.db")
     sessions = open_store(copy.url)
     with sessions() as s:
         s.execute(update(DebateRow).values(models={"proposer": EMBEDDED_MODEL, "critic": "x", "judge": "y"}))
         s.commit()
     sessions.close()
-    html = render_html(load(copy, batch_id=db.batch_id))
+    html = render_html(load(copy, batch_id=report_db.batch_id))
     assert 'id="demo-banner"' in html and DEMO_WARNING in html
     assert "Demo model" in render_markdown(load(copy))
 
 
-def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(db, tmp_path):
-    copy = copy_db(db, tmp_path, "demo-board.db")
+def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(report_db, tmp_path):
+    copy = copy_db(report_db, tmp_path, "demo-board.db")
     sessions = open_store(copy.url)
     with sessions() as s:
         s.execute(update(ScoreboardRow).values(demo=True))
         s.commit()
     sessions.close()
-    data = load(copy, batch_id=db.batch_id)
+    data = load(copy, batch_id=report_db.batch_id)
     (ranking,) = data.rankings
     assert ranking.board.demo and "demo model: scores carry no information" in ranking.board.label
     html = render_html(data)
@@ -269,15 +270,15 @@ def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(db, tmp_path):
     assert block.index('class="banner demo-board"') < block.index('<table class="ranking"')
     assert "these scores carry no information" in block
     assert 'id="demo-banner"' in html  # and the report as a whole says it
-    cyp = section(html, db.hypothesis_ids["CYP46A1"])
+    cyp = section(html, report_db.hypothesis_ids["CYP46A1"])
     assert '<span class="demo-tag">demo: no information</span>' in cyp
     md = render_markdown(data)
     heading = md.index(f"### Scoreboard {ranking.board.id}")
     assert md.index("> **Demo scoreboard:**", heading) < md.index("| # | Hypothesis |", heading)
 
 
-def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
-    copy = copy_db(db, tmp_path, "seats.db")
+def test_closing_turn_and_judge_seats_are_shown_escaped(report_db, tmp_path):
+    copy = copy_db(report_db, tmp_path, "seats.db")
     sessions = open_store(copy.url)
     with sessions() as s:
         s.execute(
@@ -287,12 +288,12 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
         )
         s.commit()
     sessions.close()
-    html = render_html(load(copy, batch_id=db.batch_id))
+    html = render_html(load(copy, batch_id=report_db.batch_id))
     assert "<b>model" not in html and "<i>persona" not in html and "<u>order" not in html
     assert '<dd class="model">judge &lt;b&gt;model&lt;/b&gt;</dd>' in html
     assert '<dd class="persona">&lt;i&gt;persona&lt;/i&gt;</dd>' in html
     assert '<dd class="material-order">&lt;u&gt;order&lt;/u&gt;</dd>' in html
-    trem2 = section(html, db.hypothesis_ids["TREM2"])
+    trem2 = section(html, report_db.hypothesis_ids["TREM2"])
     closing = trem2[trem2.index('<article class="turn turn-closing">') :]
     closing = closing[: closing.index("</article>")]
     assert '<span class="role role-critic">critic</span> <strong>closing</strong>' in closing
@@ -300,7 +301,7 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
     assert closing.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4  # reasons, concerns, the closing statement
     assert "Remaining concerns" in closing and "Closing statement." in closing
     assert '<p class="reasoning"><span class="label">Reasoning.</span> TREM2' in trem2
-    md = render_markdown(load(copy, batch_id=db.batch_id))
+    md = render_markdown(load(copy, batch_id=report_db.batch_id))
     assert "<b>model" not in md and "- **Model:** judge &lt;b&gt;model&lt;/b&gt;" in md
     assert "- **Persona:** &lt;i&gt;persona&lt;/i&gt;" in md
     assert "- **Order of material:** &lt;u&gt;order&lt;/u&gt;" in md
@@ -309,8 +310,8 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(db, tmp_path):
 # -- Markdown --------------------------------------------------------------------------------------
 
 
-def test_markdown_report_has_the_same_content_and_is_inert(db):
-    md = render_markdown(load(db, batch_id=db.batch_id))
+def test_markdown_report_has_the_same_content_and_is_inert(report_db):
+    md = render_markdown(load(report_db, batch_id=report_db.batch_id))
     assert "<script" not in md and "<img" not in md
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # the one escaping the wiki block uses too
     assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
@@ -319,7 +320,7 @@ def test_markdown_report_has_the_same_content_and_is_inert(db):
     assert "<script" not in rendered and "<img" not in rendered and 'javascript:alert(1)"' not in rendered
     assert 'href="javascript' not in rendered
     ranked = re.findall(r"^\| (\d) \| .*?\((h-[0-9a-f]{8})\.v1\) \| \*\*", md, re.M)
-    assert [h for _, h in ranked] == [db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")]
+    assert [h for _, h in ranked] == [report_db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")]
     for expected in [
         "## Batch overview",
         "6 completed · 2 failed · 0 skipped",
@@ -354,32 +355,32 @@ def test_markdown_report_has_the_same_content_and_is_inert(db):
 # -- commands, scope, export -----------------------------------------------------------------------
 
 
-def test_report_command_writes_html_and_md_and_names_unknown_ids(db, tmp_path):
+def test_report_command_writes_html_and_md_and_names_unknown_ids(report_db, tmp_path):
     out = tmp_path / "out" / "report.html"
-    assert report_command(db.url, batch=None, hypothesis=None, output=out, fmt="html") == 0
+    assert report_command(report_db.url, batch=None, hypothesis=None, output=out, fmt="html") == 0
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and "No batch was chosen" in html
     one = tmp_path / "one.md"
-    cyp = db.hypothesis_ids["CYP46A1"]
-    assert report_command(db.url, batch=db.batch_id, hypothesis=cyp, output=one, fmt="md") == 0
+    cyp = report_db.hypothesis_ids["CYP46A1"]
+    assert report_command(report_db.url, batch=report_db.batch_id, hypothesis=cyp, output=one, fmt="md") == 0
     text = one.read_text()
-    assert f"({cyp})" in text and db.hypothesis_ids["NLRP3"] not in text
+    assert f"({cyp})" in text and report_db.hypothesis_ids["NLRP3"] not in text
     with pytest.raises(NotFound, match="b-00000000"):
-        report_command(db.url, batch="b-00000000", hypothesis=None, output=out, fmt="html")
+        report_command(report_db.url, batch="b-00000000", hypothesis=None, output=out, fmt="html")
     with pytest.raises(NotFound, match="h-00000000"):
-        report_command(db.url, batch=None, hypothesis="h-00000000", output=out, fmt="html")
+        report_command(report_db.url, batch=None, hypothesis="h-00000000", output=out, fmt="html")
 
 
-async def test_report_without_batch_covers_every_hypothesis_with_debates(db, tmp_path):
-    url = copy_db(db, tmp_path, "scope.db").url
+async def test_report_without_batch_covers_every_hypothesis_with_debates(report_db, tmp_path):
+    url = copy_db(report_db, tmp_path, "scope.db").url
     extra = Hypothesis(
         title="SIRT1 activation", targets=["SIRT1"], mechanism="SIRT1 activation restores mitochondrial biogenesis."
     )
     batch = runner(ScriptedServer(default=FakeDebater(score=9)), url, rounds=1, judges=1)
     second = await batch.run([extra], source="extra.yaml")
     await batch.client.aclose()
-    scoped = ReportDb(url, db.batch_id, db.hypothesis_ids)
-    first = load(scoped, batch_id=db.batch_id)
+    scoped = ReportDb(url, report_db.batch_id, report_db.hypothesis_ids)
+    first = load(scoped, batch_id=report_db.batch_id)
     newest = load(scoped, batch_id=second.batch_id)
     everything = load(scoped)
     assert extra.hypothesis_id not in {h.id for h in first.hypotheses}
@@ -389,19 +390,19 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(db, tmp
     # a panel of one under another protocol is another scoreboard: its higher score is ranked on its own,
     # never above the first batch's hypotheses
     assert [[row.hypothesis.id for row in r.rows] for r in everything.rankings] == [
-        [db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")],
+        [report_db.hypothesis_ids[t] for t in ("CYP46A1", "NLRP3", "TREM2")],
         [extra.hypothesis_id],
     ]
     alone = everything.rankings[1].rows[0].score
     assert (alone.mean, alone.interval, alone.debates, alone.verdicts) == (pytest.approx(8 / 9), "none", 1, 1)
     assert alone.text == "0.89 no interval: one verdict"
-    assert [h.id for h in everything.unscored] == [db.hypothesis_ids["APOE"]]
-    assert everything.hypotheses[-1].id == db.hypothesis_ids["APOE"]
+    assert [h.id for h in everything.unscored] == [report_db.hypothesis_ids["APOE"]]
+    assert everything.hypotheses[-1].id == report_db.hypothesis_ids["APOE"]
     html = render_html(everything)
     assert html.count('<table class="ranking"') == 2
     assert "Its debates were scored on 2 scoreboards" in html
-    with pytest.raises(ReportScopeError, match=f"{db.hypothesis_ids['CYP46A1']}: no debates in batch"):
-        load(scoped, batch_id=second.batch_id, hypothesis_id=db.hypothesis_ids["CYP46A1"])
+    with pytest.raises(ReportScopeError, match=f"{report_db.hypothesis_ids['CYP46A1']}: no debates in batch"):
+        load(scoped, batch_id=second.batch_id, hypothesis_id=report_db.hypothesis_ids["CYP46A1"])
     # a re-run skips what is done: its report is empty and says where those debates are
     again = runner(ScriptedServer(default=FakeDebater(score=9)), url, rounds=1, judges=1)
     third = await again.run([extra], source="extra.yaml")
@@ -429,16 +430,16 @@ def _counts(db: ReportDb) -> dict[str, int]:
     return counts
 
 
-def test_export_jsonl_has_one_object_per_line_with_a_kind(db, tmp_path):
+def test_export_jsonl_has_one_object_per_line_with_a_kind(report_db, tmp_path):
     out = tmp_path / "export.jsonl"
-    assert export_command(db.url, fmt="jsonl", output=out) == 0
+    assert export_command(report_db.url, fmt="jsonl", output=out) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    expected = _counts(db)
+    expected = _counts(report_db)
     # a completed debate: opening, 2 x (critique, rebuttal), the closing and 2 verdicts; a failed one: the opening
     assert expected["debate"] == 8 and expected["verdict"] == 12 and expected["turn"] == 6 * 8 + 2
     assert {k: sum(r["kind"] == k for r in rows) for k in expected} == expected
     assert len(rows) == sum(expected.values())
-    cyp_id = db.hypothesis_ids["CYP46A1"]
+    cyp_id = report_db.hypothesis_ids["CYP46A1"]
     cyp = next(r for r in rows if r["kind"] == "hypothesis" and r["hypothesis_id"] == cyp_id)
     assert cyp["version"] == 1 and cyp["evidence"][0]["citation"] == "@hudry2010"
     assert not {"score", "spread", "n", "debates_completed"} & cyp.keys()
@@ -465,12 +466,12 @@ def test_export_jsonl_has_one_object_per_line_with_a_kind(db, tmp_path):
     assert any(r["kind"] == "turn" and HOSTILE in r["text"] for r in rows)  # data, kept exactly as stored
 
 
-def test_export_csv_holds_every_kind_in_one_table(db, tmp_path):
+def test_export_csv_holds_every_kind_in_one_table(report_db, tmp_path):
     out = tmp_path / "export.csv"
-    assert export_command(db.url, fmt="csv", output=out) == 0
+    assert export_command(report_db.url, fmt="csv", output=out) == 0
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    expected = _counts(db)
+    expected = _counts(report_db)
     assert {k: sum(r["kind"] == k for r in rows) for k in expected} == expected
     verdict = next(r for r in rows if r["kind"] == "verdict")
     assert json.loads(verdict["scores"])["novelty"] in (3, 5, 8, 7)
@@ -653,15 +654,15 @@ def test_markdown_escape_renders_as_the_text_itself(text):
 # -- one definition of the score by dimension --------------------------------------------------------
 
 
-def test_report_and_web_page_show_the_same_score_by_dimension(db, tmp_path):
+def test_report_and_web_page_show_the_same_score_by_dimension(report_db, tmp_path):
     """Two debates of one hypothesis that the judges scored differently: the report and the web page give the
     same per-dimension numbers: the mean over the debates, not the latest debate's."""
     from fastapi.testclient import TestClient
 
     from wiki.app import create_app
 
-    copy = copy_db(db, tmp_path, "dims.db")
-    cyp = db.hypothesis_ids["CYP46A1"]
+    copy = copy_db(report_db, tmp_path, "dims.db")
+    cyp = report_db.hypothesis_ids["CYP46A1"]
     sessions = open_store(copy.url)
     with sessions() as s:
         _, second = s.scalars(
@@ -690,9 +691,9 @@ def test_report_and_web_page_show_the_same_score_by_dimension(db, tmp_path):
 FORMULAS = ['=HYPERLINK("http://x","click")', "+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "=cmd|' /C calc'!A0"]
 
 
-def test_export_csv_neutralises_every_formula(db, tmp_path):
+def test_export_csv_neutralises_every_formula(report_db, tmp_path):
     """Titles, mechanisms, target labels and model text that start like a formula are exported as text."""
-    copy = copy_db(db, tmp_path, "formula.db")
+    copy = copy_db(report_db, tmp_path, "formula.db")
     sessions = open_store(copy.url)
     with sessions() as s:
         hypotheses = s.scalars(select(HypothesisRow).order_by(HypothesisRow.id)).all()
@@ -724,9 +725,9 @@ def test_export_csv_neutralises_every_formula(db, tmp_path):
 # -- re-asks: a turn that needed more than one answer says so ----------------------------------------------------
 
 
-def test_a_turn_that_needed_re_asks_says_so(db, tmp_path):
-    copy = copy_db(db, tmp_path, "asks.db")
-    cyp = db.hypothesis_ids["CYP46A1"]
+def test_a_turn_that_needed_re_asks_says_so(report_db, tmp_path):
+    copy = copy_db(report_db, tmp_path, "asks.db")
+    cyp = report_db.hypothesis_ids["CYP46A1"]
     sessions = open_store(copy.url)
     with sessions() as s:
         debate = s.scalars(select(DebateRow.id).where(DebateRow.hypothesis_id == cyp).order_by(DebateRow.id)).first()
@@ -734,7 +735,7 @@ def test_a_turn_that_needed_re_asks_says_so(db, tmp_path):
         s.execute(update(TurnRow).where(TurnRow.debate_id == debate, TurnRow.step == "verdict").values(asks=2))
         s.commit()
     sessions.close()
-    data = load(copy, batch_id=db.batch_id)
+    data = load(copy, batch_id=report_db.batch_id)
     html, md = render_html(data), render_markdown(data)
     assert html.count('<span class="reasks">needed 3 asks</span>') == 2  # a critique in each of the two rounds
     assert html.count('<span class="reasks">needed 2 asks</span>') == 2  # both judges of the panel

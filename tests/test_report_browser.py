@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hypodebate.commands.report import report_command
-from tests.browser import ARTIFACTS, requires_chromium
+from tests.browser import ARTIFACTS, Watch, requires_chromium
 from tests.test_report import ReportDb, TwoBoards, build_report_db, build_two_boards
 
 pytestmark = requires_chromium
@@ -26,19 +27,18 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
     return path, db
 
 
-def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):
-    path, db = report
+def _open_watched(browser: Any, path: Path) -> tuple[Any, Watch]:
+    """The report file `path` loaded in a new page of `browser`, and what the page did while it loaded and after."""
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    console: list[str] = []
-    errors: list[str] = []
-    dialogs: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("request", lambda r: requests.append(r.url))
+    watch = Watch(page)
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
+    return page, watch
+
+
+def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):
+    path, db = report
+    page, watch = _open_watched(browser, path)
 
     rows = page.locator("table.ranking tbody tr")
     visible = page.locator("table.ranking tbody tr:visible")
@@ -94,9 +94,9 @@ def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):
     assert page.locator(f"section#{ids['TREM2']} .turn-critique td", has_text="<script>alert(1)</script>").count() >= 2
     assert page.locator(f"section#{ids['TREM2']} .turn-closing td", has_text="<script>alert(1)</script>").count() >= 2
     assert page.locator(f"section#{ids['TREM2']} .reasoning", has_text="<script>alert(1)</script>").count() >= 2
-    assert dialogs == []
-    assert errors == [] and console == []
-    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert watch.dialogs == []
+    assert watch.errors == [] and watch.console == []
+    assert [u for u in watch.requests if not u.startswith(("file:", "data:"))] == []
 
     # printed: no controls, every debate expanded
     page.emulate_media(media="print")

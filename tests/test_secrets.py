@@ -11,9 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hypodebate.cli import app
-from tests.fakes import FakeDebater
-from tests.helpers import EXAMPLE
-from tests.loopback import LoopbackServer
+from tests.helpers import EXAMPLE, debater_server
 from wiki.app import create_app
 
 SENTINEL = "sk-test-SENTINEL-9f8e7d"
@@ -32,7 +30,7 @@ Cholesterol 24-hydroxylase.
 
 def test_the_api_key_leaks_nowhere(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     caplog.set_level(logging.DEBUG)
-    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+    server = debater_server()
     config = tmp_path / "config.yaml"
     config.write_text("{}\n")
     db = f"sqlite:///{tmp_path / 'secret.db'}"

@@ -29,12 +29,12 @@ from typer.testing import CliRunner
 from debates.inputs import load_hypotheses
 from hypodebate.api import run_batch, run_tournament
 from hypodebate.cli import app
-from hypodebate.config import load_settings
 from scoring.ratings import kendall_tau
 from store.engine import open_store
 from store.models import ComparisonRow, RatingRow, TournamentRow, UsageRow
 from tests.chaos_support import variants
 from tests.fakes import FakeDebater, Reply, synthesize
+from tests.helpers import settings_for
 from tests.loopback import LoopbackServer
 
 Prefer = Callable[[str, str, int], str]  # (first title, second title, judge) -> "A" | "B" | "tie"
@@ -83,12 +83,6 @@ def skilled(latent: dict[str, float]) -> Prefer:
     return prefer
 
 
-def settings_for(server: LoopbackServer, tmp_path: Path):
-    config = tmp_path / "config.yaml"
-    config.write_text("llm:\n  concurrency: 8\n", encoding="utf-8")
-    return load_settings(config, env={"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"})
-
-
 def write_pool(path: Path, size: int) -> dict[str, str]:
     """`size` distinct hypotheses as a YAML file; returns id -> title."""
     records = [h.model_dump(mode="json", exclude={"id"}, exclude_none=True) for h in variants(size)]
@@ -101,7 +95,7 @@ def debated_pool(tmp_path: Path, server: LoopbackServer, size: int) -> tuple[str
     path = tmp_path / "pool.yaml"
     titles = write_pool(path, size)
     db = f"sqlite:///{tmp_path / 't.db'}"
-    batch = run_batch(path, settings=settings_for(server, tmp_path), db=db, rounds=1, judges=1)
+    batch = run_batch(path, settings=settings_for(server, tmp_path, concurrency=8), db=db, rounds=1, judges=1)
     assert batch.count("completed") == size
     return db, batch.batch_id, titles
 
@@ -109,7 +103,7 @@ def debated_pool(tmp_path: Path, server: LoopbackServer, size: int) -> tuple[str
 def test_a_judge_that_prefers_the_first_shown_makes_every_match_a_tie(tmp_path, judge_server):
     server = judge_server(PairJudge(first_shown))
     db, batch, _titles = debated_pool(tmp_path, server, 5)
-    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path), db=db)
+    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db)
     assert result.matches == 10 and result.comparisons == 20  # every pair, both orders
     assert result.position_bias == 1.0 and result.first_share == 1.0
     assert all(r.ties == 4 and r.wins == r.losses == 0 for r in result.ratings)
@@ -123,7 +117,7 @@ def test_a_judge_of_known_skill_recovers_the_true_order(tmp_path, judge_server):
     db, batch, titles = debated_pool(tmp_path, server, 8)
     latent = {title: float(i) for i, title in enumerate(sorted(titles.values()))}
     judge.prefer = skilled(latent)
-    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path), db=db)
+    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db)
     truth = sorted(titles, key=lambda i: -latent[titles[i]])
     assert [r.id for r in result.ratings] == truth
     assert result.position_bias == 0.0 and result.first_share == pytest.approx(0.5)
@@ -144,7 +138,7 @@ def test_beyond_twelve_the_schedule_is_adaptive_and_still_finds_the_order(tmp_pa
     latent = {title: float(i) for i, title in enumerate(sorted(titles.values()))}
     judge.prefer = skilled(latent)
     result = run_tournament(
-        hypotheses=path, settings=settings_for(server, tmp_path), db=f"sqlite:///{tmp_path / 'a.db'}"
+        hypotheses=path, settings=settings_for(server, tmp_path, concurrency=8), db=f"sqlite:///{tmp_path / 'a.db'}"
     )
     all_pairs = 24 * 23 // 2
     assert result.matches < all_pairs  # not a round robin
@@ -161,7 +155,7 @@ def test_a_repeated_tournament_asks_nothing_and_ratings_do_not_depend_on_landing
     titles = write_pool(path, 6)
     latent = {title: math.sin(i) for i, title in enumerate(sorted(titles.values()))}
     judge.prefer = skilled(latent)
-    settings = settings_for(server, tmp_path)
+    settings = settings_for(server, tmp_path, concurrency=8)
     fast = run_tournament(hypotheses=path, settings=settings, db=f"sqlite:///{tmp_path / 'a.db'}", concurrency=8)
     asked = server.calls
     again = run_tournament(hypotheses=path, settings=settings, db=f"sqlite:///{tmp_path / 'a.db'}", concurrency=8)
@@ -178,7 +172,7 @@ def test_the_judge_sees_each_debate_digest_never_a_score(tmp_path, judge_server)
     judge = PairJudge(first_shown)
     server = judge_server(judge)
     db, batch, _ = debated_pool(tmp_path, server, 3)
-    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path), db=db)
+    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db)
     assert len(judge.prompts) == 6
     for prompt in judge.prompts:
         assert prompt.count("The critic's strongest unresolved point") + prompt.count("The critic conceded") == 2
@@ -191,7 +185,7 @@ def test_the_judge_sees_each_debate_digest_never_a_score(tmp_path, judge_server)
 def test_comparisons_are_stored_with_model_prompt_hash_order_and_usage(tmp_path, judge_server):
     server = judge_server(PairJudge(first_shown))
     db, batch, titles = debated_pool(tmp_path, server, 3)
-    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path), db=db, judges=2)
+    result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db, judges=2)
     sessions = open_store(db)
     with sessions() as session:
         rows = list(session.scalars(select(ComparisonRow)))
@@ -311,7 +305,7 @@ def test_a_failed_comparison_is_asked_afresh_when_the_tournament_runs_again(tmp_
     server = judge_server(responder)
     path = tmp_path / "pool.yaml"
     write_pool(path, 2)
-    settings, db = settings_for(server, tmp_path), f"sqlite:///{tmp_path / 'f.db'}"
+    settings, db = settings_for(server, tmp_path, concurrency=8), f"sqlite:///{tmp_path / 'f.db'}"
     first = run_tournament(hypotheses=path, settings=settings, db=db)
     assert first.asked == 0 and len(first.failures) == 2 and not first.ok
     failing["on"] = False

@@ -6,7 +6,6 @@ store: four hypotheses debated and scored in one batch, and two tournaments (poo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +88,7 @@ class Db:
 
 
 def _write_batch(session: Session) -> None:
+    """Batch BATCH: the four HYPOTHESES, each debated once and scored on the rubric scoreboard; committed."""
     rubric_board = ensure_scoreboard(session, RUBRIC)
     now = datetime.now(UTC)
     session.add(
@@ -105,82 +105,87 @@ def _write_batch(session: Session) -> None:
         )
     )
     for hid, title, score in HYPOTHESES:
-        content_hash = f"hash-{hid[-1]}"
-        session.execute(
-            insert(HypothesisRow),
-            [
-                {
-                    "id": hid,
-                    "content_hash": content_hash,
-                    "title": title,
-                    "targets": ["TREM2"],
-                    "target_label": "TREM2",
-                    "mechanism": "TREM2 signalling in microglia.",
-                    "diseases": ["Alzheimer's disease"],
-                    "pages": [],
-                }
-            ],
-        )
-        debate_id = f"d-{hid[2:]}"
-        session.add(
-            DebateRow(
-                id=debate_id,
-                hypothesis_id=hid,
-                hypothesis_hash=content_hash,
-                protocol_hash=RUBRIC.protocol_hash,
-                replicate=0,
-                batch_id=BATCH,
-                status="completed",
-                rounds_run=1,
-                protocol=dict(RUBRIC.protocol),
-                rubric_hash=RUBRIC.rubric_hash,
-                prompt_hashes={},
-                models={"judge": "judge-model"},
-                finished_at=now,
-            )
-        )
-        session.flush()
-        for judge in (1, 2):
-            session.add(
-                VerdictRow(
-                    debate_id=debate_id,
-                    judge=judge,
-                    scores={},
-                    rationales={},
-                    summary=f"verdict on {hid}",
-                    composite=score,
-                    model="judge-model",
-                    rubric_hash=RUBRIC.rubric_hash,
-                )
-            )
-        session.add(
-            ScoreRow(
-                debate_id=debate_id,
-                hypothesis_id=hid,
-                content_hash=content_hash,
-                scoreboard_id=rubric_board,
-                mean=score,
-                spread=0.0,
-                n=2,
-                rubric_hash=RUBRIC.rubric_hash,
-                judge_models=["judge-model"],
-                prompt_hashes={},
-            )
-        )
-        session.add(
-            HypothesisScoreRow(
-                scoreboard_id=rubric_board,
-                hypothesis_id=hid,
-                content_hash=content_hash,
-                mean=score,
-                lo=score - 0.05,
-                hi=score + 0.05,
-                interval="panel",
-                debates=1,
-                verdicts=2,
-            )
-        )
+        _write_debated(session, rubric_board, hid, title, score, now)
     session.commit()
+
+
+def _write_debated(session: Session, rubric_board: str, hid: str, title: str, score: float, now: datetime) -> None:
+    """Hypothesis `hid`, its one completed debate in the batch with two verdicts of `score`, and its scores."""
+    content_hash = f"hash-{hid[-1]}"
+    session.execute(
+        insert(HypothesisRow),
+        [
+            {
+                "id": hid,
+                "content_hash": content_hash,
+                "title": title,
+                "targets": ["TREM2"],
+                "target_label": "TREM2",
+                "mechanism": "TREM2 signalling in microglia.",
+                "diseases": ["Alzheimer's disease"],
+                "pages": [],
+            }
+        ],
+    )
+    debate_id = f"d-{hid[2:]}"
+    session.add(
+        DebateRow(
+            id=debate_id,
+            hypothesis_id=hid,
+            hypothesis_hash=content_hash,
+            protocol_hash=RUBRIC.protocol_hash,
+            replicate=0,
+            batch_id=BATCH,
+            status="completed",
+            rounds_run=1,
+            protocol=dict(RUBRIC.protocol),
+            rubric_hash=RUBRIC.rubric_hash,
+            prompt_hashes={},
+            models={"judge": "judge-model"},
+            finished_at=now,
+        )
+    )
+    session.flush()
+    for judge in (1, 2):
+        session.add(
+            VerdictRow(
+                debate_id=debate_id,
+                judge=judge,
+                scores={},
+                rationales={},
+                summary=f"verdict on {hid}",
+                composite=score,
+                model="judge-model",
+                rubric_hash=RUBRIC.rubric_hash,
+            )
+        )
+    session.add(
+        ScoreRow(
+            debate_id=debate_id,
+            hypothesis_id=hid,
+            content_hash=content_hash,
+            scoreboard_id=rubric_board,
+            mean=score,
+            spread=0.0,
+            n=2,
+            rubric_hash=RUBRIC.rubric_hash,
+            judge_models=["judge-model"],
+            prompt_hashes={},
+        )
+    )
+    session.add(
+        HypothesisScoreRow(
+            scoreboard_id=rubric_board,
+            hypothesis_id=hid,
+            content_hash=content_hash,
+            mean=score,
+            lo=score - 0.05,
+            hi=score + 0.05,
+            interval="panel",
+            debates=1,
+            verdicts=2,
+        )
+    )
 
 
 def build(folder: Path) -> Db:
@@ -200,14 +205,15 @@ def build(folder: Path) -> Db:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Db:
+def tournament_db(tmp_path_factory: pytest.TempPathFactory) -> Db:
+    """The batch's debates and a tournament of its pool and of the page's, rated (`build`), shared by the module."""
     return build(tmp_path_factory.mktemp("tournament"))
 
 
 @pytest.fixture(scope="module")
-def client(db: Db) -> Iterator[TestClient]:
-    with TestClient(create_app(db.url), base_url="http://localhost") as client:
-        yield client
+def served_url(tournament_db: Db) -> str:
+    """The database the web app `client` serves."""
+    return tournament_db.url
 
 
 def report(db: Db, **scope: str) -> tuple[str, str]:
@@ -227,8 +233,8 @@ def section(html: str, start: str, end: str = "</section>") -> str:
 # -- scoreboards -------------------------------------------------------------------------------------------------
 
 
-def test_a_pairwise_scoreboard_says_so_and_is_never_a_rubric_listing(db: Db):
-    sessions = open_store(db.url)
+def test_a_pairwise_scoreboard_says_so_and_is_never_a_rubric_listing(tournament_db: Db):
+    sessions = open_store(tournament_db.url)
     try:
         with sessions() as session:
             pairwise = board(session, PAIRWISE.id)
@@ -250,10 +256,10 @@ def test_a_pairwise_scoreboard_says_so_and_is_never_a_rubric_listing(db: Db):
 # -- the report --------------------------------------------------------------------------------------------------
 
 
-def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(db: Db):
-    html, md = report(db, batch_id=BATCH)
+def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(tournament_db: Db):
+    html, md = report(tournament_db, batch_id=BATCH)
     tournament = section(html, 'id="tournaments"')
-    assert f'Tournament <span class="id">{db.batch_tournament}</span> · pool batch:{BATCH}' in tournament
+    assert f'Tournament <span class="id">{tournament_db.batch_tournament}</span> · pool batch:{BATCH}' in tournament
     assert f"Scoreboard {PAIRWISE.id} · judges pair-model · rubric rubric01 · protocol pairwise01" in tournament
     assert "12 comparisons · 6 matches" in tournament
     assert '<strong class="position-bias">12.5%</strong>' in tournament
@@ -268,7 +274,7 @@ def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(db: Db):
     assert "DEMO" not in tournament
 
     part = md.split("## Tournament ratings", 1)[1].split("## Score distribution", 1)[0]
-    assert f"### Tournament {db.batch_tournament} · pool batch:{BATCH}" in part
+    assert f"### Tournament {tournament_db.batch_tournament} · pool batch:{BATCH}" in part
     assert "12 comparisons · 6 matches · position bias **12.5%**" in part
     assert f"on scoreboard {RUBRIC.id}: **Kendall tau -1.00 over 4 shared hypotheses**" in part
     assert f"| # | Hypothesis | Rating [95% interval] | W/T/L | Rubric score ({RUBRIC.id}) |" in part
@@ -276,8 +282,8 @@ def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(db: Db):
     assert "| 4 | Alpha TREM2 agonism (h-0000000a) | 1388 [1316, 1460] | 0/1/5 | 0.81 |" in part
 
 
-def test_a_hostile_title_in_a_rating_row_is_escaped(db: Db):
-    html, md = report(db, batch_id=BATCH)
+def test_a_hostile_title_in_a_rating_row_is_escaped(tournament_db: Db):
+    html, md = report(tournament_db, batch_id=BATCH)
     assert_inert(html, own_scripts=1, svg_classes=frozenset({"histogram", "dotplot"}))
     row = re.search(r'<tr data-hypothesis="h-0000000b">(.*?)</tr>', section(html, 'id="tournaments"')).group(1)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in row and "<script>" not in row and "<img" not in row
@@ -286,13 +292,16 @@ def test_a_hostile_title_in_a_rating_row_is_escaped(db: Db):
     assert "&lt;script&gt;" in line and r"\[x\]\(javascript:alert\(1\)\)" in line and "<img" not in line
 
 
-def test_a_hypothesis_report_lists_its_ratings(db: Db):
-    html, md = report(db, batch_id=BATCH, hypothesis_id="h-0000000c")
+def test_a_hypothesis_report_lists_its_ratings(tournament_db: Db):
+    html, md = report(tournament_db, batch_id=BATCH, hypothesis_id="h-0000000c")
     ratings = section(html, '<table class="hypothesis-ratings">', "</table>")
     assert ratings.count("<tr data-tournament=") == 2  # the batch's pool and the page's
     assert f"<td>page:{SLUG}</td>" in ratings and f"<td>batch:{BATCH}</td>" in ratings
     assert '<td class="num">2 of 4</td><td class="num rating">1538 [1470, 1606]</td>' in ratings
-    assert f"| {db.page_tournament} | page:{SLUG} | {PAIRWISE.id} · pair-model | 2 of 4 | 1538 [1470, 1606] |" in md
+    assert (
+        f"| {tournament_db.page_tournament} | page:{SLUG} | {PAIRWISE.id} · pair-model | 2 of 4 | 1538 [1470, 1606] |"
+        in md
+    )
     assert "3/1/2 | 12.5% |" in md
 
 
@@ -312,12 +321,12 @@ def test_a_report_without_tournaments_has_no_ratings_section(tmp_path: Path):
 # -- the web app and its API -------------------------------------------------------------------------------------
 
 
-def test_the_hypothesis_page_and_api_show_its_ratings(client: TestClient, db: Db):
+def test_the_hypothesis_page_and_api_show_its_ratings(client: TestClient, tournament_db: Db):
     body = client.get("/api/hypotheses/h-0000000c").json()
     assert len(body["ratings"]) == 2
     rating = next(r for r in body["ratings"] if r["pool"] == f"batch:{BATCH}")
     assert {k: rating[k] for k in ("tournament", "rating", "lo", "hi", "wins", "ties", "losses", "rank", "of")} == {
-        "tournament": db.batch_tournament,
+        "tournament": tournament_db.batch_tournament,
         "rating": 1538.0,
         "lo": 1470.0,
         "hi": 1606.0,
@@ -339,10 +348,12 @@ def test_the_hypothesis_page_and_api_show_its_ratings(client: TestClient, db: Db
     assert "12.5%" in table and 'class="demo"' not in table
 
 
-def test_the_wiki_page_shows_the_page_pools_ratings(client: TestClient, db: Db):
+def test_the_wiki_page_shows_the_page_pools_ratings(client: TestClient, tournament_db: Db):
     html = client.get(f"/wiki/{SLUG}").text
     ratings = section(html, 'id="ratings"')
-    assert db.page_tournament in ratings and f"pool page:{SLUG}" in ratings and "position bias 12.5%" in ratings
+    assert (
+        tournament_db.page_tournament in ratings and f"pool page:{SLUG}" in ratings and "position bias 12.5%" in ratings
+    )
     assert re.findall(r'<tr data-hypothesis="(h-[0-9a-f]{8})">', ratings) == [r.hypothesis_id for r in RATINGS]
     assert '<a href="/hypothesis/h-0000000d">Delta TREM2 gene therapy</a>' in ratings
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ratings
@@ -358,7 +369,7 @@ def test_the_wiki_page_shows_the_page_pools_ratings(client: TestClient, db: Db):
         ("h-0000000c", 1538.0),
         ("h-0000000d", 1612.4),
     ]
-    assert api["tournament"]["id"] == db.page_tournament and api["tournament"]["position_bias"] == 0.125
+    assert api["tournament"]["id"] == tournament_db.page_tournament and api["tournament"]["position_bias"] == 0.125
     assert api["ordered_by"] is None
 
 

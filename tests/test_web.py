@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,33 +11,23 @@ from sqlalchemy import update
 
 from store.engine import open_store
 from store.models import ScoreboardRow
-from tests.wiki_db import SEED_SLUG, WikiDb, build_wiki_db
-from wiki.app import create_app
-from wiki.settings import WikiSettings
-from wiki.sync import attach_pages, import_pages
+from tests.wiki_db import SEED_SLUG, WikiDb, with_pages
 from wiki.views import DEMO_WARNING
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
-    db = build_wiki_db(tmp_path_factory.mktemp("web"))
-    sessions = open_store(db.url)
+def served_url(wiki_db: WikiDb) -> str:
+    """The module's wiki database with both pages imported and attached (the stored page text then holds a block;
+    it is not shown twice), its scoreboards marked demo as if the fake were the embedded demo model."""
+    with_pages(wiki_db)
+    sessions = open_store(wiki_db.url)
     try:
-        import_pages(sessions, [db.seed, db.page], root=db.root)
-        # the stored page text now holds a block; it is not shown twice
-        attach_pages(sessions, [], WikiSettings(), root=db.root)
-        with sessions() as session:  # as if the fake were the embedded demo model
+        with sessions() as session:
             session.execute(update(ScoreboardRow).values(demo=True))
             session.commit()
     finally:
         sessions.close()
-    return db
-
-
-@pytest.fixture(scope="module")
-def client(built: WikiDb) -> Iterator[TestClient]:
-    with TestClient(create_app(built.url), base_url="http://localhost") as client:
-        yield client
+    return wiki_db.url
 
 
 def hrefs(html: str) -> list[str]:

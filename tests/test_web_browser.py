@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from store.engine import open_store
-from tests.browser import requires_chromium, serving
-from tests.wiki_db import SEED_SLUG, build_wiki_db
+from tests.browser import Watch, requires_chromium, serving
+from tests.wiki_db import SEED_SLUG, WikiDb, with_pages
 from wiki.app import create_app
-from wiki.settings import WikiSettings
-from wiki.sync import attach_pages, import_pages
 
 pytestmark = requires_chromium
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = build_wiki_db(tmp_path_factory.mktemp("site"))
-    sessions = open_store(db.url)
-    try:
-        import_pages(sessions, [db.seed, db.page], root=db.root)
-        attach_pages(sessions, [], WikiSettings(), root=db.root)
-    finally:
-        sessions.close()
-    with serving(create_app(db.url)) as url:
+def site(wiki_db: WikiDb) -> Iterator[str]:
+    """The module's wiki database with both pages imported and attached, served by uvicorn: its base URL."""
+    with serving(create_app(with_pages(wiki_db).url)) as url:
         yield url
 
 
 def test_page_related_block_hypothesis_transcript_and_embed(site: str, browser: object, tmp_path: Path):
     page = browser.new_page(viewport={"width": 1280, "height": 1200})  # type: ignore[attr-defined]
-    console: list[str] = []
-    errors: list[str] = []
-    dialogs: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    watch = Watch(page)
 
     page.goto(f"{site}/wiki/{SEED_SLUG}")
     assert page.locator("h1").first.inner_text() == "Mesenchymal Stem Cell Therapy for Neurodegeneration"
@@ -77,6 +56,6 @@ def test_page_related_block_hypothesis_transcript_and_embed(site: str, browser: 
     page.goto(f"{site}/hypothesis/h-00000000")
     assert page.locator("h1").inner_text() == "Not found"
     page.close()
-    assert dialogs == [] and errors == []
+    assert watch.dialogs == [] and watch.errors == []
     # the 404 above is the only console message a page may leave
-    assert [c for c in console if "404" not in c] == []
+    assert [c for c in watch.console if "404" not in c] == []

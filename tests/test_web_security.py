@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging.config
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ LOCAL = "http://localhost"
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def served_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Two hypotheses debated once each; then h-2600483e has DEBATES debates (copies of its first)."""
     folder = tmp_path_factory.mktemp("websec")
     (folder / "config.yaml").write_text("{}\n", encoding="utf-8")
@@ -59,20 +58,14 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
-def client(url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(url), base_url=LOCAL) as client:
-        yield client
-
-
-def test_a_request_for_another_host_is_refused(url: str, client: TestClient):
+def test_a_request_for_another_host_is_refused(served_url: str, client: TestClient):
     """A page on evil.example that rebinds its name to 127.0.0.1 sends `Host: evil.example`: it gets a 400."""
     assert client.get("/exchange").status_code == 200
     assert client.get("/exchange", headers={"host": "127.0.0.1:8000"}).status_code == 200
     refused = client.get("/api/hypotheses/h-2600483e", headers={"host": "evil.example"})
     assert refused.status_code == 400 and "CYP46A1" not in refused.text
     assert refused.headers["x-content-type-options"] == "nosniff"
-    with TestClient(create_app(url, WikiSettings(allowed_hosts=("wiki.lab.example",))), base_url=LOCAL) as other:
+    with TestClient(create_app(served_url, WikiSettings(allowed_hosts=("wiki.lab.example",))), base_url=LOCAL) as other:
         assert other.get("/exchange").status_code == 400
         assert other.get("/exchange", headers={"host": "wiki.lab.example"}).status_code == 200
 
@@ -139,14 +132,14 @@ def test_a_hypothesis_with_many_debates_shows_them_a_page_at_a_time(client: Test
     ],
 )
 def test_serve_warns_off_loopback_and_answers_only_its_hosts(
-    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, warned: bool, allowed: list[str]
+    served_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, warned: bool, allowed: list[str]
 ):
     served: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(app=app, **options))
     config = tmp_path / "config.yaml"
     config.write_text("{}\n", encoding="utf-8")
     extra = ["--allowed-host", "wiki.lab.example"] if warned else []
-    result = CliRunner().invoke(cli_app, ["serve", "--host", host, *extra, "--db", url, "--config", str(config)])
+    result = CliRunner().invoke(cli_app, ["serve", "--host", host, *extra, "--db", served_url, "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert served["host"] == host and served["port"] == 8000
     if warned:
@@ -161,13 +154,13 @@ def test_serve_warns_off_loopback_and_answers_only_its_hosts(
 
 
 def test_serve_logs_every_line_through_the_terminal_filter(
-    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    served_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
     served: dict[str, Any] = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(app=app, **options))
     config = tmp_path / "config.yaml"
     config.write_text("{}\n", encoding="utf-8")
-    result = CliRunner().invoke(cli_app, ["serve", "--db", url, "--config", str(config)])
+    result = CliRunner().invoke(cli_app, ["serve", "--db", served_url, "--config", str(config)])
     assert result.exit_code == 0, result.output
     logging.config.dictConfig(served["log_config"])  # as uvicorn does with it
     hostile = "\x1b]0;pwned\x07\x9b2J \u202eevil postgresql://u:s3cret@db/x"
@@ -208,9 +201,9 @@ def _carries_the_headers(response: Any) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_url(request: pytest.FixtureRequest, url: str) -> str:
+def any_url(request: pytest.FixtureRequest, served_url: str) -> str:
     """The module's SQLite database, and a fresh PostgreSQL one where HYPODEBATE_TEST_POSTGRES_URL names a server."""
-    return url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+    return served_url if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
 
 
 def test_a_malformed_id_or_slug_is_a_404_with_the_headers_on_every_database(any_url: str):
@@ -225,14 +218,14 @@ def test_a_malformed_id_or_slug_is_a_404_with_the_headers_on_every_database(any_
                 assert response.json()["detail"].startswith("no ")
 
 
-def test_a_server_error_carries_the_headers_and_no_traceback(url: str, monkeypatch: pytest.MonkeyPatch):
+def test_a_server_error_carries_the_headers_and_no_traceback(served_url: str, monkeypatch: pytest.MonkeyPatch):
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret detail from deep inside")
 
     monkeypatch.setattr("wiki.routes.pages.exchange", broken)
     monkeypatch.setattr("wiki.routes.pages.hypothesis_detail", broken)
     monkeypatch.setattr("wiki.routes.api.hypothesis_detail", broken)
-    with TestClient(create_app(url), base_url=LOCAL, raise_server_exceptions=False) as client:
+    with TestClient(create_app(served_url), base_url=LOCAL, raise_server_exceptions=False) as client:
         for path in ("/exchange", "/hypothesis/h-2600483e", "/api/hypotheses/h-2600483e"):
             response = client.get(path)
             assert response.status_code == 500, path

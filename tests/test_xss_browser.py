@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hypodebate.commands.report import report_command
-from tests.browser import requires_chromium, serving
+from tests.browser import Watch, requires_chromium, serving
 from tests.xss import XssDb, build_xss_db
 from wiki.app import create_app
 
@@ -29,20 +29,6 @@ def xss(tmp_path_factory: pytest.TempPathFactory) -> XssDb:
 def site(xss: XssDb) -> Iterator[str]:
     with serving(create_app(xss.url)) as url:
         yield url
-
-
-class Watch:
-    """Everything a page did that it should not: dialogs, console errors and warnings, uncaught errors, requests."""
-
-    def __init__(self, page: Any) -> None:
-        self.dialogs: list[str] = []
-        self.console: list[str] = []
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("console", lambda m: self.console.append(m.text) if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.requests.append(r.url))
 
 
 def _settle(page: Any) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hypodebate.cli import app
-from tests.fakes import FakeDebater
-from tests.helpers import EXAMPLE, REPO
-from tests.loopback import LoopbackServer
+from store.engine import open_store
+from tests.helpers import EXAMPLE, REPO, debater_server
+from wiki.settings import WikiSettings
+from wiki.sync import attach_pages, import_pages
 
 SEED = REPO / "examples" / "pages" / "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration.txt"
 SEED_SLUG = "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration"
@@ -42,6 +43,8 @@ TREM2 is a microglial receptor. <script>alert('page')</script>
 
 @dataclass(frozen=True)
 class WikiDb:
+    """A database of debated hypotheses (`url`), the seed page's copy and a hostile TREM2 page beside it."""
+
     url: str
     seed: Path
     page: Path
@@ -53,7 +56,9 @@ class WikiDb:
 
 
 def build_wiki_db(folder: Path) -> WikiDb:
-    server = LoopbackServer(responder=FakeDebater(score=lambda judge, dim: 6 + judge)).start()
+    """Debate the example batch and the hostile hypothesis into a new database in `folder` with `hypodebate run`
+    (1 round, 2 judges scoring 7 and 8); copy the seed page and write the TREM2 page beside it."""
+    server = debater_server()
     hostile = folder / "hostile.yaml"
     hostile.write_text(HOSTILE_YAML, encoding="utf-8")
     url = f"sqlite:///{folder / 'wiki.db'}"
@@ -72,3 +77,14 @@ def build_wiki_db(folder: Path) -> WikiDb:
     page = folder / "trem2.md"
     page.write_text(PAGE_MD, encoding="utf-8")
     return WikiDb(url, seed, page)
+
+
+def with_pages(db: WikiDb) -> WikiDb:
+    """Import both pages of `db` and attach their related blocks (default wiki settings); returns `db`."""
+    sessions = open_store(db.url)
+    try:
+        import_pages(sessions, [db.seed, db.page], root=db.root)
+        attach_pages(sessions, [], WikiSettings(), root=db.root)
+    finally:
+        sessions.close()
+    return db
