@@ -92,10 +92,6 @@ class Totals:
     completion_tokens: int = 0
     cost_usd: float = 0.0
 
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
     def run_columns(self) -> dict[str, int | float]:
         """What a run's result reports of its spending: calls, prompt and completion tokens, dollars."""
         return {
@@ -104,6 +100,10 @@ class Totals:
             "completion_tokens": self.completion_tokens,
             "cost_usd": self.cost_usd,
         }
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
     def __sub__(self, earlier: Totals) -> Totals:
         return Totals(
@@ -164,6 +164,19 @@ class Ledger:
             for kind, n in record.retries_by_kind:
                 out[kind] = out.get(kind, 0) + n
         return out
+
+
+@dataclass(kw_only=True)
+class RunCost:
+    """What a run (a batch, a tournament) spent, how long it took, and whether its budget stopped it: the fields its
+    result shares with every run's (`Account.spent().run_columns()` fills the first four)."""
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    wall_s: float
+    budget_exhausted: bool = False
 
 
 # the piece of work (a debate, a comparison, a claim check) the running task asks calls for: each call is booked to

@@ -195,15 +195,15 @@ def revision_record(h: Hypothesis, revised: str | None) -> repository.Hypothesis
 
 
 def hypothesis_record(h: Hypothesis) -> repository.HypothesisRecord:
-    """A hypothesis as the store keeps it."""
+    """A hypothesis as the store keeps it (in the record's field order: identity and pages, then what is debated)."""
     return repository.HypothesisRecord(
         id=h.hypothesis_id,
         content_hash=h.content_hash,
+        pages=list(h.pages),
         title=h.title,
         targets=list(h.targets),
         target_label=h.label,
         mechanism=h.mechanism,
         diseases=list(h.diseases),
-        pages=list(h.pages),
         evidence=[e.model_dump(mode="json") for e in h.evidence],
     )

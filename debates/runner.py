@@ -24,7 +24,7 @@ from agents.client import LLMClient
 from agents.errors import LLMError
 from agents.prompts import PromptSet
 from agents.roles import PriorTurn, Roles, TurnFailed
-from agents.usage import Account
+from agents.usage import Account, RunCost
 from debates import schedule
 from debates.graph import DebateContext, Design, run_debate
 from debates.hypotheses import Hypothesis
@@ -77,7 +77,7 @@ DebateDispatch = Callable[
 
 
 @dataclass
-class BatchResult:
+class BatchResult(RunCost):
     """What `run_batch` returns: per-debate outcomes, the ranking, and what it cost."""
 
     batch_id: str
@@ -85,12 +85,6 @@ class BatchResult:
     outcomes: list[DebateOutcome]
     boards: list[rankings.Board]  # the scoreboards this batch's hypotheses are scored on, most debates first
     rankings: dict[str, list[rankings.Ranked]]  # scoreboard id -> the batch's hypotheses ranked on it
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    wall_s: float
-    budget_exhausted: bool = False
     # the evidence audit of the batch's hypotheses, filled in by the front door: status -> citations, and the
     # bibliography entries they were checked against
     evidence: dict[str, int] | None = None

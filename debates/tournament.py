@@ -27,7 +27,7 @@ from agents.pairwise import DebateDigest, Judgement, JudgeNote, PairwiseJudge, d
 from agents.prompts import PromptSet
 from agents.roles import PriorTurn, TurnFailed
 from agents.settings import EMBEDDED_MODEL
-from agents.usage import Account, CallRecord
+from agents.usage import Account, CallRecord, RunCost
 from debates.protocol import scoreboard
 from scoring import pairing, ratings
 from scoring.rubric import Rubric
@@ -81,7 +81,7 @@ class TournamentProgress:
 
 
 @dataclass
-class TournamentResult:
+class TournamentResult(RunCost):
     """What a tournament run returns: the pool's ratings on its scoreboard, and what this run cost."""
 
     pool: str
@@ -99,12 +99,6 @@ class TournamentResult:
     rubric_scores: dict[str, float]
     asked: int  # comparisons this run judged and stored
     failures: list[tuple[str, str]]  # (comparison id, reason)
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    wall_s: float
-    budget_exhausted: bool = False
 
     @property
     def agreement(self) -> float | None:
@@ -436,9 +430,7 @@ class TournamentRunner:
         )
         hashes = play.hashes
         with self.sessions() as session:
-            records = [
-                store.Rating(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted
-            ]
+            records = [store.Rating(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted]
             t_id = store.save_ratings_commit(session, pool, spec, stats, records)
             board = rankings.board(session, spec.id)
         return t_id, board
