@@ -37,7 +37,6 @@ from report.views import (
     ReportData,
     ScoreView,
     TurnView,
-    UsageTotals,
     VerdictView,
 )
 from safeio.errors import NotFound
@@ -93,7 +92,7 @@ def load_report(
         unscored=unscored,
         failed=tuple(d for d in debates if d.status != "completed"),
         debates_total=len(debates),
-        usage=UsageTotals(*reports.usage_of_debates(session, scope)),
+        usage=reports.usage_of_debates(session, scope),
         rubric_known={d.rubric_hash for d in debate_rows} <= rubrics.keys(),
         demo_warning=DEMO_WARNING if demo else None,
         tournaments=tournaments,
@@ -120,7 +119,7 @@ def _batch_view(session: Session, row: BatchRow) -> BatchView:
         failed=row.debates_failed,
         skipped=row.debates_skipped,
         wall_s=row.wall_s,
-        usage=UsageTotals(*reports.usage_of_batch(session, row)),
+        usage=reports.usage_of_batch(session, row),
     )
 
 

@@ -20,6 +20,7 @@ from scoring.measured import Measured, measured_text
 from store.reports import Audit
 from store.scoreboards import Board
 from store.tournaments import Rating
+from store.usage import Usage
 
 Scope = Literal["batch", "all"]
 
@@ -184,6 +185,7 @@ class ScoreView:
 
     @property
     def measured(self) -> Measured:
+        """This score as scoring.measured presents it."""
         return Measured.of(self, self.mean, self.scoreboard_id)
 
     @property
@@ -299,18 +301,6 @@ class TournamentView:
 
 
 @dataclass(frozen=True, slots=True)
-class UsageTotals:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass(frozen=True, slots=True)
 class BatchView:
     id: str
     source: str
@@ -328,7 +318,7 @@ class BatchView:
     failed: int
     skipped: int
     wall_s: float | None
-    usage: UsageTotals
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +333,7 @@ class ReportData:
     unscored: tuple[HypothesisView, ...]  # no completed, scored debate in the report
     failed: tuple[DebateView, ...]
     debates_total: int
-    usage: UsageTotals  # every call of the debates shown
+    usage: Usage  # every call of the debates shown
     rubric_known: bool  # False when some verdict was scored under a rubric whose weights are not known here
     demo_warning: str | None  # set when any debate shown was argued or judged by the embedded demo model
     tournaments: tuple[TournamentView, ...] = ()  # the batch's tournaments (pool batch:<id>), most matches first

@@ -7,11 +7,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import DebateRow, EvalItemRow, ScoreboardRow, ScoreRow, UsageRow, utcnow
 from store.repository import chunks, insert_ignoring
+from store.usage import NONE, Usage, usage_where
 
 
 @dataclass(frozen=True)
@@ -90,33 +91,10 @@ def protocol_debates(session: Session, protocol_hash: str, content_hashes: Colle
     return out
 
 
-@dataclass(frozen=True)
-class Usage:
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-
-
 def usage_of(session: Session, debate_ids: Collection[str]) -> Usage:
     """What the LLM calls of these debates cost when they were made (failed calls included)."""
-    ids = sorted(set(debate_ids))
-    calls = prompt = completion = 0
-    cost = 0.0
-    for part in chunks(ids):
-        row = session.execute(
-            select(
-                func.count(UsageRow.id),
-                func.coalesce(func.sum(UsageRow.prompt_tokens), 0),
-                func.coalesce(func.sum(UsageRow.completion_tokens), 0),
-                func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
-            ).where(UsageRow.debate_id.in_(part))
-        ).one()
-        calls += int(row[0])
-        prompt += int(row[1])
-        completion += int(row[2])
-        cost += float(row[3])
-    return Usage(calls, prompt, completion, cost)
+    parts = chunks(sorted(set(debate_ids)))
+    return sum((usage_where(session, UsageRow.debate_id.in_(part)) for part in parts), start=NONE)
 
 
 def scoreboards(session: Session, ids: Collection[str]) -> dict[str, ScoreboardRow]:

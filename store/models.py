@@ -169,12 +169,18 @@ class DebateRow(Base):
     verdicts: Mapped[list[VerdictRow]] = relationship(order_by="VerdictRow.judge", cascade="all, delete-orphan")
 
 
-class TurnRow(Base):
+class OfDebate:
+    """A row of one debate (a turn, a verdict): numbered by its own id, found by the debate's, deleted with it.
+    Its two columns come first, as the migrations create them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-2)
+    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), index=True, sort_order=-1)
+
+
+class TurnRow(OfDebate, Base):
     __tablename__ = "turns"
     __table_args__ = (UniqueConstraint("debate_id", "seq", name="uq_turn_seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     round: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
@@ -192,12 +198,10 @@ class TurnRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class VerdictRow(Base):
+class VerdictRow(OfDebate, Base):
     __tablename__ = "verdicts"
     __table_args__ = (UniqueConstraint("debate_id", "judge", name="uq_verdict_judge"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    debate_id: Mapped[str] = mapped_column(ForeignKey("debates.id", ondelete="CASCADE"), index=True)
     judge: Mapped[int] = mapped_column(Integer)
     scores: Mapped[dict[str, Any]] = mapped_column()  # dimension -> integer 1..scale
     rationales: Mapped[dict[str, Any]] = mapped_column()  # dimension -> short text

@@ -95,6 +95,20 @@ class Related:
     verdicts: int
 
 
+# what a line reads of a hypothesis and its score on one scoreboard, in the order of `Related`'s fields
+LINE = (
+    HypothesisRow.id,
+    HypothesisRow.title,
+    HypothesisRow.target_label,
+    HypothesisScoreRow.mean,
+    HypothesisScoreRow.lo,
+    HypothesisScoreRow.hi,
+    HypothesisScoreRow.interval,
+    HypothesisScoreRow.debates,
+    HypothesisScoreRow.verdicts,
+)
+
+
 @dataclass(frozen=True)
 class Ranked(Related):
     """A line of a scoreboard's ranking: the related line, with the hypothesis's diseases and current version."""
@@ -109,7 +123,7 @@ def ranking(
 ) -> list[Ranked]:
     """Current versions scored on `board_id`, best score first (then more debates, then id)."""
     query = (
-        select(HypothesisRow, HypothesisScoreRow)
+        select(*LINE, HypothesisRow.diseases, HypothesisRow.version)
         .join(HypothesisScoreRow, HypothesisScoreRow.hypothesis_id == HypothesisRow.id)
         .where(HypothesisScoreRow.scoreboard_id == board_id, HypothesisScoreRow.current.is_(True))
         .order_by(HypothesisScoreRow.mean.desc(), HypothesisScoreRow.debates.desc(), HypothesisRow.id)
@@ -118,23 +132,7 @@ def ranking(
         query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
     if limit:
         query = query.limit(limit)
-    return [
-        Ranked(
-            id=h.id,
-            title=h.title,
-            target_label=h.target_label,
-            score=s.mean,
-            lo=s.lo,
-            hi=s.hi,
-            interval=s.interval,
-            debates=s.debates,
-            verdicts=s.verdicts,
-            diseases=list(h.diseases),
-            version=h.version,
-            scoreboard_id=board_id,
-        )
-        for h, s in session.execute(query)
-    ]
+    return [Ranked(*line, list(diseases), version, board_id) for *line, diseases, version in session.execute(query)]
 
 
 def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[HypothesisScoreRow, Board]]:

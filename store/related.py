@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow
-from store.rankings import Related, linked_boards
+from store.rankings import LINE, Related, linked_boards
 from store.scoreboards import Board
 
 
@@ -49,17 +49,7 @@ def related_for_entities(
     # membership in the linked set, and stops at `top`.
     ranked_id = HypothesisScoreRow.hypothesis_id.op("||")(literal_column("''"))
     query = (
-        select(
-            HypothesisRow.id,
-            HypothesisRow.title,
-            HypothesisRow.target_label,
-            HypothesisScoreRow.mean,
-            HypothesisScoreRow.lo,
-            HypothesisScoreRow.hi,
-            HypothesisScoreRow.interval,
-            HypothesisScoreRow.debates,
-            HypothesisScoreRow.verdicts,
-        )
+        select(*LINE)
         .join(HypothesisRow, HypothesisRow.id == HypothesisScoreRow.hypothesis_id)
         .where(
             HypothesisScoreRow.scoreboard_id == board_id,

@@ -35,9 +35,9 @@ from store.models import (
     VerdictRow,
 )
 from store.repository import chunks
+from store.usage import Usage, usage_where
 
 ScoreKey = tuple[str, str, str]  # (scoreboard id, hypothesis id, content hash of the version)
-Usage = tuple[int, int, int, float]  # calls, prompt tokens, completion tokens, dollars
 
 
 # -- the scope ------------------------------------------------------------------------------------
@@ -148,21 +148,9 @@ def scoreboards_by_id(session: Session, ids: Collection[str]) -> dict[str, Score
     return {b.id: b for b in session.scalars(select(ScoreboardRow).where(ScoreboardRow.id.in_(list(ids))))}
 
 
-def _usage(session: Session, condition: Any) -> Usage:
-    calls, prompt, completion, cost = session.execute(
-        select(
-            func.count(UsageRow.id),
-            func.coalesce(func.sum(UsageRow.prompt_tokens), 0),
-            func.coalesce(func.sum(UsageRow.completion_tokens), 0),
-            func.coalesce(func.sum(UsageRow.cost_usd), 0.0),
-        ).where(condition)
-    ).one()
-    return int(calls), int(prompt), int(completion), float(cost)
-
-
 def usage_of_debates(session: Session, scope: Select[Any]) -> Usage:
     """Every call made for the debates in scope."""
-    return _usage(session, UsageRow.debate_id.in_(scope))
+    return usage_where(session, UsageRow.debate_id.in_(scope))
 
 
 def usage_of_batch(session: Session, row: BatchRow) -> Usage:
@@ -173,7 +161,7 @@ def usage_of_batch(session: Session, row: BatchRow) -> Usage:
         UsageRow.batch_id == row.id,
         and_(UsageRow.batch_id.is_(None), UsageRow.debate_id.in_(in_batch), UsageRow.created_at >= row.started_at),
     )
-    return _usage(session, own)
+    return usage_where(session, own)
 
 
 # -- shared definitions ---------------------------------------------------------------------------

@@ -164,15 +164,7 @@ class _Versions:
         if found is not None:
             return found
         number = self.top.get(record.id, 0) + 1
-        version = HypothesisVersionRow(
-            id=f"{record.id}.v{number}",
-            hypothesis_id=record.id,
-            version=number,
-            content_hash=record.content_hash,
-            origin="input",
-            parent_id=parent,
-            content=record.content(),
-        )
+        version = _version_row(record.id, number, record, "input", parent)
         session.add(version)
         self.by_content[(record.id, record.content_hash)] = version
         self.top[record.id] = number
@@ -396,17 +388,27 @@ def _add_revision(session: Session, debate: DebateRow, revision: HypothesisRecor
         return
     parent = next((v.id for v in versions if v.content_hash == debate.hypothesis_hash), None)
     number = max((v.version for v in versions), default=0) + 1
-    session.add(
-        HypothesisVersionRow(
-            id=f"{debate.hypothesis_id}.v{number}",
-            hypothesis_id=debate.hypothesis_id,
-            version=number,
-            content_hash=revision.content_hash,
-            origin="revision",
-            parent_id=parent,
-            debate_id=debate.id,
-            content=revision.content(),
-        )
+    session.add(_version_row(debate.hypothesis_id, number, revision, "revision", parent, debate.id))
+
+
+def _version_row(
+    hypothesis_id: str,
+    number: int,
+    record: HypothesisRecord,
+    origin: str,
+    parent: str | None,
+    debate_id: str | None = None,
+) -> HypothesisVersionRow:
+    """`record`'s content as version `number` of `hypothesis_id`: from the input, or a debate's revision."""
+    return HypothesisVersionRow(
+        id=f"{hypothesis_id}.v{number}",
+        hypothesis_id=hypothesis_id,
+        version=number,
+        content_hash=record.content_hash,
+        origin=origin,
+        parent_id=parent,
+        debate_id=debate_id,
+        content=record.content(),
     )
 
 
