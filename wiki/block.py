@@ -33,6 +33,7 @@ BlockStyle = Literal["markdown", "dump"]
 
 
 def colour(score: float) -> str:
+    """The band colour of a score (as rounded for display): green from 0.70, amber from 0.50, else red."""
     value = round(score, 2)
     return next(c for floor, c in BANDS if value >= floor)
 

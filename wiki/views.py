@@ -44,14 +44,17 @@ __all__ = [
 
 
 def debate_is_demo(session: Session, score: ScoreRow | None) -> bool:
+    """Whether the debate's score is on a scoreboard of the embedded demo model."""
     return score is not None and stored.scoreboard_is_demo(session, score.scoreboard_id)
 
 
 def board_schema(board: Board) -> Scoreboard:
+    """A scoreboard as the API answers it."""
     return from_row(Scoreboard, board)
 
 
 def tournament_schema(tournament: Standing) -> Tournament:
+    """A tournament (without its ratings) as the API answers it."""
     return from_row(Tournament, tournament, scoreboard=board_schema(tournament.board))
 
 
@@ -86,6 +89,7 @@ def hypothesis_audit(session: Session, hypothesis_id: str) -> Audit | None:
 
 
 def audit_schema(audit: Audit | None) -> EvidenceAudit | None:
+    """An evidence audit as the API answers it; None when there is none."""
     if audit is None:
         return None
     return from_row(EvidenceAudit, audit, items=[from_row(AuditItem, c) for c in audit.citations])
@@ -129,6 +133,7 @@ def _dimensions(session: Session, h: HypothesisRow) -> dict[str, float]:
 def _debates(
     session: Session, hypothesis_id: str, version_of: dict[str, str], *, offset: int, limit: int | None
 ) -> list[DebateSummary]:
+    """The hypothesis's debates, `limit` at a time from `offset`, each with its panel score."""
     debates = stored.debates_of(session, hypothesis_id, offset=offset, limit=limit)
     scores = stored.scores_of(session, [d.id for d in debates])
     summaries = []
@@ -165,6 +170,7 @@ def _scores(session: Session, hypothesis_id: str, version_of: dict[str, str]) ->
 
 
 def _ratings(session: Session, hypothesis_id: str, version_of: dict[str, str]) -> list[Rating]:
+    """The hypothesis's tournament ratings, current version first, then the busiest tournament."""
     return [
         from_row(
             Rating,
@@ -183,6 +189,7 @@ def _ratings(session: Session, hypothesis_id: str, version_of: dict[str, str]) -
 
 
 def debate_detail(session: Session, debate_id: str) -> tuple[DebateRow, HypothesisRow, ScoreRow | None] | None:
+    """The debate, its hypothesis and its score (None: not scored); None when there is no such debate."""
     debate = stored.debate(session, debate_id)
     if debate is None:
         return None

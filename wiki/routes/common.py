@@ -61,11 +61,13 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("
 
 
 async def _store(request: Request) -> sessionmaker[Session]:
+    """The sessions of the app's store (wiki.app's lifespan opens it)."""
     sessions: sessionmaker[Session] = request.app.state.sessions
     return sessions
 
 
 async def _wiki(request: Request) -> WikiSettings:
+    """The wiki settings the app was created with."""
     wiki: WikiSettings = request.app.state.wiki
     return wiki
 
@@ -76,6 +78,7 @@ Wiki = Annotated[WikiSettings, Depends(_wiki)]  # the app's wiki settings
 
 @functools.lru_cache(maxsize=256)
 def render_markdown(text: str) -> Markup:
+    """A page's Markdown as HTML: text escaped, raw HTML shown as text, unsafe links dropped (cached)."""
     return Markup(_markdown.render(text))  # noqa: S704 - markdown-it escapes text and drops raw HTML (html=False)
 
 
@@ -86,6 +89,7 @@ def html(name: str, status_code: int = 200, **context: object) -> HTMLResponse:
 
 
 def load_page(s: Session, slug: str) -> PageRow:
+    """The page `slug`; a 404 when there is none, or when `slug` is not of a slug's form (before any query)."""
     page = stored_pages.page(s, slug) if SLUG.fullmatch(slug) else None
     if page is None:
         raise HTTPException(404, f"no wiki page {slug!r}")
@@ -93,6 +97,7 @@ def load_page(s: Session, slug: str) -> PageRow:
 
 
 def load_hypothesis(s: Session, hypothesis_id: str) -> HypothesisRow:
+    """The hypothesis `hypothesis_id`; a 404 when there is none, or when the id is not of its form."""
     h = stored.hypothesis(s, hypothesis_id) if HYPOTHESIS_ID.fullmatch(hypothesis_id) else None
     if h is None:
         raise HTTPException(404, f"no hypothesis {hypothesis_id!r}")

@@ -29,11 +29,11 @@ from wiki.views import debate_detail, debate_is_demo, exchange, hypothesis_audit
 
 DEBATES_PER_PAGE = 50  # debates (with transcripts) on one page of a hypothesis view
 
-router = APIRouter()
+router = APIRouter()  # a route's docstring is its OpenAPI description: comments say what the others do
 
 
 @router.get("/", include_in_schema=False)
-def index() -> Response:
+def index() -> Response:  # the exchange is the front page
     return Response(status_code=307, headers={"location": "/exchange"})
 
 
