@@ -146,8 +146,8 @@ class Rating(BaseModel):
     pool: str
     scoreboard: Scoreboard
     rating: float
-    lo: float = Field(description="95% interval, lower end")
-    hi: float = Field(description="95% interval, upper end")
+    lo: float = Field(description="its 95% interval is lo to hi")
+    hi: float
     wins: int
     ties: int
     losses: int

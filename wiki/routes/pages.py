@@ -52,16 +52,8 @@ def exchange_view(
             raise HTTPException(404, f"no scoreboard {scoreboard!r}")
         chosen = chosen or (boards[0] if boards else None)
         rows, total = exchange(s, chosen.id, limit=limit, offset=offset) if chosen else ([], 0)
-        return html(
-            "exchange.html.j2",
-            embed=False,
-            rows=rows,
-            total=total,
-            offset=offset,
-            limit=limit,
-            board=chosen,
-            boards=boards,
-        )
+        paging = {"rows": rows, "total": total, "offset": offset, "limit": limit}
+        return html("exchange.html.j2", embed=False, board=chosen, boards=boards, **paging)
 
 
 @router.get("/wiki/{slug}", response_class=HTMLResponse, summary="A wiki page and its related hypotheses")
