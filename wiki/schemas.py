@@ -146,7 +146,7 @@ class Rating(BaseModel):
     pool: str
     scoreboard: Scoreboard
     rating: float
-    lo: float = Field(description="its 95% interval is lo to hi")
+    lo: float = Field(description="the 95% interval runs from lo to hi")
     hi: float
     wins: int
     ties: int
