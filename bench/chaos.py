@@ -35,7 +35,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.engine_overhead import REPO, free_port
+from bench.common import REPO, free_port
 from tests.chaos_support import Audit, Resumed, audit, kill_and_resume, run_command, run_env, write_variants
 
 DEFAULT_FAULTS = "rate_limit=0.05,server_error=0.05,hang=0.01,drop=0.02,truncated=0.03,bad_verdict=0.03"

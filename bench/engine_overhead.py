@@ -15,25 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.common import REPO, clean_env, loopback, print_table
 
 
 def one(
@@ -108,64 +96,32 @@ def main() -> None:
         )
         return
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.loopback", "--port", str(port), "--latency", str(args.latency)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        rows = []
-        for size in args.sizes:
-            command = [
-                sys.executable,
-                "-m",
-                "bench.engine_overhead",
-                "--one",
-                str(size),
-                "--url",
-                url,
-                "--latency",
-                str(args.latency),
-                "--concurrency",
-                str(args.concurrency),
-                "--in-flight",
-                str(args.in_flight),
-                "--rounds",
-                str(args.rounds),
-                "--judges",
-                str(args.judges),
-            ]
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HYPODEBATE_"))}
-            done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    finally:
-        server.terminate()
-        server.wait()
-
-    table = Table(
-        title=f"engine overhead: rounds {args.rounds}, judges {args.judges}, "
-        f"{args.concurrency} call slots, {args.latency * 1000:.0f} ms per call"
-    )
-    columns = ["debates", "LLM calls", "call slots", "in flight", "wall s", "bound s", "wall/bound"]
-    for column in [*columns, "engine CPU ms/call", "peak RSS MB"]:
-        table.add_column(column, justify="right")
+    with loopback(args.latency) as url:
+        rows = [measure(size, url, args) for size in args.sizes]
+    cells = []
     for r in rows:
-        table.add_row(
-            f"{r['debates']:.0f}",
-            f"{r['calls']:.0f}",
-            f"{args.concurrency}",
-            f"{r['in_flight']:.0f}",
-            f"{r['wall_s']:.2f}",
-            f"{r['bound_s']:.2f}",
-            f"{r['wall_s'] / r['bound_s']:.2f}x",
-            f"{r['cpu_ms_per_call']:.2f}",
-            f"{r['peak_rss_mb']:.0f}",
-        )
-    Console(width=150).print(table)
+        row = [f"{r['debates']:.0f}", f"{r['calls']:.0f}", f"{args.concurrency}", f"{r['in_flight']:.0f}"]
+        row += [f"{r['wall_s']:.2f}", f"{r['bound_s']:.2f}", f"{r['wall_s'] / r['bound_s']:.2f}x"]
+        row += [f"{r['cpu_ms_per_call']:.2f}", f"{r['peak_rss_mb']:.0f}"]
+        cells.append(row)
+    columns = ["debates", "LLM calls", "call slots", "in flight", "wall s", "bound s", "wall/bound"]
+    print_table(
+        f"engine overhead: rounds {args.rounds}, judges {args.judges}, "
+        f"{args.concurrency} call slots, {args.latency * 1000:.0f} ms per call",
+        [*columns, "engine CPU ms/call", "peak RSS MB"],
+        cells,
+        width=150,
+    )
+
+
+def measure(size: int, url: str, args: argparse.Namespace) -> dict[str, float]:
+    """A batch of `size` debates against the fake at `url`, in a process of its own (so that its peak RSS is its
+    own): what `one` measured."""
+    command = [sys.executable, "-m", "bench.engine_overhead", "--one", str(size), "--url", url]
+    command += ["--latency", str(args.latency), "--concurrency", str(args.concurrency)]
+    command += ["--in-flight", str(args.in_flight), "--rounds", str(args.rounds), "--judges", str(args.judges)]
+    done = subprocess.run(command, cwd=REPO, env=clean_env(), capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from bench.common import REPO, clean_env, loopback, print_table
 
-REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "examples" / "eval"
 FILES = [DEV / "target_disease_outcomes.dev.jsonl", DEV / "biodsa_hypotheses.dev.jsonl"]
+PROTOCOLS = ("single", "debate")
 
 
 def main() -> None:
@@ -41,76 +38,63 @@ def main() -> None:
     args = parser.parse_args()
 
     from debates.labelled import load_labelled, stratified_sample
-    from hypodebate.api import run_eval_async
     from hypodebate.config import load_settings
 
     everything = load_labelled(args.files)
     sample = stratified_sample(everything, args.rows, seed=0)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.loopback", "--port", "0", "--latency", str(args.latency), "--fill"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HYPODEBATE_"))}
-        env |= {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "bench", "HYPODEBATE_LLM__MODELS__PROPOSER": args.model}
-        env |= {"HYPODEBATE_LLM__MODELS__CRITIC": args.model, "HYPODEBATE_LLM__MODELS__JUDGE": args.model}
+    with loopback(args.latency, "--fill") as url:
+        env = clean_env() | {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "bench"}
+        env |= {f"HYPODEBATE_LLM__MODELS__{role}": args.model for role in ("PROPOSER", "CRITIC", "JUDGE")}
         settings = load_settings(REPO / "config.yaml", env=env)
-        prices = settings.llm.prices.get(args.model)
-        rows = []
-        for protocol in ("single", "debate"):
-            with tempfile.TemporaryDirectory() as folder:
-                started = time.perf_counter()
-                result = asyncio.run(
-                    run_eval_async(
-                        [],
-                        settings=settings,
-                        db=f"sqlite:///{folder}/bench.db",
-                        protocols=[protocol],
-                        rounds=args.rounds,
-                        judges=args.judges,
-                        concurrency=args.concurrency,
-                        loaded=sample,
-                    )
-                )
-                wall = time.perf_counter() - started
-            p = result["protocols"][protocol]
-            rows.append((protocol, p, wall))
-    finally:
-        server.terminate()
-        server.wait()
+        rows = [(protocol, *run(protocol, settings, sample, args)) for protocol in PROTOCOLS]
+    report(rows, len(sample), len(everything), settings.llm.prices.get(args.model), args)
 
-    per = 100 / len(sample)
-    full = len(everything) / len(sample)
-    table = Table(
-        title=f"eval cost: {len(sample)} rows ({args.rows} per file) against the loopback fake, "
+
+def run(protocol: str, settings: Any, sample: Any, args: argparse.Namespace) -> tuple[dict[str, Any], float]:
+    """One eval of `sample` under `protocol` on a fresh database: its figures, and its wall seconds."""
+    from hypodebate.api import run_eval_async
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        result = asyncio.run(
+            run_eval_async(
+                [],
+                settings=settings,
+                db=f"sqlite:///{folder}/bench.db",
+                protocols=[protocol],
+                rounds=args.rounds,
+                judges=args.judges,
+                concurrency=args.concurrency,
+                loaded=sample,
+            )
+        )
+        return result["protocols"][protocol], time.perf_counter() - started
+
+
+def report(rows: list[tuple[str, dict[str, Any], float]], sampled: int, total: int, prices: Any, args: Any) -> None:
+    """Print each protocol's figures per 100 rows, and for the whole of `args.files` (`total` rows)."""
+    per = 100 / sampled
+    full = total / sampled
+    columns = ["protocol", "rounds", "judges", "calls /100", "prompt tok /100", "completion tok /100"]
+    columns += ["wall s /100", "USD /100", "full eval calls", "full eval USD"]
+    cells = []
+    for protocol, p, wall in rows:
+        row = [protocol, str(p["rounds"]), str(p["judges"]), f"{p['calls'] * per:.0f}"]
+        row += [f"{p['prompt_tokens'] * per:,.0f}", f"{p['completion_tokens'] * per:,.0f}", f"{wall * per:.1f}"]
+        row += [f"{p['cost_usd'] * per:.3f}", f"{p['calls'] * full:,.0f}", f"{p['cost_usd'] * full:.2f}"]
+        cells.append(row)
+    print_table(
+        f"eval cost: {sampled} rows ({args.rows} per file) against the loopback fake, "
         f"{args.latency * 1000:.0f} ms per call, concurrency {args.concurrency}",
-        caption=f"full eval = all {len(everything)} rows of {', '.join(f.name for f in args.files)} at {args.model} "
+        columns,
+        cells,
+        left={"protocol"},
+        width=200,
+        caption=f"full eval = all {total} rows of {', '.join(f.name for f in args.files)} at {args.model} "
         + (f"prices (${prices.prompt}/M prompt, ${prices.completion}/M completion)" if prices else "(no price listed)")
         + "; completion tokens are an upper bound (every field at its cap)",
         caption_justify="left",
     )
-    columns = ["protocol", "rounds", "judges", "calls /100", "prompt tok /100", "completion tok /100"]
-    columns += ["wall s /100", "USD /100", "full eval calls", "full eval USD"]
-    for column in columns:
-        table.add_column(column, justify="left" if column == "protocol" else "right")
-    for protocol, p, wall in rows:
-        table.add_row(
-            protocol,
-            str(p["rounds"]),
-            str(p["judges"]),
-            f"{p['calls'] * per:.0f}",
-            f"{p['prompt_tokens'] * per:,.0f}",
-            f"{p['completion_tokens'] * per:,.0f}",
-            f"{wall * per:.1f}",
-            f"{p['cost_usd'] * per:.3f}",
-            f"{p['calls'] * full:,.0f}",
-            f"{p['cost_usd'] * full:.2f}",
-        )
-    Console(width=200).print(table)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import insert
 
+from bench.common import print_table
 from store.engine import open_store
 from store.models import HypothesisRow, HypothesisScoreRow, LinkRow, PageRow, ScoreboardRow, utcnow
 from wiki import related as related_module
@@ -42,93 +43,81 @@ DISEASES = [f"DISEASE:d{i:02d}" for i in range(30)]
 PAGE_POOL = [f"page-{i:05d}" for i in range(5_000)]
 
 
+BOARDS = ("s-0000000a", "s-0000000b")
+Row = dict[str, Any]
+CHUNK = 20_000  # hypotheses inserted at a time
+
+
 def populate(url: str, hypotheses: int, links_per: int, pages: int, rng: random.Random) -> list[str]:
+    """Fill the database at `url`: two scoreboards, `hypotheses` hypotheses (most scored, each linked to
+    `links_per` entities), and `pages` pages with the seed page's text; returns the pages' slugs."""
     sessions = open_store(url)
     engine = sessions.engine
     body = read_page(SEED).markdown if SEED.exists() else "# A page\n\n" + "Some text about microglia. " * 300
-    chunk = 20_000
-    boards = ("s-0000000a", "s-0000000b")
     with engine.begin() as connection:
         connection.execute(
             insert(ScoreboardRow),
             [
-                {
-                    "id": b,
-                    "rubric_hash": "r",
-                    "protocol_hash": p,
-                    "judge_models": [m],
-                    "demo": False,
-                    "legacy": False,
-                    "protocol": {},
-                    "created_at": utcnow(),
-                }
-                for b, p, m in zip(boards, ("p1", "p2"), ("judge-a", "judge-b"), strict=True)
+                {"id": b, "rubric_hash": "r", "protocol_hash": p, "judge_models": [m], "demo": False}
+                | {"legacy": False, "protocol": {}, "created_at": utcnow()}
+                for b, p, m in zip(BOARDS, ("p1", "p2"), ("judge-a", "judge-b"), strict=True)
             ],
         )
-        for start in range(0, hypotheses, chunk):
+        for start in range(0, hypotheses, CHUNK):
             rows, links, scores = [], [], []
-            for i in range(start, min(start + chunk, hypotheses)):
-                hid = f"h-{i:08x}"
-                scored = rng.random() < 0.9
-                genes = rng.sample(GENES, 3)
-                rows.append(
-                    {
-                        "id": hid,
-                        "content_hash": f"{i:064x}",
-                        "title": f"Hypothesis {i} on {genes[0]}",
-                        "targets": genes,
-                        "target_label": ", ".join(genes),
-                        "mechanism": "A mechanism.",
-                        "diseases": [],
-                        "pages": [],
-                        "version": 1,
-                    }
-                )
-                for board, share in zip(boards, (0.9, 0.3), strict=True):
-                    if scored and rng.random() < share / 0.9:
-                        mean, debates = round(rng.uniform(0.3, 0.95), 4), rng.randint(1, 4)
-                        scores.append(
-                            {
-                                "scoreboard_id": board,
-                                "hypothesis_id": hid,
-                                "content_hash": f"{i:064x}",
-                                "current": True,
-                                "mean": mean,
-                                "lo": mean - 0.05,
-                                "hi": mean + 0.05,
-                                "interval": "between-debates",
-                                "debates": debates,
-                                "verdicts": 3 * debates,
-                                "updated_at": utcnow(),
-                            }
-                        )
-                entities = {f"GENE:{g}" for g in genes} | set(rng.sample(DISEASES, 2))
-                while len(entities) < links_per:
-                    pick = rng.random()
-                    entities.add(f"GENE:{rng.choice(GENES)}" if pick < 0.7 else f"PAGE:{rng.choice(PAGE_POOL)}")
-                links += [{"entity": e, "hypothesis_id": hid} for e in entities]
+            for i in range(start, min(start + CHUNK, hypotheses)):
+                row, its_links, its_scores = hypothesis(i, links_per, rng)
+                rows.append(row)
+                links += its_links
+                scores += its_scores
             connection.execute(insert(HypothesisRow), rows)
             connection.execute(insert(LinkRow), links)
             connection.execute(insert(HypothesisScoreRow), scores)
         slugs = PAGE_POOL[:pages]
-        connection.execute(
-            insert(PageRow),
-            [
-                {
-                    "slug": slug,
-                    "title": f"Page {slug}",
-                    "entity_type": "gene",
-                    "entities": sorted({f"GENE:{g}" for g in rng.sample(GENES, 5)} | set(rng.sample(DISEASES, 2))),
-                    "source_path": f"/nowhere/{slug}.md",
-                    "markdown": body,
-                }
-                for slug in slugs
-            ],
-        )
+        connection.execute(insert(PageRow), [page(slug, body, rng) for slug in slugs])
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
     engine.dispose()
     return slugs
+
+
+def hypothesis(
+    i: int, links_per: int, rng: random.Random
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Hypothesis number `i` on three random genes: its row, its `links_per` entity links, and its scores (nine in
+    ten are scored on the first scoreboard, three in ten on the second)."""
+    hid = f"h-{i:08x}"
+    scored = rng.random() < 0.9
+    genes = rng.sample(GENES, 3)
+    row = {"id": hid, "content_hash": f"{i:064x}", "title": f"Hypothesis {i} on {genes[0]}", "targets": genes}
+    row |= {"target_label": ", ".join(genes), "mechanism": "A mechanism.", "diseases": [], "pages": [], "version": 1}
+    scores = []
+    for board, share in zip(BOARDS, (0.9, 0.3), strict=True):
+        if scored and rng.random() < share / 0.9:
+            mean, debates = round(rng.uniform(0.3, 0.95), 4), rng.randint(1, 4)
+            scores.append(
+                {"scoreboard_id": board, "hypothesis_id": hid, "content_hash": f"{i:064x}", "current": True}
+                | {"mean": mean, "lo": mean - 0.05, "hi": mean + 0.05, "interval": "between-debates"}
+                | {"debates": debates, "verdicts": 3 * debates, "updated_at": utcnow()}
+            )
+    entities = {f"GENE:{g}" for g in genes} | set(rng.sample(DISEASES, 2))
+    while len(entities) < links_per:
+        pick = rng.random()
+        entities.add(f"GENE:{rng.choice(GENES)}" if pick < 0.7 else f"PAGE:{rng.choice(PAGE_POOL)}")
+    return row, [{"entity": e, "hypothesis_id": hid} for e in entities], scores
+
+
+def page(slug: str, body: str, rng: random.Random) -> Row:
+    """The row of page `slug`: `body` as its text, five random genes and two diseases as its entities."""
+    entities = sorted({f"GENE:{g}" for g in rng.sample(GENES, 5)} | set(rng.sample(DISEASES, 2)))
+    return {
+        "slug": slug,
+        "title": f"Page {slug}",
+        "entity_type": "gene",
+        "entities": entities,
+        "source_path": f"/nowhere/{slug}.md",
+        "markdown": body,
+    }
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -175,7 +164,7 @@ def main() -> None:
         sessions.close()
 
         page_ms: list[float] = []
-        with TestClient(create_app(url)) as client:
+        with TestClient(create_app(url), base_url="http://localhost") as client:
             for i in range(args.samples + 20):
                 slug = rng.choice(slugs)
                 t0 = time.perf_counter()
@@ -185,11 +174,7 @@ def main() -> None:
                 if i >= 20:
                     page_ms.append(elapsed)
 
-    table = Table(
-        title=f"related hypotheses: {args.hypotheses:,} hypotheses, {args.hypotheses * args.links_per:,} links (SQLite)"
-    )
-    for column in ("measure", "samples", "p50 ms", "p95 ms", "target p95 ms", "met"):
-        table.add_column(column, justify="left" if column == "measure" else "right")
+    cells = []
     for name, samples, target in (
         ("related query, page's default of 2 scoreboards, first view", query_ms["counted"], TARGET_QUERY_MS),
         ("related query, page's default of 2 scoreboards, cached", query_ms["cached"], TARGET_QUERY_MS),
@@ -197,10 +182,15 @@ def main() -> None:
         ("GET /wiki/{slug} (2 blocks)", page_ms, TARGET_PAGE_MS),
     ):
         p50, p95 = percentiles(samples)
-        table.add_row(
-            name, str(len(samples)), f"{p50:.2f}", f"{p95:.2f}", f"{target:.0f}", "yes" if p95 < target else "NO"
+        cells.append(
+            [name, str(len(samples)), f"{p50:.2f}", f"{p95:.2f}", f"{target:.0f}", "yes" if p95 < target else "NO"]
         )
-    Console().print(table)
+    print_table(
+        f"related hypotheses: {args.hypotheses:,} hypotheses, {args.hypotheses * args.links_per:,} links (SQLite)",
+        ("measure", "samples", "p50 ms", "p95 ms", "target p95 ms", "met"),
+        cells,
+        left={"measure"},
+    )
     console.print(f"each query returned {min(sizes)}..{max(sizes)} hypotheses", highlight=False)
 
 

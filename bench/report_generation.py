@@ -22,14 +22,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+from bench.common import REPO, print_table
 
-REPO = Path(__file__).resolve().parents[1]
 TARGET_S = 10.0
 TARGET_MB = 500.0
 WORDS = (
@@ -50,169 +48,181 @@ def prose(rng: random.Random, length: int) -> str:
     return (" ".join(words)[: length - 1] + ".").capitalize()
 
 
+Rows = dict[str, list[dict[str, Any]]]  # table key -> the rows to insert
+MODELS = {"proposer": "gpt-4o-mini", "critic": "gpt-4o-mini", "judge": "gpt-4o-mini"}
+SEATS = [("clinician", "chronological"), ("geneticist", "critic-first"), ("medicinal_chemist", "proposer-first")]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every synthetic debate shares: the rubric, the clock, and one judge model per scoreboard."""
+
+    rubric: Any  # scoring.rubric.Rubric, imported where the database is built
+    now: datetime
+    judges: list[str]
+    boards: list[str]
+    protocol: dict[str, Any]
+
+
 def build(url: str, hypotheses: int, replicates: int, seed: int = 7, scoreboards: int = 1) -> dict[str, int]:
     """Write `hypotheses` x `replicates` completed debates with everything the report reads; replicate r is
     judged by judge model r % `scoreboards`, so its score lands on that model's scoreboard."""
-    from sqlalchemy import insert
-
-    from scoring.aggregate import hypothesis_score
     from scoring.rubric import Rubric
-    from store.engine import open_store
-    from store.models import (
-        BatchRow,
-        DebateRow,
-        EvidenceRow,
-        HypothesisRow,
-        HypothesisScoreRow,
-        HypothesisVersionRow,
-        ScoreboardRow,
-        ScoreRow,
-        TurnRow,
-        UsageRow,
-        VerdictRow,
-    )
     from store.scoreboards import scoreboard_id
 
     rng = random.Random(seed)
     rubric = Rubric()
-    sessions = open_store(url)
-    now = datetime.now(UTC)
-    models = {"proposer": "gpt-4o-mini", "critic": "gpt-4o-mini", "judge": "gpt-4o-mini"}
     judges = ["gpt-4o-mini", *(f"judge-{k}" for k in range(1, scoreboards))]
-    protocol = {"rounds": 2, "judges": 3, "early_stop": True, "rubric_hash": rubric.hash, "models": models}
-    seats = [("clinician", "chronological"), ("geneticist", "critic-first"), ("medicinal_chemist", "proposer-first")]
+    protocol = {"rounds": 2, "judges": 3, "early_stop": True, "rubric_hash": rubric.hash, "models": MODELS}
     boards = [scoreboard_id(rubric.hash, "p-bench", [j]) for j in judges]
-    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ("h", "hv", "e", "d", "t", "v", "s", "hs", "u")}
+    plan = Plan(rubric, datetime.now(UTC), judges, boards, protocol)
+    rows: Rows = {k: [] for k in ("h", "hv", "e", "d", "t", "v", "s", "hs", "u")}
     rows["b"] = [
         {"id": b, "rubric_hash": rubric.hash, "protocol_hash": "p-bench", "judge_models": [j], "demo": False}
-        | {"legacy": False, "protocol": protocol, "created_at": now}
+        | {"legacy": False, "protocol": protocol, "created_at": plan.now}
         for b, j in zip(boards, judges, strict=True)
     ]
     for i in range(hypotheses):
-        h_id = f"h-{i:08x}"
-        target = TARGETS[i % len(TARGETS)]
-        content_hash = f"{i:064x}"
-        hypothesis = {
-            "title": f"{target} {prose(rng, 60)}",
-            "targets": [target],
-            "target_label": target,
-            "mechanism": prose(rng, 500),
-            "diseases": ["Alzheimer's disease"],
-        }
-        rows["h"].append({"id": h_id, "content_hash": content_hash, "pages": [], "version": 1} | hypothesis)
-        claims = [{"claim": prose(rng, 200), "citation": CITATIONS[p], "stance": "for"} for p in range(3)]
-        rows["e"] += [{"hypothesis_id": h_id, "position": p} | c for p, c in enumerate(claims)]
-        rows["hv"].append(
-            {"id": f"{h_id}.v1", "hypothesis_id": h_id, "version": 1, "content_hash": content_hash}
-            | {"origin": "input", "parent_id": None, "debate_id": None, "content": hypothesis | {"evidence": claims}}
-            | {"created_at": now}
+        add_hypothesis(rows, plan, rng, i, replicates)
+    write(url, rows, plan, hypotheses * replicates)
+    return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"]), "scoreboards": len(boards)}
+
+
+def hypothesis_keys(i: int) -> tuple[str, str]:
+    """Hypothesis number `i`'s id and content hash."""
+    return f"h-{i:08x}", f"{i:064x}"
+
+
+def add_hypothesis(rows: Rows, plan: Plan, rng: random.Random, i: int, replicates: int) -> None:
+    """Hypothesis number `i`, its version and evidence, its `replicates` debates, and its score per scoreboard."""
+    from scoring.aggregate import hypothesis_score
+
+    h_id, content_hash = hypothesis_keys(i)
+    target = TARGETS[i % len(TARGETS)]
+    hypothesis = {
+        "title": f"{target} {prose(rng, 60)}",
+        "targets": [target],
+        "target_label": target,
+        "mechanism": prose(rng, 500),
+        "diseases": ["Alzheimer's disease"],
+    }
+    rows["h"].append({"id": h_id, "content_hash": content_hash, "pages": [], "version": 1} | hypothesis)
+    claims = [{"claim": prose(rng, 200), "citation": CITATIONS[p], "stance": "for"} for p in range(3)]
+    rows["e"] += [{"hypothesis_id": h_id, "position": p} | c for p, c in enumerate(claims)]
+    rows["hv"].append(
+        {"id": f"{h_id}.v1", "hypothesis_id": h_id, "version": 1, "content_hash": content_hash}
+        | {"origin": "input", "parent_id": None, "debate_id": None, "content": hypothesis | {"evidence": claims}}
+        | {"created_at": plan.now}
+    )
+    panels: dict[int, list[list[float]]] = {}
+    for r in range(replicates):
+        board = r % len(plan.boards)
+        panels.setdefault(board, []).append(add_debate(rows, plan, rng, i, target, r))
+    for board, debates in panels.items():
+        score = hypothesis_score(debates)
+        rows["hs"].append(
+            {"scoreboard_id": plan.boards[board], "hypothesis_id": h_id, "content_hash": content_hash, "current": True}
+            | {"mean": score.mean, "lo": score.lo, "hi": score.hi, "interval": score.interval}
+            | {"debates": score.debates, "verdicts": score.verdicts, "updated_at": plan.now}
         )
-        panels: dict[int, list[list[float]]] = {}
-        for r in range(replicates):
-            d_id = f"d-{i:06x}{r:04x}"
-            board = r % len(boards)
-            judge_model = judges[board]
-            rows["d"].append(
-                {
-                    "id": d_id,
-                    "hypothesis_id": h_id,
-                    "hypothesis_hash": content_hash,
-                    "protocol_hash": "p-bench",
-                    "replicate": r,
-                    "batch_id": "b-bench001",
-                    "status": "completed",
-                    "attempts": 1,
-                    "rounds_run": 2,
-                    "early_stopped": False,
-                    "protocol": protocol,
-                    "rubric_hash": rubric.hash,
-                    "prompt_hashes": {},
-                    "models": models,
-                    "started_at": now,
-                    "finished_at": now + timedelta(seconds=r),
-                }
-            )
-            turns = [("proposer", "opening", 0, opening(rng, target), "gpt-4o-mini")]
-            for rnd in (1, 2):
-                turns.append(("critic", "critique", rnd, critique(rng), "gpt-4o-mini"))
-                turns.append(("proposer", "rebuttal", rnd, rebuttal(rng), "gpt-4o-mini"))
-            turns.append(("critic", "closing", 2, closing(rng), "gpt-4o-mini"))
-            composites = []
-            for judge, (persona, order) in enumerate(seats, 1):
-                scores = {d: rng.randint(3, 9) for d in rubric.dimensions}
-                rationales = {d: prose(rng, 110) for d in rubric.dimensions}
-                verdict = {"reasoning": prose(rng, 500), "rationales": rationales, "scores": scores}
-                verdict |= {"summary": prose(rng, 280), "judge": judge, "persona": persona, "order": order}
-                turns.append(("judge", "verdict", 2, verdict | {"model": judge_model}, judge_model))
-                composite = sum(w * (scores[d] - 1) / 9 for d, w in rubric.dimensions.items()) / rubric.total_weight
-                composites.append(composite)
-                rows["v"].append(
-                    {"debate_id": d_id, "judge": judge, "scores": scores, "rationales": rationales}
-                    | {"summary": verdict["summary"], "reasoning": verdict["reasoning"], "composite": composite}
-                    | {"model": judge_model, "persona": persona, "material_order": order, "rubric_hash": rubric.hash}
-                )
-            for seq, (role, step, rnd, payload, model) in enumerate(turns):
-                usage = {"prompt_tokens": rng.randint(600, 2500), "completion_tokens": rng.randint(150, 450)}
-                rows["t"].append(
-                    {"debate_id": d_id, "seq": seq, "round": rnd, "role": role, "step": step, "payload": payload}
-                    | {"text": json.dumps(payload)[:1500], "model": model, "latency_s": 1.0, "cost_usd": 4e-4}
-                    | {"attempts": 1, "prompt_hash": "x", "created_at": now}
-                    | usage
-                )
-                rows["u"].append(
-                    {"debate_id": d_id, "batch_id": None, "role": role, "model": model, "latency_s": 1.0}
-                    | {"attempts": 1, "cost_usd": 4e-4, "ok": True, "created_at": now + timedelta(seconds=1)}
-                    | usage
-                )
-            mean = sum(composites) / 3
-            spread = (sum((c - mean) ** 2 for c in composites) / 3) ** 0.5
-            rows["s"].append(
-                {"debate_id": d_id, "hypothesis_id": h_id, "content_hash": content_hash, "scoreboard_id": boards[board]}
-                | {"mean": mean, "spread": spread, "n": 3, "rubric_hash": rubric.hash, "judge_models": [judge_model]}
-                | {"prompt_hashes": {}}
-            )
-            panels.setdefault(board, []).append(composites)
-        for board, debates in panels.items():
-            score = hypothesis_score(debates)
-            rows["hs"].append(
-                {"scoreboard_id": boards[board], "hypothesis_id": h_id, "content_hash": content_hash, "current": True}
-                | {"mean": score.mean, "lo": score.lo, "hi": score.hi, "interval": score.interval}
-                | {"debates": score.debates, "verdicts": score.verdicts, "updated_at": now}
-            )
+
+
+def add_debate(rows: Rows, plan: Plan, rng: random.Random, i: int, target: str, r: int) -> list[float]:
+    """Replicate `r` of hypothesis number `i`: the debate, its turns and usage, its verdicts and its panel score;
+    returns the judges' composites."""
+    h_id, content_hash = hypothesis_keys(i)
+    d_id = f"d-{i:06x}{r:04x}"
+    board = r % len(plan.boards)
+    judge_model = plan.judges[board]
+    rows["d"].append(
+        {"id": d_id, "hypothesis_id": h_id, "hypothesis_hash": content_hash, "protocol_hash": "p-bench"}
+        | {"replicate": r, "batch_id": "b-bench001", "status": "completed", "attempts": 1, "rounds_run": 2}
+        | {"early_stopped": False, "protocol": plan.protocol, "rubric_hash": plan.rubric.hash, "prompt_hashes": {}}
+        | {"models": MODELS, "started_at": plan.now, "finished_at": plan.now + timedelta(seconds=r)}
+    )
+    turns = [("proposer", "opening", 0, opening(rng, target), "gpt-4o-mini")]
+    for rnd in (1, 2):
+        turns.append(("critic", "critique", rnd, critique(rng), "gpt-4o-mini"))
+        turns.append(("proposer", "rebuttal", rnd, rebuttal(rng), "gpt-4o-mini"))
+    turns.append(("critic", "closing", 2, closing(rng), "gpt-4o-mini"))
+    composites = add_verdicts(rows, plan, rng, d_id, judge_model, turns)
+    for seq, (role, step, rnd, payload, model) in enumerate(turns):
+        usage = {"prompt_tokens": rng.randint(600, 2500), "completion_tokens": rng.randint(150, 450)}
+        rows["t"].append(
+            {"debate_id": d_id, "seq": seq, "round": rnd, "role": role, "step": step, "payload": payload}
+            | {"text": json.dumps(payload)[:1500], "model": model, "latency_s": 1.0, "cost_usd": 4e-4}
+            | {"attempts": 1, "prompt_hash": "x", "created_at": plan.now}
+            | usage
+        )
+        rows["u"].append(
+            {"debate_id": d_id, "batch_id": None, "role": role, "model": model, "latency_s": 1.0}
+            | {"attempts": 1, "cost_usd": 4e-4, "ok": True, "created_at": plan.now + timedelta(seconds=1)}
+            | usage
+        )
+    mean = sum(composites) / 3
+    spread = (sum((c - mean) ** 2 for c in composites) / 3) ** 0.5
+    rows["s"].append(
+        {"debate_id": d_id, "hypothesis_id": h_id, "content_hash": content_hash, "scoreboard_id": plan.boards[board]}
+        | {"mean": mean, "spread": spread, "n": 3, "rubric_hash": plan.rubric.hash, "judge_models": [judge_model]}
+        | {"prompt_hashes": {}}
+    )
+    return composites
+
+
+def add_verdicts(
+    rows: Rows, plan: Plan, rng: random.Random, d_id: str, judge_model: str, turns: list[tuple[Any, ...]]
+) -> list[float]:
+    """The three seats' verdicts on debate `d_id`, each also appended to `turns`; returns their composites."""
+    rubric = plan.rubric
+    composites = []
+    for judge, (persona, order) in enumerate(SEATS, 1):
+        scores = {d: rng.randint(3, 9) for d in rubric.dimensions}
+        rationales = {d: prose(rng, 110) for d in rubric.dimensions}
+        verdict = {"reasoning": prose(rng, 500), "rationales": rationales, "scores": scores}
+        verdict |= {"summary": prose(rng, 280), "judge": judge, "persona": persona, "order": order}
+        turns.append(("judge", "verdict", 2, verdict | {"model": judge_model}, judge_model))
+        composite = sum(w * (scores[d] - 1) / 9 for d, w in rubric.dimensions.items()) / rubric.total_weight
+        composites.append(composite)
+        rows["v"].append(
+            {"debate_id": d_id, "judge": judge, "scores": scores, "rationales": rationales}
+            | {"summary": verdict["summary"], "reasoning": verdict["reasoning"], "composite": composite}
+            | {"model": judge_model, "persona": persona, "material_order": order, "rubric_hash": rubric.hash}
+        )
+    return composites
+
+
+def write(url: str, rows: Rows, plan: Plan, debates: int) -> None:
+    """Store the batch row and every row of `rows` in the database at `url`, table by table."""
+    from sqlalchemy import insert
+
+    from store import models as m
+    from store.engine import open_store
+
+    sessions = open_store(url)
     with sessions() as s:
         s.add(
-            BatchRow(
+            m.BatchRow(
                 id="b-bench001",
                 source="bench",
                 protocol_hash="p-bench",
-                protocol=protocol,
+                protocol=plan.protocol,
                 provider="openai",
-                models=models,
+                models=MODELS,
                 status="completed",
-                debates_completed=hypotheses * replicates,
+                debates_completed=debates,
                 debates_failed=0,
                 debates_skipped=0,
                 wall_s=1234.5,
-                started_at=now - timedelta(hours=1),
-                finished_at=now,
+                started_at=plan.now - timedelta(hours=1),
+                finished_at=plan.now,
             )
         )
-        for key, model in [
-            ("b", ScoreboardRow),
-            ("h", HypothesisRow),
-            ("hv", HypothesisVersionRow),
-            ("e", EvidenceRow),
-            ("d", DebateRow),
-            ("t", TurnRow),
-            ("v", VerdictRow),
-            ("s", ScoreRow),
-            ("hs", HypothesisScoreRow),
-            ("u", UsageRow),
-        ]:
+        tables = {"b": m.ScoreboardRow, "h": m.HypothesisRow, "hv": m.HypothesisVersionRow, "e": m.EvidenceRow}
+        tables |= {"d": m.DebateRow, "t": m.TurnRow, "v": m.VerdictRow, "s": m.ScoreRow, "hs": m.HypothesisScoreRow}
+        for key, model in (tables | {"u": m.UsageRow}).items():
             s.execute(insert(model), rows[key])
         s.commit()
     sessions.close()
-    return {"debates": len(rows["d"]), "hypotheses": hypotheses, "turns": len(rows["t"]), "scoreboards": len(boards)}
 
 
 def opening(rng: random.Random, target: str) -> dict[str, Any]:
@@ -298,10 +308,7 @@ def main() -> None:
         r = json.loads(done.stdout.strip().splitlines()[-1])
     total = r["load_s"] + r["html_s"]
     ok = total < TARGET_S and r["rss_mb"] < TARGET_MB
-    table = Table(title="report generation (synthetic batch)", title_justify="left")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for name, value in [
+    rows = [
         ("debates (hypotheses x replicates)", f"{built['debates']:,} ({built['hypotheses']} x {args.replicates})"),
         ("turns", f"{built['turns']:,}"),
         ("scoreboards (one ranked table each)", f"{built['scoreboards']}"),
@@ -314,9 +321,10 @@ def main() -> None:
         ("tracemalloc peak (load + HTML + Markdown)", f"{r['tracemalloc_mb']:.0f} MB"),
         ("peak RSS of the report process", f"{r['rss_mb']:.0f} MB"),
         (f"target (< {TARGET_S:.0f} s, < {TARGET_MB:.0f} MB)", "met" if ok else "MISSED"),
-    ]:
-        table.add_row(name, value)
-    Console().print(table)
+    ]
+    print_table(
+        "report generation (synthetic batch)", ("measure", "value"), rows, left={"measure"}, title_justify="left"
+    )
 
 
 if __name__ == "__main__":
