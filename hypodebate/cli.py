@@ -13,20 +13,19 @@ import logging
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 
+from hypodebate.app.options import DebateOptions, EvalOptions, Pool
+from hypodebate.app.workspace import Workspace
 from hypodebate.config import load_settings
 from hypodebate.terminal import shown_error
 from safeio.errors import ConfigError, HypodebateError, InputError, QueueError
 from safeio.text import SafeStderrHandler
-
-if TYPE_CHECKING:
-    from hypodebate.app.options import DebateOptions
-    from hypodebate.app.workspace import Workspace
 
 # A traceback with local variables would print the API key and the database URL: locals stay off.
 app = typer.Typer(
@@ -76,7 +75,6 @@ def _run(
     """Every command's way in: config.yaml (`--config`) and the environment read once, the store URL (`--db`, else
     store.url) and the LLM settings (with `options`' call slots) in one Workspace; then `action` on it, and exit
     with its code."""
-    from hypodebate.app.workspace import Workspace
 
     def act() -> int:
         settings = load_settings(config)
@@ -110,19 +108,6 @@ BudgetUsd = Annotated[float | None, typer.Option(min=0, help="start no new debat
 JsonPath = Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")]
 
 
-def _options(
-    concurrency: int | None = None,
-    replicates: int | None = None,
-    rounds: int | None = None,
-    judges: int | None = None,
-    budget_tokens: int | None = None,
-    budget_usd: float | None = None,
-) -> DebateOptions:
-    from hypodebate.app.options import DebateOptions
-
-    return DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
-
-
 @app.command()
 def run(
     paths: Annotated[list[Path] | None, typer.Argument(help="hypothesis files (.yaml, .yml, .json or .jsonl)")] = None,
@@ -149,7 +134,7 @@ def run(
     from hypodebate.commands.queue import enqueue_command
     from hypodebate.commands.run import run_command
 
-    options = _options(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
+    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
 
     def act(ws: Workspace) -> int:
         if not paths and not version:
@@ -187,13 +172,8 @@ def report(
     """Write the transcript review report: overview, ranked table, scores by dimension, transcripts."""
     from hypodebate.commands.report import report_command
 
-    _run(
-        config,
-        db,
-        lambda ws: report_command(
-            ws.url, batch=batch, hypothesis=hypothesis, output=output, fmt=fmt, rubric=ws.settings.scoring
-        ),
-    )
+    write = partial(report_command, batch=batch, hypothesis=hypothesis, output=output, fmt=fmt)
+    _run(config, db, lambda ws: write(ws.url, rubric=ws.settings.scoring))
 
 
 @app.command()
@@ -266,20 +246,13 @@ def eval_(
     config: ConfigOption = None,
 ) -> None:
     """Measure whether scores predict real outcomes: AUROC, Brier, ECE and pairwise accuracy per protocol."""
-    from hypodebate.app.options import EvalOptions
     from hypodebate.commands.eval import eval_command
 
-    options = _options(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
+    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
     protocols = tuple(p.value for p in protocol) if protocol else ("single", "debate")
     choice = EvalOptions(protocols, limit, sample_seed, no_evidence)  # type: ignore[arg-type]
-    _run(
-        config,
-        db,
-        lambda ws: eval_command(
-            ws, paths, options, choice, out=out, err=err, output=output, json_path=json_path, queue=queue
-        ),
-        options,
-    )
+    command = partial(eval_command, out=out, err=err, output=output, json_path=json_path, queue=queue)
+    _run(config, db, lambda ws: command(ws, paths, options, choice), options)
 
 
 @app.command()
@@ -310,19 +283,12 @@ def tournament(
     config: ConfigOption = None,
 ) -> None:
     """Rank hypotheses head to head: both orders per pair, Bradley-Terry ratings with 95% intervals."""
-    from hypodebate.app.options import Pool
     from hypodebate.commands.tournament import tournament_command
 
-    options = _options(concurrency, judges=judges, budget_usd=budget_usd)
+    options = DebateOptions(concurrency, judges=judges, budget_usd=budget_usd)
     pool = Pool(page, batch, tuple(hypotheses or ()))
-    _run(
-        config,
-        db,
-        lambda ws: tournament_command(
-            ws, pool, options, matches=matches, queue=queue, out=out, err=err, json_path=json_path
-        ),
-        options,
-    )
+    command = partial(tournament_command, matches=matches, queue=queue, out=out, err=err, json_path=json_path)
+    _run(config, db, lambda ws: command(ws, pool, options), options)
 
 
 pages_app = typer.Typer(
@@ -370,13 +336,8 @@ def pages_attach(
     """Write each page's Related Hypotheses block between its markers; a second run changes nothing."""
     from hypodebate.commands.pages import attach_command
 
-    _run(
-        config,
-        db,
-        lambda ws: attach_command(
-            ws, paths or [], top=top, dry_run=dry_run, scoreboard=scoreboard, root=root, out=out, err=err
-        ),
-    )
+    attach = partial(attach_command, top=top, dry_run=dry_run, scoreboard=scoreboard, root=root, out=out, err=err)
+    _run(config, db, lambda ws: attach(ws, paths or []))
 
 
 bib_app = typer.Typer(
@@ -425,20 +386,8 @@ def evidence(
     """Audit citations: resolve each against the bibliographies, flag made-up ones, check claim support."""
     from hypodebate.commands.evidence import evidence_command
 
-    _run(
-        config,
-        db,
-        lambda ws: evidence_command(
-            ws,
-            out=out,
-            err=err,
-            fmt=fmt.value,  # type: ignore[arg-type]
-            hypotheses=hypothesis or None,
-            page=page,
-            verify=verify,
-            concurrency=concurrency,
-        ),
-    )
+    audit = partial(evidence_command, fmt=fmt.value, page=page, verify=verify, concurrency=concurrency)
+    _run(config, db, lambda ws: audit(ws, hypotheses=hypothesis or None, out=out, err=err))
 
 
 @app.command()

@@ -37,10 +37,10 @@ def attach_command(
     *,
     top: int | None,
     dry_run: bool,
+    scoreboard: str | None,
+    root: Path | None,
     out: Console,
     err: Console,
-    scoreboard: str | None = None,
-    root: Path | None = None,
 ) -> int:
     """Write (or with `dry_run`, print as a diff) each page's Related Hypotheses block."""
     with ws:
