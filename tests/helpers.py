@@ -15,6 +15,7 @@ from agents.prompts import load_prompts
 from debates.runner import BatchRunner
 from debates.settings import DebateSettings
 from hypodebate.config import Settings, load_settings
+from report.data import ReportData, load_report
 from scoring.rubric import Rubric
 from store.engine import open_store
 from tests.fakes import FakeDebater, ScriptedServer
@@ -74,6 +75,17 @@ def runner(server: ScriptedServer, url: str, llm: dict[str, Any] | None = None, 
         rubric=Rubric(),
         prompts=load_prompts(),
     )
+
+
+def report_data(url: str, **scope: str | None) -> ReportData:
+    """What `load_report` reads from the database at `url` for `scope` (batch_id, hypothesis_id), on a store of
+    its own (closed after)."""
+    sessions = open_store(url)
+    try:
+        with sessions() as session:
+            return load_report(session, **scope)
+    finally:
+        sessions.close()
 
 
 def start_run(base_url: str, db: str, key: str) -> subprocess.Popen[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from typer.testing import CliRunner
 
@@ -14,10 +16,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def loopback():
-    server = LoopbackServer(responder=lambda body: Reply(tool_args={"answer": "mitochondria", "confidence": 5})).start()
-    yield server
-    server.stop()
+def loopback(judge_server: Any) -> LoopbackServer:
+    """A loopback server whose every answer is the doctor's expected one."""
+    return judge_server(lambda body: Reply(tool_args={"answer": "mitochondria", "confidence": 5}))
 
 
 def test_doctor_against_an_openai_compatible_url(loopback, tmp_path):

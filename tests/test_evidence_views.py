@@ -17,13 +17,12 @@ from markdown_it import MarkdownIt
 from sqlalchemy import select
 
 from debates.inputs import load_hypotheses
-from report.data import load_report
 from report.render import render_html, render_markdown
 from report.views import ReportData
 from store.engine import open_store
 from store.models import CitationAuditRow, DebateRow, HypothesisRow, TurnRow
 from tests.fakes import FakeDebater, ScriptedServer
-from tests.helpers import TWO, runner
+from tests.helpers import TWO, report_data, runner
 from tests.xss import assert_inert
 
 AUDITED = "h-2600483e"  # CYP46A1, from tests.helpers.TWO
@@ -111,12 +110,7 @@ def audit_db(tmp_path_factory: pytest.TempPathFactory) -> AuditDb:
 
 @pytest.fixture(scope="module")
 def report(audit_db: AuditDb) -> ReportData:
-    sessions = open_store(audit_db.url)
-    try:
-        with sessions() as session:
-            return load_report(session, batch_id=audit_db.batch_id)
-    finally:
-        sessions.close()
+    return report_data(audit_db.url, batch_id=audit_db.batch_id)
 
 
 @pytest.fixture(scope="module")

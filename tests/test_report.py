@@ -20,14 +20,14 @@ from debates.hypotheses import Evidence, Hypothesis
 from debates.inputs import load_hypotheses
 from hypodebate.commands.export import export_command
 from hypodebate.commands.report import report_command
-from report.data import ReportScopeError, load_report
+from report.data import ReportScopeError
 from report.render import cite, md_escape, render_html, render_markdown, usd, word_diff
 from safeio.errors import NotFound
 from store.demo import DEMO_MODEL, DEMO_WARNING
 from store.engine import open_store
 from store.models import DebateRow, HypothesisRow, ScoreboardRow, TurnRow, UsageRow, VerdictRow
 from tests.fakes import FakeDebater, Reply, ScriptedServer
-from tests.helpers import TWO, runner
+from tests.helpers import TWO, report_data, runner
 
 HOSTILE = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))"
 SCORES = {"CYP46A1": 8, "NLRP3": 5, "TREM2": 3}  # every judge, every dimension: composites 7/9, 4/9, 2/9
@@ -116,15 +116,6 @@ def report_db(tmp_path_factory: pytest.TempPathFactory) -> ReportDb:
     return asyncio.run(build_report_db(tmp_path_factory.mktemp("report")))
 
 
-def load(db: ReportDb, **scope: str | None):
-    sessions = open_store(db.url)
-    try:
-        with sessions() as session:
-            return load_report(session, **scope)
-    finally:
-        sessions.close()
-
-
 def section(html: str, hypothesis_id: str) -> str:
     start = html.index(f'<section class="hypothesis" id="{hypothesis_id}">')
     return html[start : html.index("</section>", start)]
@@ -148,7 +139,7 @@ def copy_db(db: ReportDb, folder: Path, name: str) -> ReportDb:
 
 
 def test_html_report_escapes_every_hostile_text(report_db):
-    html = render_html(load(report_db, batch_id=report_db.batch_id))
+    html = render_html(report_data(report_db.url, batch_id=report_db.batch_id))
     assert "<script>alert" not in html and "<img src=x" not in html and "<img" not in html
     assert 'href="javascript:' not in html and "href='javascript:" not in html
     assert html.count("<script") == 1  # the report's own code, at the end
@@ -164,7 +155,7 @@ def test_html_report_escapes_every_hostile_text(report_db):
 
 
 def test_html_report_ranks_breaks_down_and_lists_failures(report_db):
-    data = load(report_db, batch_id=report_db.batch_id)
+    data = report_data(report_db.url, batch_id=report_db.batch_id)
     html = render_html(data)
     ids = report_db.hypothesis_ids
     assert len(data.rankings) == 1  # one batch, one set of judges: one scoreboard, one table
@@ -250,9 +241,9 @@ def test_demo_banner_when_the_embedded_model_took_part(report_db, tmp_path):
         s.execute(update(DebateRow).values(models={"proposer": EMBEDDED_MODEL, "critic": "x", "judge": "y"}))
         s.commit()
     sessions.close()
-    html = render_html(load(copy, batch_id=report_db.batch_id))
+    html = render_html(report_data(copy.url, batch_id=report_db.batch_id))
     assert 'id="demo-banner"' in html and DEMO_WARNING in html
-    assert "Demo model" in render_markdown(load(copy))
+    assert "Demo model" in render_markdown(report_data(copy.url))
 
 
 def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(report_db, tmp_path):
@@ -262,7 +253,7 @@ def test_a_demo_scoreboard_gets_the_demo_banner_over_its_ranking(report_db, tmp_
         s.execute(update(ScoreboardRow).values(demo=True))
         s.commit()
     sessions.close()
-    data = load(copy, batch_id=report_db.batch_id)
+    data = report_data(copy.url, batch_id=report_db.batch_id)
     (ranking,) = data.rankings
     assert ranking.board.demo and "demo model: scores carry no information" in ranking.board.label
     html = render_html(data)
@@ -288,7 +279,7 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(report_db, tmp_path):
         )
         s.commit()
     sessions.close()
-    html = render_html(load(copy, batch_id=report_db.batch_id))
+    html = render_html(report_data(copy.url, batch_id=report_db.batch_id))
     assert "<b>model" not in html and "<i>persona" not in html and "<u>order" not in html
     assert '<dd class="model">judge &lt;b&gt;model&lt;/b&gt;</dd>' in html
     assert '<dd class="persona">&lt;i&gt;persona&lt;/i&gt;</dd>' in html
@@ -301,7 +292,7 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(report_db, tmp_path):
     assert closing.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4  # reasons, concerns, the closing statement
     assert "Remaining concerns" in closing and "Closing statement." in closing
     assert '<p class="reasoning"><span class="label">Reasoning.</span> TREM2' in trem2
-    md = render_markdown(load(copy, batch_id=report_db.batch_id))
+    md = render_markdown(report_data(copy.url, batch_id=report_db.batch_id))
     assert "<b>model" not in md and "- **Model:** judge &lt;b&gt;model&lt;/b&gt;" in md
     assert "- **Persona:** &lt;i&gt;persona&lt;/i&gt;" in md
     assert "- **Order of material:** &lt;u&gt;order&lt;/u&gt;" in md
@@ -311,7 +302,7 @@ def test_closing_turn_and_judge_seats_are_shown_escaped(report_db, tmp_path):
 
 
 def test_markdown_report_has_the_same_content_and_is_inert(report_db):
-    md = render_markdown(load(report_db, batch_id=report_db.batch_id))
+    md = render_markdown(report_data(report_db.url, batch_id=report_db.batch_id))
     assert "<script" not in md and "<img" not in md
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # the one escaping the wiki block uses too
     assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
@@ -380,9 +371,9 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(report_
     second = await batch.run([extra], source="extra.yaml")
     await batch.client.aclose()
     scoped = ReportDb(url, report_db.batch_id, report_db.hypothesis_ids)
-    first = load(scoped, batch_id=report_db.batch_id)
-    newest = load(scoped, batch_id=second.batch_id)
-    everything = load(scoped)
+    first = report_data(scoped.url, batch_id=report_db.batch_id)
+    newest = report_data(scoped.url, batch_id=second.batch_id)
+    everything = report_data(scoped.url)
     assert extra.hypothesis_id not in {h.id for h in first.hypotheses}
     assert [h.id for h in newest.hypotheses] == [extra.hypothesis_id]
     assert everything.scope == "all" and everything.batch.id == second.batch_id
@@ -402,12 +393,12 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(report_
     assert html.count('<table class="ranking"') == 2
     assert "Its debates were scored on 2 scoreboards" in html
     with pytest.raises(ReportScopeError, match=f"{report_db.hypothesis_ids['CYP46A1']}: no debates in batch"):
-        load(scoped, batch_id=second.batch_id, hypothesis_id=report_db.hypothesis_ids["CYP46A1"])
+        report_data(scoped.url, batch_id=second.batch_id, hypothesis_id=report_db.hypothesis_ids["CYP46A1"])
     # a re-run skips what is done: its report is empty and says where those debates are
     again = runner(ScriptedServer(default=FakeDebater(score=9)), url, rounds=1, judges=1)
     third = await again.run([extra], source="extra.yaml")
     await again.client.aclose()
-    empty = load(scoped, batch_id=third.batch_id)
+    empty = report_data(scoped.url, batch_id=third.batch_id)
     assert empty.hypotheses == () and empty.batch.skipped == 1
     html, md = render_html(empty), render_markdown(empty)
     assert "1 debate(s) were skipped because they had already completed" in html
@@ -520,7 +511,7 @@ def boards(tmp_path_factory: pytest.TempPathFactory) -> TwoBoards:
 
 def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
     cyp, nlrp3 = boards.hypothesis_ids["CYP46A1"], boards.hypothesis_ids["NLRP3"]
-    data = load(ReportDb(boards.url, "", boards.hypothesis_ids))  # no --batch: both batches
+    data = report_data(boards.url)  # no --batch: both batches
     assert sorted(r.board.judge_models for r in data.rankings) == [("gpt-4o-mini",), ("other-judge",)]
     by_judge = {r.board.judge_models[0]: r for r in data.rankings}
     first, other = by_judge["gpt-4o-mini"], by_judge["other-judge"]
@@ -572,7 +563,7 @@ def test_one_hypothesis_across_two_batches_gets_a_table_per_scoreboard(boards, t
     assert len(re.findall(r'<tr data-rank="1" data-hypothesis="' + cyp, html)) == 2  # first of one, twice
     assert 'judges <span class="model">gpt-4o-mini</span>' in html
     assert 'judges <span class="model">other-judge</span>' in html
-    one = load(ReportDb(boards.url, "", boards.hypothesis_ids), batch_id=boards.batches[1])
+    one = report_data(boards.url, batch_id=boards.batches[1])
     assert [r.board.judge_models for r in one.rankings] == [("other-judge",)]  # a batch: its own scoreboard
 
 
@@ -673,7 +664,7 @@ def test_report_and_web_page_show_the_same_score_by_dimension(report_db, tmp_pat
         s.commit()
     sessions.close()
 
-    data = load(copy)
+    data = report_data(copy.url)
     (score,) = next(h for h in data.hypotheses if h.id == cyp).scores
     report = {d.name: d.mean for d in score.dimensions}
     assert len(report) == 10 and list(report.values()) == pytest.approx([5.0] * 10)  # (8 + 2) / 2
@@ -735,7 +726,7 @@ def test_a_turn_that_needed_re_asks_says_so(report_db, tmp_path):
         s.execute(update(TurnRow).where(TurnRow.debate_id == debate, TurnRow.step == "verdict").values(asks=2))
         s.commit()
     sessions.close()
-    data = load(copy, batch_id=report_db.batch_id)
+    data = report_data(copy.url, batch_id=report_db.batch_id)
     html, md = render_html(data), render_markdown(data)
     assert html.count('<span class="reasks">needed 3 asks</span>') == 2  # a critique in each of the two rounds
     assert html.count('<span class="reasks">needed 2 asks</span>') == 2  # both judges of the panel

@@ -17,7 +17,8 @@ pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
+    """The HTML report of a fresh `build_report_db` batch, written to a file: (its path, the database)."""
     folder = tmp_path_factory.mktemp("browser")
     # its own thread: Playwright's sync API keeps an event loop running in this one
     with ThreadPoolExecutor(1) as pool:
@@ -36,8 +37,8 @@ def _open_watched(browser: Any, path: Path) -> tuple[Any, Watch]:
     return page, watch
 
 
-def test_report_sorts_filters_and_executes_nothing_hostile(report, browser):
-    path, db = report
+def test_report_sorts_filters_and_executes_nothing_hostile(report_file, browser):
+    path, db = report_file
     page, watch = _open_watched(browser, path)
 
     rows = page.locator("table.ranking tbody tr")

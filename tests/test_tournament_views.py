@@ -33,6 +33,7 @@ from store.related import linked
 from store.repository import ensure_scoreboard
 from store.scoreboards import Board
 from store.tournaments import Rating, TournamentStats, save_ratings_commit
+from tests.helpers import report_data
 from tests.xss import assert_inert
 from wiki.app import create_app
 from wiki.block import START
@@ -217,12 +218,8 @@ def served_url(tournament_db: Db) -> str:
 
 
 def report(db: Db, **scope: str) -> tuple[str, str]:
-    sessions = open_store(db.url)
-    try:
-        with sessions() as session:
-            data = load_report(session, **scope)
-    finally:
-        sessions.close()
+    """The report of `db` for `scope`, rendered: (HTML, Markdown)."""
+    data = report_data(db.url, **scope)
     return render_html(data), render_markdown(data)
 
 

@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from report.data import load_report
 from report.render import render_html, render_markdown
-from store.engine import open_store
+from tests.helpers import report_data
 from tests.xss import PAYLOADS, XssDb, assert_inert, build_xss_db
 from wiki.block import END, START, render_block
 
@@ -28,24 +27,15 @@ def test_the_corpus_is_large_enough():
     assert len(PAYLOADS) >= 25 and len(set(PAYLOADS)) == len(PAYLOADS)
 
 
-def _report(xss: XssDb):
-    sessions = open_store(xss.url)
-    try:
-        with sessions() as session:
-            return load_report(session, batch_id=xss.batch_id)
-    finally:
-        sessions.close()
-
-
 def test_html_report_renders_every_payload_as_text(xss: XssDb):
-    html = render_html(_report(xss))
+    html = render_html(report_data(xss.url, batch_id=xss.batch_id))
     assert_inert(html, own_scripts=1, svg_classes=REPORT_SVG)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;svg onload=alert(1)&gt;" in html
     assert "{{7*7}}" in html and "49" not in html.split("{{7*7}}")[0][-5:]  # no template evaluated the data
 
 
 def test_markdown_report_is_inert_even_where_markdown_allows_html(xss: XssDb):
-    md = render_markdown(_report(xss))
+    md = render_markdown(report_data(xss.url, batch_id=xss.batch_id))
     for payload in PAYLOADS:
         if "<" in payload:
             assert payload not in md
