@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,25 +100,22 @@ def load_report(
     )
 
 
+_BATCH_COLUMNS = ("id", "source", "status", "started_at", "finished_at", "protocol_hash", "provider", "wall_s")
+
+
 def _batch_view(session: Session, row: BatchRow) -> BatchView:
+    """The batch's overview: its row's columns, its protocol's settings, its counts and what its calls cost."""
     protocol = row.protocol or {}
     return BatchView(
-        id=row.id,
-        source=row.source,
-        status=row.status,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        protocol_hash=row.protocol_hash,
+        **{column: getattr(row, column) for column in _BATCH_COLUMNS},
         rounds=protocol.get("rounds", "?"),
         judges=protocol.get("judges", "?"),
         early_stop=protocol.get("early_stop", "?"),
         rubric_hash=str(protocol.get("rubric_hash", "?")),
-        provider=row.provider,
         models=dict(row.models),
         completed=row.debates_completed,
         failed=row.debates_failed,
         skipped=row.debates_skipped,
-        wall_s=row.wall_s,
         usage=reports.usage_of_batch(session, row),
     )
 
@@ -226,12 +223,7 @@ def _score_view(
         current=content_hash == row.content_hash,
         content_hash=content_hash,
         title=str(content.get("title") or row.title),
-        mean=score.mean,
-        lo=score.lo,
-        hi=score.hi,
-        interval=score.interval,
-        debates=score.debates,
-        verdicts=score.verdicts,
+        **asdict(score),  # mean, its interval, debates and verdicts
         dimensions=dimensions,
         summary=latest.verdicts[0].summary if latest and latest.verdicts else "",
         debate_views=tuple(debates),

@@ -69,14 +69,9 @@ def _tournament_view(standing: Standing, ratings: tuple[RatingView, ...], first:
         row.hypothesis.id: row.score.mean for row in scored if (row.hypothesis.id, row.score.content_hash) in rated
     }
     by_rating = {h: rated[(h, row.score.content_hash)] for row in scored if (h := row.hypothesis.id) in scores}
-    return TournamentView(
-        id=standing.id,
-        pool=standing.pool,
+    return TournamentView.of(
+        standing,
         board=scoreboard_view(standing.board),
-        hypotheses=standing.hypotheses,
-        comparisons=standing.comparisons,
-        matches=standing.matches,
-        position_bias=standing.position_bias,
         rows=ratings,
         rubric_board=first.board.id if first else None,
         tau=agreement(by_rating, scores),

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from scoring.measured import Measured, measured_text
 from store.reports import Audit
 from store.scoreboards import Board
-from store.tournaments import Rating
+from store.tournaments import Rating, Standing
 from store.usage import Usage
 
 Scope = Literal["batch", "all"]
@@ -269,21 +269,20 @@ class RatingView(Rating):
         return percent(self.tournament.position_bias if self.tournament is not None else None)
 
 
-@dataclass(frozen=True, slots=True)
-class TournamentView:
-    """A pool's pairwise ratings on one (pairwise) scoreboard, and how far they agree with the rubric ranking."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TournamentView(Standing):
+    """A pool's pairwise ratings on one (pairwise) scoreboard (the store's `Standing`), as the report's rows, and
+    how far they agree with the rubric ranking."""
 
-    id: str
-    pool: str
-    board: Board
-    hypotheses: int
-    comparisons: int
-    matches: int
-    position_bias: float | None  # share of matches whose two orders disagreed
     rows: tuple[RatingView, ...]  # best first
     rubric_board: str | None  # the report's first rubric scoreboard, which `score` and `tau` compare with
     tau: float | None  # Kendall tau-b between the rating order and that scoreboard's order, over `shared`
     shared: int  # hypothesis versions both rated here and scored on `rubric_board` in this report
+
+    @classmethod
+    def of(cls, standing: Standing, **shown: Any) -> TournamentView:
+        """The store's tournament with what the report adds to it."""
+        return cls(**{**vars(standing), **shown})
 
     @property
     def position_bias_text(self) -> str:

@@ -342,13 +342,13 @@ class RatingRow(Base):
     tournament_id: Mapped[str] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
     hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
-    rank: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int]  # Integer, by its annotation (as wins, ties and losses)
     rating: Mapped[float] = mapped_column(Float)
     lo: Mapped[float] = mapped_column(Float)
     hi: Mapped[float] = mapped_column(Float)
-    wins: Mapped[int] = mapped_column(Integer)
-    ties: Mapped[int] = mapped_column(Integer)
-    losses: Mapped[int] = mapped_column(Integer)
+    wins: Mapped[int]
+    ties: Mapped[int]
+    losses: Mapped[int]
 
 
 class BibEntryRow(Base):

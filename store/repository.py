@@ -14,22 +14,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store import models
 from store.claims import DebateLocks
 from store.engine import StoreError
-from store.models import (
-    BatchRow,
-    DebateRow,
-    EvidenceRow,
-    HypothesisRow,
-    HypothesisScoreRow,
-    HypothesisVersionRow,
-    ScoreboardRow,
-    ScoreRow,
-    TurnRow,
-    UsageRow,
-    VerdictRow,
-    utcnow,
-)
 from store.scoreboards import Board
 
 
@@ -120,18 +107,22 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
 def _insert_new(session: Session, records: Sequence[HypothesisRecord]) -> set[str]:
     """Insert the ids no row holds yet, as version 1 (`ON CONFLICT DO NOTHING`); returns the ids inserted here."""
     fresh = [
-        {"id": r.id, "version": 1, **r.columns(), "created_at": utcnow(), "updated_at": utcnow()}
+        {"id": r.id, "version": 1, **r.columns(), "created_at": models.utcnow(), "updated_at": models.utcnow()}
         for r in {r.id: r for r in records}.values()
     ]
-    return set(session.scalars(insert_ignoring(session, HypothesisRow, fresh, ["id"]).returning(HypothesisRow.id)))
+    return set(
+        session.scalars(
+            insert_ignoring(session, models.HypothesisRow, fresh, ["id"]).returning(models.HypothesisRow.id)
+        )
+    )
 
 
-def _locked(session: Session, ids: Sequence[str]) -> dict[str, HypothesisRow]:
+def _locked(session: Session, ids: Sequence[str]) -> dict[str, models.HypothesisRow]:
     """The hypothesis rows of `ids`, locked in id order (`SELECT … FOR UPDATE`) and read afresh."""
     query = (
-        select(HypothesisRow)
-        .where(HypothesisRow.id.in_(ids))
-        .order_by(HypothesisRow.id)
+        select(models.HypothesisRow)
+        .where(models.HypothesisRow.id.in_(ids))
+        .order_by(models.HypothesisRow.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -142,12 +133,12 @@ def _locked(session: Session, ids: Sequence[str]) -> dict[str, HypothesisRow]:
 class _Versions:
     """The stored versions of some hypotheses by (id, content hash), and each one's highest version number."""
 
-    by_content: dict[tuple[str, str], HypothesisVersionRow]
+    by_content: dict[tuple[str, str], models.HypothesisVersionRow]
     top: dict[str, int]
 
     @classmethod
     def read(cls, session: Session, ids: Sequence[str]) -> _Versions:
-        query = select(HypothesisVersionRow).where(HypothesisVersionRow.hypothesis_id.in_(ids))
+        query = select(models.HypothesisVersionRow).where(models.HypothesisVersionRow.hypothesis_id.in_(ids))
         by_content = {(v.hypothesis_id, v.content_hash): v for v in session.scalars(query)}
         top: dict[str, int] = {}
         for v in by_content.values():
@@ -158,7 +149,9 @@ class _Versions:
         """The hypothesis has a stored version."""
         return hypothesis_id in self.top
 
-    def for_content(self, session: Session, record: HypothesisRecord, parent: str | None) -> HypothesisVersionRow:
+    def for_content(
+        self, session: Session, record: HypothesisRecord, parent: str | None
+    ) -> models.HypothesisVersionRow:
         """The version holding the record's content: the stored one, or a new one numbered after the highest."""
         found = self.by_content.get((record.id, record.content_hash))
         if found is not None:
@@ -171,13 +164,13 @@ class _Versions:
         return version
 
 
-def _follow(row: HypothesisRow, record: HypothesisRecord, version: int) -> None:
+def _follow(row: models.HypothesisRow, record: HypothesisRecord, version: int) -> None:
     """The hypothesis row takes the record's content as its current version, with the record's evidence."""
     row.version = version
     for column, value in record.columns().items():
         setattr(row, column, value)
     row.evidence = [
-        EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
+        models.EvidenceRow(position=i, claim=e["claim"], citation=e.get("citation"), stance=e.get("stance", "for"))
         for i, e in enumerate(record.evidence)
     ]
 
@@ -185,19 +178,19 @@ def _follow(row: HypothesisRow, record: HypothesisRecord, version: int) -> None:
 def _mark_current(session: Session, record: HypothesisRecord) -> None:
     """Only the scores of the record's content are current now (an earlier content's come back when it does)."""
     session.execute(
-        update(HypothesisScoreRow)
-        .where(HypothesisScoreRow.hypothesis_id == record.id)
-        .values(current=HypothesisScoreRow.content_hash == record.content_hash, updated_at=utcnow())
+        update(models.HypothesisScoreRow)
+        .where(models.HypothesisScoreRow.hypothesis_id == record.id)
+        .values(current=models.HypothesisScoreRow.content_hash == record.content_hash, updated_at=models.utcnow())
         .execution_options(synchronize_session=False)
     )
 
 
-def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionRow]:
+def versions_of(session: Session, hypothesis_id: str) -> list[models.HypothesisVersionRow]:
     return list(
         session.scalars(
-            select(HypothesisVersionRow)
-            .where(HypothesisVersionRow.hypothesis_id == hypothesis_id)
-            .order_by(HypothesisVersionRow.version)
+            select(models.HypothesisVersionRow)
+            .where(models.HypothesisVersionRow.hypothesis_id == hypothesis_id)
+            .order_by(models.HypothesisVersionRow.version)
         )
     )
 
@@ -206,7 +199,7 @@ def versions_of(session: Session, hypothesis_id: str) -> list[HypothesisVersionR
 class Claim:
     debate_id: str
     status: str  # "new", "resume", "completed" or "busy" (another live process runs it now)
-    turns: list[TurnRow]
+    turns: list[models.TurnRow]
     attempt: int = 1  # a failed debate run again is attempt 2, 3, ...
 
 
@@ -214,14 +207,14 @@ class NotRunning(StoreError):
     """The debate is no longer running: it was finished elsewhere (never while we held its lock)."""
 
 
-def claim_debate(session: Session, row: DebateRow, locks: DebateLocks) -> Claim:
+def claim_debate(session: Session, row: models.DebateRow, locks: DebateLocks) -> Claim:
     """Take the debate `row` describes, holding its lock (store/claims.py) for "new" and "resume": completed
     ones are skipped, ones another live process runs are left alone, queued and interrupted ones resumed,
     failed ones reset and retried. Commits."""
     if not locks.acquire(row.id):
         return Claim(row.id, "busy", [])
     try:
-        existing = session.get(DebateRow, row.id)
+        existing = session.get(models.DebateRow, row.id)
         if existing is None:
             session.add(row)
             try:
@@ -229,24 +222,28 @@ def claim_debate(session: Session, row: DebateRow, locks: DebateLocks) -> Claim:
                 return Claim(row.id, "new", [])
             except IntegrityError:  # enqueued meanwhile (workers/): take that row
                 session.rollback()
-                existing = session.get_one(DebateRow, row.id, populate_existing=True)
+                existing = session.get_one(models.DebateRow, row.id, populate_existing=True)
         if existing.status == "completed":
             session.rollback()
             locks.release(row.id)
             return Claim(existing.id, "completed", [])
         existing.batch_id = row.batch_id
         if existing.status == "failed":
-            session.execute(delete(TurnRow).where(TurnRow.debate_id == existing.id))
-            session.execute(delete(VerdictRow).where(VerdictRow.debate_id == existing.id))
+            session.execute(delete(models.TurnRow).where(models.TurnRow.debate_id == existing.id))
+            session.execute(delete(models.VerdictRow).where(models.VerdictRow.debate_id == existing.id))
             existing.failure_reason = None
             existing.failed_step = None
             existing.attempts += 1
         if existing.status != "running":  # failed or queued: it starts now
             existing.status = "running"
-            existing.started_at = utcnow()
+            existing.started_at = models.utcnow()
             session.commit()
             return Claim(existing.id, "new", [], attempt=existing.attempts)
-        turns = list(session.scalars(select(TurnRow).where(TurnRow.debate_id == existing.id).order_by(TurnRow.seq)))
+        turns = list(
+            session.scalars(
+                select(models.TurnRow).where(models.TurnRow.debate_id == existing.id).order_by(models.TurnRow.seq)
+            )
+        )
         session.commit()
         return Claim(existing.id, "resume", turns, attempt=existing.attempts)
     except BaseException:
@@ -263,16 +260,16 @@ def add_turn(
     SQLAlchemy Core on a plain connection, not the ORM: this runs once per LLM turn, on the hot path.
     """
     with engine.begin() as connection:
-        connection.execute(TurnRow.__table__.insert(), [turn])
+        connection.execute(models.TurnRow.__table__.insert(), [turn])
         if verdict is not None:
-            connection.execute(VerdictRow.__table__.insert(), [verdict])
+            connection.execute(models.VerdictRow.__table__.insert(), [verdict])
         if usage:
-            connection.execute(UsageRow.__table__.insert(), list(usage))
+            connection.execute(models.UsageRow.__table__.insert(), list(usage))
 
 
 def add_usage(session: Session, usage: Sequence[dict[str, Any]]) -> None:
     if usage:
-        session.execute(insert(UsageRow), list(usage))
+        session.execute(insert(models.UsageRow), list(usage))
 
 
 class Aggregate(Protocol):
@@ -302,25 +299,25 @@ def ensure_scoreboard(session: Session, board: Board) -> str:
         "demo": board.demo,
         "legacy": False,
         "protocol": dict(board.protocol),
-        "created_at": utcnow(),
+        "created_at": models.utcnow(),
     }
-    session.execute(insert_ignoring(session, ScoreboardRow, [values], ["id"]))
+    session.execute(insert_ignoring(session, models.ScoreboardRow, [values], ["id"]))
     return board.id
 
 
-def _finish(session: Session, debate_id: str, **values: Any) -> DebateRow:
+def _finish(session: Session, debate_id: str, **values: Any) -> models.DebateRow:
     """Move a running debate to its final state, or raise NotRunning: a conditional update, so a debate is
     finished once."""
     moved = session.execute(
-        update(DebateRow)
-        .where(DebateRow.id == debate_id, DebateRow.status == "running")
-        .values(finished_at=utcnow(), **values)
+        update(models.DebateRow)
+        .where(models.DebateRow.id == debate_id, models.DebateRow.status == "running")
+        .values(finished_at=models.utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
         session.rollback()
         raise NotRunning(f"{debate_id}: finished elsewhere")
-    return session.get_one(DebateRow, debate_id, populate_existing=True)
+    return session.get_one(models.DebateRow, debate_id, populate_existing=True)
 
 
 def complete_debate_commit(
@@ -352,10 +349,10 @@ def complete_debate_commit(
         revised_statement=revised_statement,
     )
     # one writer per hypothesis at a time: its score is recomputed from every debate committed before ours
-    session.get_one(HypothesisRow, debate.hypothesis_id, with_for_update=True, populate_existing=True)
+    session.get_one(models.HypothesisRow, debate.hypothesis_id, with_for_update=True, populate_existing=True)
     board_id = ensure_scoreboard(session, board)
     session.add(
-        ScoreRow(
+        models.ScoreRow(
             debate_id=debate_id,
             hypothesis_id=debate.hypothesis_id,
             content_hash=debate.hypothesis_hash,
@@ -381,7 +378,7 @@ def complete_debate_commit(
     return board_id
 
 
-def _add_revision(session: Session, debate: DebateRow, revision: HypothesisRecord) -> None:
+def _add_revision(session: Session, debate: models.DebateRow, revision: HypothesisRecord) -> None:
     """A revised statement offered in a rebuttal, kept as a child of the debated version (once per content)."""
     versions = versions_of(session, debate.hypothesis_id)
     if any(v.content_hash == revision.content_hash for v in versions):
@@ -398,9 +395,9 @@ def _version_row(
     origin: str,
     parent: str | None,
     debate_id: str | None = None,
-) -> HypothesisVersionRow:
+) -> models.HypothesisVersionRow:
     """`record`'s content as version `number` of `hypothesis_id`: from the input, or a debate's revision."""
-    return HypothesisVersionRow(
+    return models.HypothesisVersionRow(
         id=f"{hypothesis_id}.v{number}",
         hypothesis_id=hypothesis_id,
         version=number,
@@ -415,14 +412,14 @@ def _version_row(
 def debate_panels(session: Session, board_id: str, hypothesis_id: str, content_hash: str) -> list[list[float]]:
     """The judges' composites of every completed debate of this version on this scoreboard, one list per debate."""
     rows = session.execute(
-        select(VerdictRow.debate_id, VerdictRow.composite)
-        .join(ScoreRow, ScoreRow.debate_id == VerdictRow.debate_id)
+        select(models.VerdictRow.debate_id, models.VerdictRow.composite)
+        .join(models.ScoreRow, models.ScoreRow.debate_id == models.VerdictRow.debate_id)
         .where(
-            ScoreRow.scoreboard_id == board_id,
-            ScoreRow.hypothesis_id == hypothesis_id,
-            ScoreRow.content_hash == content_hash,
+            models.ScoreRow.scoreboard_id == board_id,
+            models.ScoreRow.hypothesis_id == hypothesis_id,
+            models.ScoreRow.content_hash == content_hash,
         )
-        .order_by(VerdictRow.debate_id, VerdictRow.judge)
+        .order_by(models.VerdictRow.debate_id, models.VerdictRow.judge)
     )
     panels: dict[str, list[float]] = {}
     for d_id, value in rows:
@@ -440,10 +437,10 @@ def refresh_hypothesis_score(
     """Recompute one version's score on one scoreboard from its debates (never across scoreboards)."""
     panels = debate_panels(session, board_id, hypothesis_id, content_hash)
     row = session.scalars(
-        select(HypothesisScoreRow).where(
-            HypothesisScoreRow.scoreboard_id == board_id,
-            HypothesisScoreRow.hypothesis_id == hypothesis_id,
-            HypothesisScoreRow.content_hash == content_hash,
+        select(models.HypothesisScoreRow).where(
+            models.HypothesisScoreRow.scoreboard_id == board_id,
+            models.HypothesisScoreRow.hypothesis_id == hypothesis_id,
+            models.HypothesisScoreRow.content_hash == content_hash,
         )
     ).one_or_none()
     if not panels:
@@ -452,8 +449,10 @@ def refresh_hypothesis_score(
         return
     score = aggregate(panels)
     if row is None:
-        current = session.scalar(select(HypothesisRow.content_hash).where(HypothesisRow.id == hypothesis_id))
-        row = HypothesisScoreRow(
+        current = session.scalar(
+            select(models.HypothesisRow.content_hash).where(models.HypothesisRow.id == hypothesis_id)
+        )
+        row = models.HypothesisScoreRow(
             scoreboard_id=board_id,
             hypothesis_id=hypothesis_id,
             content_hash=content_hash,
@@ -462,7 +461,7 @@ def refresh_hypothesis_score(
         session.add(row)
     row.mean, row.lo, row.hi, row.interval = score.mean, score.lo, score.hi, score.interval
     row.debates, row.verdicts = score.debates, score.verdicts
-    row.updated_at = utcnow()
+    row.updated_at = models.utcnow()
 
 
 def fail_debate_commit(
@@ -476,46 +475,46 @@ def fail_debate_commit(
 def finish_batch_commit(
     session: Session, batch_id: str, *, completed: int, failed: int, skipped: int, wall_s: float, status: str
 ) -> None:
-    batch = session.get_one(BatchRow, batch_id)
+    batch = session.get_one(models.BatchRow, batch_id)
     batch.debates_completed = completed
     batch.debates_failed = failed
     batch.debates_skipped = skipped
     batch.wall_s = wall_s
     batch.status = status
-    batch.finished_at = utcnow()
+    batch.finished_at = models.utcnow()
     session.commit()
 
 
 def set_batch_status(session: Session, batch_id: str, status: str) -> None:
-    session.get_one(BatchRow, batch_id).status = status
+    session.get_one(models.BatchRow, batch_id).status = status
 
 
 def debate_counts(session: Session, batch_id: str | None = None) -> dict[str, int]:
     """Debates per status (queued, running, completed, failed), of one batch or of all."""
-    query = select(DebateRow.status, func.count()).group_by(DebateRow.status)
+    query = select(models.DebateRow.status, func.count()).group_by(models.DebateRow.status)
     if batch_id is not None:
-        query = query.where(DebateRow.batch_id == batch_id)
+        query = query.where(models.DebateRow.batch_id == batch_id)
     return {status: n for status, n in session.execute(query).all()}
 
 
 def running_debates(session: Session, batch_id: str | None = None) -> list[str]:
-    query = select(DebateRow.id).where(DebateRow.status == "running")
+    query = select(models.DebateRow.id).where(models.DebateRow.status == "running")
     if batch_id is not None:
-        query = query.where(DebateRow.batch_id == batch_id)
+        query = query.where(models.DebateRow.batch_id == batch_id)
     return list(session.scalars(query))
 
 
 def tally_batch_commit(session: Session, batch_id: str) -> None:
     """Count a queued batch's debates onto its row (after each of its jobs); it is completed when none is queued
     or running. Idempotent: workers finishing at once write the same counts."""
-    batch = session.get_one(BatchRow, batch_id, with_for_update=True)  # first: then the counts are not stale
+    batch = session.get_one(models.BatchRow, batch_id, with_for_update=True)  # first: then the counts are not stale
     counts = debate_counts(session, batch_id)
     batch.debates_completed = counts.get("completed", 0)
     batch.debates_failed = counts.get("failed", 0)
     if not counts.get("queued") and not counts.get("running"):
         batch.status = "completed"
         if batch.finished_at is None:
-            batch.finished_at = utcnow()
+            batch.finished_at = models.utcnow()
             started = batch.started_at if batch.started_at.tzinfo else batch.started_at.replace(tzinfo=UTC)
             batch.wall_s = (batch.finished_at - started).total_seconds()
     session.commit()
@@ -525,15 +524,17 @@ def requeue_failed(session: Session, debate_ids: Sequence[str]) -> None:
     """Failed debates queued again: their turns and verdicts go, and the next run is a new attempt (fresh draws)."""
     for chunk in chunks(list(debate_ids)):
         failed = list(
-            session.scalars(select(DebateRow.id).where(DebateRow.id.in_(chunk), DebateRow.status == "failed"))
+            session.scalars(
+                select(models.DebateRow.id).where(models.DebateRow.id.in_(chunk), models.DebateRow.status == "failed")
+            )
         )
         if not failed:
             continue
-        session.execute(delete(TurnRow).where(TurnRow.debate_id.in_(failed)))
-        session.execute(delete(VerdictRow).where(VerdictRow.debate_id.in_(failed)))
+        session.execute(delete(models.TurnRow).where(models.TurnRow.debate_id.in_(failed)))
+        session.execute(delete(models.VerdictRow).where(models.VerdictRow.debate_id.in_(failed)))
         session.execute(
-            update(DebateRow)
-            .where(DebateRow.id.in_(failed))
-            .values(status="queued", failure_reason=None, failed_step=None, attempts=DebateRow.attempts + 1)
+            update(models.DebateRow)
+            .where(models.DebateRow.id.in_(failed))
+            .values(status="queued", failure_reason=None, failed_step=None, attempts=models.DebateRow.attempts + 1)
             .execution_options(synchronize_session=False)
         )

@@ -310,8 +310,8 @@ class Standing:
     hypotheses: int
     comparisons: int
     matches: int
-    position_bias: float | None
-    first_share: float | None
+    position_bias: float | None  # share of matches whose two orders disagreed
+    first_share: float | None  # of decided comparisons, the share won by the one shown first
     ratings: list[Rating]
 
 
