@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from tests.loopback import LoopbackServer
     from tests.wiki_db import WikiDb
+    from tests.xss import XssDb
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 _LOCAL_NAMES = {"localhost", "testserver", "fake.local", "embedded.local"}
@@ -146,6 +147,16 @@ def wiki_db(tmp_path_factory: pytest.TempPathFactory) -> WikiDb:
     from tests.wiki_db import build_wiki_db
 
     return build_wiki_db(tmp_path_factory.mktemp("wiki"))
+
+
+@pytest.fixture(scope="module")
+def xss(tmp_path_factory: pytest.TempPathFactory) -> XssDb:
+    """The XSS corpus debated into a database (tests.xss), built once per module on a thread of its own (the browser
+    tests' thread runs Playwright's event loop)."""
+    from tests.browser import run_aside
+    from tests.xss import build_xss_db
+
+    return run_aside(build_xss_db(tmp_path_factory.mktemp("xss")))
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,8 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
+def pages_site(tmp_path: Path) -> Site:
+    """An empty pages root, a victim page outside it, and a database URL, all in `tmp_path`."""
     root = tmp_path / "pages"
     root.mkdir()
     outside = tmp_path / "outside"
@@ -73,133 +74,133 @@ def site(tmp_path: Path) -> Site:
 # -- the root, symbolic links, regular files, size -----------------------------------------------------
 
 
-def test_a_symlink_in_the_pages_dir_is_refused_and_its_target_never_written(site: Site):
-    link = site.root / "link.md"
-    link.symlink_to(site.victim)
-    before = site.victim.read_bytes()
-    imported = site.run("pages", "import", str(link))
+def test_a_symlink_in_the_pages_dir_is_refused_and_its_target_never_written(pages_site: Site):
+    link = pages_site.root / "link.md"
+    link.symlink_to(pages_site.victim)
+    before = pages_site.victim.read_bytes()
+    imported = pages_site.run("pages", "import", str(link))
     assert imported.exit_code == 2
     assert f"{link}: 'link.md' is a symbolic link; links are not followed" in imported.stderr
-    attached = site.run("pages", "attach", str(link))
+    attached = pages_site.run("pages", "attach", str(link))
     assert attached.exit_code == 2 and "is a symbolic link" in attached.stderr
-    assert site.victim.read_bytes() == before
+    assert pages_site.victim.read_bytes() == before
 
 
-def test_a_page_swapped_for_a_symlink_after_import_is_not_written_through(site: Site):
-    page = site.root / "page.md"
+def test_a_page_swapped_for_a_symlink_after_import_is_not_written_through(pages_site: Site):
+    page = pages_site.root / "page.md"
     page.write_text(page_text("page", "Page"), encoding="utf-8")
-    assert site.run("pages", "import", str(page)).exit_code == 0
+    assert pages_site.run("pages", "import", str(page)).exit_code == 0
     page.unlink()
-    page.symlink_to(site.victim)
-    before = site.victim.read_bytes()
-    result = site.run("pages", "attach")
+    page.symlink_to(pages_site.victim)
+    before = pages_site.victim.read_bytes()
+    result = pages_site.run("pages", "attach")
     assert result.exit_code == 2 and "'page.md' is a symbolic link" in result.stderr
-    assert site.victim.read_bytes() == before and page.is_symlink()
+    assert pages_site.victim.read_bytes() == before and page.is_symlink()
 
 
-def test_a_symlinked_folder_under_the_root_is_refused(site: Site):
-    folder = site.root / "sub"
-    folder.symlink_to(site.victim.parent, target_is_directory=True)
-    result = site.run("pages", "import", str(folder / "victim.md"))
+def test_a_symlinked_folder_under_the_root_is_refused(pages_site: Site):
+    folder = pages_site.root / "sub"
+    folder.symlink_to(pages_site.victim.parent, target_is_directory=True)
+    result = pages_site.run("pages", "import", str(folder / "victim.md"))
     assert result.exit_code == 2 and "outside the pages root" in result.stderr
-    page = site.root / "page.md"
+    page = pages_site.root / "page.md"
     page.write_text(page_text("page", "Page"), encoding="utf-8")
-    assert site.run("pages", "import", str(page)).exit_code == 0
-    site.set_source("page", "sub/victim.md")  # a relative path that only leaves the root through the link
-    before = site.victim.read_bytes()
-    attached = site.run("pages", "attach")
+    assert pages_site.run("pages", "import", str(page)).exit_code == 0
+    pages_site.set_source("page", "sub/victim.md")  # a relative path that only leaves the root through the link
+    before = pages_site.victim.read_bytes()
+    attached = pages_site.run("pages", "attach")
     assert attached.exit_code == 2 and "'sub' is a symbolic link" in attached.stderr
-    assert site.victim.read_bytes() == before
+    assert pages_site.victim.read_bytes() == before
 
 
 @pytest.mark.parametrize("how", ["absolute", "dotdot"])
-def test_files_outside_the_root_are_refused(site: Site, how: str):
-    path = site.victim if how == "absolute" else site.root / ".." / "outside" / "victim.md"
-    result = site.run("pages", "import", str(path))
+def test_files_outside_the_root_are_refused(pages_site: Site, how: str):
+    path = pages_site.victim if how == "absolute" else pages_site.root / ".." / "outside" / "victim.md"
+    result = pages_site.run("pages", "import", str(path))
     assert result.exit_code == 2
-    assert f"{path}: outside the pages root {site.root}" in result.stderr
+    assert f"{path}: outside the pages root {pages_site.root}" in result.stderr
 
 
 @pytest.mark.parametrize("stored", ["absolute", "../outside/victim.md", "sub/../../outside/victim.md"])
-def test_attach_refuses_a_stored_path_that_leaves_the_root(site: Site, stored: str):
-    page = site.root / "page.md"
+def test_attach_refuses_a_stored_path_that_leaves_the_root(pages_site: Site, stored: str):
+    page = pages_site.root / "page.md"
     page.write_text(page_text("page", "Page"), encoding="utf-8")
-    assert site.run("pages", "import", str(page)).exit_code == 0
-    source = str(site.victim) if stored == "absolute" else stored
-    site.set_source("page", source)
-    before = site.victim.read_bytes()
-    result = site.run("pages", "attach")
+    assert pages_site.run("pages", "import", str(page)).exit_code == 0
+    source = str(pages_site.victim) if stored == "absolute" else stored
+    pages_site.set_source("page", source)
+    before = pages_site.victim.read_bytes()
+    result = pages_site.run("pages", "attach")
     assert result.exit_code == 2
     assert f"page page: stored path {source!r} is outside the pages root" in result.stderr
-    assert site.victim.read_bytes() == before
+    assert pages_site.victim.read_bytes() == before
 
 
-def test_import_stores_paths_relative_to_the_root_and_attach_follows_the_root(site: Site, tmp_path: Path):
-    (site.root / "genes").mkdir()
-    page = site.root / "genes" / "trem2.md"
+def test_import_stores_paths_relative_to_the_root_and_attach_follows_the_root(pages_site: Site, tmp_path: Path):
+    (pages_site.root / "genes").mkdir()
+    page = pages_site.root / "genes" / "trem2.md"
     page.write_text(page_text("genes-trem2", "TREM2"), encoding="utf-8")
-    assert site.run("pages", "import", str(page)).exit_code == 0
-    assert site.source_of("genes-trem2") == ("genes/trem2.md", "TREM2")
+    assert pages_site.run("pages", "import", str(page)).exit_code == 0
+    assert pages_site.source_of("genes-trem2") == ("genes/trem2.md", "TREM2")
     moved = tmp_path / "moved"
-    site.root.rename(moved)  # the whole wiki moves; the database still finds its pages under the new root
-    result = runner.invoke(app, ["pages", "attach", "--root", str(moved), "--db", site.url])
+    pages_site.root.rename(moved)  # the whole wiki moves; the database still finds its pages under the new root
+    result = runner.invoke(app, ["pages", "attach", "--root", str(moved), "--db", pages_site.url])
     assert result.exit_code == 0, result.output
     assert "hypodebate:related:start" in (moved / "genes" / "trem2.md").read_text()
 
 
-def test_non_regular_files_are_refused(site: Site):
-    fifo = site.root / "fifo.md"
+def test_non_regular_files_are_refused(pages_site: Site):
+    fifo = pages_site.root / "fifo.md"
     os.mkfifo(fifo)  # reading it would wait for a writer forever
-    (site.root / "folder.md").mkdir()
-    for path in (fifo, site.root / "folder.md"):
-        result = site.run("pages", "import", str(path))
+    (pages_site.root / "folder.md").mkdir()
+    for path in (fifo, pages_site.root / "folder.md"):
+        result = pages_site.run("pages", "import", str(path))
         assert result.exit_code == 2 and f"{path}: not a regular file" in result.stderr
 
 
-def test_a_page_over_the_size_cap_is_refused_naming_the_file(site: Site):
-    big = site.root / "big.md"
+def test_a_page_over_the_size_cap_is_refused_naming_the_file(pages_site: Site):
+    big = pages_site.root / "big.md"
     big.write_text(page_text("big", "Big") + "x" * MAX_PAGE_BYTES, encoding="utf-8")
-    result = site.run("pages", "import", str(big))
+    result = pages_site.run("pages", "import", str(big))
     assert result.exit_code == 2
     assert f"{big}: {big.stat().st_size} bytes, more than the limit of {MAX_PAGE_BYTES} bytes" in result.stderr
     with pytest.raises(PageError, match="more than the limit"):
         read_page(big)
 
 
-def test_the_pages_root_must_exist(site: Site, tmp_path: Path):
-    result = runner.invoke(app, ["pages", "attach", "--root", str(tmp_path / "nowhere"), "--db", site.url])
+def test_the_pages_root_must_exist(pages_site: Site, tmp_path: Path):
+    result = runner.invoke(app, ["pages", "attach", "--root", str(tmp_path / "nowhere"), "--db", pages_site.url])
     assert result.exit_code == 2 and "the pages root is not a folder" in result.stderr
 
 
 # -- slugs -------------------------------------------------------------------------------------------
 
 
-def test_a_slug_is_not_taken_over_by_another_file_without_replace(site: Site):
-    first, second = site.root / "a.md", site.root / "b.md"
+def test_a_slug_is_not_taken_over_by_another_file_without_replace(pages_site: Site):
+    first, second = pages_site.root / "a.md", pages_site.root / "b.md"
     first.write_text(page_text("shared", "From A"), encoding="utf-8")
     second.write_text(page_text("shared", "From B"), encoding="utf-8")
-    assert site.run("pages", "import", str(first)).exit_code == 0
-    assert site.run("pages", "import", str(first)).exit_code == 0  # the same file again only updates
+    assert pages_site.run("pages", "import", str(first)).exit_code == 0
+    assert pages_site.run("pages", "import", str(first)).exit_code == 0  # the same file again only updates
 
-    taken = site.run("pages", "import", str(second))
+    taken = pages_site.run("pages", "import", str(second))
     assert taken.exit_code == 2
     assert f"{second}: slug: 'shared' was imported from {first}" in taken.stderr and "--replace" in taken.stderr
-    assert site.source_of("shared") == ("a.md", "From A")
+    assert pages_site.source_of("shared") == ("a.md", "From A")
 
-    replaced = site.run("pages", "import", str(second), "--replace")
+    replaced = pages_site.run("pages", "import", str(second), "--replace")
     assert replaced.exit_code == 0, replaced.output
-    assert site.source_of("shared") == ("b.md", "From B")
+    assert pages_site.source_of("shared") == ("b.md", "From B")
 
 
 # -- atomic replace ----------------------------------------------------------------------------------
 
 
-def test_attach_keeps_the_permissions_but_never_a_setuid_bit(site: Site):
-    page = site.root / "page.md"
+def test_attach_keeps_the_permissions_but_never_a_setuid_bit(pages_site: Site):
+    page = pages_site.root / "page.md"
     page.write_text(page_text("page", "Page"), encoding="utf-8")
     page.chmod(0o4754)
-    assert site.run("pages", "import", str(page)).exit_code == 0
-    assert site.run("pages", "attach").exit_code == 0
+    assert pages_site.run("pages", "import", str(page)).exit_code == 0
+    assert pages_site.run("pages", "attach").exit_code == 0
     assert "hypodebate:related:start" in page.read_text()
     assert stat.S_IMODE(page.stat().st_mode) == 0o754
 
@@ -234,10 +235,10 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path, how
     assert [p.name for p in tmp_path.iterdir()] == ([] if how == "removed" else ["page.md"])
 
 
-def test_attach_does_not_overwrite_an_edit_made_while_it_ran(site: Site, monkeypatch: pytest.MonkeyPatch):
+def test_attach_does_not_overwrite_an_edit_made_while_it_ran(pages_site: Site, monkeypatch: pytest.MonkeyPatch):
     import wiki.sync
 
-    page = site.root / "page.md"
+    page = pages_site.root / "page.md"
     page.write_text(page_text("page", "Page"), encoding="utf-8")
     edit = "\nA paragraph the author saved while attach was ranking.\n"
     ranking = wiki.sync.related_for_page
@@ -248,10 +249,10 @@ def test_attach_does_not_overwrite_an_edit_made_while_it_ran(site: Site, monkeyp
         return ranking(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(wiki.sync, "related_for_page", rank_while_the_author_edits)
-    sessions = open_store(site.url)
+    sessions = open_store(pages_site.url)
     try:
         with pytest.raises(WikiError, match=r"page\.md: modified on disk since it was read; not overwritten"):
-            attach_pages(sessions, [page], WikiSettings(), root=site.root)
+            attach_pages(sessions, [page], WikiSettings(), root=pages_site.root)
     finally:
         sessions.close()
     assert page.read_text() == page_text("page", "Page") + edit
@@ -267,11 +268,11 @@ def test_write_atomic_never_writes_through_a_symlink(tmp_path: Path):
     assert outside.read_text() == "keep\n" and link.is_symlink()
 
 
-def test_the_library_refuses_paths_outside_the_root(site: Site):
-    sessions = open_store(site.url)
+def test_the_library_refuses_paths_outside_the_root(pages_site: Site):
+    sessions = open_store(pages_site.url)
     try:
         with pytest.raises(PageError, match="outside the pages root"):
-            import_pages(sessions, [site.victim], root=site.root)
+            import_pages(sessions, [pages_site.victim], root=pages_site.root)
     finally:
         sessions.close()
 
@@ -311,12 +312,12 @@ def test_crafted_html_cells_are_stripped_in_one_pass(tmp_path: Path):
         ("slug: deep\ntitle: x\nentities: " + "[" * 200 + "]" * 200, "crafted.md:4: invalid YAML front matter: nested"),
     ],
 )
-def test_hostile_front_matter_is_one_clear_error(site: Site, front: str, error: str):
-    path = site.root / "crafted.md"
+def test_hostile_front_matter_is_one_clear_error(pages_site: Site, front: str, error: str):
+    path = pages_site.root / "crafted.md"
     path.write_text(f"---\n{front}\n---\n# x\n", encoding="utf-8")
     with pytest.raises(PageError, match=error):
         read_page(path)
-    result = site.run("pages", "import", str(path))
+    result = pages_site.run("pages", "import", str(path))
     assert result.exit_code == 2 and error in result.stderr
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hypodebate.commands.report import report_command
-from tests.browser import ARTIFACTS, Watch, requires_chromium
+from tests.browser import ARTIFACTS, Watch, requires_chromium, run_aside
 from tests.test_report import ReportDb, TwoBoards, build_report_db, build_two_boards
 
 pytestmark = requires_chromium
@@ -20,9 +18,7 @@ pytestmark = requires_chromium
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportDb]:
     """The HTML report of a fresh `build_report_db` batch, written to a file: (its path, the database)."""
     folder = tmp_path_factory.mktemp("browser")
-    # its own thread: Playwright's sync API keeps an event loop running in this one
-    with ThreadPoolExecutor(1) as pool:
-        db = pool.submit(asyncio.run, build_report_db(folder)).result()
+    db = run_aside(build_report_db(folder))
     path = folder / "report.html"
     assert report_command(db.url, batch=db.batch_id, hypothesis=None, output=path, fmt="html") == 0
     return path, db
@@ -117,9 +113,9 @@ def test_report_sorts_filters_and_executes_nothing_hostile(report_file, browser)
 
 @pytest.fixture(scope="module")
 def two_boards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TwoBoards]:
+    """The HTML report of `build_two_boards`' database, written to a file: (its path, the database)."""
     folder = tmp_path_factory.mktemp("browser-boards")
-    with ThreadPoolExecutor(1) as pool:
-        boards = pool.submit(asyncio.run, build_two_boards(folder)).result()
+    boards = run_aside(build_two_boards(folder))
     path = folder / "boards.html"
     assert report_command(boards.url, batch=None, hypothesis=None, output=path, fmt="html") == 0
     return path, boards

@@ -3,7 +3,6 @@ every web page show it as text."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -12,15 +11,10 @@ from markdown_it import MarkdownIt
 
 from report.render import render_html, render_markdown
 from tests.helpers import report_data
-from tests.xss import PAYLOADS, XssDb, assert_inert, build_xss_db
+from tests.xss import PAYLOADS, XssDb, assert_inert
 from wiki.block import END, START, render_block
 
 REPORT_SVG = frozenset({"histogram", "dotplot"})
-
-
-@pytest.fixture(scope="module")
-def xss(tmp_path_factory: pytest.TempPathFactory) -> XssDb:
-    return asyncio.run(build_xss_db(tmp_path_factory.mktemp("xss")))
 
 
 def test_the_corpus_is_large_enough():

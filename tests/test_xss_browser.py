@@ -3,9 +3,7 @@ error or a request that leaves the page's origin."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +11,10 @@ import pytest
 
 from hypodebate.commands.report import report_command
 from tests.browser import Watch, requires_chromium, serving
-from tests.xss import XssDb, build_xss_db
+from tests.xss import XssDb
 from wiki.app import create_app
 
 pytestmark = requires_chromium
-
-
-@pytest.fixture(scope="module")
-def xss(tmp_path_factory: pytest.TempPathFactory) -> XssDb:
-    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API keeps an event loop running in this thread
-        return pool.submit(asyncio.run, build_xss_db(tmp_path_factory.mktemp("xss-browser"))).result()
 
 
 @pytest.fixture(scope="module")
