@@ -169,7 +169,7 @@ def _hypotheses(
         found = [EvidenceView(*e) for e in evidence.get(h_id, [])]
         views[h_id] = _hypothesis_view(rows[h_id], found, debates, tuple(ranked_scores[h_id]), audits.get(h_id))
     rankings = tuple(
-        RankingView(board, tuple(RankedView(s.rank, views[s.hypothesis_id], s) for s in ranking_rows[board.id]))
+        RankingView(board, tuple(RankedView(views[s.hypothesis_id], s) for s in ranking_rows[board.id]))
         for board in board_views.values()
     )
     order = list(dict.fromkeys(row.hypothesis.id for ranking in rankings for row in ranking.rows))

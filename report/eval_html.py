@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from report.render import TEMPLATES, usd, when
+from report.render import TEMPLATES, Bin, usd, when
 from safeio.templating import environment
 from safeio.text import safe_text
 
@@ -108,16 +108,18 @@ def estimate(value: Estimate | None, digits: int = 2) -> str:
 # -- charts (inline SVG geometry; the template draws it) ------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CalibrationPoint:
-    lo: float
-    hi: float
-    n: int
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalibrationPoint(Bin):
+    """A calibration bin with rows in it: a circle of radius `r` at (its mean score, its fraction labelled 1)."""
+
     mean_score: float
     fraction_positive: float
-    x: float
-    y: float
     r: float
+
+    @property
+    def n(self) -> int:
+        """Rows in the bin."""
+        return self.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,7 @@ def calibration_plot(bins: Sequence[Any]) -> CalibrationPlot:
         CalibrationPoint(
             lo=_number(b.get("lo")) or 0.0,
             hi=_number(b.get("hi")) or 0.0,
-            n=n,
+            count=n,
             mean_score=mean,
             fraction_positive=frac,
             x=base.x(mean),
@@ -167,16 +169,12 @@ def calibration_plot(bins: Sequence[Any]) -> CalibrationPlot:
     return CalibrationPlot(points, len(rows) - len(points))
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bar(Bin):
+    """One label's bar in a bin of the label histogram."""
+
     label: Literal[1, 0]
-    lo: float
-    hi: float
-    count: int
-    x: float
-    y: float
     width: float
-    height: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +213,8 @@ def label_histogram(raw: object) -> LabelHistogram:
         for offset, label, value in ((0, 1, positive[i]), (1, 0, negative[i])):
             height = round((base.bottom - 24) * value / top, 1)
             x = round(base.left + i * step + 2 + offset * (step - 4) / 2, 1)
-            bars.append(Bar(label, lo, hi, value, x, round(base.bottom - height, 1), round((step - 4) / 2, 1), height))
+            y = round(base.bottom - height, 1)
+            bars.append(Bar(lo, hi, value, x, y, height, label=label, width=round((step - 4) / 2, 1)))
     return LabelHistogram(tuple(bars), bins, top)
 
 
@@ -299,18 +298,20 @@ class EvalView:
         )
 
 
+def _read(raw: Mapping[str, Any], **readers: Callable[[object], Any]) -> dict[str, Any]:
+    """Each field from the key of the same name, checked by its reader (the values are untrusted)."""
+    return {name: read(raw.get(name)) for name, read in readers.items()}
+
+
+def _figures(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What a protocol and each of its strata report alike: rows, positives, AUROC, Brier, ECE, pairwise accuracy."""
+    figures = _read(raw, n=_count, positives=_count, auroc=Estimate.read, brier=_number, ece=_number)
+    return {**figures, "pairwise": Estimate.read(raw.get("pairwise_accuracy"))}
+
+
 def _stratum(name: object, raw: object) -> StratumView:
     s = _mapping(raw)
-    return StratumView(
-        name=_text(name),
-        n=_count(s.get("n")),
-        positives=_count(s.get("positives")),
-        auroc=Estimate.read(s.get("auroc")),
-        brier=_number(s.get("brier")),
-        base_rate_brier=_number(s.get("base_rate_brier")),
-        ece=_number(s.get("ece")),
-        pairwise=Estimate.read(s.get("pairwise_accuracy")),
-    )
+    return StratumView(name=_text(name), base_rate_brier=_number(s.get("base_rate_brier")), **_figures(s))
 
 
 def _flag(value: object) -> bool | None:
@@ -319,29 +320,17 @@ def _flag(value: object) -> bool | None:
 
 def _protocol(key: object, raw: object) -> ProtocolView:
     p = _mapping(raw)
+    counts = ("rounds", "judges", "replicates", "missing", "calls", "prompt_tokens", "completion_tokens")
     return ProtocolView(
         key=_text(key),
         design=_text(p.get("design")),
         evidence=_flag(p.get("evidence")),
-        rounds=_count(p.get("rounds")),
-        judges=_count(p.get("judges")),
-        replicates=_count(p.get("replicates")),
         protocol_hash=_text(p.get("protocol_hash")) or "?",
         rubric_hash=_text(p.get("rubric_hash")) or "?",
         scoreboard=_text(p.get("scoreboard")) or "?",
         judge_models=tuple(_text(m) for m in _sequence(p.get("judge_models"))),
-        n=_count(p.get("n")),
-        missing=_count(p.get("missing")),
-        positives=_count(p.get("positives")),
-        auroc=Estimate.read(p.get("auroc")),
-        brier=_number(p.get("brier")),
-        ece=_number(p.get("ece")),
-        pairwise=Estimate.read(p.get("pairwise_accuracy")),
-        test_retest=_number(p.get("test_retest")),
-        calls=_count(p.get("calls")),
-        prompt_tokens=_count(p.get("prompt_tokens")),
-        completion_tokens=_count(p.get("completion_tokens")),
-        cost_usd=_number(p.get("cost_usd")),
+        **_figures(p),
+        **_read(p, test_retest=_number, cost_usd=_number, **dict.fromkeys(counts, _count)),
         calibration=calibration_plot(_sequence(p.get("calibration"))),
         histogram=label_histogram(p.get("histogram")),
         strata=tuple(_stratum(name, s) for name, s in _mapping(p.get("strata")).items()),

@@ -111,16 +111,21 @@ def md_diff(original: str, revised: str) -> MdSafe:
 
 @dataclass(frozen=True, slots=True)
 class Bin:
+    """A bin of scores [lo, hi) holding `count` of them, drawn from (x, y): a histogram's bar of `height`, or (with
+    no height) a point."""
+
     lo: float
     hi: float
     count: int
     x: float
     y: float
-    height: float
+    height: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Histogram:
+    """A scoreboard's scores in ten bins, drawn as bars `bar` wide above a baseline at `bottom`."""
+
     bins: tuple[Bin, ...]
     top: int
     width: int = 420
@@ -145,12 +150,16 @@ def histogram(scores: list[float], bins: int = 10) -> Histogram:
 
 @dataclass(frozen=True, slots=True)
 class Dot:
+    """One debate's panel mean on a dot plot: where it is drawn, and what its tooltip says."""
+
     x: float
     label: str
 
 
 @dataclass(frozen=True, slots=True)
 class DotPlot:
+    """A version's debates as dots on [0, 1], with their mean and range marked."""
+
     dots: tuple[Dot, ...]
     mean_x: float
     lo_x: float

@@ -220,9 +220,15 @@ class HypothesisView:
 
 @dataclass(frozen=True, slots=True)
 class RankedView:
-    rank: int
+    """A line of a ranking: the hypothesis, and its version's score on the ranking's scoreboard."""
+
     hypothesis: HypothesisView
     score: ScoreView
+
+    @property
+    def rank(self) -> int:
+        """Its place on the scoreboard (the score's rank there)."""
+        return self.score.rank
 
 
 @dataclass(frozen=True, slots=True)
