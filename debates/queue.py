@@ -36,6 +36,7 @@ from debates.inputs import stored_versions
 from debates.jobs import Busy, CompareJob, DebateJob, Runners, checked, retry_strategy
 from debates.labelled import LabelledSubject
 from debates.protocol import debate_id
+from debates.queue_tables import DEBATE_TASK, has_queue
 from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
 from debates.tournament import Compared, Dispatch, TournamentRunner
@@ -81,7 +82,7 @@ def install_schema(engine: Engine) -> bool:
     """Create procrastinate's tables in the store's database unless they are there; True when created."""
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        if connection.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
+        if has_queue(connection):
             return False
         connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
     return True
@@ -308,7 +309,7 @@ def worker_of(context: procrastinate.JobContext) -> QueueWorker:
     return worker
 
 
-@app.task(name="hypodebate.debate", queue=DEBATES, pass_context=True, retry=retry_strategy(QueueSettings()))
+@app.task(name=DEBATE_TASK, queue=DEBATES, pass_context=True, retry=retry_strategy(QueueSettings()))
 async def debate_job(context: procrastinate.JobContext, **arguments: Any) -> str:
     """Run (or resume) one debate (`DebateJob`); its outcome is stored by the runner, its status returned."""
     outcome = await worker_of(context).debate(checked(DebateJob, "debate", arguments))
@@ -392,22 +393,3 @@ def prepare(settings: QueueSettings) -> None:
         task.retry_strategy = retry_strategy(settings)
     if not any(t.task.name == recover_stalled.name for t in app.periodic_registry.periodic_tasks.values()):
         app.periodic(cron=f"* * * * * */{settings.recover_every_s}", periodic_id="recover-stalled")(recover_stalled)
-
-
-def queue_counts(engine: Engine, stalled_s: float) -> tuple[dict[str, int] | None, int | None]:
-    """The queue's debate jobs per procrastinate status, and its workers whose heartbeat is fresher than
-    `stalled_s`; (None, None) where there is no queue (SQLite, or before the first `--queue`)."""
-    if engine.dialect.name != "postgresql":
-        return None, None
-    with engine.connect() as connection:
-        if connection.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
-            return None, None
-        jobs = connection.execute(
-            text("SELECT status::text, count(*) FROM procrastinate_jobs WHERE task_name = :task GROUP BY 1"),
-            {"task": debate_job.name},
-        ).all()
-        workers = connection.execute(
-            text("SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => :s)"),
-            {"s": stalled_s},
-        ).scalar()
-    return {status: n for status, n in jobs}, int(workers or 0)

@@ -415,7 +415,7 @@ def status(
     config: ConfigOption = None,
 ) -> None:
     """Queued, running, done, failed and stalled debates per batch, and the queue's workers."""
-    from hypodebate.commands.queue import status_command
+    from hypodebate.commands.status import status_command
 
     _run(config, db, lambda ws: status_command(ws, out=out, batch=batch))
 

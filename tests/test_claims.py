@@ -69,7 +69,7 @@ def test_one_process_never_takes_a_lock_twice_and_releases_only_its_own(any_db):
 
 def test_status_counts_a_running_debate_that_nobody_holds_as_stalled(db):
     from debates.inputs import load_hypotheses
-    from hypodebate.app.queue import queue_status
+    from hypodebate.app.status import queue_status
     from hypodebate.config import Settings
     from tests.fakes import FakeDebater, ScriptedServer
     from tests.helpers import EXAMPLE, runner

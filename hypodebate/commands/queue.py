@@ -1,4 +1,4 @@
-"""`run --queue`, `hypodebate worker` and `hypodebate status`."""
+"""`run --queue` and `hypodebate worker`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import logging
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from debates.inputs import load_hypotheses
 from hypodebate.app.batch import enqueue_batch
 from hypodebate.app.options import DebateOptions
-from hypodebate.app.queue import queue_status, run_worker
+from hypodebate.app.queue import run_worker
 from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
 from safeio.errors import InputError
@@ -64,32 +63,3 @@ def quiet_logging() -> None:
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
-
-
-def status_command(ws: Workspace, *, out: Console, batch: str | None) -> int:
-    """Print the batches' debates by state, and the queue's jobs and live workers where there is a queue."""
-    status = queue_status(settings=ws.settings, db=ws.url, batch=batch)
-    table = Table(title="debates per batch", title_justify="left")
-    for column in ("batch", "source", "started", "queued", "running", "done", "failed", "stalled"):
-        table.add_column(column, justify="left" if column in ("batch", "source", "started") else "right")
-    for b in status.batches:
-        table.add_row(
-            shown(b.batch_id),
-            shown(b.source[:60]),
-            b.started_at.strftime("%Y-%m-%d %H:%M"),
-            str(b.queued),
-            str(b.running),
-            str(b.done),
-            str(b.failed),
-            str(b.stalled),
-        )
-    out.print(table)
-    if status.jobs is not None:
-        jobs = " · ".join(f"{n} {s}" for s, n in sorted(status.jobs.items())) or "none"
-        out.print(f"queue: debate jobs {jobs}; {status.workers} live worker(s)", highlight=False)
-    out.print(
-        "stalled: running, but no live process holds the debate (a killed worker's: the queue retries it; a "
-        "killed `run`'s: run it again to resume)",
-        highlight=False,
-    )
-    return 0

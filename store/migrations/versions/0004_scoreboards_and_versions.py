@@ -18,7 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from scoring.aggregate import hypothesis_score
 from store.scoreboards import scoreboard_id
 
 # The embedded demo model's name, as the embedded server answered it when these scores were stored.
@@ -108,6 +107,8 @@ def upgrade() -> None:
 
 
 def _backfill(bind: sa.Connection) -> None:
+    from scoring.aggregate import hypothesis_score  # here: every open_store reads this file, and scipy takes a second
+
     now = datetime.now(UTC)
     meta = sa.MetaData()
     hypotheses = sa.Table("hypotheses", meta, autoload_with=bind)
