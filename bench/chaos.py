@@ -35,8 +35,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import REPO, free_port
+from bench.common import REPO
 from tests.chaos_support import Audit, Resumed, audit, kill_and_resume, run_command, run_env, write_variants
+from tests.helpers import free_port
 
 DEFAULT_FAULTS = "rate_limit=0.05,server_error=0.05,hang=0.01,drop=0.02,truncated=0.03,bad_verdict=0.03"
 HTTP_FAULTS = {"rate_limit": "rate_limit", "server_error": "server_error", "hang": "timeout", "drop": "connection"}

@@ -1,11 +1,10 @@
-"""What the benchmarks share: the repository's folder, a free port, the loopback fake in a process of its own, an
-environment without the caller's provider settings, and one way to print a table of results."""
+"""What the benchmarks share: the repository's folder, the loopback fake in a process of its own, an environment
+without the caller's provider settings, and one way to print a table of results."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -16,13 +15,6 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import insert
 
 from agents.prompts import load_prompts
 from agents.settings import LLMSettings
+from bench.common import print_table
 from evidence.audit import audit_version
 from evidence.resolve import Bibliography
 from evidence.runner import AuditRunner
@@ -182,24 +182,20 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         rows = [measure(n, args.entries, Path(folder)) for n in sorted(args.sizes)]
-    table = Table(title=f"hypodebate evidence --no-verify, {args.entries:,} bibliography entries (SQLite)")
-    for column in ("hypotheses", "citations", "audit s", "read s", "resolve s", "write s", "µs / citation", "ratio"):
-        table.add_column(column, justify="right")
     base = rows[0]["per_citation_us"]
+    cells = []
     for r in rows:
         write = r["total"] - r["read"] - r["resolve"]
-        table.add_row(
-            f"{r['hypotheses']:,}",
-            f"{r['citations']:,}",
-            f"{r['total']:.2f}",
-            f"{r['read']:.2f}",
-            f"{r['resolve']:.2f}",
-            f"{max(write, 0):.2f}",
-            f"{r['per_citation_us']:.0f}",
-            f"{r['per_citation_us'] / base:.2f}",
-        )
+        row = [f"{r['hypotheses']:,}", f"{r['citations']:,}", f"{r['total']:.2f}", f"{r['read']:.2f}"]
+        row += [f"{r['resolve']:.2f}", f"{max(write, 0):.2f}", f"{r['per_citation_us']:.0f}"]
+        cells.append([*row, f"{r['per_citation_us'] / base:.2f}"])
+    print_table(
+        f"hypodebate evidence --no-verify, {args.entries:,} bibliography entries (SQLite)",
+        ("hypotheses", "citations", "audit s", "read s", "resolve s", "write s", "µs / citation", "ratio"),
+        cells,
+        width=120,
+    )
     console = Console(width=120)
-    console.print(table)
     last = rows[-1]
     shares = ", ".join(f"{k[2:]} {v:,}" for k, v in last.items() if k.startswith("n_"))
     console.print(f"statuses at {last['hypotheses']:,} hypotheses: {shares}")

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
-from rich.table import Table
 
+from bench.common import print_table
 from debates.inputs import load_hypotheses
 from safeio.yaml import WITH_LIBYAML
 
@@ -100,16 +99,13 @@ def main() -> None:
         rows.append(("YAML: parsing before, per run (x2)", 2 * rows[2][1]))
         size = yaml_path.stat().st_size
     base = rows[0][1]
-    table = Table(
-        title=f"{args.hypotheses:,} hypotheses ({size / 2**20:.1f} MB of YAML), libyaml: {WITH_LIBYAML}, "
-        f"best of {args.runs}",
+    print_table(
+        f"{args.hypotheses:,} hypotheses ({size / 2**20:.1f} MB of YAML), libyaml: {WITH_LIBYAML}, best of {args.runs}",
+        ("what", "seconds", "× JSON Lines"),
+        [(name, f"{seconds:.2f}", f"{seconds / base:.1f}") for name, seconds in rows],
+        left={"what"},
         title_justify="left",
     )
-    for column in ("what", "seconds", "× JSON Lines"):
-        table.add_column(column, justify="left" if column == "what" else "right")
-    for name, seconds in rows:
-        table.add_row(name, f"{seconds:.2f}", f"{seconds / base:.1f}")
-    Console().print(table)
 
 
 if __name__ == "__main__":

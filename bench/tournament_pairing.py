@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
+from bench.common import print_table
 from scoring.pairing import BUDGET_PER_N_LOG2N, Pair, Schedule, all_pairs, default_budget
 from scoring.ratings import Comparison, Match, first_position_share, fit, kendall_tau, matches, position_bias, strengths
 
@@ -155,40 +155,36 @@ def main() -> None:
         }
         results = {key: future.result() for key, future in futures.items()}
 
-    table = Table(
-        title=f"adaptive pairing vs round robin: 1 judge, both orders, mean of {args.repeats} seeded tournaments "
+    columns = ["n", "best vs worst", "round robin cmp", "adaptive cmp", "share", "rounds", "tau RR~true"]
+    columns += ["tau adaptive~true", "tau adaptive~RR", "position bias", "first shown won"]
+    summary: dict[int, tuple[float, float]] = {}
+    cells = []
+    for n in args.sizes:
+        runs = [results[(n, r)] for r in range(args.repeats)]
+        share = statistics.fmean(r.adaptive_comparisons / r.round_robin_comparisons for r in runs)
+        tau = statistics.fmean(r.tau_adaptive_round_robin for r in runs)
+        summary[n] = (share, tau)
+        row = [str(n), f"{statistics.fmean(r.best_vs_worst for r in runs):.0%}"]
+        row += [f"{statistics.fmean(r.round_robin_comparisons for r in runs):,.0f}"]
+        row += [f"{statistics.fmean(r.adaptive_comparisons for r in runs):,.0f}", f"{share:.0%}"]
+        row += [f"{statistics.fmean(r.rounds for r in runs):.1f}"]
+        row += [f"{statistics.fmean(r.tau_round_robin_true for r in runs):.3f}"]
+        row += [f"{statistics.fmean(r.tau_adaptive_true for r in runs):.3f}", f"{tau:.3f}"]
+        row += [f"{statistics.fmean(r.position_bias for r in runs):.1%}"]
+        cells.append([*row, f"{statistics.fmean(r.first_shown for r in runs):.1%}"])
+    print_table(
+        f"adaptive pairing vs round robin: 1 judge, both orders, mean of {args.repeats} seeded tournaments "
         f"(seed {args.seed})",
+        columns,
+        cells,
+        width=200,
         caption=f"judge: latent θ ~ N(0, {args.spread}²), lean to the first shown +{args.bias} logits, "
         f"{args.ties:.0%} ties per order; adaptive budget {constant}·n·log2 n pairs (all pairs up to 12 "
         "hypotheses or when that is fewer), random starting order; both schedules read the same "
         "verdicts. Comparisons count judged orders.",
         caption_justify="left",
     )
-    columns = ["n", "best vs worst", "round robin cmp", "adaptive cmp", "share", "rounds", "tau RR~true"]
-    columns += ["tau adaptive~true", "tau adaptive~RR", "position bias", "first shown won"]
-    for column in columns:
-        table.add_column(column, justify="right")
-    summary: dict[int, tuple[float, float]] = {}
-    for n in args.sizes:
-        runs = [results[(n, r)] for r in range(args.repeats)]
-        share = statistics.fmean(r.adaptive_comparisons / r.round_robin_comparisons for r in runs)
-        tau = statistics.fmean(r.tau_adaptive_round_robin for r in runs)
-        summary[n] = (share, tau)
-        table.add_row(
-            str(n),
-            f"{statistics.fmean(r.best_vs_worst for r in runs):.0%}",
-            f"{statistics.fmean(r.round_robin_comparisons for r in runs):,.0f}",
-            f"{statistics.fmean(r.adaptive_comparisons for r in runs):,.0f}",
-            f"{share:.0%}",
-            f"{statistics.fmean(r.rounds for r in runs):.1f}",
-            f"{statistics.fmean(r.tau_round_robin_true for r in runs):.3f}",
-            f"{statistics.fmean(r.tau_adaptive_true for r in runs):.3f}",
-            f"{tau:.3f}",
-            f"{statistics.fmean(r.position_bias for r in runs):.1%}",
-            f"{statistics.fmean(r.first_shown for r in runs):.1%}",
-        )
     console = Console(width=200)
-    console.print(table)
     if TARGET_N in summary:
         share, tau = summary[TARGET_N]
         met = tau >= TARGET_TAU and share <= TARGET_SHARE

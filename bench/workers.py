@@ -27,12 +27,11 @@ import uuid
 from pathlib import Path
 
 import yaml
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.common import REPO, clean_env, loopback, print_table
+
 SERVER = os.environ.get("HYPODEBATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -167,70 +166,34 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=2)
     args = parser.parse_args()
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.loopback", "--port", "0", "--latency", str(args.latency)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     rows = []
-    try:
-        assert server.stdout is not None
-        fake = server.stdout.readline().strip()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HYPODEBATE_"))}
-        with tempfile.TemporaryDirectory() as folder:
-            config = Path(folder) / "config.yaml"
-            config.write_text("{}\n")
-            env |= {
-                "OPENAI_BASE_URL": fake,
-                "OPENAI_API_KEY": "sk-bench",
-                "HYPODEBATE_CONFIG": str(config),
-                "HYPODEBATE_LLM__CONCURRENCY": str(args.concurrency),
-                "HYPODEBATE_QUEUE__POLL_S": "0.2",
-            }
-            batch = Path(folder) / "batch.yaml"
-            variants(batch, args.debates)
-            for workers in args.workers:
-                rows.append(one(workers, args, fake, batch, env))
-                time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait()
+    with loopback(args.latency) as fake, tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.yaml"
+        config.write_text("{}\n")
+        env = clean_env() | {"OPENAI_BASE_URL": fake, "OPENAI_API_KEY": "sk-bench", "HYPODEBATE_CONFIG": str(config)}
+        env |= {"HYPODEBATE_LLM__CONCURRENCY": str(args.concurrency), "HYPODEBATE_QUEUE__POLL_S": "0.2"}
+        batch = Path(folder) / "batch.yaml"
+        variants(batch, args.debates)
+        for workers in args.workers:
+            rows.append(one(workers, args, fake, batch, env))
+            time.sleep(0.5)
 
-    table = Table(
-        title=f"worker scaling: {args.debates} debates (rounds {args.rounds}, judges {args.judges}), "
-        f"{args.latency * 1000:.0f} ms per call, {args.concurrency} debates and call slots per worker"
-    )
-    for column in [
-        "workers",
-        "debates",
-        "LLM calls",
-        "span s",
-        "debates/s",
-        "calls in flight (mean)",
-        "peak",
-        "ceiling",
-        "efficiency",
-        "worker CPU ms/call",
-        "machine CPU busy",
-    ]:
-        table.add_column(column, justify="right")
     base = rows[0]["per_s"] / rows[0]["workers"] if rows else 1.0
+    cells = []
     for r in rows:
-        table.add_row(
-            f"{r['workers']:.0f}",
-            f"{r['debates']:.0f}",
-            f"{r['calls']:.0f}",
-            f"{r['span_s']:.1f}",
-            f"{r['per_s']:.2f}",
-            f"{r['in_flight']:.1f}",
-            f"{r['peak']:.0f}",
-            f"{r['workers'] * args.concurrency:.0f}",
-            f"{r['per_s'] / (base * r['workers']):.0%}",
-            f"{r['cpu_ms_per_call']:.1f}",
-            f"{r['machine_busy']:.0%}",
-        )
-    Console(width=160).print(table)
+        row = [f"{r['workers']:.0f}", f"{r['debates']:.0f}", f"{r['calls']:.0f}", f"{r['span_s']:.1f}"]
+        row += [f"{r['per_s']:.2f}", f"{r['in_flight']:.1f}", f"{r['peak']:.0f}"]
+        row += [f"{r['workers'] * args.concurrency:.0f}", f"{r['per_s'] / (base * r['workers']):.0%}"]
+        row += [f"{r['cpu_ms_per_call']:.1f}", f"{r['machine_busy']:.0%}"]
+        cells.append(row)
+    columns = ["workers", "debates", "LLM calls", "span s", "debates/s", "calls in flight (mean)", "peak", "ceiling"]
+    print_table(
+        f"worker scaling: {args.debates} debates (rounds {args.rounds}, judges {args.judges}), "
+        f"{args.latency * 1000:.0f} ms per call, {args.concurrency} debates and call slots per worker",
+        [*columns, "efficiency", "worker CPU ms/call", "machine CPU busy"],
+        cells,
+        width=160,
+    )
     print(f"{os.cpu_count()} CPU cores on this machine; the fake and PostgreSQL share them with the workers")
     if rows and max(r["machine_busy"] for r in rows) > 0.85:
         print("the machine's CPUs were nearly saturated: there, more workers cannot add throughput")
