@@ -68,16 +68,29 @@ class ProcessLocks:
         self.held: set[str] = set()
 
     def acquire(self, debate_id: str) -> bool:
-        if debate_id in self.held:
+        if self._holding(debate_id) or not self._lock(debate_id):
             return False
         self.held.add(debate_id)
         return True
 
     def release(self, debate_id: str) -> None:
-        self.held.discard(debate_id)
+        if debate_id in self.held:
+            self.held.discard(debate_id)
+            self._unlock(debate_id)
 
     def close(self) -> None:
         self.held.clear()
+
+    def _holding(self, debate_id: str) -> bool:
+        """This process holds the debate's lock already (a lock never excludes its own holder: the set does)."""
+        return debate_id in self.held
+
+    def _lock(self, debate_id: str) -> bool:
+        """Take the lock itself, if nobody holds it (in one process, the set is the lock)."""
+        return True
+
+    def _unlock(self, debate_id: str) -> None:
+        """Drop the lock itself."""
 
 
 class AdvisoryLocks(ProcessLocks):
@@ -96,19 +109,11 @@ class AdvisoryLocks(ProcessLocks):
             self._connection = connection
         return self._connection
 
-    def acquire(self, debate_id: str) -> bool:
-        if debate_id in self.held:  # advisory locks nest within a session: this process runs it already
-            return False
+    def _lock(self, debate_id: str) -> bool:  # advisory locks nest within a session: `held` says who runs it
         query = text("SELECT pg_try_advisory_lock(:ns, :key)")
-        taken = bool(self._open().execute(query, {"ns": NAMESPACE, "key": _key(debate_id)}).scalar())
-        if taken:
-            self.held.add(debate_id)
-        return taken
+        return bool(self._open().execute(query, {"ns": NAMESPACE, "key": _key(debate_id)}).scalar())
 
-    def release(self, debate_id: str) -> None:
-        if debate_id not in self.held:
-            return
-        self.held.discard(debate_id)
+    def _unlock(self, debate_id: str) -> None:
         if self._connection is not None and not self._connection.closed:
             query = text("SELECT pg_advisory_unlock(:ns, :key)")
             self._connection.execute(query, {"ns": NAMESPACE, "key": _key(debate_id)})
@@ -144,23 +149,19 @@ class FileLocks(ProcessLocks):
             self._held[self.path] = set()
         return self._files[self.path]
 
-    def acquire(self, debate_id: str) -> bool:
-        fd = self._open()
-        process = self._held[self.path]
-        if debate_id in process:  # fcntl locks never exclude their own process: the set does
-            return False
+    def _holding(self, debate_id: str) -> bool:
+        self._open()
+        return debate_id in self._held[self.path]  # fcntl locks never exclude their own process: the set does
+
+    def _lock(self, debate_id: str) -> bool:
         try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _key(debate_id) + 2**31)
+            fcntl.lockf(self._open(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _key(debate_id) + 2**31)
         except (BlockingIOError, PermissionError):
             return False
-        process.add(debate_id)
-        self.held.add(debate_id)
+        self._held[self.path].add(debate_id)
         return True
 
-    def release(self, debate_id: str) -> None:
-        if debate_id not in self.held:
-            return
-        self.held.discard(debate_id)
+    def _unlock(self, debate_id: str) -> None:
         self._held[self.path].discard(debate_id)
         fcntl.lockf(self._files[self.path], fcntl.LOCK_UN, 1, _key(debate_id) + 2**31)
 
