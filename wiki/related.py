@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from store.models import PageRow, RatingRow
+from store.models import PageRow
 from store.rankings import board, ranking
 from store.related import Related, entity_boards, newest_score_change, related_for_entities
 from store.scoreboards import Board
-from store.tournaments import Standing, current_ratings, linked_among, standings
+from store.tournaments import Rating, Standing, current_ratings, linked_among, standings
 from wiki.entities import page_id
 from wiki.settings import RankBy, WikiSettings
 
@@ -60,7 +60,7 @@ class PageRatings:
     """A page pool's tournament (the one with the most matches) and its ratings of current versions, by id."""
 
     tournament: Standing
-    current: dict[str, RatingRow]
+    current: dict[str, Rating]
 
     def rating(self, hypothesis_id: str) -> float | None:
         found = self.current.get(hypothesis_id)
@@ -76,7 +76,7 @@ def page_ratings(session: Session, slug: str) -> PageRatings | None:
     return PageRatings(found[0], current_ratings(session, found[0].id))
 
 
-def by_rating(found: Sequence[Related], ratings: Mapping[str, RatingRow]) -> list[Related]:
+def by_rating(found: Sequence[Related], ratings: Mapping[str, Rating]) -> list[Related]:
     """Rated hypotheses by rating, best first; then the unrated ones. `found` is in score order, and the sort is
     stable, so equal ratings (a tournament whose matches all tied) keep their score order."""
     rated = sorted((r for r in found if r.id in ratings), key=lambda r: -round(ratings[r.id].rating, 6))

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from scoring.measured import Measured, as_json
 from store import debates as stored
+from store import tournaments
 from store.demo import DEMO_WARNING
-from store.models import DebateRow, HypothesisRow, RatingRow, ScoreRow
+from store.models import DebateRow, HypothesisRow, ScoreRow
 from store.rankings import Ranked, hypothesis_scores, ranking
 from store.reports import Audit, audits_in, dimension_means
 from store.repository import versions_of
@@ -62,7 +63,7 @@ def tournament_schema(tournament: Standing) -> Tournament:
 class RatedLine:
     """A row of a page's compact ratings table: the stored rating, and its hypothesis's current title."""
 
-    record: RatingRow
+    record: tournaments.Rating  # (wiki.schemas.Rating is the answer this fills)
     title: str
     current: bool  # the rated version is the hypothesis's current one
 
