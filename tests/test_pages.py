@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -38,6 +39,11 @@ def wiki_copy(wiki_db: WikiDb, tmp_path: Path) -> WikiDb:
 
 def invoke(*args: str) -> object:
     return runner.invoke(app, list(args))
+
+
+def import_both(wiki: WikiDb) -> Any:
+    """`hypodebate pages import` of both pages of `wiki` into its database."""
+    return invoke("pages", "import", str(wiki.seed), str(wiki.page), "--root", str(wiki.root), "--db", wiki.url)
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -125,16 +131,7 @@ def test_entities_from_text_use_the_alias_table_and_known_targets():
 
 
 def test_import_links_every_hypothesis_and_reimport_updates(wiki_copy: WikiDb):
-    result = invoke(
-        "pages",
-        "import",
-        str(wiki_copy.seed),
-        str(wiki_copy.page),
-        "--root",
-        str(wiki_copy.root),
-        "--db",
-        wiki_copy.url,
-    )
+    result = import_both(wiki_copy)
     assert result.exit_code == 0, result.output
     assert f"imported {SEED_SLUG}" in result.stdout and "imported hostile-page" in result.stdout
     sessions = open_store(wiki_copy.url)
@@ -345,19 +342,7 @@ def test_splice_keeps_every_other_byte_and_rejects_broken_markers():
 
 def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(wiki_copy: WikiDb):
     original = wiki_copy.seed.read_bytes()
-    assert (
-        invoke(
-            "pages",
-            "import",
-            str(wiki_copy.seed),
-            str(wiki_copy.page),
-            "--root",
-            str(wiki_copy.root),
-            "--db",
-            wiki_copy.url,
-        ).exit_code
-        == 0
-    )
+    assert import_both(wiki_copy).exit_code == 0
 
     dry = invoke("pages", "attach", "--dry-run", "--root", str(wiki_copy.root), "--db", wiki_copy.url)
     assert dry.exit_code == 0, dry.output
