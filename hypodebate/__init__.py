@@ -1,5 +1,21 @@
-"""hypodebate: multi-agent hypothesis debate and scoring engine."""
+"""hypodebate: multi-agent hypothesis debate and scoring engine.
 
-from hypodebate.config import ConfigError, Settings, load_settings
+`Settings`, `load_settings` and `ConfigError` are read from hypodebate.config when first asked for, so that
+`hypodebate --help` does not build the settings models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hypodebate.config import ConfigError, Settings, load_settings
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from hypodebate import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'hypodebate' has no attribute {name!r}")

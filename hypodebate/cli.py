@@ -22,7 +22,6 @@ from rich.console import Console
 
 from hypodebate.app.options import DebateOptions, EvalOptions, Pool
 from hypodebate.app.workspace import Workspace
-from hypodebate.config import load_settings
 from hypodebate.terminal import shown_error
 from safeio.errors import ConfigError, HypodebateError, InputError, QueueError
 from safeio.text import SafeStderrHandler
@@ -77,6 +76,8 @@ def _run(
     with its code."""
 
     def act() -> int:
+        from hypodebate.config import load_settings
+
         settings = load_settings(config)
         return action(Workspace(settings, db, llm=options.llm(settings) if options is not None else None))
 

@@ -11,7 +11,6 @@ imports the LLM client) and closed once, when the block ends: the client first, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -98,6 +97,7 @@ class Workspace:
 
     def run(self, use: Callable[[Workspace], Awaitable[T]]) -> T:
         """From blocking code (a CLI command): `asyncio.run` of `use(self)` inside `async with self`."""
+        import asyncio  # here: `hypodebate --help` does not need it
 
         async def main() -> T:
             async with self:
