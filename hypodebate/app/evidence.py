@@ -81,12 +81,12 @@ async def audit_evidence(
             missing = sorted(set(hypotheses) - set(evidence_store.audited_ids(session, hypotheses)))
         if missing:
             raise InputError(f"--hypothesis {missing[0]}: no such hypothesis (expected a stored id, e.g. h-2600483e)")
-    runner = audit_runner(ws, verify=verify, concurrency=concurrency, progress=progress)
     e = ws.settings.evidence
     if not e.online:
-        return await runner.run(hypotheses)
+        return await audit_runner(ws, verify=verify, concurrency=concurrency, progress=progress).run(hypotheses)
     async with httpx2.AsyncClient(timeout=e.online_timeout_s, follow_redirects=True) as http:
-        runner.online = OnlineResolver(ws.store, http, e.contact_email)
+        online = OnlineResolver(ws.store, http, e.contact_email)
+        runner = audit_runner(ws, verify=verify, concurrency=concurrency, progress=progress, online=online)
         return await runner.run(hypotheses)
 
 
@@ -125,9 +125,11 @@ def audit_runner(
     verify: bool,
     concurrency: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    online: OnlineResolver | None = None,
 ) -> AuditRunner:
     """An audit runner on the workspace's store and prompts; with `verify`, claims are checked with its client.
-    `concurrency`: claim checks in flight (default: the model's call slots)."""
+    `concurrency`: claim checks in flight (default: the model's call slots); `online`: PubMed and Crossref lookups
+    for identifiers no bibliography holds."""
     llm = ws.settings.llm
     default = llm.embedded.concurrency if llm.resolved_provider == "embedded" else llm.concurrency
     return AuditRunner(
@@ -137,4 +139,5 @@ def audit_runner(
         client=ws.client if verify else None,
         concurrency=concurrency or default,
         progress=progress,
+        online=online,
     )
