@@ -107,6 +107,9 @@ Concurrency = Annotated[
 BudgetTokens = Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")]
 BudgetUsd = Annotated[float | None, typer.Option(min=0, help="start no new debate past this estimated cost")]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")]
+QueueComparisons = Annotated[
+    bool, typer.Option("--queue", help="comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them")
+]
 
 
 @app.command()
@@ -277,9 +280,7 @@ def tournament(
     judges: Annotated[int, typer.Option(min=1, help="independent pairwise judges per pair")] = 1,
     concurrency: Annotated[int | None, typer.Option(min=1, help="comparisons in flight")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the ratings as JSON")] = None,
-    queue: Annotated[
-        bool, typer.Option("--queue", help="comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them")
-    ] = False,
+    queue: QueueComparisons = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
