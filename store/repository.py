@@ -138,6 +138,7 @@ class _Versions:
 
     @classmethod
     def read(cls, session: Session, ids: Sequence[str]) -> _Versions:
+        """Every stored version of the hypotheses `ids` (after their rows are locked: the numbers are final)."""
         query = select(models.HypothesisVersionRow).where(models.HypothesisVersionRow.hypothesis_id.in_(ids))
         by_content = {(v.hypothesis_id, v.content_hash): v for v in session.scalars(query)}
         top: dict[str, int] = {}

@@ -26,6 +26,7 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
     def __add__(self, other: Usage) -> Usage:
+        """Both sets of calls together (what `sum` of several chunks' usage gives)."""
         return Usage(
             self.calls + other.calls,
             self.prompt_tokens + other.prompt_tokens,
