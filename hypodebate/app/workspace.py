@@ -3,7 +3,8 @@
     async with Workspace(settings, db) as ws:    # a command that may call the model
         await batch.run_batch(ws, files, options)
     with Workspace(settings, db) as ws:          # a command that only reads or writes the store
-        agreement.measure_scoreboard(ws, None)
+        agreement.agreement(ws, None)
+    ws.run(lambda ws: batch.run_batch(ws, files, options))    # from blocking code: asyncio.run in `async with`
 
 The store, the client and the prompts are opened on first use (a command pays only for what it uses: `status` never
 imports the LLM client) and closed once, when the block ends: the client first, then the store.
@@ -125,6 +126,7 @@ class Workspace:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._sync = False
         self.close()
 
     async def __aenter__(self) -> Workspace:
