@@ -27,8 +27,8 @@ from agents.settings import Role
 from agents.subject import Subject
 from agents.turns import NO_TARGET, Closing, Critique, Opening, Rebuttal, critique_model
 from agents.usage import CallRecord
-from scoring.rubric import Rubric
 from safeio.errors import HypodebateError
+from scoring.rubric import Rubric
 
 T = TypeVar("T", bound=BaseModel)
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]
@@ -134,23 +134,24 @@ class Roles:
         prompt = self.prompts.render("opening", hypothesis=hypothesis, transcript=[])
         return await self._ask("opening", "proposer", 0, prompt, Opening, hypothesis, draw=(draw_key, "opening", 0))
 
+    def _round(
+        self, step: str, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
+    ) -> tuple[str, tuple[str, str, int]]:
+        """A critique's or rebuttal's prompt and its draw (its seed's key)."""
+        prompt = self.prompts.render(step, hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds)
+        return prompt, (draw_key, f"{step}{round}", 0)
+
     async def critique(
         self, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
-        prompt = self.prompts.render(
-            "critique", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
-        )
-        draw = (draw_key, f"critique{round}", 0)
+        prompt, draw = self._round("critique", hypothesis, transcript, round, rounds, draw_key)
         schema = critique_model(tuple(hypothesis.targets) or (NO_TARGET,), citations(hypothesis))
         return await self._ask("critique", "critic", round, prompt, schema, hypothesis, transcript, draw=draw)
 
     async def rebuttal(
         self, hypothesis: Subject, transcript: Sequence[PriorTurn], round: int, rounds: int, draw_key: str
     ) -> TurnResult:
-        prompt = self.prompts.render(
-            "rebuttal", hypothesis=hypothesis, transcript=transcript, round=round, rounds=rounds
-        )
-        draw = (draw_key, f"rebuttal{round}", 0)
+        prompt, draw = self._round("rebuttal", hypothesis, transcript, round, rounds, draw_key)
         return await self._ask("rebuttal", "proposer", round, prompt, Rebuttal, hypothesis, transcript, draw=draw)
 
     async def closing(

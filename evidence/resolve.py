@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, TypeAlias
 
 from rapidfuzz import fuzz
 
 from evidence.identifiers import Citation, Malformed, url_form
 from safeio.citations import Status
+
+if TYPE_CHECKING:
+    from evidence.bibliography.entry import Entry as ParsedEntry
+    from store.models import BibEntryRow
 
 NAME_MATCH = 85  # rapidfuzz ratio (0-100) above which two surnames are the same person
 TITLE_MATCH = 80  # token-set ratio above which a quoted title is the entry's title
@@ -45,29 +49,8 @@ _VANCOUVER = re.compile(rf"([A-Z][A-Za-z&\- ]{{2,80}})\.\s*+{_YEAR}\s*+;")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{15,300})[\"”]")
 
 
-class Entry(Protocol):
-    """A bibliography entry as resolution reads it (store.models.BibEntryRow and bibliography.Entry both are)."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def title(self) -> str | None: ...
-    @property
-    def authors(self) -> Sequence[str]: ...
-    @property
-    def year(self) -> int | None: ...
-    @property
-    def journal(self) -> str | None: ...
-    @property
-    def doi(self) -> str | None: ...
-    @property
-    def pmid(self) -> str | None: ...
-    @property
-    def nct(self) -> str | None: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def abstract(self) -> str | None: ...
+# A bibliography entry as resolution reads it: an imported one, or one parsed from a file or a page's References.
+Entry: TypeAlias = "BibEntryRow | ParsedEntry"
 
 
 @dataclass(frozen=True)

@@ -80,19 +80,10 @@ class YamlDocument:
         return None if line is None else line + 1 + self.line_offset
 
 
-def load_yaml(
-    text: str,
-    *,
-    source: str,
-    max_bytes: int = MAX_BYTES,
-    max_depth: int = MAX_DEPTH,
-    max_digits: int = MAX_DIGITS,
-    line_offset: int = 0,
-) -> Any:
-    """The data of one YAML document (None for an empty one), or a YamlError naming `source` and the line."""
-    return parse_yaml(
-        text, source=source, max_bytes=max_bytes, max_depth=max_depth, max_digits=max_digits, line_offset=line_offset
-    ).data
+def load_yaml(text: str, *, source: str, **limits: int) -> Any:
+    """The data of one YAML document (None for an empty one), or a YamlError naming `source` and the line.
+    `limits`: `max_bytes`, `max_depth`, `max_digits`, `line_offset`, as for `parse_yaml`."""
+    return parse_yaml(text, source=source, **limits).data
 
 
 def parse_yaml(

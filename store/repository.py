@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,6 +18,9 @@ from store import models
 from store.claims import DebateLocks
 from store.engine import StoreError
 from store.scoreboards import Board
+
+if TYPE_CHECKING:
+    from scoring.aggregate import HypothesisScore
 
 
 @dataclass(frozen=True)
@@ -273,23 +276,6 @@ def add_usage(session: Session, usage: Sequence[dict[str, Any]]) -> None:
         session.execute(insert(models.UsageRow), list(usage))
 
 
-class Aggregate(Protocol):
-    """A hypothesis's score on a scoreboard, as scoring.aggregate computes it."""
-
-    @property
-    def mean(self) -> float: ...
-    @property
-    def lo(self) -> float | None: ...
-    @property
-    def hi(self) -> float | None: ...
-    @property
-    def interval(self) -> str: ...
-    @property
-    def debates(self) -> int: ...
-    @property
-    def verdicts(self) -> int: ...
-
-
 def ensure_scoreboard(session: Session, board: Board) -> str:
     """The scoreboard's id, inserting its row if this is its first score (concurrent inserts are harmless)."""
     values = {
@@ -332,7 +318,7 @@ def complete_debate_commit(
     early_stopped: bool,
     revised_statement: str | None,
     board: Board,
-    aggregate: Callable[[list[list[float]]], Aggregate],
+    aggregate: Callable[[list[list[float]]], HypothesisScore],
     revision: HypothesisRecord | None = None,
     usage: Sequence[dict[str, Any]] = (),
 ) -> str:
@@ -433,7 +419,7 @@ def refresh_hypothesis_score(
     board_id: str,
     hypothesis_id: str,
     content_hash: str,
-    aggregate: Callable[[list[list[float]]], Aggregate],
+    aggregate: Callable[[list[list[float]]], HypothesisScore],
 ) -> None:
     """Recompute one version's score on one scoreboard from its debates (never across scoreboards)."""
     panels = debate_panels(session, board_id, hypothesis_id, content_hash)

@@ -17,7 +17,7 @@ OURS = frozenset({"agents", "debates", "evidence", "hypodebate", "report", "safe
 ALLOWED: dict[str, frozenset[str]] = {
     "safeio": frozenset(),
     "scoring": frozenset({"safeio"}),
-    "store": frozenset({"safeio"}),
+    "store": frozenset({"scoring", "safeio"}),  # scoring: its types (the score a query stores), pure
     "agents": frozenset({"scoring", "safeio"}),
     "wiki": frozenset({"store", "scoring", "safeio"}),
     "debates": frozenset({"agents", "scoring", "store", "safeio"}),

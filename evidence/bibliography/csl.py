@@ -5,16 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evidence.bibliography.entry import (
-    BibliographyError,
-    Entry,
-    _entry,
-    _first,
-    _http,
-    _is_more,
-    _trial,
-    _unique,
-)
+from evidence.bibliography.entry import BibliographyError, Entry, _entry, _first, _http, _is_more, _trial, _unique
 from safeio.errors import short_repr
 from safeio.json import JsonError, load_json
 

@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic_core import PydanticCustomError
 
 from evidence.identifiers import DOI, DOI_PREFIX, TRIAL_URL, URL, odd_character
-from safeio.errors import validation_line
+from safeio.errors import InputError, validation_line
 from safeio.text import no_controls
-from safeio.errors import InputError
 
 MAX_TITLE, MAX_ABSTRACT, MAX_JOURNAL, MAX_AUTHOR, MAX_AUTHORS, MAX_URL = 1000, 20_000, 500, 300, 2000, 2000
 
