@@ -20,14 +20,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.client import LLMClient
 from agents.prompts import PromptSet
-from debates.eval_result import EvalResult, Figures, Interval, Lift, PairedInterval, ProtocolFigures
+from debates.eval_figures import ArmScores, ProtocolName, Scope, arm_figures, lift, strata_of
+from debates.eval_result import EvalResult, ProtocolFigures
 from debates.graph import Design
 from debates.labelled import Labelled, LabelledSubject
 from debates.runner import BatchRunner, DebateDispatch, Progress, hypothesis_record
@@ -40,11 +41,7 @@ from store import repository
 from store import tournaments as tournament_store
 from store.models import ScoreboardRow
 
-ProtocolName = Literal["single", "debate", "pairwise"]
 PROTOCOLS: tuple[ProtocolName, ...] = ("single", "debate")  # the default; "pairwise" is asked for by name
-# a string key with more distinct values than this, or than half its rows, is an identifier (e.g. a MeSH id)
-MAX_CATEGORIES = 12
-RECENT_LAUNCH = 2018  # "year_launch >= 2018": launches recent enough to be less memorised, against all failures
 
 
 @dataclass(frozen=True)
@@ -208,30 +205,6 @@ def _subject(row: Labelled, evidence: bool) -> LabelledSubject:
 # -- the figures ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _ArmScores:
-    """One arm's scores on its scoreboard: each row's scores (row index -> one per replicate) and their mean, how
-    many landed on other scoreboards, and the debates or comparisons whose calls they cost."""
-
-    board_id: str | None
-    board: ScoreboardRow | None
-    per_item: dict[int, list[float]]
-    board_counts: Counter[str]
-    spent: list[str]
-    means: dict[int, float]
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """What every arm is measured against: the rows, their labels and strata, the bootstrap plan."""
-
-    rows: Sequence[Labelled]
-    labels: np.ndarray
-    strata: dict[str, list[int]]
-    plan: EvalPlan
-    replicates: int
-
-
 def _report(
     session: Session,
     rows: Sequence[Labelled],
@@ -243,7 +216,7 @@ def _report(
 ) -> EvalResult:
     labels = np.array([r.label for r in rows], dtype=int)
     strata, skipped = strata_of(rows)
-    scope = _Scope(rows, labels, strata, plan, replicates)
+    scope = Scope(rows, labels, strata, plan.seed, plan.resamples, replicates)
     protocols: dict[str, ProtocolFigures] = {}
     item_scores: dict[str, dict[int, float]] = {}
     boards: list[ScoreboardRow] = []
@@ -253,7 +226,7 @@ def _report(
         if scores.board is not None:
             boards.append(scores.board)
         usage = store.usage_of(session, scores.spent)
-        protocols[arm.name] = _arm_figures(scope, arm, scores, hashes[arm.name], usage)
+        protocols[arm.name] = arm_figures(scope, arm.protocol, arm.evidence, scores, hashes[arm.name], usage)
     models = sorted({str(m) for b in boards for m in b.judge_models})
     return {
         "title": "Evaluation against real outcomes",
@@ -267,14 +240,14 @@ def _report(
         "base_rate": stats.base_rate(labels),
         "base_rate_brier": stats.base_rate_brier(labels),
         "protocols": protocols,
-        "lift": _lift(arms, item_scores, labels, plan),
+        "lift": lift(scope, [a.evidence for a in arms], item_scores),
         "strata_skipped": skipped,
     }
 
 
 def _arm_scores(
     session: Session, arm: _Arm, variant: Sequence[LabelledSubject], protocol_hash: str, plan: EvalPlan
-) -> _ArmScores:
+) -> ArmScores:
     """The arm's scores on the scoreboard holding most of them (a tournament's ratings for the pairwise arm)."""
     by_hash: dict[str, list[int]] = defaultdict(list)
     for index, subject in enumerate(variant):
@@ -293,68 +266,7 @@ def _arm_scores(
         spent = store.protocol_debates(session, protocol_hash, by_hash)
     board = store.scoreboards(session, [board_id]).get(board_id) if board_id else None
     means = {i: float(np.mean(v)) for i, v in per_item.items()}
-    return _ArmScores(board_id, board, per_item, board_counts, spent, means)
-
-
-def _arm_figures(
-    scope: _Scope, arm: _Arm, scores: _ArmScores, protocol_hash: str, usage: store.Usage
-) -> ProtocolFigures:
-    """One arm's entry: what it ran under, its figures (overall, calibration, histogram, per stratum), its cost."""
-    board, means, rows, labels, plan = scores.board, scores.means, scope.rows, scope.labels, scope.plan
-    protocol = board.protocol if board is not None else {}
-    calibrated = arm.protocol != "pairwise"
-    scored = sorted(means)
-    return {
-        "design": "single-judge" if arm.protocol == "single" else protocol.get("design", "symmetric-closing"),
-        "evidence": arm.evidence,
-        "rounds": protocol.get("rounds"),
-        "judges": protocol.get("judges"),
-        "replicates": scope.replicates,
-        "protocol_hash": protocol_hash,
-        "rubric_hash": board.rubric_hash if board is not None else None,
-        "scoreboard": scores.board_id,
-        "judge_models": list(board.judge_models) if board is not None else [],
-        "other_scoreboards": sum(n for b, n in scores.board_counts.items() if b != scores.board_id),
-        "missing": len(rows) - len(means),
-        **_figures(rows, labels, means, plan, calibrated=calibrated),
-        "test_retest": _retest(scores.per_item, scope.replicates),
-        "calls": usage.calls,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cost_usd": usage.cost_usd,
-        "calibration": [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])]
-        if calibrated
-        else [],
-        "histogram": stats.histogram(labels[scored], [means[i] for i in scored]),
-        "strata": {
-            name: _figures(rows, labels, {i: means[i] for i in members if i in means}, plan, calibrated=calibrated)
-            for name, members in scope.strata.items()
-        },
-    }
-
-
-def _lift(
-    arms: Sequence[_Arm], item_scores: dict[str, dict[int, float]], labels: np.ndarray, plan: EvalPlan
-) -> dict[str, Lift]:
-    """Each arm's AUROC minus the single judge's on the same variant of the rows, on the rows both scored."""
-    lift: dict[str, Lift] = {}
-    for evidence in sorted({a.evidence for a in arms}, reverse=True):
-        suffix = "" if evidence else ":no-evidence"
-        single = item_scores.get(f"single{suffix}")
-        for name in ("debate", "pairwise"):
-            other = item_scores.get(f"{name}{suffix}")
-            if other is None or single is None:
-                continue
-            both = sorted(set(other) & set(single))
-            estimate = stats.auroc_difference(
-                labels[both],
-                [other[i] for i in both],
-                [single[i] for i in both],
-                seed=plan.seed,
-                resamples=plan.resamples,
-            )
-            lift[f"{name} − single{suffix}"] = cast(Lift, {**estimate.as_dict(), "n": len(both)})
-    return lift
+    return ArmScores(board_id, board, per_item, board_counts, spent, means)
 
 
 def _pairwise_scores(
@@ -372,88 +284,3 @@ def _pairwise_scores(
             per_item[index].append(1 / (1 + 10 ** ((1500 - rating.rating) / 400)))
     comparisons = tournament_store.comparisons_among(session, protocol_hash, by_hash)
     return best.board.id, per_item, Counter({best.board.id: len(best.ratings)}), [c.id for c in comparisons]
-
-
-def _figures(
-    rows: Sequence[Labelled], labels: np.ndarray, means: dict[int, float], plan: EvalPlan, *, calibrated: bool = True
-) -> Figures:
-    """n, positives, AUROC, Brier (and the base rate's), ECE and pairwise accuracy of the scored rows in `means`
-    (index -> score).
-    `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
-    scored = sorted(means)
-    y = labels[scored]
-    s = [means[i] for i in scored]
-    pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for i in scored:
-        pair = rows[i].row.pair
-        if pair is not None:
-            pairs[(rows[i].dataset, pair)][rows[i].label] = means[i]
-    whole = [p for p in pairs.values() if len(p) == 2]
-    accuracy: PairedInterval | None = None
-    if any(rows[i].row.pair is not None for i in range(len(rows))):
-        paired = stats.pairwise_accuracy(
-            [p[1] for p in whole], [p[0] for p in whole], seed=plan.seed, resamples=plan.resamples
-        )
-        accuracy = cast(PairedInterval, paired.as_dict())
-    return {
-        "n": len(scored),
-        "positives": int(y.sum()),
-        "auroc": cast(Interval, stats.auroc(y, s, seed=plan.seed, resamples=plan.resamples).as_dict()),
-        "brier": stats.brier(y, s) if calibrated else None,
-        # the bar a Brier score must beat on these very rows: every row scored at their base rate
-        "base_rate_brier": stats.base_rate_brier(y) if calibrated else None,
-        "ece": stats.ece(y, s) if calibrated else None,
-        "pairwise_accuracy": accuracy,
-    }
-
-
-def _retest(per_item: dict[int, list[float]], replicates: int) -> float | None:
-    """Spearman between replicates over the rows scored in every replicate (None with one replicate)."""
-    if replicates < 2:
-        return None
-    complete = [v for v in per_item.values() if len(v) == replicates]
-    if not complete:
-        return None
-    return stats.retest_correlation(np.array(complete, dtype=float))
-
-
-def strata_of(rows: Sequence[Labelled]) -> tuple[dict[str, list[int]], dict[str, str]]:
-    """Stratum name -> row indices, and the strata keys left out with why. A stratum is a boolean or
-    categorical key of `strata` (one stratum per value), the file when there are several, and
-    `year_launch >= 2018` (launched in 2018 or later, against every row that never launched)."""
-    values: dict[str, Counter[Any]] = defaultdict(Counter)
-    for row in rows:
-        for key, value in row.row.strata.items():
-            values[key][value] += 1
-    strata: dict[str, list[int]] = {}
-    skipped: dict[str, str] = {}
-    for key in sorted(values):
-        kinds = {type(v) for v in values[key] if v is not None}
-        if kinds <= {bool}:
-            chosen = [True, False]
-        elif kinds <= {str} and len(values[key]) <= min(MAX_CATEGORIES, sum(values[key].values()) / 2):
-            chosen = sorted(v for v in values[key] if v is not None)
-        elif kinds <= {str}:
-            skipped[key] = f"an identifier ({len(values[key])} distinct values), not a stratum"
-            continue
-        else:
-            skipped[key] = "numeric, not a stratum"
-            continue
-        for value in chosen:
-            shown = str(value).lower() if isinstance(value, bool) else value
-            members = [i for i, r in enumerate(rows) if _same(r.row.strata.get(key), value)]
-            if members:
-                strata[f"{key}={shown}"] = members
-    datasets = sorted({r.dataset for r in rows})
-    if len(datasets) > 1:
-        for dataset in datasets:
-            strata[f"file={dataset}"] = [i for i, r in enumerate(rows) if r.dataset == dataset]
-    dated = [i for i, r in enumerate(rows) if "year_launch" in r.row.model_fields_set]
-    recent = [i for i in dated if rows[i].label == 0 or (rows[i].row.year_launch or 0) >= RECENT_LAUNCH]
-    if recent:
-        strata[f"year_launch >= {RECENT_LAUNCH}"] = recent
-    return strata, skipped
-
-
-def _same(a: object, b: object) -> bool:
-    return type(a) is type(b) and a == b  # True is not the string "True", nor 1
