@@ -11,8 +11,6 @@ among the pool's current versions after each round, so they do not depend on the
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,151 +25,22 @@ from agents.pairwise import DebateDigest, Judgement, JudgeNote, PairwiseJudge, d
 from agents.prompts import PromptSet
 from agents.roles import PriorTurn, TurnFailed
 from agents.settings import EMBEDDED_MODEL
-from agents.usage import Account, CallRecord, RunCost
+from agents.usage import Account, CallRecord
 from debates.protocol import scoreboard
+from debates.tournament_result import Compared, Key, TournamentProgress, TournamentProtocol, TournamentResult
 from scoring import pairing, ratings
 from scoring.rubric import Rubric
 from store import rankings
 from store import tournaments as store
 
-
-@dataclass(frozen=True)
-class TournamentProtocol:
-    """What makes two comparisons comparable: the rubric, the pairwise prompt, the judge models and their
-    sampling. The number of judges is not part of it: judge k is a replicate, its comparisons are its own."""
-
-    rubric_hash: str
-    prompt_hash: str
-    provider: str
-    judge_models: tuple[str, ...]  # judge k asks judge_models[(k - 1) % len]
-    temperature: float
-    reasoning_cap: int
-    digests: bool = True  # the judge reads each hypothesis's debate digest (eval's pairwise arm: the statement only)
-    design: str = "pairwise"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "design": self.design,
-            "digests": "debate" if self.digests else "none",
-            "rubric_hash": self.rubric_hash,
-            "prompt_hashes": {"pairwise": self.prompt_hash},
-            "provider": self.provider,
-            "judge_models": list(self.judge_models),
-            "temperature": self.temperature,
-            "reasoning_cap": self.reasoning_cap,
-        }
-
-    @property
-    def hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
-
-    def model(self, judge: int) -> str:
-        return self.judge_models[(judge - 1) % len(self.judge_models)]
-
-
-@dataclass(frozen=True)
-class TournamentProgress:
-    planned: int  # comparisons asked for so far (each round adds its own)
-    done: int
-    failed: int
-    calls: int
-    tokens: int
-    cost_usd: float
-    step: str = ""
-
-
-@dataclass
-class TournamentResult(RunCost):
-    """What a tournament run returns: the pool's ratings on its scoreboard, and what this run cost."""
-
-    pool: str
-    protocol: TournamentProtocol
-    tournament_id: str | None
-    board: rankings.Board | None
-    ratings: list[ratings.Rating]
-    titles: dict[str, str]
-    comparisons: int  # stored comparisons among the pool's current versions (what the ratings are fitted on)
-    matches: int
-    position_bias: float | None
-    first_share: float | None
-    rubric_board: rankings.Board | None
-    rubric_order: list[str]  # the pool's hypotheses scored on rubric_board, best first
-    rubric_scores: dict[str, float]
-    asked: int  # comparisons this run judged and stored
-    failures: list[tuple[str, str]]  # (comparison id, reason)
-
-    @property
-    def agreement(self) -> float | None:
-        """Kendall tau-b between the ratings and the rubric scores (over hypotheses with both; None when either
-        puts them all level)."""
-        return ratings.agreement({r.id: r.rating for r in self.ratings}, self.rubric_scores)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def as_json(self) -> dict[str, Any]:
-        board = self.board
-        return {
-            "pool": self.pool,
-            "tournament": self.tournament_id,
-            "scoreboard": None
-            if board is None
-            else {
-                "id": board.id,
-                "judge_models": board.judge_models,
-                "rubric_hash": board.rubric_hash,
-                "protocol_hash": board.protocol_hash,
-                "demo": board.demo,
-                "protocol": self.protocol.as_dict(),
-            },
-            "comparisons": self.comparisons,
-            "matches": self.matches,
-            "position_bias": self.position_bias,
-            "first_position_share": self.first_share,
-            "ratings": [
-                {
-                    "hypothesis_id": r.id,
-                    "title": self.titles.get(r.id, ""),
-                    "rating": round(r.rating, 1),
-                    "lo": round(r.lo, 1),
-                    "hi": round(r.hi, 1),
-                    "wins": r.wins,
-                    "ties": r.ties,
-                    "losses": r.losses,
-                    "rubric_score": self.rubric_scores.get(r.id),
-                }
-                for r in self.ratings
-            ],
-            "rubric": {
-                "scoreboard": None if self.rubric_board is None else self.rubric_board.id,
-                "kendall_tau": self.agreement,
-            },
-            "run": {
-                "asked": self.asked,
-                "failed": len(self.failures),
-                "calls": self.calls,
-                "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6),
-                "wall_s": round(self.wall_s, 2),
-                "budget_exhausted": self.budget_exhausted,
-            },
-        }
-
-
-Key = tuple[str, str, int]  # (first id, second id, judge)
-
-
-@dataclass(frozen=True)
-class Compared:
-    """One comparison's outcome: stored (`comparison`, judged by `model`), or failed with `reason`."""
-
-    id: str
-    comparison: ratings.Comparison | None
-    model: str | None
-    reason: str | None = None
-
+__all__ = [
+    "Compared",
+    "Dispatch",
+    "TournamentProgress",
+    "TournamentProtocol",
+    "TournamentResult",
+    "TournamentRunner",
+]
 
 # how comparisons are asked: TournamentRunner.compare in this process, or a job queue (debates/queue.py)
 Dispatch = Callable[
