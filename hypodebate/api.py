@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
+from debates.eval_result import EvalResult
 from debates.evaluation import ProtocolName
 from debates.hypotheses import Hypothesis
 from debates.labelled import Labelled
@@ -111,7 +111,7 @@ def run_eval(
     budget_tokens: int | None = None,
     budget_usd: float | None = None,
     progress: Callable[[str, Progress], None] | None = None,
-) -> dict[str, Any]:
+) -> EvalResult:
     """Score labelled rows (JSON Lines with `label`, as in examples/eval/) under each protocol and measure how
     well the scores predict the labels: AUROC, Brier, ECE, pairwise accuracy, per stratum, with 95% intervals.
 
@@ -145,7 +145,7 @@ async def run_eval_async(
     progress: Callable[[str, Progress], None] | None = None,
     loaded: Sequence[Labelled] | None = None,
     queue: bool = False,
-) -> dict[str, Any]:
+) -> EvalResult:
     """`run_eval` on the running event loop. `loaded`: the rows of `paths` when the caller has already read them
     with `debates.labelled.load_labelled` (the sample is still drawn here). `queue`: the debates and comparisons
     are jobs for `hypodebate worker`s on the PostgreSQL store (this process waits for them)."""
@@ -163,7 +163,7 @@ async def _eval(
     progress: Callable[[str, Progress], None] | None,
     loaded: Sequence[Labelled] | None,
     queue: bool,
-) -> dict[str, Any]:
+) -> EvalResult:
     async with Workspace(settings, db, llm=options.llm(settings)) as ws:
         files = as_files(paths)
         return await evaluation.run_eval(ws, files, options, choice, progress=progress, loaded=loaded, queue=queue)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from debates import queue as job_queue
+from debates.eval_result import EvalResult
 from debates.evaluation import EvalPlan, EvalRunner
 from debates.labelled import Labelled, load_labelled, stratified_sample
 from debates.runner import Progress
@@ -25,7 +26,7 @@ async def run_eval(
     progress: Callable[[str, Progress], None] | None = None,
     loaded: Sequence[Labelled] | None = None,
     queue: bool = False,
-) -> dict[str, Any]:
+) -> EvalResult:
     """The eval's figures (what `hypodebate eval --json` writes). `loaded`: the rows of `files` when the caller has
     already read them (the sample is still drawn here). `queue`: the debates and comparisons are jobs for
     `hypodebate worker`s on the PostgreSQL store (this process waits for them)."""

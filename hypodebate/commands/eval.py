@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import TextColumn
 from rich.table import Table
 
+from debates.eval_result import EvalResult
 from debates.labelled import load_labelled
 from debates.runner import Progress as BatchProgress
 from hypodebate.app.eval import run_eval
@@ -80,7 +81,7 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def print_eval(result: dict[str, Any], out: Console) -> None:
+def print_eval(result: EvalResult, out: Console) -> None:
     """The figures as tables: one row per protocol, the lift, then AUROC per stratum."""
     boot = result["bootstrap"]
     demo = " [DEMO: the embedded model's scores are noise; expect AUROC near 0.5]" if result["demo"] else ""
