@@ -107,6 +107,7 @@ Concurrency = Annotated[
 BudgetTokens = Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")]
 BudgetUsd = Annotated[float | None, typer.Option(min=0, help="start no new debate past this estimated cost")]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")]
+OnceOption = Annotated[bool, typer.Option("--once", help="stop when the queue is empty instead of waiting for more")]
 QueueComparisons = Annotated[
     bool, typer.Option("--queue", help="comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them")
 ]
@@ -398,9 +399,7 @@ def worker(
     queues: Annotated[
         list[str] | None, typer.Option("--queues", help="queues to serve (repeatable; default: debates)")
     ] = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="stop when the queue is empty instead of waiting for more")
-    ] = False,
+    once: OnceOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
