@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_incrementing
 
 from safeio.errors import HypodebateError
 from safeio.text import display_url, hide_passwords
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD = "0009"  # the newest revision in store/migrations/versions (a test checks it against Alembic's head)
 
 
 class StoreError(HypodebateError):
@@ -53,7 +55,12 @@ def migrate(engine: Engine) -> None:
 
     Several processes may open a new database at once: on PostgreSQL an advisory lock serialises them;
     on SQLite the loser of the race sees the winner's tables and simply tries again (then has nothing to do).
+    A database already at HEAD is left as it is without loading Alembic (a command starts sooner).
     """
+    if _at_head(engine):
+        return
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     url = engine.url.render_as_string(hide_password=True)
@@ -72,7 +79,19 @@ def migrate(engine: Engine) -> None:
         raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
 
 
+def _at_head(engine: Engine) -> bool:
+    """Whether the database records HEAD as its one Alembic revision (False when it has no version table yet)."""
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except (OperationalError, ProgrammingError):
+        return False
+    return versions == [HEAD]
+
+
 def _upgrade(engine: Engine, config: Config) -> None:
+    from alembic import command
+
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         # SQLite rebuilds a table to drop a column: with foreign keys on, dropping the old table would

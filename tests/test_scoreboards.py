@@ -559,3 +559,24 @@ def test_every_turn_prompt_states_its_length_caps(two, step, schema):
                 caps |= {m.max_length for m in sub.metadata if getattr(m, "max_length", None)}
     prompt = load_prompts().render(step, hypothesis=two[0], transcript=[], round=1, rounds=1)
     assert caps and all(str(cap) in prompt for cap in caps), (caps, prompt[-400:])
+
+
+def test_a_database_at_the_newest_revision_opens_without_alembic(tmp_path):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from store import engine as store_engine
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == store_engine.HEAD
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    open_store(url).close()  # a new database: migrated by Alembic
+    engine = make_engine(url)
+    try:
+        assert store_engine._at_head(engine)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+        assert not store_engine._at_head(engine)  # an older database is migrated as before
+    finally:
+        engine.dispose()
