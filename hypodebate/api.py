@@ -9,8 +9,9 @@ This module is the stable facade over the application layer (hypodebate/app/): i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 from debates.eval_result import EvalResult
 from debates.evaluation import ProtocolName
@@ -26,6 +27,53 @@ from hypodebate.app.workspace import Workspace
 from hypodebate.config import Settings, load_settings
 
 Paths = str | Path | Sequence[str | Path]
+Config = str | Path | None  # a config.yaml path (default ./config.yaml)
+
+
+class BatchKeywords(TypedDict, total=False):
+    """The keywords of `run_batch` and `run_batch_async` (all optional)."""
+
+    db: str | None  # database URL (default: HYPODEBATE_DATABASE_URL, then config.yaml)
+    concurrency: int | None  # LLM call slots; debates in flight are `debate.in_flight`
+    replicates: int | None
+    rounds: int | None
+    judges: int | None
+    budget_tokens: int | None  # start no new debate past this many tokens
+    budget_usd: float | None  # start no new debate past this estimated cost
+    progress: Callable[[Progress], None] | None
+    versions: Sequence[str]  # stored version ids to debate instead of files (h-2600483e.v2)
+
+
+class EvalKeywords(TypedDict, total=False):
+    """The keywords of `run_eval` and `run_eval_async` (all optional)."""
+
+    db: str | None
+    protocols: Sequence[ProtocolName]  # default: single and debate
+    rounds: int | None
+    judges: int | None
+    replicates: int | None
+    limit: int | None  # a stratified sample of about `limit` rows per file
+    sample_seed: int  # the sample's and the bootstrap's seed (default 0)
+    no_evidence: bool  # also score every row with its evidence removed
+    concurrency: int | None
+    budget_tokens: int | None
+    budget_usd: float | None
+    progress: Callable[[str, Progress], None] | None
+
+
+class TournamentKeywords(TypedDict, total=False):
+    """The keywords of `run_tournament` and `run_tournament_async` (all optional; give exactly one pool)."""
+
+    page: str | None  # a wiki page's related hypotheses (its slug)
+    batch: str | None  # a batch's hypotheses (b-...)
+    hypotheses: Paths | None  # the hypotheses of files
+    db: str | None
+    matches: int | None  # most matches in all
+    budget_usd: float | None
+    judges: int  # independent pairwise judges per pair (default 1)
+    concurrency: int | None
+    progress: Callable[[TournamentProgress], None] | None
+    queue: bool  # comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them
 
 
 def run_batch(
@@ -33,21 +81,14 @@ def run_batch(
     *,
     settings: Settings | None = None,
     config: str | Path | None = None,
-    db: str | None = None,
-    concurrency: int | None = None,
-    replicates: int | None = None,
-    rounds: int | None = None,
-    judges: int | None = None,
-    budget_tokens: int | None = None,
-    budget_usd: float | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    versions: Sequence[str] = (),
+    **keywords: Unpack[BatchKeywords],
 ) -> BatchResult:
     """Debate every hypothesis in `paths` (YAML or JSONL), score and store it; return outcomes and ranking.
 
     Re-running with the same files and settings skips completed debates and resumes interrupted ones.
     `versions` (ids such as h-2600483e.v2, e.g. revisions offered in rebuttals) debates stored versions as
-    they are; they do not become their hypothesis's current content.
+    they are; they do not become their hypothesis's current content. `settings`: default, `config` (a
+    config.yaml path, default ./config.yaml) read with the environment. The other keywords: `BatchKeywords`.
 
         >>> result = run_batch("examples/neurodegeneration.yaml", rounds=1, judges=2)
         >>> [(r.id, round(r.score, 2)) for r in result.ranking[:3]]
@@ -55,42 +96,19 @@ def run_batch(
     Inside a running event loop (a notebook) the batch runs on a worker thread with its own event loop, and
     `progress` is called from that thread; `await run_batch_async(...)` keeps it on the running loop.
     """
-    settings = settings or load_settings(config)
-    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
-    return run_to_completion(lambda: _batch(settings, db, paths, options, progress, versions, None))
+    settings = _settings(settings, config, keywords, BatchKeywords)
+    return run_to_completion(lambda: run_batch_async(paths, settings=settings, **keywords))
 
 
 async def run_batch_async(
-    paths: Paths,
-    *,
-    settings: Settings,
-    db: str | None = None,
-    concurrency: int | None = None,
-    replicates: int | None = None,
-    rounds: int | None = None,
-    judges: int | None = None,
-    budget_tokens: int | None = None,
-    budget_usd: float | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    versions: Sequence[str] = (),
-    loaded: Sequence[Hypothesis] | None = None,
+    paths: Paths, *, settings: Settings, loaded: Sequence[Hypothesis] | None = None, **keywords: Unpack[BatchKeywords]
 ) -> BatchResult:
     """`run_batch` on the running event loop. `loaded`: the hypotheses of `paths` when the caller has already
     read them with `debates.inputs.load_hypotheses` (the files are then not read again)."""
-    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
-    return await _batch(settings, db, paths, options, progress, versions, loaded)
-
-
-async def _batch(
-    settings: Settings,
-    db: str | None,
-    paths: Paths,
-    options: DebateOptions,
-    progress: Callable[[Progress], None] | None,
-    versions: Sequence[str],
-    loaded: Sequence[Hypothesis] | None,
-) -> BatchResult:
-    async with Workspace(settings, db, llm=options.llm(settings)) as ws:
+    _check(keywords, BatchKeywords)
+    options = _options(keywords)
+    async with Workspace(settings, keywords.get("db"), llm=options.llm(settings)) as ws:
+        versions, progress = keywords.get("versions", ()), keywords.get("progress")
         return await batch.run_batch(ws, as_files(paths), options, progress=progress, versions=versions, loaded=loaded)
 
 
@@ -99,135 +117,90 @@ def run_eval(
     *,
     settings: Settings | None = None,
     config: str | Path | None = None,
-    db: str | None = None,
-    protocols: Sequence[ProtocolName] = ("single", "debate"),
-    rounds: int | None = None,
-    judges: int | None = None,
-    replicates: int | None = None,
-    limit: int | None = None,
-    sample_seed: int = 0,
-    no_evidence: bool = False,
-    concurrency: int | None = None,
-    budget_tokens: int | None = None,
-    budget_usd: float | None = None,
-    progress: Callable[[str, Progress], None] | None = None,
+    **keywords: Unpack[EvalKeywords],
 ) -> EvalResult:
     """Score labelled rows (JSON Lines with `label`, as in examples/eval/) under each protocol and measure how
     well the scores predict the labels: AUROC, Brier, ECE, pairwise accuracy, per stratum, with 95% intervals.
 
     Returns the figures as a dict (what `hypodebate eval --json` writes). Every call is a stored debate: a rerun
     resumes and costs nothing. `limit` draws a stratified sample of about `limit` rows per file (`sample_seed`).
+    The keywords: `EvalKeywords`.
 
         >>> result = run_eval("examples/eval/target_disease_outcomes.dev.jsonl", limit=60, rounds=1, judges=2)
         >>> result["protocols"]["debate"]["auroc"]
     """
-    settings = settings or load_settings(config)
-    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
-    choice = EvalOptions(tuple(protocols), limit, sample_seed, no_evidence)
-    return run_to_completion(lambda: _eval(settings, db, paths, options, choice, progress, None, False))
+    settings = _settings(settings, config, keywords, EvalKeywords)
+    return run_to_completion(lambda: run_eval_async(paths, settings=settings, **keywords))
 
 
 async def run_eval_async(
     paths: Paths,
     *,
     settings: Settings,
-    db: str | None = None,
-    protocols: Sequence[ProtocolName] = ("single", "debate"),
-    rounds: int | None = None,
-    judges: int | None = None,
-    replicates: int | None = None,
-    limit: int | None = None,
-    sample_seed: int = 0,
-    no_evidence: bool = False,
-    concurrency: int | None = None,
-    budget_tokens: int | None = None,
-    budget_usd: float | None = None,
-    progress: Callable[[str, Progress], None] | None = None,
     loaded: Sequence[Labelled] | None = None,
     queue: bool = False,
+    **keywords: Unpack[EvalKeywords],
 ) -> EvalResult:
     """`run_eval` on the running event loop. `loaded`: the rows of `paths` when the caller has already read them
     with `debates.labelled.load_labelled` (the sample is still drawn here). `queue`: the debates and comparisons
     are jobs for `hypodebate worker`s on the PostgreSQL store (this process waits for them)."""
-    options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
-    choice = EvalOptions(tuple(protocols), limit, sample_seed, no_evidence)
-    return await _eval(settings, db, paths, options, choice, progress, loaded, queue)
-
-
-async def _eval(
-    settings: Settings,
-    db: str | None,
-    paths: Paths,
-    options: DebateOptions,
-    choice: EvalOptions,
-    progress: Callable[[str, Progress], None] | None,
-    loaded: Sequence[Labelled] | None,
-    queue: bool,
-) -> EvalResult:
-    async with Workspace(settings, db, llm=options.llm(settings)) as ws:
-        files = as_files(paths)
+    _check(keywords, EvalKeywords)
+    options = _options(keywords)
+    choice = EvalOptions(
+        tuple(keywords.get("protocols", ("single", "debate"))),
+        keywords.get("limit"),
+        keywords.get("sample_seed", 0),
+        keywords.get("no_evidence", False),
+    )
+    async with Workspace(settings, keywords.get("db"), llm=options.llm(settings)) as ws:
+        files, progress = as_files(paths), keywords.get("progress")
         return await evaluation.run_eval(ws, files, options, choice, progress=progress, loaded=loaded, queue=queue)
 
 
 def run_tournament(
-    *,
-    page: str | None = None,
-    batch: str | None = None,
-    hypotheses: Paths | None = None,
-    settings: Settings | None = None,
-    config: str | Path | None = None,
-    db: str | None = None,
-    matches: int | None = None,
-    budget_usd: float | None = None,
-    judges: int = 1,
-    concurrency: int | None = None,
-    progress: Callable[[TournamentProgress], None] | None = None,
-    queue: bool = False,
+    *, settings: Settings | None = None, config: Config = None, **keywords: Unpack[TournamentKeywords]
 ) -> TournamentResult:
     """Rank a pool by pairwise comparison, every pair judged in both orders, and fit Bradley-Terry ratings.
 
     The pool is one of: a wiki page's related hypotheses (`page`, its slug) or a batch's (`batch`, b-…), each
     with at least one completed debate, or the hypotheses of files (`hypotheses`). Comparisons are stored as they
-    land: a repeated tournament asks nothing again, a killed one resumes.
+    land: a repeated tournament asks nothing again, a killed one resumes. The keywords: `TournamentKeywords`.
 
         >>> result = run_tournament(batch="b-1a2b3c4d", judges=1)
         >>> [(r.id, round(r.rating), round(r.lo), round(r.hi)) for r in result.ratings]
     """
-    settings = settings or load_settings(config)
-    pool = Pool(page, batch, tuple(as_files(hypotheses)))
-    options = DebateOptions(concurrency=concurrency, judges=judges, budget_usd=budget_usd)
-    return run_to_completion(lambda: _tournament(settings, db, pool, options, matches, progress, queue))
+    settings = _settings(settings, config, keywords, TournamentKeywords)
+    return run_to_completion(lambda: run_tournament_async(settings=settings, **keywords))
 
 
-async def run_tournament_async(
-    *,
-    settings: Settings,
-    page: str | None = None,
-    batch: str | None = None,
-    hypotheses: Paths | None = None,
-    db: str | None = None,
-    matches: int | None = None,
-    budget_usd: float | None = None,
-    judges: int = 1,
-    concurrency: int | None = None,
-    progress: Callable[[TournamentProgress], None] | None = None,
-    queue: bool = False,
-) -> TournamentResult:
+async def run_tournament_async(*, settings: Settings, **keywords: Unpack[TournamentKeywords]) -> TournamentResult:
     """`run_tournament` on the running event loop. `queue`: the comparisons are jobs for `hypodebate worker`s on the
     PostgreSQL store (this process waits for them)."""
-    pool = Pool(page, batch, tuple(as_files(hypotheses)))
-    options = DebateOptions(concurrency=concurrency, judges=judges, budget_usd=budget_usd)
-    return await _tournament(settings, db, pool, options, matches, progress, queue)
-
-
-async def _tournament(
-    settings: Settings,
-    db: str | None,
-    pool: Pool,
-    options: DebateOptions,
-    matches: int | None,
-    progress: Callable[[TournamentProgress], None] | None,
-    queue: bool,
-) -> TournamentResult:
-    async with Workspace(settings, db, llm=options.llm(settings)) as ws:
+    _check(keywords, TournamentKeywords)
+    pool = Pool(keywords.get("page"), keywords.get("batch"), tuple(as_files(keywords.get("hypotheses"))))
+    options = DebateOptions(
+        concurrency=keywords.get("concurrency"), judges=keywords.get("judges", 1), budget_usd=keywords.get("budget_usd")
+    )
+    async with Workspace(settings, keywords.get("db"), llm=options.llm(settings)) as ws:
+        matches, progress, queue = keywords.get("matches"), keywords.get("progress"), keywords.get("queue", False)
         return await tournament.run_tournament(ws, pool, options, matches=matches, progress=progress, queue=queue)
+
+
+def _check(keywords: Mapping[str, Any], allowed: type) -> None:
+    """A keyword the function does not take is a TypeError, as it is for any Python function."""
+    unknown = sorted(set(keywords) - set(allowed.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (expected one of {allowed.__name__})")
+
+
+def _settings(
+    given: Settings | None, config: str | Path | None, keywords: Mapping[str, Any], allowed: type
+) -> Settings:
+    """The settings given, else config.yaml read with the environment; bad keywords fail before anything runs."""
+    _check(keywords, allowed)
+    return given or load_settings(config)
+
+
+def _options(keywords: Mapping[str, Any]) -> DebateOptions:
+    fields = ("concurrency", "replicates", "rounds", "judges", "budget_tokens", "budget_usd")
+    return DebateOptions(**{name: keywords.get(name) for name in fields})

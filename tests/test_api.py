@@ -39,3 +39,16 @@ def test_run_batch_works_in_a_script(setup):
     path, settings, db = setup
     result = run_batch(path, settings=settings, db=db, rounds=1, judges=2)
     assert result.ok and result.count("completed") == 2
+
+
+def test_a_keyword_the_api_does_not_take_fails_before_anything_runs(tmp_path):
+    from hypodebate.api import run_eval, run_tournament
+
+    db = f"sqlite:///{tmp_path / 'never.db'}"
+    with pytest.raises(TypeError, match="'round'"):
+        run_batch("examples/neurodegeneration.yaml", settings=Settings(), db=db, round=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'queue'"):
+        run_eval("rows.jsonl", settings=Settings(), db=db, queue=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'rounds'"):
+        run_tournament(settings=Settings(), batch="b-00000000", db=db, rounds=1)  # type: ignore[call-arg]
+    assert not (tmp_path / "never.db").exists()
