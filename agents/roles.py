@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from agents.audit import EvidenceBrief, Penalty, apply_penalty
 from agents.checks import check_turn, topic_terms
-from agents.client import LLMClient, StructuredReply
 from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import CAPS, VerdictBase, verdict_model
 from agents.prompts import PromptSet, Step
@@ -29,6 +28,9 @@ from agents.turns import NO_TARGET, Closing, Critique, Opening, Rebuttal, critiq
 from agents.usage import CallRecord
 from safeio.errors import HypodebateError
 from scoring.rubric import Rubric
+
+if TYPE_CHECKING:
+    from agents.client import LLMClient, StructuredReply
 
 T = TypeVar("T", bound=BaseModel)
 MaterialOrder = Literal["chronological", "critic-first", "proposer-first"]

@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.checks import check_turn
-from agents.client import LLMClient
 from agents.judge import capped_text
 from agents.prompts import PromptSet
 from agents.roles import ask_or_fail, draw_seed
 from agents.usage import CallRecord
 from safeio.citations import Support
+
+if TYPE_CHECKING:
+    from agents.client import LLMClient
 
 QUOTED: frozenset[str] = frozenset({"supports", "contradicts"})  # labels that stand only on a quoted span
 REASONING_CAP = 400

@@ -9,12 +9,11 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from agents.audit import Penalty
-from agents.client import LLMClient
 from agents.errors import LLMError
 from agents.prompts import PromptSet
 from agents.roles import TurnFailed
@@ -31,6 +30,9 @@ from store import evidence as store
 from store.evidence import CitedTurn
 from store.models import BibEntryRow
 from store.tournaments import add_usage_commit
+
+if TYPE_CHECKING:
+    from agents.client import LLMClient
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:
