@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from debates.eval_result import EvalResult
 from report.render import TEMPLATES, Bin, usd, when
 from safeio.templating import environment
 from safeio.text import safe_text
@@ -349,7 +350,9 @@ def _generated_at(value: object) -> str:
     return when(stamp)
 
 
-def eval_view(result: Mapping[str, Any]) -> EvalView:
+def eval_view(result: EvalResult | Mapping[str, Any]) -> EvalView:
+    """The report's view of an eval's figures: an EvalResult, or one read back from its JSON (every field is read
+    defensively: a missing or odd value shows as a dash, never breaks the page)."""
     sample = result.get("sample")
     boot = _mapping(result.get("bootstrap"))
     lifts = tuple(
@@ -384,6 +387,6 @@ def eval_view(result: Mapping[str, Any]) -> EvalView:
 ENV = environment(TEMPLATES, filters={"fixed": fixed, "count": count, "estimate": estimate, "usd": usd})
 
 
-def render_eval_html(result: dict[str, Any]) -> str:
+def render_eval_html(result: EvalResult | Mapping[str, Any]) -> str:
     """The eval report as one HTML file that loads nothing and runs no script."""
     return ENV.get_template("eval.html.j2").render(view=eval_view(result))
