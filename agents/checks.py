@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from safeio.errors import HypodebateError
 
 # The opening tag of a data block. `[^<>]*` stops at the next `<`, so every character is scanned by at most one

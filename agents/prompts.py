@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+
 from safeio.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"

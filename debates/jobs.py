@@ -23,9 +23,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from agents.errors import ProviderUnavailable
 from debates.graph import Design
 from debates.settings import Judges, QueueSettings, Rounds
-from safeio.errors import validation_line
+from safeio.errors import QueueError, validation_line
 from store.engine import StoreError
-from safeio.errors import QueueError
 
 R = TypeVar("R")
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from evidence.bibliography import Entry
 from evidence.identifiers import Citation
-from store import evidence as store
 from safeio.errors import HypodebateError
+from store import evidence as store
 
 PUBMED = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi"
 CROSSREF = "https://api.crossref.org/works/"

@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scoring.rubric import Rubric
 from safeio.errors import InputError
+from scoring.rubric import Rubric
 
 
 class ScoreError(InputError, ValueError):
