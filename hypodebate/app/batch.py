@@ -21,7 +21,7 @@ from safeio.errors import InputError
 
 
 def _hypotheses(
-    ws: Workspace, files: Sequence[str | Path], versions: Sequence[str], loaded: Sequence[Hypothesis] | None
+    files: Sequence[str | Path], versions: Sequence[str], loaded: Sequence[Hypothesis] | None
 ) -> tuple[list[Hypothesis], str]:
     """The batch's hypotheses (read from `files` unless `loaded`, or the stored `versions`) and its source."""
     if versions and files:
@@ -56,7 +56,7 @@ async def run_batch(
 ) -> BatchResult:
     """Debate every hypothesis of `files` (or the stored `versions`), score and store it; then refresh the evidence
     audit of the batch's hypotheses. Re-running skips completed debates and resumes interrupted ones."""
-    hypotheses, source = _hypotheses(ws, files, versions, loaded)
+    hypotheses, source = _hypotheses(files, versions, loaded)
     debate_settings = options.debate(ws.settings)
     hypotheses = _stored(ws, versions, hypotheses)
     auditor = None
@@ -89,7 +89,7 @@ async def enqueue_batch(
     """Store the batch and defer one job per debate not yet done; returns at once (workers debate). The jobs carry
     `options.job()` (rounds, judges); the workers' own config.yaml gives the rest."""
     url = ws.queue_url()
-    hypotheses, source = _hypotheses(ws, files, versions, loaded)
+    hypotheses, source = _hypotheses(files, versions, loaded)
     hypotheses = _stored(ws, versions, hypotheses)
     job_queue.install_schema(ws.store.engine)
     # the client is never called here: the runner only states the protocol
