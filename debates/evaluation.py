@@ -31,9 +31,11 @@ from debates.eval_figures import ArmScores, ProtocolName, Scope, arm_figures, li
 from debates.eval_result import EvalResult, ProtocolFigures
 from debates.graph import Design
 from debates.labelled import Labelled, LabelledSubject
-from debates.runner import BatchRunner, DebateDispatch, Progress, hypothesis_record
+from debates.rows import hypothesis_record
+from debates.runner import BatchRunner, DebateDispatch, Progress
 from debates.settings import DebateSettings
-from debates.tournament import Dispatch, TournamentProgress, TournamentRunner
+from debates.tournament import Dispatch, TournamentRunner
+from debates.tournament_result import TournamentProgress
 from scoring import evaluation as stats
 from scoring.rubric import Rubric
 from store import evaluation as store

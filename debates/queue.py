@@ -39,7 +39,8 @@ from debates.protocol import debate_id
 from debates.queue_tables import DEBATE_TASK, has_queue
 from debates.runner import BatchRunner, DebateDispatch, DebateOutcome
 from debates.settings import QueueSettings
-from debates.tournament import Compared, Dispatch, TournamentRunner
+from debates.tournament import Dispatch, TournamentRunner
+from debates.tournament_result import Compared
 from safeio.errors import QueueError
 from scoring.composite import PanelScore
 from scoring.ratings import Comparison

@@ -30,7 +30,7 @@ from debates.graph import DebateContext, Design, run_debate
 from debates.hypotheses import Hypothesis
 from debates.panel import Tally, score_debate
 from debates.protocol import Protocol, debate_id, debate_protocol, judge_seats
-from debates.rows import DebateRows, TurnLog, hypothesis_record, writes
+from debates.rows import DebateRows, TurnLog, writes
 from debates.settings import DebateSettings
 from scoring.composite import PanelScore, ScoreError
 from scoring.rubric import Rubric
@@ -38,7 +38,7 @@ from store import rankings, repository
 from store.claims import debate_locks
 from store.models import DebateRow, HypothesisVersionRow
 
-__all__ = ["BatchResult", "BatchRunner", "DebateDispatch", "DebateOutcome", "Progress", "hypothesis_record"]
+__all__ = ["BatchResult", "BatchRunner", "DebateDispatch", "DebateOutcome", "Progress"]
 
 Status = Literal["completed", "failed", "skipped"]
 

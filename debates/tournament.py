@@ -33,14 +33,7 @@ from scoring.rubric import Rubric
 from store import rankings
 from store import tournaments as store
 
-__all__ = [
-    "Compared",
-    "Dispatch",
-    "TournamentProgress",
-    "TournamentProtocol",
-    "TournamentResult",
-    "TournamentRunner",
-]
+__all__ = ["Dispatch", "TournamentRunner"]
 
 # how comparisons are asked: TournamentRunner.compare in this process, or a job queue (debates/queue.py)
 Dispatch = Callable[

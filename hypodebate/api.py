@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from debates.eval_figures import ProtocolName
 from debates.eval_result import EvalResult
-from debates.evaluation import ProtocolName
 from debates.hypotheses import Hypothesis
 from debates.labelled import Labelled
 from debates.runner import BatchResult, Progress
-from debates.tournament import TournamentProgress, TournamentResult
+from debates.tournament_result import TournamentProgress, TournamentResult
 from hypodebate.app import batch, tournament
 from hypodebate.app import eval as evaluation
 from hypodebate.app.bridge import run_to_completion

@@ -254,7 +254,7 @@ async def test_embedded_model_judges_a_pair_in_both_orders(tmp_path):
     """The pairwise judge's schema (enums per dimension) works through llama.cpp: one pair, both orders, stored."""
     from agents.prompts import load_prompts
     from debates.inputs import load_hypotheses
-    from debates.runner import hypothesis_record
+    from debates.rows import hypothesis_record
     from debates.tournament import TournamentRunner
     from scoring.rubric import Rubric
     from store import repository

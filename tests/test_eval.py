@@ -20,7 +20,7 @@ from scipy.stats import norm
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from debates.evaluation import strata_of
+from debates.eval_figures import strata_of
 from debates.inputs import InputError, load_hypotheses
 from debates.labelled import load_labelled, stratified_sample
 from hypodebate.api import run_eval

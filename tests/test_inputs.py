@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import safeio.yaml
 from debates.inputs import InputError, load_hypotheses
-from debates.runner import hypothesis_record
+from debates.rows import hypothesis_record
 from hypodebate.cli import app
 from safeio.yaml import YamlError, load_yaml
 from store.engine import open_store

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents.settings import LLMSettings
-    from debates.evaluation import ProtocolName
+    from debates.eval_figures import ProtocolName
     from debates.settings import DebateSettings
     from hypodebate.config import Settings
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from debates import queue as job_queue
 from debates.hypotheses import Hypothesis
 from debates.inputs import load_hypotheses
-from debates.runner import hypothesis_record
-from debates.tournament import Dispatch, TournamentProgress, TournamentResult, TournamentRunner
+from debates.rows import hypothesis_record
+from debates.tournament import Dispatch, TournamentRunner
+from debates.tournament_result import TournamentProgress, TournamentResult
 from hypodebate.app.options import DebateOptions, Pool
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import TextColumn
 from rich.table import Table
 
-from debates.tournament import TournamentProgress, TournamentResult
+from debates.tournament_result import TournamentProgress, TournamentResult
 from hypodebate.app.options import DebateOptions, Pool
 from hypodebate.app.tournament import run_tournament
 from hypodebate.app.workspace import Workspace
