@@ -84,7 +84,9 @@ class ScoreboardRow(Base):
 
 class HypothesisScoreRow(Base):
     """A hypothesis version's score on one scoreboard: the mean of its debates' panel means, with a 95% interval
-    (`interval`: between-debates, panel when there is one debate, none for a single verdict)."""
+    from the scoreboard's pooled variance model (`interval`: its kind, scoring.pooled; `se`, `df`: the score's
+    standard error and the model's degrees of freedom, null when the board cannot be pooled or the row predates it).
+    Every row of a scoreboard is recomputed when a debate on it completes."""
 
     __tablename__ = "hypothesis_scores"
     __table_args__ = (UniqueConstraint("scoreboard_id", "hypothesis_id", "content_hash", name="uq_hypothesis_score"),)
@@ -97,7 +99,9 @@ class HypothesisScoreRow(Base):
     mean: Mapped[float] = mapped_column(Float)
     lo: Mapped[float | None] = mapped_column(Float)
     hi: Mapped[float | None] = mapped_column(Float)
-    interval: Mapped[str] = mapped_column(String(16))
+    interval: Mapped[str] = mapped_column(String(24))
+    se: Mapped[float | None] = mapped_column(Float)
+    df: Mapped[float | None] = mapped_column(Float)
     debates: Mapped[int] = mapped_column(Integer)
     verdicts: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
