@@ -95,7 +95,7 @@ def hypothesis_keys(i: int) -> tuple[str, str]:
 
 def add_hypothesis(rows: Rows, plan: Plan, rng: random.Random, i: int, replicates: int) -> None:
     """Hypothesis number `i`, its version and evidence, its `replicates` debates, and its score per scoreboard."""
-    from scoring.aggregate import hypothesis_score
+    from scoring.aggregate import BoardVerdict, board_scores
 
     h_id, content_hash = hypothesis_keys(i)
     target = TARGETS[i % len(TARGETS)]
@@ -119,10 +119,13 @@ def add_hypothesis(rows: Rows, plan: Plan, rng: random.Random, i: int, replicate
         board = r % len(plan.boards)
         panels.setdefault(board, []).append(add_debate(rows, plan, rng, i, target, r))
     for board, debates in panels.items():
-        score = hypothesis_score(debates)
+        # a fixture: each hypothesis's stored interval from its own debates (the report refits the whole board)
+        composites = [BoardVerdict(h_id, f"{r}", j, c) for r, panel in enumerate(debates) for j, c in enumerate(panel)]
+        score = board_scores(composites)[h_id]
         rows["hs"].append(
             {"scoreboard_id": plan.boards[board], "hypothesis_id": h_id, "content_hash": content_hash, "current": True}
             | {"mean": score.mean, "lo": score.lo, "hi": score.hi, "interval": score.interval}
+            | {"se": score.se, "df": score.df}
             | {"debates": score.debates, "verdicts": score.verdicts, "updated_at": plan.now}
         )
 

@@ -18,7 +18,7 @@ from agents.roles import TurnResult
 from debates.hypotheses import Hypothesis
 from debates.panel import Scored, Tally
 from debates.protocol import Protocol
-from scoring.aggregate import hypothesis_score
+from scoring.aggregate import board_scores
 from store import repository
 from store.claims import DebateLocks
 from store.engine import StoreError
@@ -129,7 +129,7 @@ class DebateRows:
                 early_stopped=scored.early_stopped,
                 revised_statement=scored.revised,
                 board=scored.board,
-                aggregate=hypothesis_score,
+                aggregate=board_scores,
                 revision=revision_record(hypothesis, scored.revised),
                 usage=usage,
             )

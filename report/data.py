@@ -7,9 +7,10 @@ closing turns, verdicts and evidence audit), the failed or unfinished debates, a
 ratings (and a hypothesis report's ratings: report.ratings). Turns, verdicts, scores, versions, evidence and
 audits are each read with one query over the scope, never one query per debate.
 
-Each score in the report is computed from the completed debates in the report (with the same aggregate the
-store uses), per (scoreboard, hypothesis version): the numbers always match the transcripts shown. The score
-by dimension is the store's one definition (`store.reports.dimension_means`), over the same debates.
+Each score in the report is computed from the completed debates in the report, per (scoreboard, hypothesis
+version), with the interval of its scoreboard's pooled variance model (fitted, as the store fits it, from every
+debate on the scoreboard): the numbers always match the transcripts shown. Ranks are rank ranges (scoring.ranks).
+The score by dimension is the store's one definition (`store.reports.dimension_means`), over the same debates.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from report.views import (
     VerdictView,
 )
 from safeio.errors import NotFound
-from scoring.aggregate import hypothesis_score
+from scoring import ranks
+from scoring.aggregate import BoardNoise
 from scoring.rubric import Rubric
-from store import reports
+from store import reports, repository
 from store.demo import DEMO_WARNING, demo_used, models_are_demo
 from store.models import BatchRow, DebateRow, HypothesisRow, HypothesisVersionRow, ScoreboardRow
 from store.rankings import board_of
@@ -148,19 +150,22 @@ def _hypotheses(
     board_views = _board_views(groups, reports.scoreboards_by_id(session, {k[0] for k in groups}))
     dimensions = reports.dimension_means(session, debate_ids=scope)
     latest = reports.latest_completed(session, debate_ids=scope)
+    noise = {b: BoardNoise.fit(repository.scoreboard_composites(session, b)) for b in board_views}
     by_board: dict[str, list[ScoreView]] = defaultdict(list)
     for key, debates in groups.items():
         board_id, h_id, content_hash = key
         version = versions.by_content.get((h_id, content_hash))
         last = next((d for d in debates if d.id == latest.get(key)), None)
         rubric = rubric_by_debate.get(last.id) if last else None
-        score = _score_view(key, rows[h_id], version, debates, last, _dimensions(dimensions.get(key, ()), rubric))
+        dimension_views = _dimensions(dimensions.get(key, ()), rubric)
+        score = _score_view(key, rows[h_id], version, debates, last, dimension_views, noise[board_id])
         by_board[board_id].append(score)
     ranked_scores: dict[str, list[ScoreView]] = defaultdict(list)
     ranking_rows: dict[str, list[ScoreView]] = {}
     for board_id in board_views:
         ordered = sorted(by_board[board_id], key=lambda s: (-s.mean, -s.debates, s.hypothesis_id, s.version or 0))
-        ranking_rows[board_id] = [replace(s, rank=i) for i, s in enumerate(ordered, 1)]
+        ranges = ranks.of_scores(ordered, [s.mean for s in ordered]).ranges()
+        ranking_rows[board_id] = [replace(s, rank=r) for s, r in zip(ordered, ranges, strict=True)]
         for s in ranking_rows[board_id]:
             ranked_scores[s.hypothesis_id].append(s)
 
@@ -210,10 +215,11 @@ def _score_view(
     debates: list[DebateView],
     latest: DebateView | None,
     dimensions: tuple[DimensionView, ...],
+    noise: BoardNoise,
 ) -> ScoreView:
     board_id, _, content_hash = key
     panels = [[v.composite for v in d.verdicts] or [d.mean or 0.0] for d in debates]
-    score = hypothesis_score(panels)
+    score = noise.score(panels)
     content = version.content if version is not None and version.content else {}
     return ScoreView(
         scoreboard_id=board_id,

@@ -24,7 +24,7 @@ EXPORT_COLUMNS = [
     "current", "title", "targets", "target_label", "diseases", "mechanism", "evidence", "replicate",
     "protocol_hash", "rubric_hash", "judge_models", "demo", "legacy", "status", "failure_reason", "failed_step",
     "rounds_run", "early_stopped", "revised_statement", "models", "judge", "persona", "material_order",
-    "score", "spread", "n", "mean", "lo", "hi", "interval", "debates", "verdicts", "composite", "scores",
+    "score", "spread", "n", "mean", "lo", "hi", "interval", "se", "df", "debates", "verdicts", "composite", "scores",
     "rationales", "reasoning", "summary", "seq", "round", "role", "step", "model", "text", "payload",
     "prompt_tokens", "completion_tokens", "latency_s", "cost_usd", "attempts", "started_at", "finished_at",
     "created_at", "updated_at",

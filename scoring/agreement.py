@@ -1,4 +1,5 @@
-"""Reliability figures: inter-judge agreement, replicate rank stability, and how separable a ranking is."""
+"""Reliability figures: inter-judge agreement and replicate rank stability (how separable a ranking is:
+scoring.ranks)."""
 
 from __future__ import annotations
 
@@ -77,25 +78,3 @@ def replicate_tau(rankings: Mapping[int, Mapping[str, float]]) -> TauSummary:
     if not taus:
         return TauSummary(mean=None, pairs=0, min=None, max=None)
     return TauSummary(mean=statistics.fmean(taus), pairs=len(taus), min=min(taus), max=max(taus), common=tuple(sizes))
-
-
-def overlap_share(intervals: Sequence[tuple[float, float | None, float | None]]) -> float | None:
-    """Share of adjacent pairs (ranked by mean, descending) whose closed intervals overlap; None for < 2 items.
-
-    Items are (mean, lo, hi); an item without an interval (lo and hi None) counts as the point [mean, mean].
-    A share near 1.0 means the ranking's neighbours are not statistically separable. Raises ValueError for
-    an item with only one bound or with lo > hi.
-    """
-    if len(intervals) < 2:
-        return None
-    spans: list[tuple[float, float, float]] = []
-    for mean, lo, hi in intervals:
-        if (lo is None) != (hi is None):
-            raise ValueError(f"an interval needs both bounds or neither: {(mean, lo, hi)}")
-        lo_, hi_ = (mean, mean) if lo is None or hi is None else (lo, hi)
-        if any(math.isnan(v) for v in (mean, lo_, hi_)) or lo_ > hi_:
-            raise ValueError(f"not an interval: {(mean, lo, hi)}")
-        spans.append((mean, lo_, hi_))
-    spans.sort(key=lambda s: s[0], reverse=True)
-    overlapping = sum(1 for (_, lo1, hi1), (_, lo2, hi2) in itertools.pairwise(spans) if lo1 <= hi2 and lo2 <= hi1)
-    return overlapping / (len(spans) - 1)

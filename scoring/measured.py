@@ -4,9 +4,13 @@ A `Measured` is a hypothesis version's score on one scoreboard: its value, its 9
 interval (what it measures), and what it rests on (debates, verdicts). Its interval reads the same on the
 terminal, in the report (HTML and Markdown), on the web pages, in a wiki page's block:
 
-    [0.61, 0.90] between 3 debates         (kind between-debates: the variation between replicate debates)
-    [0.55, 0.80] judges only: one debate   (kind panel: one debate, the spread of its judges only)
-    no interval: one verdict               (kind none)
+    [0.61, 0.90] 3 debates, pooled (14 df)                      (pooled: debates and judges, over the scoreboard)
+    [0.55, 0.80] judge spread only, pooled (15 df); debate-to-debate spread unmeasured     (judges-pooled)
+    [0.79, 0.79] 2 debates, no variation on this scoreboard     (no-variation)
+    no interval: judges never disagreed, no debate repeated     (judges-agree)
+    no interval: too few verdicts on this scoreboard to pool    (too-few)
+
+(scoring.aggregate says how each is computed.)
 
 Each kind's words are one row of `WORDS`: a new kind of interval is a new `IntervalKind` and a new row. The
 renderers, one per medium: `interval_text` and `score_text` (terminal and any plain text), `interval_markdown`
@@ -24,7 +28,7 @@ from typing import Literal, Protocol, cast
 
 from safeio.markdown import escape_inline
 
-IntervalKind = Literal["between-debates", "panel", "none"]
+IntervalKind = Literal["pooled", "judges-pooled", "no-variation", "judges-agree", "too-few"]
 
 
 class Interval(Protocol):
@@ -40,18 +44,23 @@ class Interval(Protocol):
 
     @property
     def debates(self) -> int: ...
+    @property
+    def df(self) -> float | None:
+        """Degrees of freedom of the scoreboard's variance model (None: not known)."""
 
 
 class Counted(Interval, Protocol):
-    """A score row that also counts its verdicts (what `Measured.of` copies)."""
+    """A score row that also counts its verdicts and keeps its standard error (what `Measured.of` copies)."""
 
     @property
     def verdicts(self) -> int: ...
+    @property
+    def se(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """A hypothesis version's score on one scoreboard with its 95% interval (lo, hi: None when kind is none)."""
+    """A hypothesis version's score on one scoreboard with its 95% interval (lo, hi: None when its kind shows none)."""
 
     score: float  # mean over debates of each debate's panel mean, in [0, 1]
     lo: float | None
@@ -60,25 +69,37 @@ class Measured:
     debates: int
     verdicts: int
     scoreboard_id: str | None = None
+    se: float | None = None  # standard error under the scoreboard's model
+    df: float | None = None  # its degrees of freedom
 
     @classmethod
     def of(cls, row: Counted, score: float, scoreboard_id: str | None = None) -> Measured:
         """The score `score` with the interval, kind and counts of `row` (a stored or computed score row)."""
         kind = cast(IntervalKind, row.interval)  # stored as text: a kind this version does not know shows as OTHER
-        return cls(score, row.lo, row.hi, kind, row.debates, row.verdicts, scoreboard_id)
+        return cls(score, row.lo, row.hi, kind, row.debates, row.verdicts, scoreboard_id, row.se, row.df)
+
+
+def _df(m: Interval) -> str:
+    return "" if m.df is None else f" ({m.df:.0f} df)"
+
+
+def _debates(n: int) -> str:
+    return "1 debate" if n == 1 else f"{n} debates"
 
 
 WORDS: Mapping[str, Callable[[Interval], str]] = {
-    "between-debates": lambda m: f"between {m.debates} debates",
-    "panel": lambda _m: "judges only: one debate",
-    "none": lambda _m: "no interval: one verdict",
+    "pooled": lambda m: f"{_debates(m.debates)}, pooled{_df(m)}",
+    "judges-pooled": lambda m: f"judge spread only, pooled{_df(m)}; debate-to-debate spread unmeasured",
+    "no-variation": lambda m: f"{_debates(m.debates)}, no variation on this scoreboard",
+    "judges-agree": lambda _m: "no interval: judges never disagreed, no debate repeated",
+    "too-few": lambda _m: "no interval: too few verdicts on this scoreboard to pool",
 }
 OTHER = "interval of an unknown kind"  # a kind stored by a newer version
 
 
 def interval_text(m: Interval) -> str:
-    """The interval in words: `[0.61, 0.90] between 3 debates`, `[0.55, 0.80] judges only: one debate`,
-    `no interval: one verdict`."""
+    """The interval in words: `[0.61, 0.90] 3 debates, pooled (14 df)`, `no interval: too few verdicts on this
+    scoreboard to pool`, ... (one row of WORDS per kind)."""
     words = WORDS.get(m.interval, lambda _m: OTHER)(m)
     if m.lo is None or m.hi is None:
         return words
@@ -91,7 +112,7 @@ def score_text(value: float | None) -> str:
 
 
 def measured_text(m: Measured) -> str:
-    """The score and its interval on one line: `0.72 [0.61, 0.90] between 3 debates`."""
+    """The score and its interval on one line: `0.72 [0.61, 0.90] 3 debates, pooled (14 df)`."""
     return f"{score_text(m.score)} {interval_text(m)}"
 
 
@@ -101,8 +122,16 @@ def interval_markdown(m: Interval) -> str:
 
 
 def as_json(m: Measured) -> dict[str, object]:
-    """The interval's fields of a JSON answer: lo, hi, interval (the kind), debates, verdicts."""
-    return {"lo": m.lo, "hi": m.hi, "interval": m.interval, "debates": m.debates, "verdicts": m.verdicts}
+    """The interval's fields of a JSON answer: lo, hi, interval (the kind), se, df, debates, verdicts."""
+    return {
+        "lo": m.lo,
+        "hi": m.hi,
+        "interval": m.interval,
+        "se": m.se,
+        "df": m.df,
+        "debates": m.debates,
+        "verdicts": m.verdicts,
+    }
 
 
 FILTERS: Mapping[str, Callable[..., str]] = {"score": score_text, "interval": interval_text}

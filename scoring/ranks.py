@@ -16,12 +16,15 @@ Pure arithmetic: the callers decide where the differences' intervals come from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 CONFIDENCE = 0.95
 
@@ -57,14 +60,6 @@ class Separation:
 
     beats: NDArray[np.bool_]
 
-    @classmethod
-    def of(cls, n: int, above: Callable[[int, int], bool]) -> Separation:
-        beats = np.zeros((n, n), dtype=bool)
-        for i in range(n):
-            for j in range(n):
-                beats[i, j] = i != j and above(i, j)
-        return cls(beats)
-
     def ranges(self) -> list[RankRange]:
         """Each item's rank range, in the items' order."""
         n = len(self.beats)
@@ -75,27 +70,48 @@ class Separation:
     def adjacent_share(self, order: Sequence[int]) -> float | None:
         """Of the adjacent pairs of a ranking (`order`: item indices, best first), the share in which the upper item
         is credibly above the lower one. None with fewer than two items."""
-        pairs = list(zip(order, order[1:], strict=False))
+        pairs = list(itertools.pairwise(order))
         if not pairs:
             return None
         return sum(bool(self.beats[u, w]) for u, w in pairs) / len(pairs)
 
 
-def from_standard_errors(values: Sequence[float], ses: Sequence[float], df: float | None = None) -> Separation:
-    """Separation of independent estimates with standard errors `ses` (t with `df` degrees of freedom, else normal).
-
-    A standard error of 0 on both sides separates any two different values (a board with no variation at all).
-    """
-    if len(values) != len(ses):
+def from_standard_errors(
+    values: Sequence[float], ses: Sequence[float | None], dfs: Sequence[float | None] | None = None
+) -> Separation:
+    """Separation of independent estimates with standard errors `ses` and degrees of freedom `dfs` (the difference
+    of two uses t on the smaller of their df; None or no `dfs`: normal). An estimate with no standard error (None)
+    is separated from nothing; standard errors of 0 on both sides separate any two different values (a scoreboard
+    with no variation at all)."""
+    if len(values) != len(ses) or (dfs is not None and len(dfs) != len(values)):
         raise ValueError(f"{len(values)} values but {len(ses)} standard errors")
-    q = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df) if df else stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    from scipy import stats  # imported when ranking: modules that import this one stay quick to import
+
     v = np.asarray(values, dtype=float)
-    s = np.asarray(ses, dtype=float)
+    s = np.array([math.inf if se is None else se for se in ses], dtype=float)
+    d = np.array([f if f else math.inf for f in (dfs or [None] * len(v))], dtype=float)
+    levels, codes = np.unique(d, return_inverse=True)  # t quantiles once per distinct df (inf: the normal's)
+    level_q = np.array([float(stats.t.ppf(0.5 + CONFIDENCE / 2, f)) for f in levels])
+    quantile = level_q[np.minimum(codes[:, None], codes[None, :])]  # levels are sorted: the smaller df
+    spread = np.hypot(s[:, None], s[None, :])
+    with np.errstate(invalid="ignore"):  # inf - inf where both have no standard error: never separated
+        beats = np.isfinite(spread) & (v[:, None] - v[None, :] > quantile * spread)
+    np.fill_diagonal(beats, False)
+    return Separation(beats)
 
-    def above(i: int, j: int) -> bool:
-        return bool(v[i] - v[j] > q * float(np.hypot(s[i], s[j])))
 
-    return Separation.of(len(v), above)
+class Scored(Protocol):
+    """A score row a ranking reads: its value and, under its scoreboard's model, standard error and df."""
+
+    @property
+    def se(self) -> float | None: ...
+    @property
+    def df(self) -> float | None: ...
+
+
+def of_scores(rows: Sequence[Scored], values: Sequence[float]) -> Separation:
+    """Separation of rubric scores on one scoreboard (`values`: the rows' scores, in the rows' order)."""
+    return from_standard_errors(values, [r.se for r in rows], [r.df for r in rows])
 
 
 def from_draws(draws: NDArray[np.float64]) -> Separation:
@@ -105,6 +121,23 @@ def from_draws(draws: NDArray[np.float64]) -> Separation:
         raise ValueError(f"draws must be a (draws × items) matrix, got shape {draws.shape}")
     tail = (1 - CONFIDENCE) / 2 * 100
     n = draws.shape[1]
-    diff = draws[:, :, None] - draws[:, None, :]  # draws × n × n
-    low = np.percentile(diff, tail, axis=0)
-    return Separation.of(n, lambda i, j: bool(low[i, j] > 0))
+    low = np.stack([np.percentile(draws[:, [k]] - draws, tail, axis=0) for k in range(n)])  # low[i, j]: of i − j
+    beats = low > 0
+    np.fill_diagonal(beats, False)
+    return Separation(beats)
+
+
+def from_covariance(values: Sequence[float], covariance: NDArray[np.float64]) -> Separation:
+    """Separation of correlated normal estimates (e.g. a fit's ratings) with joint `covariance`: i is credibly above
+    j when value_i − value_j exceeds the normal 97.5% point times the difference's own standard error,
+    sqrt(V_ii + V_jj − 2·V_ij). Exact where `from_draws` would sample; O(n²), for fields of thousands."""
+    v = np.asarray(values, dtype=float)
+    c = np.asarray(covariance, dtype=float)
+    if c.shape != (len(v), len(v)):
+        raise ValueError(f"{len(v)} values but a covariance of shape {c.shape}")
+    q = statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
+    var = np.diag(c)
+    se = np.sqrt(np.clip(var[:, None] + var[None, :] - 2 * c, 0, None))
+    beats = v[:, None] - v[None, :] > q * se
+    np.fill_diagonal(beats, False)
+    return Separation(beats)

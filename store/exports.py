@@ -83,8 +83,8 @@ def export_records(session: Session, *, chunk: int = 500) -> Iterator[dict[str, 
 
 _SCOREBOARD_COLUMNS = ("rubric_hash", "protocol_hash", "judge_models", "demo", "legacy", "created_at")
 _HYPOTHESIS_SCORE_COLUMNS = (
-    "scoreboard_id", "hypothesis_id", "content_hash", "current", "mean", "lo", "hi", "interval", "debates",
-    "verdicts", "updated_at",
+    "scoreboard_id", "hypothesis_id", "content_hash", "current", "mean", "lo", "hi", "interval", "se", "df",
+    "debates", "verdicts", "updated_at",
 )  # fmt: skip
 _DEBATE_COLUMNS = (
     "hypothesis_id", "batch_id", "replicate", "protocol_hash", "rubric_hash", "status", "failure_reason",

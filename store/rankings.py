@@ -4,11 +4,13 @@ that agreement figures are computed from. Nothing here ever combines two scorebo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from scoring import ranks
+from scoring.ranks import RankRange
 from store.models import DebateRow, HypothesisRow, HypothesisScoreRow, ScoreboardRow, ScoreRow, VerdictRow
 from store.scoreboards import Board
 
@@ -93,6 +95,8 @@ class Related:
     interval: str
     debates: int
     verdicts: int
+    se: float | None  # standard error under the scoreboard's pooled model (scoring.aggregate)
+    df: float | None
 
 
 # what a line reads of a hypothesis and its score on one scoreboard, in the order of `Related`'s fields
@@ -106,6 +110,8 @@ LINE = (
     HypothesisScoreRow.interval,
     HypothesisScoreRow.debates,
     HypothesisScoreRow.verdicts,
+    HypothesisScoreRow.se,
+    HypothesisScoreRow.df,
 )
 
 
@@ -116,12 +122,14 @@ class Ranked(Related):
     diseases: list[str]
     version: int
     scoreboard_id: str
+    rank: RankRange | None = None  # the ranks the data allow among the ranking's rows (scoring.ranks)
 
 
 def ranking(
     session: Session, board_id: str, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None
 ) -> list[Ranked]:
-    """Current versions scored on `board_id`, best score first (then more debates, then id)."""
+    """Current versions scored on `board_id` (of `hypothesis_ids`, when given), best score first (then more debates,
+    then id), each with its rank range among all of them (also when only the first `limit` are returned)."""
     query = (
         select(*LINE, HypothesisRow.diseases, HypothesisRow.version)
         .join(HypothesisScoreRow, HypothesisScoreRow.hypothesis_id == HypothesisRow.id)
@@ -130,9 +138,10 @@ def ranking(
     )
     if hypothesis_ids is not None:
         query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
-    if limit:
-        query = query.limit(limit)
-    return [Ranked(*line, list(diseases), version, board_id) for *line, diseases, version in session.execute(query)]
+    rows = [Ranked(*line, list(diseases), version, board_id) for *line, diseases, version in session.execute(query)]
+    ranges = ranks.of_scores(rows, [r.score for r in rows]).ranges()
+    ranked = [replace(row, rank=r) for row, r in zip(rows, ranges, strict=True)]
+    return ranked[:limit] if limit else ranked
 
 
 def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[HypothesisScoreRow, Board]]:

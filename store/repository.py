@@ -3,7 +3,7 @@ unless the name says otherwise (`*_commit`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,9 @@ from store.engine import StoreError
 from store.scoreboards import Board
 
 if TYPE_CHECKING:
-    from scoring.aggregate import HypothesisScore
+    from scoring.aggregate import BoardVerdict, HypothesisScore
+
+    BoardAggregate = Callable[[Sequence[BoardVerdict]], Mapping[tuple[str, str], HypothesisScore]]
 
 
 @dataclass(frozen=True)
@@ -318,7 +320,7 @@ def complete_debate_commit(
     early_stopped: bool,
     revised_statement: str | None,
     board: Board,
-    aggregate: Callable[[list[list[float]]], HypothesisScore],
+    aggregate: BoardAggregate,
     revision: HypothesisRecord | None = None,
     usage: Sequence[dict[str, Any]] = (),
 ) -> str:
@@ -335,9 +337,9 @@ def complete_debate_commit(
         early_stopped=early_stopped,
         revised_statement=revised_statement,
     )
-    # one writer per hypothesis at a time: its score is recomputed from every debate committed before ours
-    session.get_one(models.HypothesisRow, debate.hypothesis_id, with_for_update=True, populate_existing=True)
     board_id = ensure_scoreboard(session, board)
+    # one writer per scoreboard at a time: its scores are recomputed from every debate committed before ours
+    session.get_one(models.ScoreboardRow, board_id, with_for_update=True, populate_existing=True)
     session.add(
         models.ScoreRow(
             debate_id=debate_id,
@@ -360,7 +362,7 @@ def complete_debate_commit(
     except IntegrityError:
         session.rollback()
         raise NotRunning(f"{debate_id}: already scored") from None
-    refresh_hypothesis_score(session, board_id, debate.hypothesis_id, debate.hypothesis_hash, aggregate)
+    refresh_board_scores(session, board_id, aggregate)
     session.commit()
     return board_id
 
@@ -396,59 +398,60 @@ def _version_row(
     )
 
 
-def debate_panels(session: Session, board_id: str, hypothesis_id: str, content_hash: str) -> list[list[float]]:
-    """The judges' composites of every completed debate of this version on this scoreboard, one list per debate."""
+def scoreboard_composites(session: Session, board_id: str) -> list[BoardVerdict]:
+    """Every judge's composite in every completed debate on this scoreboard, of every hypothesis version."""
+    from scoring.aggregate import BoardVerdict
+
     rows = session.execute(
-        select(models.VerdictRow.debate_id, models.VerdictRow.composite)
-        .join(models.ScoreRow, models.ScoreRow.debate_id == models.VerdictRow.debate_id)
-        .where(
-            models.ScoreRow.scoreboard_id == board_id,
-            models.ScoreRow.hypothesis_id == hypothesis_id,
-            models.ScoreRow.content_hash == content_hash,
+        select(
+            models.ScoreRow.hypothesis_id,
+            models.ScoreRow.content_hash,
+            models.VerdictRow.debate_id,
+            models.VerdictRow.judge,
+            models.VerdictRow.composite,
         )
+        .join(models.ScoreRow, models.ScoreRow.debate_id == models.VerdictRow.debate_id)
+        .where(models.ScoreRow.scoreboard_id == board_id)
         .order_by(models.VerdictRow.debate_id, models.VerdictRow.judge)
     )
-    panels: dict[str, list[float]] = {}
-    for d_id, value in rows:
-        panels.setdefault(d_id, []).append(float(value))
-    return list(panels.values())
+    return [BoardVerdict((h_id, c_hash), d_id, int(judge), float(value)) for h_id, c_hash, d_id, judge, value in rows]
 
 
-def refresh_hypothesis_score(
-    session: Session,
-    board_id: str,
-    hypothesis_id: str,
-    content_hash: str,
-    aggregate: Callable[[list[list[float]]], HypothesisScore],
-) -> None:
-    """Recompute one version's score on one scoreboard from its debates (never across scoreboards)."""
-    panels = debate_panels(session, board_id, hypothesis_id, content_hash)
-    row = session.scalars(
-        select(models.HypothesisScoreRow).where(
-            models.HypothesisScoreRow.scoreboard_id == board_id,
-            models.HypothesisScoreRow.hypothesis_id == hypothesis_id,
-            models.HypothesisScoreRow.content_hash == content_hash,
+def refresh_board_scores(session: Session, board_id: str, aggregate: BoardAggregate) -> None:
+    """Recompute every version's score on one scoreboard (its pooled variance model changes with each debate),
+    from the scoreboard's own debates only (never across scoreboards). The caller holds the scoreboard's lock."""
+    scores = aggregate(scoreboard_composites(session, board_id))
+    existing = {
+        (row.hypothesis_id, row.content_hash): row
+        for row in session.scalars(
+            select(models.HypothesisScoreRow).where(models.HypothesisScoreRow.scoreboard_id == board_id)
         )
-    ).one_or_none()
-    if not panels:
-        if row is not None:
+    }
+    current = dict(
+        session.execute(
+            select(models.HypothesisRow.id, models.HypothesisRow.content_hash).where(
+                models.HypothesisRow.id.in_({h_id for h_id, _ in scores})
+            )
+        ).all()
+    )
+    now = models.utcnow()
+    for key, row in existing.items():
+        if key not in scores:
             session.delete(row)
-        return
-    score = aggregate(panels)
-    if row is None:
-        current = session.scalar(
-            select(models.HypothesisRow.content_hash).where(models.HypothesisRow.id == hypothesis_id)
-        )
-        row = models.HypothesisScoreRow(
-            scoreboard_id=board_id,
-            hypothesis_id=hypothesis_id,
-            content_hash=content_hash,
-            current=current == content_hash,
-        )
-        session.add(row)
-    row.mean, row.lo, row.hi, row.interval = score.mean, score.lo, score.hi, score.interval
-    row.debates, row.verdicts = score.debates, score.verdicts
-    row.updated_at = models.utcnow()
+    for key, score in scores.items():
+        row = existing.get(key)
+        if row is None:
+            h_id, content_hash = key
+            row = models.HypothesisScoreRow(
+                scoreboard_id=board_id,
+                hypothesis_id=h_id,
+                content_hash=content_hash,
+                current=current.get(h_id) == content_hash,
+            )
+            session.add(row)
+        row.mean, row.lo, row.hi, row.interval = score.mean, score.lo, score.hi, score.interval
+        row.se, row.df, row.debates, row.verdicts = score.se, score.df, score.debates, score.verdicts
+        row.updated_at = now
 
 
 def fail_debate_commit(

@@ -24,7 +24,7 @@ from wiki.pages import read_page
 runner = CliRunner()
 LINE = re.compile(
     r'^- \[[^\n]+\]\(/hypothesis/h-[0-9a-f]{8}\) — <span style="color:#(81c784|ffd54f|e57373);font-weight:600">'
-    r"(\d\.\d\d)</span> · Target: .+ · \\\[\d\.\d\d, \d\.\d\d\\\] (between \d+ debates|judges only: one debate)$"
+    r"(\d\.\d\d)</span> · Target: .+ · (\\\[\d\.\d\d, \d\.\d\d\\\] [^\n]+|no interval: [^\n]+)$"
 )
 
 
@@ -252,7 +252,7 @@ def _add(session: object, hid: str, score: float | None, debates: int, entity: s
                 mean=score,
                 lo=None,
                 hi=None,
-                interval="none",
+                interval="too-few",
                 debates=debates,
                 verdicts=2 * debates,
             )
@@ -296,14 +296,16 @@ def test_related_orders_by_score_then_debates_then_id_and_filters(tmp_path: Path
 
 def test_block_line_matches_the_seed_format():
     seed_line = next(line for line in SEED.read_text().splitlines() if "h-2600483e" in line)
-    cyp = Related("h-2600483e", "CYP46A1 Overexpression Gene Therapy", "CYP46A1", 0.79, 0.6, 0.9, "panel", 1, 3)
+    cyp = Related(
+        "h-2600483e", "CYP46A1 Overexpression Gene Therapy", "CYP46A1", 0.79, 0.6, 0.9, "pooled", 2, 6, 0.07, 14
+    )
     mine = render_block([cyp])
     (ours,) = [line for line in mine.splitlines() if "h-2600483e" in line]
-    assert ours == seed_line + r" · \[0.60, 0.90\] judges only: one debate"  # the seed's line, then its uncertainty
+    assert ours == seed_line + r" · \[0.60, 0.90\] 2 debates, pooled \(14 df\)"  # the seed's line, then its uncertainty
     lines = render_block(
         [
-            Related("h-00000001", "a", "B", 0.55, None, None, "none", 1, 1),
-            Related("h-00000002", "a", "B", 0.2, None, None, "none", 1, 1),
+            Related("h-00000001", "a", "B", 0.55, None, None, "too-few", 1, 1, None, 0),
+            Related("h-00000002", "a", "B", 0.2, None, None, "too-few", 1, 1, None, 0),
         ]
     ).splitlines()
     assert "#ffd54f" in lines[3] and "#e57373" in lines[4]
@@ -312,7 +314,7 @@ def test_block_line_matches_the_seed_format():
         "Related Hypotheses",
         "From the [SciDEX Exchange](/exchange) — scored by multi-agent debate",
     ]
-    assert lines[3].endswith(" · no interval: one verdict")
+    assert lines[3].endswith(" · no interval: too few verdicts on this scoreboard to pool")
     assert lines[-1] == END
 
 
@@ -324,7 +326,7 @@ def test_hostile_titles_are_inert_markdown_and_html():
     from markdown_it import MarkdownIt
 
     html = MarkdownIt("commonmark", {"html": False}).render(
-        render_block([Related("h-0badc0de", HOSTILE_TITLE, "T", 0.5, None, None, "none", 1, 1)])
+        render_block([Related("h-0badc0de", HOSTILE_TITLE, "T", 0.5, None, None, "too-few", 1, 1, None, 0)])
     )
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
     assert html.count("<a ") == 2  # the exchange link and the hypothesis link only
@@ -368,7 +370,7 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(wiki_co
     assert (
         "- [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — "
         '<span style="color:#81c784;font-weight:600">0.72</span> · Target: CYP46A1'
-        r" · \[0.02, 1.00\] judges only: one debate"
+        " · no interval: judges never disagreed, no debate repeated"
     ) in items
     scores = [float(LINE.match(line).group(2)) for line in items]
     assert scores == sorted(scores, reverse=True)

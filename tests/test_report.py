@@ -166,9 +166,10 @@ def test_html_report_ranks_breaks_down_and_lists_failures(report_db):
     rows = re.findall(r'<tr data-rank="(\d+)" data-hypothesis="(h-[0-9a-f]{8})"', html)
     assert rows == [("1", ids["CYP46A1"]), ("2", ids["NLRP3"]), ("3", ids["TREM2"])]
     assert [r.score.mean for r in ranking.rows] == pytest.approx([7 / 9, 4 / 9, 2 / 9])
-    assert [r.score.interval for r in ranking.rows] == ["between-debates"] * 3
+    assert [r.score.interval for r in ranking.rows] == ["no-variation"] * 3  # the scripted judges never vary
     assert re.search(r'data-score="0\.777778"[^>]*data-debates="2" data-verdicts="4"', html)
-    assert '<strong>0.78</strong> <span class="interval">[0.78, 0.78] between 2 debates</span>' in block
+    interval = "[0.78, 0.78] 2 debates, no variation on this scoreboard"
+    assert f'<strong>0.78</strong> <span class="interval">{interval}</span>' in block
     assert "<th" in block and ">debates</button>" in block and ">verdicts</button>" in block
     assert ">n</button>" not in html and "(n = " not in html  # debates and verdicts, never a bare n
     # the failing hypothesis is listed as not scored, never ranked
@@ -317,7 +318,7 @@ def test_markdown_report_has_the_same_content_and_is_inert(report_db):
         "6 completed · 2 failed · 0 skipped",
         "### Scoreboard s-",
         "| # | Hypothesis | Score [95% interval] | debates | verdicts |",
-        r"**0.78** \[0.78, 0.78\] between 2 debates | 2 | 4 |",
+        r"**0.78** \[0.78, 0.78\] 2 debates, no variation on this scoreboard | 2 | 4 |",
         "### Not scored",
         "## Score distribution",
         "#### Replicates",
@@ -385,8 +386,8 @@ async def test_report_without_batch_covers_every_hypothesis_with_debates(report_
         [extra.hypothesis_id],
     ]
     alone = everything.rankings[1].rows[0].score
-    assert (alone.mean, alone.interval, alone.debates, alone.verdicts) == (pytest.approx(8 / 9), "none", 1, 1)
-    assert alone.text == "0.89 no interval: one verdict"
+    assert (alone.mean, alone.interval, alone.debates, alone.verdicts) == (pytest.approx(8 / 9), "too-few", 1, 1)
+    assert alone.text == "0.89 no interval: too few verdicts on this scoreboard to pool"
     assert [h.id for h in everything.unscored] == [report_db.hypothesis_ids["APOE"]]
     assert everything.hypotheses[-1].id == report_db.hypothesis_ids["APOE"]
     html = render_html(everything)
@@ -441,7 +442,8 @@ def test_export_jsonl_has_one_object_per_line_with_a_kind(report_db, tmp_path):
     assert score["scoreboard_id"] == board["scoreboard_id"] and score["version_id"] == f"{cyp_id}.v1"
     assert score["content_hash"] == cyp["content_hash"] and score["current"] is True
     assert score["mean"] == pytest.approx(7 / 9) and score["lo"] == pytest.approx(7 / 9)
-    assert (score["interval"], score["debates"], score["verdicts"]) == ("between-debates", 2, 4)
+    assert (score["interval"], score["debates"], score["verdicts"]) == ("no-variation", 2, 4)
+    assert (score["se"], score["hi"]) == (0.0, pytest.approx(7 / 9))
     panel = next(r for r in rows if r["kind"] == "score")
     assert panel["scoreboard_id"] == board["scoreboard_id"] and len(panel["content_hash"]) == 64
     verdict = next(r for r in rows if r["kind"] == "verdict" and r["judge"] == 2)
@@ -470,7 +472,7 @@ def test_export_csv_holds_every_kind_in_one_table(report_db, tmp_path):
     board = next(r for r in rows if r["kind"] == "scoreboard")
     assert json.loads(board["judge_models"]) == ["gpt-4o-mini"] and board["demo"] == "False"
     score = next(r for r in rows if r["kind"] == "hypothesis_score")
-    assert score["scoreboard_id"] == board["scoreboard_id"] and score["interval"] == "between-debates"
+    assert score["scoreboard_id"] == board["scoreboard_id"] and score["interval"] == "no-variation"
     assert all(not r[c].startswith(("=", "+", "@")) for r in rows for c in ("text", "title", "summary", "reasoning"))
 
 
@@ -528,8 +530,9 @@ def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
         for row in ranking.rows:
             assert row.score.scoreboard_id == ranking.board.id
             assert {d.scoreboard_id for d in row.score.debate_views} == {ranking.board.id}
-            assert (row.score.debates, row.score.verdicts, row.score.interval) == (1, 2, "panel")
-            assert row.score.text.endswith("judges only: one debate")
+            # two panels of two on each scoreboard: 1 df for the judges' spread, too few to pool
+            assert (row.score.debates, row.score.verdicts, row.score.interval) == (1, 2, "too-few")
+            assert row.score.text.endswith("no interval: too few verdicts on this scoreboard to pool")
 
     html = render_html(data)
     assert html.count('<table class="ranking"') == 2
@@ -541,7 +544,7 @@ def test_two_judge_panels_make_two_rankings_that_never_mix(boards):
         assert scores == pytest.approx([row.score.mean for row in ranking.rows])
         assert all(f'data-board="{ranking.board.id}"' in tr for tr in re.findall(r"<tr data-rank[^>]*>", block))
     assert 'data-score="0.500000"' not in html  # (7/9 + 2/9) / 2: the mixed score appears nowhere
-    assert "judges only: one debate" in html
+    assert "no interval: too few verdicts on this scoreboard to pool" in html
     # each hypothesis lists one score per scoreboard, and each debate its own scoreboard
     section_cyp = section(html, cyp)
     assert section_cyp.count('<tr class="score"') == 2
@@ -586,7 +589,7 @@ def test_export_scores_stay_on_the_scoreboard_of_their_judges(boards, tmp_path):
         mine = [
             p for p in panels if p["scoreboard_id"] == s["scoreboard_id"] and p["hypothesis_id"] == s["hypothesis_id"]
         ]
-        assert len(mine) == s["debates"] == 1 and s["verdicts"] == 2 and s["interval"] == "panel"
+        assert len(mine) == s["debates"] == 1 and s["verdicts"] == 2 and s["interval"] == "too-few"
         assert s["mean"] == pytest.approx(mine[0]["score"])
         assert s["content_hash"] == mine[0]["content_hash"] and s["version_id"] == f"{s['hypothesis_id']}.v1"
 

@@ -79,7 +79,7 @@ def test_report_sorts_filters_and_executes_nothing_hostile(report_file, browser)
     assert visible.count() == 2  # 0.78 and 0.44
     page.click("#filter-reset")
     assert visible.count() == 3
-    assert "between 2 debates" in visible.first.inner_text()
+    assert "2 debates, no variation on this scoreboard" in visible.first.inner_text()
 
     # the hostile text is there, as text, and nothing in it ran or was fetched
     heading = page.locator(f"section#{ids['TREM2']} h2").inner_text()

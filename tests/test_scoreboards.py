@@ -244,14 +244,14 @@ async def test_a_page_block_defaults_to_the_scoreboard_with_most_debates(two, db
     assert cli.invoke(app, ["pages", "import", str(page), "--root", str(tmp_path), "--db", db]).exit_code == 0
     assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
-    assert "judge: judge-a" in text and "between 2 debates" in text
+    assert "judge: judge-a" in text and "2 debates, no variation on this scoreboard" in text
     # more debates on judge-b's scoreboard: the page's default follows (nothing stale is cached)
     await runner(server, db, llm={"models": {"judge": "judge-b"}}, rounds=1, judges=1, replicates=3).run(
         two, source="c"
     )
     assert cli.invoke(app, ["pages", "attach", "--root", str(tmp_path), "--db", db]).exit_code == 0
     text = page.read_text()
-    assert "judge: judge-b" in text and "between 3 debates" in text and "judge-a" not in text
+    assert "judge: judge-b" in text and "3 debates, no variation on this scoreboard" in text and "judge-a" not in text
 
 
 async def test_demo_scores_are_marked_on_the_block(two, db, tmp_path):
@@ -512,7 +512,7 @@ def _upgrade_from_0003(url: str) -> None:
             rows = {r.content_hash: r for r in s.scalars(select(HypothesisScoreRow))}
             assert rows["hash-now"].current and rows["hash-now"].mean == pytest.approx(0.7)
             assert not rows["hash-old"].current and rows["hash-old"].mean == pytest.approx(0.3)
-            assert rows["hash-now"].interval == "panel" and rows["hash-now"].verdicts == 2
+            assert rows["hash-now"].interval == "too-few" and rows["hash-now"].verdicts == 2  # 2 verdicts: 1 df
             assert [r.score for r in rankings.ranking(s, board.id)] == [pytest.approx(0.7)]
             assert s.scalars(select(ScoreRow.scoreboard_id)).all() == [board.id, board.id]
             # rebuilding the hypotheses table (SQLite drops columns that way) cascaded into nothing
@@ -526,7 +526,7 @@ def _upgrade_from_0003(url: str) -> None:
 # -- agreement ----------------------------------------------------------------------------------------
 
 
-async def test_agreement_reports_alpha_tau_and_overlap(two, db, tmp_path):
+async def test_agreement_reports_alpha_tau_and_separation(two, db, tmp_path):
     server = ScriptedServer(default=FakeDebater(score=7))  # every judge gives 7 everywhere
     await runner(server, db, rounds=0, judges=2, replicates=2).run(two, source="x")
     result = cli.invoke(app, ["agreement", "--db", db, "--json", str(tmp_path / "a.json")])
@@ -537,7 +537,8 @@ async def test_agreement_reports_alpha_tau_and_overlap(two, db, tmp_path):
     assert (figures["hypotheses"], figures["debates"], figures["verdicts"], figures["replicates"]) == (2, 4, 8, 2)
     assert figures["alpha"]["novelty"] is None  # no variation to agree on: undefined, not 1.0
     assert figures["tau_pairs"] == 0  # two hypotheses are too few for a rank correlation
-    assert figures["overlap"] == 1.0  # equal scores: indistinguishable
+    assert (figures["separated"], figures["adjacent_pairs"]) == (0.0, 1)  # equal scores: not ordered
+    assert "0.00 of the 1 adjacent pairs in the ranking are separated" in result.stdout
     bad = cli.invoke(app, ["agreement", "--db", db, "--scoreboard", "s-00000000"])
     assert bad.exit_code == 2 and "no such scoreboard" in bad.stderr
 

@@ -118,7 +118,7 @@ def _related_among(
         return []
     linked = linked_among(session, entities, [r.id for r in scored])
     return [
-        Related(r.id, r.title, r.target_label, r.score, r.lo, r.hi, r.interval, r.debates, r.verdicts)
+        Related(r.id, r.title, r.target_label, r.score, r.lo, r.hi, r.interval, r.debates, r.verdicts, r.se, r.df)
         for r in scored
         if r.id in linked
     ]

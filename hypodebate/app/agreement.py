@@ -1,5 +1,6 @@
 """How reliable one scoreboard's scores are, from its panels and replicates: alpha between judges, tau between
-replicates, and how many adjacent ranks overlap (`hypodebate agreement`; the Python API and the web app can ask too).
+replicates, and what share of adjacent ranks the data separate (`hypodebate agreement`; the Python API and the web
+app can ask too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from hypodebate.app.workspace import Workspace
 from safeio.errors import NotFound
-from scoring.agreement import krippendorff_alpha, overlap_share, replicate_tau
+from scoring import ranks
+from scoring.agreement import krippendorff_alpha, replicate_tau
 from store import rankings
 
 
@@ -33,8 +35,8 @@ class Agreement:
     tau_max: float | None
     tau_pairs: int
     tau_common: list[int]  # hypotheses both replicates of a pair scored
-    overlap: float | None
-    overlap_pairs: int
+    separated: float | None  # share of adjacent pairs in the ranking whose difference's 95% interval excludes 0
+    adjacent_pairs: int
 
 
 def measure(session: Session, board_id: str | None) -> Agreement:
@@ -84,8 +86,8 @@ def measure(session: Session, board_id: str | None) -> Agreement:
         tau_max=tau.max,
         tau_pairs=tau.pairs,
         tau_common=list(tau.common),
-        overlap=overlap_share([(r.score, r.lo, r.hi) for r in ranked]),
-        overlap_pairs=max(0, len(ranked) - 1),
+        separated=ranks.of_scores(ranked, [r.score for r in ranked]).adjacent_share(range(len(ranked))),
+        adjacent_pairs=max(0, len(ranked) - 1),
     )
 
 

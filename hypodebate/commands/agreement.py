@@ -50,8 +50,8 @@ def show(a: Agreement, out: Console) -> None:
         + (f" sharing {min(a.tau_common)}-{max(a.tau_common)} hypotheses)" if a.tau_common else ")")
     )
     out.print(
-        f"Resolution: {_fmt(a.overlap)} of the {a.overlap_pairs} adjacent pairs in the ranking have overlapping 95% "
-        "intervals (1.00: no hypothesis is distinguishable from the next)"
+        f"Resolution: {_fmt(a.separated)} of the {a.adjacent_pairs} adjacent pairs in the ranking are separated: the "
+        "95% interval of their difference excludes 0 (0.00: the data cannot order any hypothesis against the next)"
     )
     out.print(
         "[dim]alpha 1 = judges agree perfectly, 0 = no better than chance, undefined = no variation to agree on; "

@@ -53,12 +53,12 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
         demo = " [DEMO: scores carry no information]" if board.demo else ""
         table = Table(
             title=f"Batch {shown(result.batch_id)}: ranked on scoreboard {shown(board.id)}{demo}",
-            caption=shown(board.label),
+            caption=shown(board.label) + "\nrank: the ranks the data allow (2–5: anywhere from 2nd to 5th)",
             title_justify="left",
             caption_justify="left",
         )
         for column, justify in [
-            ("#", "right"),
+            ("rank", "right"),
             ("id", "left"),
             ("v", "right"),
             ("title", "left"),
@@ -69,9 +69,9 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
             ("verdicts", "right"),
         ]:
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for rank, r in enumerate(result.rankings.get(board.id, []), 1):
+        for position, r in enumerate(result.rankings.get(board.id, []), 1):
             table.add_row(
-                str(rank),
+                r.rank.text() if r.rank else str(position),
                 shown(r.id),
                 str(r.version),
                 shown(r.title),

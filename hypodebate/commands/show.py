@@ -11,7 +11,7 @@ from hypodebate.terminal import shown
 from scoring.measured import interval_text
 from store import debates, rankings, repository
 from store.demo import DEMO_WARNING
-from store.models import HypothesisRow
+from store.models import HypothesisRow, HypothesisScoreRow
 from store.reports import latest_completed_debate
 
 
@@ -22,6 +22,14 @@ def show_command(ws: Workspace, hypothesis_id: str, *, out: Console) -> int:
     with ws, ws.store() as session:
         _show(session, find_hypothesis(session, hypothesis_id, ws.url), out)
     return 0
+
+
+def _rank(session: Session, row: HypothesisScoreRow) -> str:
+    """` · rank 2–5 of 12` for a current version's score: the ranks the data allow on its scoreboard."""
+    if not row.current:
+        return ""
+    found = next((r.rank for r in rankings.ranking(session, row.scoreboard_id) if r.id == row.hypothesis_id), None)
+    return "" if found is None else f" · rank {found.text()} of {found.of}"
 
 
 def _show(session: Session, h: HypothesisRow, out: Console) -> None:
@@ -49,7 +57,7 @@ def _show(session: Session, h: HypothesisRow, out: Console) -> None:
         out.print(
             f"  {shown(by_hash.get(row.content_hash, '?'))} on {shown(board.label)}\n"
             f"    [bold]{row.mean:.2f}[/bold] {interval_text(row)} · "
-            f"{row.debates} debate(s), {row.verdicts} verdict(s)"
+            f"{row.debates} debate(s), {row.verdicts} verdict(s)" + _rank(session, row)
         )
         if board.demo:
             out.print(f"    [yellow]{shown(DEMO_WARNING)}[/yellow]")

@@ -107,7 +107,9 @@ def upgrade() -> None:
 
 
 def _backfill(bind: sa.Connection) -> None:
-    from scoring.aggregate import hypothesis_score  # here: every open_store reads this file, and scipy takes a second
+    # here: every open_store reads this file, and scipy takes a second (the model is today's: revision 0010
+    # recomputes every scoreboard anyway)
+    from scoring.aggregate import BoardVerdict, board_scores
 
     now = datetime.now(UTC)
     meta = sa.MetaData()
@@ -157,7 +159,7 @@ def _backfill(bind: sa.Connection) -> None:
 
     current_hash = dict(bind.execute(sa.select(hypotheses.c.id, hypotheses.c.content_hash)).all())
     seen: set[str] = set()
-    panels: dict[tuple[str, str, str], list[list[float]]] = defaultdict(list)
+    panels: dict[str, list[BoardVerdict]] = defaultdict(list)
     query = sa.select(scores.c.id, scores.c.debate_id, scores.c.judge_models, debates).join(
         debates, debates.c.id == scores.c.debate_id
     )
@@ -183,26 +185,41 @@ def _backfill(bind: sa.Connection) -> None:
             .where(scores.c.id == row["id"])
             .values(scoreboard_id=board, content_hash=row["hypothesis_hash"])
         )
-        composites = list(bind.scalars(sa.select(verdicts.c.composite).where(verdicts.c.debate_id == row["debate_id"])))
-        if composites:
-            panels[(board, row["hypothesis_id"], row["hypothesis_hash"])].append(composites)
-    for (board, h_id, content_hash), debate_panels in panels.items():
-        score = hypothesis_score(debate_panels)
-        bind.execute(
-            hscores.insert().values(
-                scoreboard_id=board,
-                hypothesis_id=h_id,
-                content_hash=content_hash,
-                current=current_hash.get(h_id) == content_hash,
-                mean=score.mean,
-                lo=score.lo,
-                hi=score.hi,
-                interval=score.interval,
-                debates=score.debates,
-                verdicts=score.verdicts,
-                updated_at=now,
-            )
+        unit = (row["hypothesis_id"], row["hypothesis_hash"])
+        judged = bind.execute(
+            sa.select(verdicts.c.judge, verdicts.c.composite).where(verdicts.c.debate_id == row["debate_id"])
         )
+        panels[board] += [BoardVerdict(unit, row["debate_id"], int(j), float(c)) for j, c in judged]
+    for board, board_verdicts in panels.items():
+        for (h_id, content_hash), score in board_scores(board_verdicts).items():
+            _insert_score(bind, hscores, board, h_id, content_hash, score, current_hash, now)
+
+
+def _insert_score(
+    bind: sa.Connection,
+    hscores: sa.Table,
+    board: str,
+    h_id: str,
+    content_hash: str,
+    score: Any,
+    current_hash: dict[str, str],
+    now: datetime,
+) -> None:
+    bind.execute(
+        hscores.insert().values(
+            scoreboard_id=board,
+            hypothesis_id=h_id,
+            content_hash=content_hash,
+            current=current_hash.get(h_id) == content_hash,
+            mean=score.mean,
+            lo=score.lo,
+            hi=score.hi,
+            interval=score.interval,
+            debates=score.debates,
+            verdicts=score.verdicts,
+            updated_at=now,
+        )
+    )
 
 
 def downgrade() -> None:
