@@ -1,6 +1,8 @@
 """An eval's figures: how well each protocol's scores predict what really happened (AUROC, Brier against the base
-rate's, ECE, pairwise accuracy, test-retest), overall, per stratum and as a lift over the single judge. The maths
-is `scoring.evaluation`'s; this module shapes it into the result (debates/eval_result.py)."""
+rate's, ECE with its noise floor, pairwise accuracy, test-retest), overall, per stratum and as a lift over the
+single arm. Every interval resamples the rows' clusters (debates.labelled.clusters_of), never single rows; a
+stratum with fewer than 5 rows of a class is flagged `too_small`. The maths is `scoring.evaluation`'s; this module
+shapes it into the result (debates/eval_result.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from debates.eval_result import Figures, Interval, Lift, PairedInterval, ProtocolFigures
+from debates.eval_result import CalibrationInterval, Figures, Interval, Lift, PairedInterval, ProtocolFigures
 from debates.labelled import Labelled
 from scoring import evaluation as stats
 from store.evaluation import Usage
@@ -21,6 +23,7 @@ ProtocolName = Literal["single", "debate", "pairwise"]
 # a string key with more distinct values than this, or than half its rows, is an identifier (e.g. a MeSH id)
 MAX_CATEGORIES = 12
 RECENT_LAUNCH = 2018  # "year_launch >= 2018": launches recent enough to be less memorised, against all failures
+MIN_CLASS_ROWS = 5  # fewer rows than this of either label: the figures are too small to read
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,12 @@ class ArmScores:
 
 @dataclass(frozen=True)
 class Scope:
-    """What every arm is measured against: the rows, their labels and strata, the bootstrap's seed and resamples,
-    and the replicates each row was scored in."""
+    """What every arm is measured against: the rows, their labels, clusters (what the bootstrap resamples whole)
+    and strata, the bootstrap's seed and resamples, and the replicates each row was scored in."""
 
     rows: Sequence[Labelled]
     labels: np.ndarray
+    clusters: Sequence[str]
     strata: dict[str, list[int]]
     seed: int
     resamples: int
@@ -50,9 +54,16 @@ class Scope:
 
 
 def arm_figures(
-    scope: Scope, protocol: ProtocolName, evidence: bool, scores: ArmScores, protocol_hash: str, usage: Usage
+    scope: Scope,
+    protocol: ProtocolName,
+    evidence: bool,
+    scores: ArmScores,
+    protocol_hash: str,
+    usage: Usage,
+    judges: int,
 ) -> ProtocolFigures:
-    """One arm's entry: what it ran under, its figures (overall, calibration, histogram, per stratum), its cost."""
+    """One arm's entry: what it ran under (`judges`: its K judge calls per row), its figures (overall,
+    calibration, histogram, per stratum), its cost."""
     board, means, rows, labels = scores.board, scores.means, scope.rows, scope.labels
     stored = board.protocol if board is not None else {}
     calibrated = protocol != "pairwise"
@@ -61,7 +72,7 @@ def arm_figures(
         "design": "single-judge" if protocol == "single" else stored.get("design", "symmetric-closing"),
         "evidence": evidence,
         "rounds": stored.get("rounds"),
-        "judges": stored.get("judges"),
+        "judges": judges,
         "replicates": scope.replicates,
         "protocol_hash": protocol_hash,
         "rubric_hash": board.rubric_hash if board is not None else None,
@@ -86,9 +97,22 @@ def arm_figures(
     }
 
 
-def lift(scope: Scope, variants: Iterable[bool], item_scores: dict[str, dict[int, float]]) -> dict[str, Lift]:
-    """Each arm's AUROC minus the single judge's on the same variant of the rows (with evidence or without), on the
-    rows both scored; `item_scores`: arm name -> row index -> score."""
+def compared(protocol: ProtocolName, judges: int) -> str:
+    """What an arm is, in the words of a lift: "debate (3 judges)", "single call (3 judges, no debate)"."""
+    calls = f"{judges} judge{'' if judges == 1 else 's'}"
+    if protocol == "single":
+        return f"single call ({calls}, no debate)"
+    if protocol == "pairwise":
+        return f"pairwise tournament ({calls} a comparison)"
+    return f"debate ({calls})"
+
+
+def lift(
+    scope: Scope, variants: Iterable[bool], item_scores: dict[str, dict[int, float]], judges: dict[str, int]
+) -> dict[str, Lift]:
+    """Each arm's AUROC minus the single arm's on the same variant of the rows (with evidence or without), on the
+    rows both scored, with a paired cluster-bootstrap interval; `item_scores`: arm name -> row index -> score;
+    `judges`: arm name -> its judge calls per row (the single arm's equal the debate's unless asked otherwise)."""
     labels = scope.labels
     lift: dict[str, Lift] = {}
     for evidence in sorted(set(variants), reverse=True):
@@ -105,37 +129,51 @@ def lift(scope: Scope, variants: Iterable[bool], item_scores: dict[str, dict[int
                 [single[i] for i in both],
                 seed=scope.seed,
                 resamples=scope.resamples,
+                clusters=[scope.clusters[i] for i in both],
             )
-            lift[f"{name} − single{suffix}"] = cast(Lift, {**estimate.as_dict(), "n": len(both)})
+            text = f"{compared(name, judges[name + suffix])} − {compared('single', judges['single' + suffix])}"
+            text += "" if evidence else ", evidence removed"
+            lift[f"{name} − single{suffix}"] = cast(Lift, {**estimate.as_dict(), "n": len(both), "compares": text})
     return lift
 
 
 def figures(scope: Scope, means: dict[int, float], *, calibrated: bool = True) -> Figures:
-    """n, positives, AUROC, Brier (and the base rate's), ECE and pairwise accuracy of the scored rows in `means`
-    (index -> score).
-    `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
+    """n, positives, whether a class has too few rows, AUROC, Brier (and the base rate's), ECE (its interval and
+    noise floor) and pairwise accuracy of the scored rows in `means` (index -> score); every interval resamples
+    the rows' clusters. `calibrated=False` (ratings, not probabilities that a row holds): no Brier, no ECE."""
     rows, labels, seed, resamples = scope.rows, scope.labels, scope.seed, scope.resamples
     scored = sorted(means)
     y = labels[scored]
     s = [means[i] for i in scored]
+    clusters = [scope.clusters[i] for i in scored]
     pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    pair_cluster: dict[tuple[str, str], str] = {}
     for i in scored:
         pair = rows[i].row.pair
         if pair is not None:
             pairs[(rows[i].dataset, pair)][rows[i].label] = means[i]
-    whole = [p for p in pairs.values() if len(p) == 2]
+            pair_cluster[(rows[i].dataset, pair)] = scope.clusters[i]
+    whole = [key for key, p in pairs.items() if len(p) == 2]
     accuracy: PairedInterval | None = None
     if any(rows[i].row.pair is not None for i in range(len(rows))):
-        paired = stats.pairwise_accuracy([p[1] for p in whole], [p[0] for p in whole], seed=seed, resamples=resamples)
+        paired = stats.pairwise_accuracy(
+            [pairs[k][1] for k in whole],
+            [pairs[k][0] for k in whole],
+            seed=seed,
+            resamples=resamples,
+            clusters=[pair_cluster[k] for k in whole],
+        )
         accuracy = cast(PairedInterval, paired.as_dict())
+    ece = stats.calibration_error(y, s, seed=seed, resamples=resamples, clusters=clusters) if calibrated else None
     return {
         "n": len(scored),
         "positives": int(y.sum()),
-        "auroc": cast(Interval, stats.auroc(y, s, seed=seed, resamples=resamples).as_dict()),
+        "too_small": min(int(y.sum()), int(y.size - y.sum())) < MIN_CLASS_ROWS,
+        "auroc": cast(Interval, stats.auroc(y, s, seed=seed, resamples=resamples, clusters=clusters).as_dict()),
         "brier": stats.brier(y, s) if calibrated else None,
         # the bar a Brier score must beat on these very rows: every row scored at their base rate
         "base_rate_brier": stats.base_rate_brier(y) if calibrated else None,
-        "ece": stats.ece(y, s) if calibrated else None,
+        "ece": cast(CalibrationInterval, ece.as_dict()) if ece is not None else None,
         "pairwise_accuracy": accuracy,
     }
 

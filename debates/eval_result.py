@@ -19,15 +19,23 @@ class PairedInterval(Interval):
     pairs: int
 
 
+class CalibrationInterval(Interval):
+    """ECE with its 95% cluster-bootstrap interval and `floor`: the 95th percentile of the ECE a perfectly
+    calibrated score reaches by chance at these scores (scoring.evaluation.calibration_error)."""
+
+    floor: float | None
+
+
 class Figures(TypedDict):
     """How well one protocol's scores predict the labels, on the rows it scored (all, or one stratum's)."""
 
     n: int
     positives: int
+    too_small: bool  # fewer than 5 rows of a class: the figures are shown, never as confident ones
     auroc: Interval
     brier: float | None  # None for ratings (the pairwise arm) and with no rows
     base_rate_brier: float | None  # the bar a Brier score must beat on these very rows
-    ece: float | None
+    ece: CalibrationInterval | None  # None for ratings (the pairwise arm)
     pairwise_accuracy: PairedInterval | None  # None when no row belongs to a pair
 
 
@@ -38,7 +46,7 @@ class ProtocolFigures(Figures):
     design: str
     evidence: bool
     rounds: int | None
-    judges: int | None
+    judges: int  # K: judge calls per row (the panel; the single arm's K independent calls; 1 a comparison)
     replicates: int
     protocol_hash: str
     rubric_hash: str | None
@@ -57,15 +65,18 @@ class ProtocolFigures(Figures):
 
 
 class Lift(Interval):
-    """An arm's AUROC minus the single judge's, on the rows both scored."""
+    """An arm's AUROC minus the single arm's, on the rows both scored; `compares` says what, e.g.
+    "debate (3 judges) − single call (3 judges, no debate)"."""
 
     n: int
+    compares: str
 
 
 class Bootstrap(TypedDict):
     resamples: int
     seed: int
     level: float
+    clusters: int  # what is resampled whole: a pair, a gene's rows, or a row linked to none
 
 
 class EvalResult(TypedDict):

@@ -1,7 +1,10 @@
 """Eval: score labelled rows under each protocol and measure how well the scores predict what really happened.
 
 Protocols, on the same rows and the same model:
-- `single`: one judge call per row on the rubric, no debate (the "single-judge" design);
+- `single`: K independent judge calls per row on the rubric, no debate (the "single-judge" design), K being the
+  debate's panel size, so that the lift of `debate` over `single` measures the debate, not the averaging of K
+  judges; a row's score is the mean of the K composites, as the debate's is. K is part of the arm's protocol
+  hash, so stored 1-judge scores are never reused for a 3-judge arm;
 - `debate`: the full debate protocol of config.yaml (`--rounds`, `--judges` override it);
 - `pairwise`: a tournament over the rows (debates/tournament.py) judging the stated hypotheses two at a time, both
   orders; a row's score is its Bradley-Terry rating as the chance of beating the pool's average row, so AUROC and
@@ -11,7 +14,8 @@ With `no_evidence`, each protocol is also run on the rows with their evidence re
 Every call is an ordinary stored debate (a batch per protocol), so a killed eval resumes and a repeated one costs
 nothing. Labels, strata and pairs are stored in `eval_items`, never in the hypothesis, so they never reach a
 prompt. Figures come from `scoring.evaluation` (scikit-learn, scipy, numpy), computed per protocol on one
-scoreboard: scores from different scoreboards are never pooled.
+scoreboard: scores from different scoreboards are never pooled. Every bootstrap resamples clusters (a pair, a
+gene's rows: debates.labelled.clusters_of), never single rows.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from agents.prompts import PromptSet
 from debates.eval_figures import ArmScores, ProtocolName, Scope, arm_figures, lift, strata_of
 from debates.eval_result import EvalResult, ProtocolFigures
 from debates.graph import Design
-from debates.labelled import Labelled, LabelledSubject
+from debates.labelled import Labelled, LabelledSubject, clusters_of
 from debates.rows import hypothesis_record
 from debates.runner import BatchRunner, DebateDispatch, Progress
 from debates.settings import DebateSettings
@@ -128,7 +132,8 @@ class EvalRunner:
                 runner.detach()
             hashes[arm.name] = runner.protocol.hash
         with self.sessions() as session:
-            return _report(session, rows, subjects, arms, hashes, plan, self.settings.replicates)
+            judges = {a.name: self._judges(a.protocol) for a in arms}
+            return _report(session, rows, subjects, arms, hashes, plan, self.settings.replicates, judges)
 
     async def _tournament(self, arm: _Arm, ids: list[str], plan: EvalPlan) -> str:
         """The pairwise arm: a tournament over the rows' stated hypotheses (no debate digests, so the arm does not
@@ -157,9 +162,14 @@ class EvalRunner:
         return runner.protocol.hash
 
     def _settings(self, protocol: ProtocolName) -> DebateSettings:
+        """The arm's protocol: `single` keeps the debate's panel (K judges, the same seats) and holds no debate."""
         if protocol == "single":
-            return self.settings.model_copy(update={"rounds": 0, "judges": 1, "early_stop": False})
+            return self.settings.model_copy(update={"rounds": 0, "early_stop": False})
         return self.settings
+
+    def _judges(self, protocol: ProtocolName) -> int:
+        """Judge calls per row: the panel's K (single and debate alike); one per comparison in a tournament."""
+        return 1 if protocol == "pairwise" else self._settings(protocol).judges
 
     def _store_items(self, rows: Sequence[Labelled], subjects: dict[bool, list[LabelledSubject]]) -> None:
         records = {s.hypothesis_id: hypothesis_record(s) for variant in subjects.values() for s in variant}
@@ -215,10 +225,12 @@ def _report(
     hashes: dict[str, str],
     plan: EvalPlan,
     replicates: int,
+    judges: dict[str, int],
 ) -> EvalResult:
     labels = np.array([r.label for r in rows], dtype=int)
     strata, skipped = strata_of(rows)
-    scope = Scope(rows, labels, strata, plan.seed, plan.resamples, replicates)
+    clusters = clusters_of(rows)
+    scope = Scope(rows, labels, clusters, strata, plan.seed, plan.resamples, replicates)
     protocols: dict[str, ProtocolFigures] = {}
     item_scores: dict[str, dict[int, float]] = {}
     boards: list[ScoreboardRow] = []
@@ -228,7 +240,9 @@ def _report(
         if scores.board is not None:
             boards.append(scores.board)
         usage = store.usage_of(session, scores.spent)
-        protocols[arm.name] = arm_figures(scope, arm.protocol, arm.evidence, scores, hashes[arm.name], usage)
+        protocols[arm.name] = arm_figures(
+            scope, arm.protocol, arm.evidence, scores, hashes[arm.name], usage, judges[arm.name]
+        )
     models = sorted({str(m) for b in boards for m in b.judge_models})
     return {
         "title": "Evaluation against real outcomes",
@@ -236,13 +250,18 @@ def _report(
         "files": list(plan.files),
         "rows": len(rows),
         "sample": plan.sample,
-        "bootstrap": {"resamples": plan.resamples, "seed": plan.seed, "level": stats.LEVEL},
+        "bootstrap": {
+            "resamples": plan.resamples,
+            "seed": plan.seed,
+            "level": stats.LEVEL,
+            "clusters": len(set(clusters)),
+        },
         "model": ", ".join(models) or None,
         "demo": any(b.demo for b in boards),
         "base_rate": stats.base_rate(labels),
         "base_rate_brier": stats.base_rate_brier(labels),
         "protocols": protocols,
-        "lift": lift(scope, [a.evidence for a in arms], item_scores),
+        "lift": lift(scope, [a.evidence for a in arms], item_scores, judges),
         "strata_skipped": skipped,
     }
 

@@ -192,6 +192,32 @@ def _unknown(loc: Loc) -> str:
     return f"unknown field (expected {expected})"
 
 
+def clusters_of(rows: Sequence[Labelled]) -> list[str]:
+    """Each row's cluster, what the eval's bootstrap resamples whole: rows of one file linked by a `pair` (both
+    members of a BioDSA pair) or by a target gene (every row of one gene in the target–indication file), joined
+    transitively; a row linked to nothing is its own cluster. Named by one of its links, e.g.
+    "target_disease_outcomes.dev:gene:A2M", "biodsa_hypotheses.dev:pair:25855536_0" or "file:row:r7"."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]  # path halving
+            key = parent[key]
+        return key
+
+    links = []
+    for row in rows:
+        keys = [f"{row.dataset}:pair:{row.row.pair}"] if row.row.pair is not None else []
+        keys += [f"{row.dataset}:gene:{t.strip().upper()}" for t in row.subject.targets]
+        links.append(keys or [f"{row.dataset}:row:{row.row.id}"])
+        first = root(links[-1][0])
+        for key in links[-1][1:]:
+            other = root(key)
+            if other != first:
+                parent[other] = first
+    return [root(keys[0]) for keys in links]
+
+
 def stratified_sample(rows: Sequence[Labelled], limit: int, seed: int) -> list[Labelled]:
     """About `limit` rows of each file, drawn at random (numpy, `seed`) within strata of label, keeping pairs
     whole: a pair is drawn or left as one unit. Rows keep their file order."""

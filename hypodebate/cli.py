@@ -222,12 +222,14 @@ def eval_(
         list[EvalProtocol] | None,
         typer.Option(
             "--protocol",
-            help="single (one judge call, no debate), debate, pairwise (a tournament over the rows); "
-            "default: single and debate",
+            help="single (the debate's panel of judges, each an independent call, no debate), debate, pairwise (a "
+            "tournament over the rows); default: single and debate, so the lift compares equal panels",
         ),
     ] = None,
     rounds: Annotated[int | None, typer.Option(min=0, help="critique + rebuttal rounds of the debate")] = None,
-    judges: Annotated[int | None, typer.Option(min=1, help="judges on the debate's panel")] = None,
+    judges: Annotated[
+        int | None, typer.Option(min=1, help="judges on the debate's panel, and independent calls of the single arm")
+    ] = None,
     replicates: Annotated[int | None, typer.Option(min=1, help="independent scorings per row (test-retest)")] = None,
     limit: Annotated[
         int | None, typer.Option(min=2, help="a stratified sample of about N rows per file (by label, pairs whole)")
@@ -250,7 +252,9 @@ def eval_(
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Measure whether scores predict real outcomes: AUROC, Brier, ECE and pairwise accuracy per protocol."""
+    """Measure whether scores predict real outcomes: AUROC, Brier, ECE (against its noise floor) and pairwise
+    accuracy per protocol, with cluster-bootstrap intervals, and the debate's lift over an equal panel with no
+    debate."""
     from hypodebate.commands.eval import eval_command
 
     options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)

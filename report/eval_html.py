@@ -1,9 +1,10 @@
 """The eval report: one self-contained HTML file from the result dict of `hypodebate eval`.
 
 `render_eval_html(result)` shows whether a judge's composite scores (0 to 1) predict real outcomes: per
-protocol AUROC, Brier, ECE, pairwise accuracy and test-retest agreement with their bootstrap intervals, the
-base-rate baseline, the lift of one protocol over another, per-stratum tables, a reliability diagram and score
-histograms by label (inline SVG), and the cost of the calls.
+protocol AUROC, Brier, ECE (against its noise floor), pairwise accuracy and test-retest agreement with their
+cluster-bootstrap intervals, the base-rate baseline, the lift of one protocol over another (saying what it
+compares), per-stratum tables (a stratum with under 5 rows of a class shows "too small", not figures), a
+reliability diagram and score histograms by label (inline SVG), and the cost of the calls.
 
 File names, model names, strata names and values come from user files or servers: every string is untrusted.
 The template's environment escapes everything (SVG text too), nothing here is marked safe, and the page has
@@ -104,6 +105,45 @@ class Estimate:
 
 def estimate(value: Estimate | None, digits: int = 2) -> str:
     return DASH if value is None else value.text(digits)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """ECE with its bootstrap interval and its noise floor (the 95th percentile of a perfectly calibrated score's
+    ECE at the same n). An older result's bare number reads as a value with no interval and no floor."""
+
+    value: float | None
+    lo: float | None
+    hi: float | None
+    floor: float | None
+
+    @classmethod
+    def read(cls, raw: object) -> Calibration | None:
+        if isinstance(raw, Mapping):
+            return cls(
+                _number(raw.get("value")), _number(raw.get("lo")), _number(raw.get("hi")), _number(raw.get("floor"))
+            )
+        value = _number(raw)
+        return None if value is None else cls(value, None, None, None)
+
+    def text(self) -> str:
+        if self.value is None:
+            return DASH
+        interval = f" [{self.lo:.3f}, {self.hi:.3f}]" if self.lo is not None and self.hi is not None else ""
+        return f"{self.value:.3f}{interval}"
+
+    @property
+    def reading(self) -> tuple[Literal["ece-ok", "ece-above", "ece-unknown"], str]:
+        """Where the ECE stands against its noise floor: a CSS class and a phrase."""
+        if self.value is None or self.floor is None:
+            return "ece-unknown", "no noise floor"
+        if self.value > self.floor:
+            return "ece-above", f"above the noise floor {self.floor:.3f}"
+        return "ece-ok", f"within the noise floor {self.floor:.3f}"
+
+
+def calibration_error(value: Calibration | None) -> str:
+    return DASH if value is None else value.text()
 
 
 # -- charts (inline SVG geometry; the template draws it) ------------------------------------------
@@ -230,8 +270,9 @@ class StratumView:
     auroc: Estimate | None
     brier: float | None
     base_rate_brier: float | None  # the stratum's own bar: each of its rows scored at its base rate
-    ece: float | None
+    ece: Calibration | None
     pairwise: Estimate | None
+    too_small: bool  # fewer than 5 rows of a class: no figure is shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,8 +292,9 @@ class ProtocolView:
     positives: int | None
     auroc: Estimate | None
     brier: float | None
-    ece: float | None
+    ece: Calibration | None
     pairwise: Estimate | None
+    too_small: bool
     test_retest: float | None
     calls: int | None
     prompt_tokens: int | None
@@ -269,6 +311,7 @@ class LiftView:
     estimate: Estimate
     n: int | None
     metric: str
+    compares: str  # e.g. "debate (3 judges) − single call (3 judges, no debate)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +322,7 @@ class EvalView:
     rows: int | None
     sample: tuple[int | None, int | None] | None  # (limit, seed)
     bootstrap: tuple[int | None, int | None, float]  # (resamples, seed, level)
+    clusters: int | None  # what the bootstrap resampled whole (pairs, genes' rows, lone rows)
     model: str
     demo: bool
     base_rate: float | None
@@ -305,9 +349,14 @@ def _read(raw: Mapping[str, Any], **readers: Callable[[object], Any]) -> dict[st
 
 
 def _figures(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """What a protocol and each of its strata report alike: rows, positives, AUROC, Brier, ECE, pairwise accuracy."""
-    figures = _read(raw, n=_count, positives=_count, auroc=Estimate.read, brier=_number, ece=_number)
-    return {**figures, "pairwise": Estimate.read(raw.get("pairwise_accuracy"))}
+    """What a protocol and each of its strata report alike: rows, positives, AUROC, Brier, ECE, pairwise accuracy,
+    and whether a class has too few rows to read them."""
+    figures = _read(raw, n=_count, positives=_count, auroc=Estimate.read, brier=_number, ece=Calibration.read)
+    return {
+        **figures,
+        "pairwise": Estimate.read(raw.get("pairwise_accuracy")),
+        "too_small": raw.get("too_small") is True,
+    }
 
 
 def _stratum(name: object, raw: object) -> StratumView:
@@ -361,6 +410,7 @@ def eval_view(result: EvalResult | Mapping[str, Any]) -> EvalView:
             Estimate.read(raw) or Estimate(None, None, None),
             _count(_mapping(raw).get("n")),
             _text(_mapping(raw).get("metric")) or "AUROC",
+            _text(_mapping(raw).get("compares")) or _text(name),
         )
         for name, raw in _mapping(result.get("lift")).items()
     )
@@ -371,6 +421,7 @@ def eval_view(result: EvalResult | Mapping[str, Any]) -> EvalView:
         rows=_count(result.get("rows")),
         sample=(_count(sample.get("limit")), _count(sample.get("seed"))) if isinstance(sample, Mapping) else None,
         bootstrap=(_count(boot.get("resamples")), _count(boot.get("seed")), _number(boot.get("level")) or 0.95),
+        clusters=_count(boot.get("clusters")),
         model=_text(result.get("model")),
         demo=result.get("demo") is True,
         base_rate=_number(result.get("base_rate")),
@@ -384,7 +435,10 @@ def eval_view(result: EvalResult | Mapping[str, Any]) -> EvalView:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-ENV = environment(TEMPLATES, filters={"fixed": fixed, "count": count, "estimate": estimate, "usd": usd})
+ENV = environment(
+    TEMPLATES,
+    filters={"fixed": fixed, "count": count, "estimate": estimate, "calibration": calibration_error, "usd": usd},
+)
 
 
 def render_eval_html(result: EvalResult | Mapping[str, Any]) -> str:

@@ -1,13 +1,15 @@
 """Evaluation against real outcomes: how well scores in [0, 1] predict labels (1 = the hypothesis held, 0 = it did not).
 
 AUROC, Brier score and calibration (ECE) come from scikit-learn, scipy and numpy. Intervals are 95% percentile
-bootstraps drawn from `numpy.random.default_rng(seed)`, so every figure is deterministic given its seed.
+bootstraps drawn from `numpy.random.default_rng(seed)`, so every figure is deterministic given its seed. Every
+bootstrap resamples clusters, not rows (`clusters`: each row's cluster, e.g. a BioDSA pair or a gene; None: each
+row alone): scoring/resample.py. Calibration bins have edges k/10 exactly (0.3, not 0.30000000000000004), and
+a score on an edge falls in the bin that edge opens.
 """
 
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +17,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from scoring.resample import Clusters, bin_of, calibrated_ece, cluster_weights, weighted_auroc, weighted_ece
+
 RESAMPLES = 2000
 LEVEL = 0.95
 MIN_RETEST_ROWS = 3
+BINS = 10  # calibration bins, equal width on [0, 1]
+FLOOR_QUANTILE = 0.95  # the ECE noise floor: this quantile of a perfectly calibrated score's ECE at the same n
 
 _QUANTILES = ((1 - LEVEL) / 2, (1 + LEVEL) / 2)
 
@@ -61,31 +67,53 @@ class CalibrationBin:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CalibrationError(Estimate):
+    """ECE with its cluster-bootstrap interval and the noise floor: the 95th percentile of the ECE that a perfectly
+    calibrated score reaches at these scores by chance (labels drawn as Bernoulli(score)). An ECE at or under
+    the floor is indistinguishable from perfect calibration at this n."""
+
+    floor: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        """{"value", "lo", "hi", "floor"}."""
+        return {"value": self.value, "lo": self.lo, "hi": self.hi, "floor": self.floor}
+
+
 _UNDEFINED = Estimate(value=None, lo=None, hi=None)
 
 
-def auroc(labels: ArrayLike, scores: ArrayLike, *, seed: int, resamples: int = RESAMPLES) -> Estimate:
-    """AUROC of scores against labels (ties count half), with a stratified bootstrap interval.
+def auroc(
+    labels: ArrayLike, scores: ArrayLike, *, seed: int, resamples: int = RESAMPLES, clusters: Clusters = None
+) -> Estimate:
+    """AUROC of scores against labels (ties count half), with a cluster-bootstrap interval.
 
-    Each resample draws the positives and the negatives separately, with replacement, keeping both class sizes.
-    Undefined (all None) when there are no rows or only one class.
+    Each resample draws whole clusters with replacement, within groups of the labels they hold (only 1s, only 0s,
+    both), so both classes are always present; with one row a cluster, positives and negatives are drawn
+    separately, keeping both class sizes. Undefined (all None) when there are no rows or only one class.
     """
     y, s = _labels_scores(labels, scores)
     _check_resamples(resamples)
     if not _both_classes(y):
         return _UNDEFINED
     value = float(roc_auc_score(y, s))
-    pos, neg = _stratified_draws(y, resamples, seed)
-    lo, hi = _interval(_auc_rows(s[pos], s[neg]))
+    weights = cluster_weights(clusters, labels=y, resamples=resamples, seed=seed)
+    lo, hi = _interval(weighted_auroc(y, s, weights))
     return Estimate(value=value, lo=lo, hi=hi)
 
 
 def auroc_difference(
-    labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike, *, seed: int, resamples: int = RESAMPLES
+    labels: ArrayLike,
+    scores_a: ArrayLike,
+    scores_b: ArrayLike,
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    clusters: Clusters = None,
 ) -> Estimate:
-    """AUROC(a) - AUROC(b) on the same rows, with a paired, stratified bootstrap interval.
+    """AUROC(a) - AUROC(b) on the same rows, with a paired cluster-bootstrap interval.
 
-    Each resample draws positive and negative rows once and computes both AUROCs on those rows.
+    Each resample draws clusters once (as `auroc` does) and computes both AUROCs on those rows.
     Undefined (all None) when there are no rows or only one class.
     """
     y, a = _labels_scores(labels, scores_a, name="scores_a")
@@ -94,15 +122,21 @@ def auroc_difference(
     if not _both_classes(y):
         return _UNDEFINED
     value = float(roc_auc_score(y, a)) - float(roc_auc_score(y, b))
-    pos, neg = _stratified_draws(y, resamples, seed)
-    lo, hi = _interval(_auc_rows(a[pos], a[neg]) - _auc_rows(b[pos], b[neg]))
+    weights = cluster_weights(clusters, labels=y, resamples=resamples, seed=seed)
+    lo, hi = _interval(weighted_auroc(y, a, weights) - weighted_auroc(y, b, weights))
     return Estimate(value=value, lo=lo, hi=hi)
 
 
 def pairwise_accuracy(
-    true_scores: ArrayLike, false_scores: ArrayLike, *, seed: int, resamples: int = RESAMPLES
+    true_scores: ArrayLike,
+    false_scores: ArrayLike,
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    clusters: Clusters = None,
 ) -> PairedEstimate:
-    """Share of (true, false) pairs where the true member scores higher (a tie counts half), bootstrapped over pairs.
+    """Share of (true, false) pairs where the true member scores higher (a tie counts half), bootstrapped over the
+    pairs' clusters (`clusters`: each pair's; None: each pair alone).
 
     `true_scores[i]` and `false_scores[i]` form pair i. No pairs: value and interval None, pairs 0.
     """
@@ -114,8 +148,8 @@ def pairwise_accuracy(
     if t.size == 0:
         return PairedEstimate(value=None, lo=None, hi=None, pairs=0)
     wins = (t > f) + 0.5 * (t == f)
-    draws = np.random.default_rng(seed).integers(0, wins.size, size=(resamples, wins.size))
-    lo, hi = _interval(wins[draws].mean(axis=1))
+    weights = cluster_weights(clusters if clusters is not None else range(wins.size), resamples=resamples, seed=seed)
+    lo, hi = _interval(weights @ wins / weights.sum(axis=1))
     return PairedEstimate(value=float(wins.mean()), lo=lo, hi=hi, pairs=int(wins.size))
 
 
@@ -141,20 +175,21 @@ def base_rate_brier(labels: ArrayLike) -> float | None:
     return float(brier_score_loss(y, np.full(y.size, y.mean()), pos_label=1))
 
 
-def calibration(labels: ArrayLike, scores: ArrayLike, bins: int = 10) -> list[CalibrationBin]:
-    """Reliability table over `bins` equal-width bins on [0, 1] (the last bin closed); every bin is listed."""
+def calibration(labels: ArrayLike, scores: ArrayLike, bins: int = BINS) -> list[CalibrationBin]:
+    """Reliability table over `bins` equal-width bins on [0, 1] (the last bin closed); every bin is listed, its
+    edges k / bins exactly (0.3, never 0.30000000000000004)."""
     y, s = _labels_scores(labels, scores)
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins}")
-    counts, edges = np.histogram(s, bins=bins, range=(0.0, 1.0))
-    score_sums, _ = np.histogram(s, bins=bins, range=(0.0, 1.0), weights=s)
-    positives, _ = np.histogram(s, bins=bins, range=(0.0, 1.0), weights=y)
+    edges = _edges(bins)
+    index = bin_of(s, bins)
+    counts = np.bincount(index, minlength=bins)
+    score_sums = np.bincount(index, weights=s, minlength=bins)
+    positives = np.bincount(index, weights=y, minlength=bins)
     table: list[CalibrationBin] = []
     for i, n in enumerate(counts.tolist()):
         table.append(
             CalibrationBin(
-                lo=float(edges[i]),
-                hi=float(edges[i + 1]),
+                lo=edges[i],
+                hi=edges[i + 1],
                 n=n,
                 mean_score=float(score_sums[i] / n) if n else None,
                 fraction_positive=float(positives[i] / n) if n else None,
@@ -163,7 +198,7 @@ def calibration(labels: ArrayLike, scores: ArrayLike, bins: int = 10) -> list[Ca
     return table
 
 
-def ece(labels: ArrayLike, scores: ArrayLike, bins: int = 10) -> float | None:
+def ece(labels: ArrayLike, scores: ArrayLike, bins: int = BINS) -> float | None:
     """Expected calibration error: sum over bins of n_b/N * |fraction_positive_b - mean_score_b|; None when empty."""
     table = calibration(labels, scores, bins)
     total = sum(b.n for b in table)
@@ -178,15 +213,50 @@ def ece(labels: ArrayLike, scores: ArrayLike, bins: int = 10) -> float | None:
     )
 
 
-def histogram(labels: ArrayLike, scores: ArrayLike, bins: int = 10) -> dict[str, list[float] | list[int]]:
-    """Score counts per equal-width bin on [0, 1], split by label: {"edges", "positive", "negative"}."""
+def calibration_error(
+    labels: ArrayLike,
+    scores: ArrayLike,
+    *,
+    seed: int,
+    resamples: int = RESAMPLES,
+    clusters: Clusters = None,
+    bins: int = BINS,
+) -> CalibrationError:
+    """ECE with a cluster-bootstrap interval (as `auroc` resamples) and its noise floor at this n.
+
+    The interval is the spread of the resampled ECEs (their 2.5th to 97.5th percentiles) re-centred on the sample's
+    ECE, floored at 0: resampling repeats rows and so inflates every resampled ECE, and a plain percentile
+    interval would often not contain the ECE itself. Whether the ECE shows any miscalibration at all is the
+    floor's question, not the interval's.
+
+    The floor is simulated (seed `seed`, `resamples` draws): a perfectly calibrated score at the observed scores,
+    each row's label drawn as Bernoulli(its score), binned alike; the floor is the 95th percentile of its ECE.
+    (With uniform scores at n = 120 that is about 0.13, the mean about 0.09.) All None when there are no rows.
+    """
     y, s = _labels_scores(labels, scores)
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, got {bins}")
-    positive, edges = np.histogram(s[y == 1], bins=bins, range=(0.0, 1.0))
-    negative, _ = np.histogram(s[y == 0], bins=bins, range=(0.0, 1.0))
+    _check_resamples(resamples)
+    if y.size == 0:
+        return CalibrationError(value=None, lo=None, hi=None, floor=None)
+    value = ece(y, s, bins)
+    weights = cluster_weights(clusters, labels=y, resamples=resamples, seed=seed)
+    resampled = weighted_ece(y, s, weights, bins)
+    # a resample repeats rows, which adds noise, and an ECE only grows with noise: the resampled ECEs sit above the
+    # sample's (often all of them). Their spread is re-centred on the sample's ECE (minus their median), floored at 0
+    lo, hi = (max(0.0, value + q - float(np.median(resampled))) for q in _interval(resampled))
+    floor = float(np.quantile(calibrated_ece(s, draws=resamples, seed=seed, bins=bins), FLOOR_QUANTILE))
+    return CalibrationError(value=value, lo=lo, hi=hi, floor=floor)
+
+
+def histogram(labels: ArrayLike, scores: ArrayLike, bins: int = BINS) -> dict[str, list[float] | list[int]]:
+    """Score counts per equal-width bin on [0, 1] (edges k / bins, the last bin closed), split by label:
+    {"edges", "positive", "negative"}."""
+    y, s = _labels_scores(labels, scores)
+    edges = _edges(bins)
+    index = bin_of(s, bins)
+    positive = np.bincount(index[y == 1], minlength=bins)
+    negative = np.bincount(index[y == 0], minlength=bins)
     return {
-        "edges": [float(e) for e in edges],
+        "edges": edges,
         "positive": [int(c) for c in positive],
         "negative": [int(c) for c in negative],
     }
@@ -254,22 +324,11 @@ def _both_classes(y: NDArray[np.int64]) -> bool:
     return bool(y.size) and 0 < int(y.sum()) < y.size
 
 
-def _stratified_draws(y: NDArray[np.int64], resamples: int, seed: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row indices of resampled positives (resamples x n_pos) and negatives (resamples x n_neg)."""
-    rng = np.random.default_rng(seed)
-    pos_rows = np.flatnonzero(y == 1)
-    neg_rows = np.flatnonzero(y == 0)
-    pos = pos_rows[rng.integers(0, pos_rows.size, size=(resamples, pos_rows.size))]
-    neg = neg_rows[rng.integers(0, neg_rows.size, size=(resamples, neg_rows.size))]
-    return pos, neg
-
-
-def _auc_rows(pos_scores: NDArray[np.float64], neg_scores: NDArray[np.float64]) -> NDArray[np.float64]:
-    """AUROC of each row pair: the Mann-Whitney U of positives over negatives / (n_pos * n_neg), ties counting half."""
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # the unused p-value is 0/0 when a row is all ties
-        u = stats.mannwhitneyu(pos_scores, neg_scores, axis=1, method="asymptotic").statistic
-    return np.asarray(u, dtype=float) / (pos_scores.shape[1] * neg_scores.shape[1])
+def _edges(bins: int) -> list[float]:
+    """Bin edges k / bins: each the nearest float to the decimal it prints as (3 / 10 is 0.3)."""
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    return [k / bins for k in range(bins + 1)]
 
 
 def _interval(estimates: NDArray[np.float64]) -> tuple[float, float]:

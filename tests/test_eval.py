@@ -6,6 +6,7 @@ leans towards it, so the true AUROC (and pairwise accuracy) is Φ(d/√2); eval 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
 from scipy.stats import norm
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -25,6 +27,7 @@ from debates.inputs import InputError, load_hypotheses
 from debates.labelled import load_labelled, stratified_sample
 from hypodebate.api import run_eval
 from hypodebate.cli import app
+from hypodebate.commands.eval import print_eval
 from store.engine import open_store
 from store.models import EvalItemRow, HypothesisRow
 from store.pages import hypothesis_entity_sources
@@ -34,6 +37,26 @@ from tests.helpers import query_rows, settings_for
 DEV = Path(__file__).resolve().parents[1] / "examples" / "eval"
 TARGETS = DEV / "target_disease_outcomes.dev.jsonl"
 BIODSA = DEV / "biodsa_hypotheses.dev.jsonl"
+
+
+class NoisyJudge:
+    """A judge that ignores the debate and is noisy: each verdict moves the row's latent quality by one draw of
+    N(0, 1) (seeded by the prompt, which names the judge's seat, so a repeated call answers alike) before scoring
+    as SkilledJudge does. Averaging K verdicts shrinks the noise, so a panel of 3 beats one verdict whatever the
+    debate says."""
+
+    def __init__(self, latent: dict[str, float]):
+        self.judge = SkilledJudge(latent)
+        self.latent = latent
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        text = "\n".join(str(m.get("content") or "") for m in body["messages"])
+        if "You are JUDGE" not in text or "of the tournament" in text:
+            return self.judge(body)
+        title = re.search(r"^Title: (.*)$", text, re.M).group(1)  # type: ignore[union-attr]
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+        noisy = {title: self.latent[title] + float(np.random.default_rng(seed).standard_normal())}
+        return SkilledJudge(noisy)(body)
 
 
 class SkilledJudge:
@@ -139,7 +162,7 @@ def test_a_judge_of_known_skill_is_recovered_within_the_interval(d, tmp_path, ju
         assert single["auroc"]["lo"] > 0.6  # a real skill is told apart from chance
     else:
         assert single["auroc"]["lo"] < 0.5 < single["auroc"]["hi"]
-    assert result["bootstrap"] == {"resamples": 2000, "seed": 0, "level": 0.95}
+    assert result["bootstrap"] == {"resamples": 2000, "seed": 0, "level": 0.95, "clusters": 200}  # the pairs
     assert result["base_rate"] == 0.5
 
 
@@ -228,11 +251,73 @@ def test_debate_lift_over_the_single_judge_is_a_paired_interval(tmp_path, judge_
     )
     lift = result["lift"]["debate − single"]
     # the scripted judge ignores the debate: both protocols score alike, so the lift is exactly 0
-    assert lift == {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 60}
+    compares = "debate (1 judge) − single call (1 judge, no debate)"
+    assert lift == {"value": 0.0, "lo": 0.0, "hi": 0.0, "n": 60, "compares": compares}
     debate, single = result["protocols"]["debate"], result["protocols"]["single"]
     assert debate["calls"] > single["calls"] == 60
     assert debate["protocol_hash"] != single["protocol_hash"] and debate["scoreboard"] != single["scoreboard"]
     assert single["design"] == "single-judge" and single["judges"] == 1 and debate["rounds"] == 1
+
+
+def test_a_judge_that_ignores_the_debate_shows_no_lift_with_equal_panels(tmp_path, judge_server):
+    """The single arm has the debate's panel (3 independent calls, no debate): a judge that ignores the debate
+    gains nothing from it, and the lift's interval covers 0 (with 3 judges against 1 it would be the averaging)."""
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(NoisyJudge(known_skill_rows(path, 1.0, pairs=40, seed=6)))
+    settings = settings_for(server, tmp_path, concurrency=16)
+    result = run_eval(path, settings=settings, db=f"sqlite:///{tmp_path / 'e.db'}", rounds=1, judges=3)
+    single, debate = result["protocols"]["single"], result["protocols"]["debate"]
+    assert single["judges"] == debate["judges"] == 3 and single["calls"] == 3 * 80 and single["rounds"] == 0
+    lift = result["lift"]["debate − single"]
+    assert lift["compares"] == "debate (3 judges) − single call (3 judges, no debate)"
+    assert lift["lo"] < 0 < lift["hi"] and lift["n"] == 80
+    out = Console(record=True, width=250)
+    print_eval(result, out)
+    printed = " ".join(out.export_text().split())
+    assert "lift: debate (3 judges) − single call (3 judges, no debate): AUROC" in printed
+    assert "the interval includes 0: no detectable lift" in printed
+
+
+def test_a_changed_single_panel_is_scored_anew_not_read_from_the_one_judge_results(tmp_path, judge_server):
+    path = tmp_path / "skill.jsonl"
+    server = judge_server(NoisyJudge(known_skill_rows(path, 1.0, pairs=10, seed=8)))
+    options: dict[str, Any] = {"settings": settings_for(server, tmp_path, concurrency=16), "protocols": ["single"]}
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    one = run_eval(path, db=db, judges=1, **options)["protocols"]["single"]
+    calls = server.calls
+    three = run_eval(path, db=db, judges=3, **options)["protocols"]["single"]
+    assert (one["judges"], three["judges"]) == (1, 3)
+    assert three["protocol_hash"] != one["protocol_hash"] and three["scoreboard"] != one["scoreboard"]
+    assert server.calls - calls == 3 * 20 == three["calls"] and three["missing"] == 0
+    again = run_eval(path, db=db, judges=1, **options)["protocols"]["single"]
+    assert server.calls - calls == 60 and again["auroc"] == one["auroc"]  # the 1-judge arm is still stored
+
+
+def test_the_json_carries_ece_with_its_interval_and_floor_and_flags_too_small_strata(tmp_path, judge_server):
+    path = tmp_path / "strata.jsonl"
+    latent: dict[str, float] = {}
+    with path.open("w", encoding="utf-8") as out:
+        for k in range(30):
+            rare = k < 10
+            label = int(k % 4 == 0) if rare else int(k % 2 == 0)  # rare: 3 of 10 held; common: 10 of 20
+            title = f"Finding {k} holds in cohort {k}"
+            latent[title] = label + (k % 7 - 3) / 3
+            out.write(json.dumps({"id": f"r{k}", "title": title, "label": label, "strata": {"rare": rare}}) + "\n")
+    server = judge_server(SkilledJudge(latent))
+    settings = settings_for(server, tmp_path, concurrency=16)
+    data = tmp_path / "eval.json"
+    result = run_eval(path, settings=settings, db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"], judges=1)
+    single = result["protocols"]["single"]
+    assert set(single["ece"]) == {"value", "lo", "hi", "floor"}
+    assert single["ece"]["lo"] <= single["ece"]["value"] <= single["ece"]["hi"] and single["ece"]["floor"] > 0
+    assert single["too_small"] is False and single["judges"] == 1
+    assert single["strata"]["rare=true"]["too_small"] is True  # 3 rows labelled 1
+    assert single["strata"]["rare=false"]["too_small"] is False
+    assert set(single["strata"]["rare=false"]["ece"]) == {"value", "lo", "hi", "floor"}
+    data.write_text(json.dumps(result), encoding="utf-8")
+    edges = json.loads(data.read_text(encoding="utf-8"))["protocols"]["single"]["calibration"]
+    assert [b["lo"] for b in edges] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert '"lo": 0.3,' in json.dumps(edges) and "0.30000000000000004" not in data.read_text(encoding="utf-8")
 
 
 def test_replicates_give_test_retest(tmp_path, judge_server):
@@ -241,7 +326,7 @@ def test_replicates_give_test_retest(tmp_path, judge_server):
     settings = settings_for(server, tmp_path, concurrency=16)
     result = run_eval(path, settings=settings, db=f"sqlite:///{tmp_path / 'e.db'}", protocols=["single"], replicates=2)
     single = result["protocols"]["single"]
-    assert single["replicates"] == 2 and single["calls"] == 40
+    assert single["replicates"] == 2 and single["judges"] == 3 and single["calls"] == 3 * 40  # the default panel
     assert single["test_retest"] == pytest.approx(1.0)  # a deterministic judge agrees with itself
 
 
@@ -365,7 +450,8 @@ def test_the_command_prints_the_table_and_writes_html_and_json(tmp_path, judge_s
     args = ["eval", str(path), "--rounds", "1", "--judges", "1", "--db", f"sqlite:///{tmp_path / 'e.db'}"]
     result = CliRunner().invoke(app, [*args, "-o", str(html), "--json", str(data)])
     assert result.exit_code == 0, result.output
-    assert "AUROC" in result.output and "base rate" in result.output and "debate − single" in result.output
+    assert "AUROC" in result.output and "base rate" in result.output
+    assert "lift: debate (1 judge) − single call (1 judge, no debate): AUROC" in result.output
     figures = json.loads(data.read_text(encoding="utf-8"))
     assert set(figures) >= {"model", "protocols", "base_rate"}
     for name in ("single", "debate"):
@@ -377,6 +463,7 @@ def test_the_command_prints_the_table_and_writes_html_and_json(tmp_path, judge_s
             "pairs",
         }
         assert {"n", "brier", "ece", "strata", "protocol_hash", "scoreboard", "cost_usd"} <= set(p)
+        assert set(p["ece"]) == {"value", "lo", "hi", "floor"} and p["judges"] == 1 and p["too_small"] is False
     page = html.read_text(encoding="utf-8")
     assert "<svg" in page and figures["protocols"]["debate"]["protocol_hash"] in page
     assert "sk-secret" not in result.output + page + data.read_text(encoding="utf-8")

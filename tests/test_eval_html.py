@@ -15,6 +15,7 @@ from rich.console import Console
 from hypodebate.commands.eval import print_eval
 from report.eval_html import render_eval_html
 
+COMPARES = "debate (2 judges) − single call (2 judges, no debate)"
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</svg><script>")
 
 
@@ -49,8 +50,9 @@ def protocol(**overrides) -> dict:
         "missing": 2,
         "positives": 50,
         "auroc": {"value": 0.51, "lo": 0.40, "hi": 0.62},
+        "too_small": False,
         "brier": 0.27,
-        "ece": 0.21,
+        "ece": {"value": 0.21, "lo": 0.15, "hi": 0.29, "floor": 0.133},
         "pairwise_accuracy": {"value": 0.5, "lo": 0.4, "hi": 0.6, "pairs": 30},
         "test_retest": 0.12,
         "calls": 118,
@@ -69,16 +71,28 @@ def protocol(**overrides) -> dict:
                 "positives": 5,
                 "auroc": {"value": 0.47, "lo": 0.21, "hi": 0.73},
                 "brier": 0.281,
+                "too_small": False,
                 "base_rate_brier": 0.1875,
-                "ece": 0.19,
+                "ece": {"value": 0.19, "lo": 0.1, "hi": 0.3, "floor": 0.25},
                 "pairwise_accuracy": None,
             },
             "year_launch>=2018": {
                 "n": 31,
                 "positives": 9,
                 "auroc": {"value": 0.55, "lo": 0.33, "hi": 0.77},
+                "too_small": False,
                 "brier": 0.244,
-                "ece": 0.12,
+                "ece": {"value": 0.12, "lo": 0.08, "hi": 0.2, "floor": 0.22},
+                "pairwise_accuracy": None,
+            },
+            "file=small": {
+                "n": 6,
+                "positives": 2,
+                "too_small": True,
+                "auroc": {"value": 0.88, "lo": 0.5, "hi": 1.0},
+                "brier": 0.111,
+                "base_rate_brier": 0.222,
+                "ece": {"value": 0.3, "lo": 0.1, "hi": 0.5, "floor": 0.4},
                 "pairwise_accuracy": None,
             },
         },
@@ -93,7 +107,7 @@ def result(**overrides) -> dict:
         "files": ["target_disease_outcomes.dev.jsonl", "biodsa_hypotheses.dev.jsonl"],
         "rows": 120,
         "sample": {"limit": 60, "seed": 0},
-        "bootstrap": {"resamples": 2000, "seed": 0, "level": 0.95},
+        "bootstrap": {"resamples": 2000, "seed": 0, "level": 0.95, "clusters": 90},
         "model": "SmolLM2-135M-Instruct",
         "demo": True,
         "base_rate": 0.42,
@@ -109,7 +123,7 @@ def result(**overrides) -> dict:
                 judge_models=["SmolLM2-135M-Instruct", "Qwen2.5-7B-Instruct"],
                 auroc={"value": 0.54, "lo": 0.43, "hi": 0.65},
                 brier=0.262,
-                ece=0.173,
+                ece={"value": 0.173, "lo": 0.12, "hi": 0.24, "floor": 0.18},
                 pairwise_accuracy=None,
                 test_retest=None,
                 calls=590,
@@ -118,7 +132,7 @@ def result(**overrides) -> dict:
                 cost_usd=1.2345,
             ),
         },
-        "lift": {"debate − single": {"value": 0.03, "lo": -0.08, "hi": 0.14, "n": 110}},
+        "lift": {"debate − single": {"value": 0.03, "lo": -0.08, "hi": 0.14, "n": 110, "compares": COMPARES}},
         "strata_skipped": {"mesh_id": "an identifier (214 distinct values), not a stratum"},
     }
     r.update(overrides)
@@ -169,11 +183,13 @@ def test_main_table_shows_each_protocol_with_its_intervals_and_the_base_rate():
     assert "<h1>Evaluation against real outcomes</h1>" in html
     single = squash(row(html, "single"))
     assert "0.51 [0.40, 0.62]" in single
-    assert "0.270" in single and "0.210" in single  # Brier and ECE with 3 decimals
+    assert "0.270" in single and "0.210 [0.150, 0.290]" in single  # Brier and ECE with 3 decimals
+    assert "above the noise floor 0.133" in single
     assert "0.50 [0.40, 0.60]" in single and " 30 " in f" {single} "  # pairwise accuracy and its pairs
     assert "0.12" in single and "118" in single
     debate = squash(row(html, "debate"))
-    assert "0.54 [0.43, 0.65]" in debate and "0.262" in debate and "0.173" in debate
+    assert "0.54 [0.43, 0.65]" in debate and "0.262" in debate and "0.173 [0.120, 0.240]" in debate
+    assert "within the noise floor 0.180" in debate
     base = squash(row(html, "base rate"))
     assert "0.42" in base and "0.50" in base and "0.244" in base and "120" in base
 
@@ -222,7 +238,8 @@ def test_overview_names_files_rows_sample_bootstrap_and_says_development_figures
     assert "target_disease_outcomes.dev.jsonl" in text and "biodsa_hypotheses.dev.jsonl" in text
     assert "120 labelled row(s)" in text
     assert "a stratified sample (by label, pairs kept whole) of about 60 rows per file, seed 0" in text
-    assert "95% bootstrap intervals from 2,000 resamples, seed 0" in text
+    assert "95% cluster-bootstrap intervals from 2,000 resamples, seed 0" in text
+    assert "whole clusters are resampled (both members of a pair, every row of one gene), 90 clusters" in text
     assert "These are development figures" in text and "held-out split exists and is not shared" in text
     assert "Generated 2026-11-26 13:00 UTC" in text
     unsampled = squash(" ".join(Page(render_eval_html(result(sample=None))).text))
@@ -241,7 +258,9 @@ def test_lift_shows_its_interval_and_what_an_interval_including_zero_means():
     html = render_eval_html(result())
     assert "an interval that includes 0 means no detectable lift" in html
     lift = squash(re.sub(r"<[^>]+>", " ", re.search(r'<tr data-lift="debate − single">(.*?)</tr>', html).group(1)))
-    assert lift == "debate − single AUROC 0.03 [-0.08, 0.14] 110 the interval includes 0: no detectable lift"
+    assert (
+        lift == f"debate − single {COMPARES} AUROC 0.03 [-0.08, 0.14] 110 the interval includes 0: no detectable lift"
+    )
     above = render_eval_html(result(lift={"debate − single": {"value": 0.2, "lo": 0.05, "hi": 0.3, "n": 110}}))
     assert "above 0: a detectable lift" in above
     none = render_eval_html(result(lift={}))
@@ -258,11 +277,12 @@ def test_lift_shows_its_interval_and_what_an_interval_including_zero_means():
 )
 def test_the_terminal_reads_a_lift_as_the_page_does(interval, reading):
     lo, hi = interval
-    figures = result(lift={"debate − single": {"value": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 110}})
+    lift = {"value": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 110, "compares": COMPARES}
+    figures = result(lift={"debate − single": lift})
     out = Console(record=True, width=200)
     print_eval(figures, out)
     printed = squash(out.export_text())
-    assert f"AUROC debate − single: {(lo + hi) / 2:.2f} [{lo:.2f}, {hi:.2f}] on 110 rows ({reading})" in printed
+    assert f"lift: {COMPARES}: AUROC {(lo + hi) / 2:.2f} [{lo:.2f}, {hi:.2f}] on 110 rows ({reading})" in printed
     assert reading in render_eval_html(figures)
 
 
@@ -272,10 +292,46 @@ def test_stratum_rows_and_skipped_strata():
     assert [unescape(name) for name, _ in strata] == ["neurodegeneration=true", "year_launch>=2018"] * 2
     first = squash(re.sub(r"<[^>]+>", " ", strata[0][1]))
     # Brier 0.281 next to the stratum's own base-rate Brier 0.188; none given (the second): a dash
-    assert first == "neurodegeneration=true 20 5 0.47 [0.21, 0.73] 0.281 0.188 0.190 — —"
+    assert first == "neurodegeneration=true 20 5 0.47 [0.21, 0.73] 0.281 0.188 0.190 [0.100, 0.300] — —"
     second = squash(unescape(re.sub(r"<[^>]+>", " ", strata[1][1])))
-    assert second == "year_launch>=2018 31 9 0.55 [0.33, 0.77] 0.244 — 0.120 — —"
+    assert second == "year_launch>=2018 31 9 0.55 [0.33, 0.77] 0.244 — 0.120 [0.080, 0.200] — —"
     assert "<strong>mesh_id</strong>: an identifier (214 distinct values), not a stratum" in html
+
+
+def test_a_stratum_with_under_five_rows_of_a_class_is_flagged_not_shown_as_a_figure():
+    r = result()
+    html = render_eval_html(r)
+    small = re.findall(
+        r'<tr class="stratum too-small" data-stratum="file=small" data-too-small="true">(.*?)</tr>', html
+    )
+    assert len(small) == 2  # one per protocol
+    text = squash(re.sub(r"<[^>]+>", " ", small[0]))
+    assert text == "file=small 6 2 too small: fewer than 5 rows labelled 1, no figure to read"
+    assert "0.88" not in html and "0.111" not in html  # its AUROC and Brier are not shown
+    out = Console(record=True, width=250)
+    print_eval(r, out)
+    printed = squash(out.export_text())
+    assert "file=small │ too small (6, 2)" in printed and "0.88" not in printed
+    assert "too small: fewer than 5 rows labelled 1 or 0, no figure to read" in printed
+
+
+def test_the_terminal_says_whether_ece_is_above_its_noise_floor():
+    out = Console(record=True, width=250)
+    print_eval(result(), out)
+    printed = squash(out.export_text())
+    assert (
+        "ECE single: 0.210 [0.150, 0.290] on 118 rows; a perfectly calibrated score reaches up to 0.133 at this n"
+        " (95th percentile): above the noise floor: miscalibrated"
+    ) in printed
+    assert "ECE debate: 0.173 [0.120, 0.240] on 118 rows" in printed
+    assert "within the noise floor: no detectable miscalibration" in printed
+
+
+def test_an_older_result_with_a_bare_ece_still_renders():
+    r = result()
+    r["protocols"]["single"]["ece"] = 0.21
+    single = squash(row(render_eval_html(r), "single"))
+    assert "0.210" in single and "no noise floor" in single
 
 
 def test_cost_per_protocol_and_total():

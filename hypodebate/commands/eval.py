@@ -81,8 +81,45 @@ def _number(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _ece(ece: dict[str, Any]) -> str:
+    text = f"{ece['value']:.3f}"
+    return text + (f" [{ece['lo']:.3f}, {ece['hi']:.3f}]" if ece.get("lo") is not None else "")
+
+
+def _calibration(ece: dict[str, Any] | None) -> str:
+    """ECE with its interval and where it stands against the noise floor, e.g. "0.111 [0.080, 0.170] ≤ floor"."""
+    if not ece or ece.get("value") is None:
+        return "—"
+    return _ece(ece) + ("" if ece.get("floor") is None else " ≤ floor" if ece["value"] <= ece["floor"] else " > floor")
+
+
+def _ece_line(name: str, p: dict[str, Any]) -> str | None:
+    """What an arm's ECE says against the ECE a perfectly calibrated score reaches by chance at its n."""
+    ece = p.get("ece")
+    if not ece or ece.get("value") is None or ece.get("floor") is None:
+        return None
+    above = ece["value"] > ece["floor"]
+    verdict = (
+        "above the noise floor: miscalibrated" if above else "within the noise floor: no detectable miscalibration"
+    )
+    return (
+        f"ECE {shown(name)}: {_ece(ece)} on {p['n']} rows; a perfectly calibrated score reaches up to"
+        f" {ece['floor']:.3f} at this n (95th percentile): {verdict}"
+    )
+
+
+def _stratum_cell(s: dict[str, Any] | None) -> str:
+    if not s:
+        return "—"
+    counts = f"({s['n']}, {s['positives']})"
+    if s.get("too_small"):
+        return f"too small {counts}"  # under 5 rows of a class: no figure to read
+    return f"{_interval(s['auroc'])} {counts}"
+
+
 def print_eval(result: EvalResult, out: Console) -> None:
-    """The figures as tables: one row per protocol, the lift, then AUROC per stratum."""
+    """The figures as tables: one row per protocol, what each ECE says against its noise floor, the lift (saying
+    what it compares), then AUROC per stratum."""
     boot = result["bootstrap"]
     demo = " [DEMO: the embedded model's scores are noise; expect AUROC near 0.5]" if result["demo"] else ""
     sample = result["sample"]
@@ -90,8 +127,10 @@ def print_eval(result: EvalResult, out: Console) -> None:
     table = Table(
         title=f"Eval: {result['rows']} labelled rows of {', '.join(map(shown, result['files']))}{drawn}{demo}",
         caption=(
-            f"95% intervals: stratified bootstrap, {boot['resamples']} resamples, seed {boot['seed']}. "
-            "Development figures: a held-out split exists and is not shared."
+            f"95% intervals: cluster bootstrap (a pair, or a gene's rows, drawn whole; {boot.get('clusters', '?')}"
+            f" clusters), {boot['resamples']} resamples, seed {boot['seed']}. ECE floor: the 95th percentile of a"
+            " perfectly calibrated score's ECE at the same n. Development figures: a held-out split exists and is"
+            " not shared."
         ),
         title_justify="left",
         caption_justify="left",
@@ -101,7 +140,7 @@ def print_eval(result: EvalResult, out: Console) -> None:
         "n",
         "AUROC [95%]",
         "Brier",
-        "ECE",
+        "ECE [95%] vs floor",
         "pairwise acc. [95%] (pairs)",
         "retest ρ",
         "calls",
@@ -116,10 +155,12 @@ def print_eval(result: EvalResult, out: Console) -> None:
         pairs = p["pairwise_accuracy"]
         table.add_row(
             shown(name),
-            f"{p['n']}" + (f" ({p['missing']} missing)" if p["missing"] else ""),
+            f"{p['n']}"
+            + (f" ({p['missing']} missing)" if p["missing"] else "")
+            + (" (too small)" if p.get("too_small") else ""),
             _interval(p["auroc"]),
             _number(p["brier"]),
-            _number(p["ece"]),
+            _calibration(p["ece"]),
             f"{_interval(pairs)} ({pairs['pairs']})" if pairs else "—",
             _number(p["test_retest"], 2),
             str(p["calls"]),
@@ -136,21 +177,33 @@ def print_eval(result: EvalResult, out: Console) -> None:
             + ("" if p["evidence"] else " · evidence removed"),
             highlight=False,
         )
+    for name, p in result["protocols"].items():
+        line = _ece_line(name, dict(p))
+        if line is not None:
+            out.print(line, highlight=False)
     for name, lift in result["lift"].items():
         estimate = Estimate.read(lift)  # the report's reading of the interval: no detectable lift, a lift, or worse
         reading = estimate.reading[1] if estimate is not None else "no interval"
-        out.print(f"AUROC {shown(name)}: {_interval(lift)} on {lift['n']} rows ({reading})", highlight=False)
+        compares = shown(lift.get("compares") or name)
+        out.print(f"lift: {compares}: AUROC {_interval(lift)} on {lift['n']} rows ({reading})", highlight=False)
+    _print_strata(result, out)
+
+
+def _print_strata(result: EvalResult, out: Console) -> None:
+    """AUROC per stratum and protocol ("too small" where a class has under 5 rows), and the keys left out."""
     names = sorted({s for p in result["protocols"].values() for s in p["strata"]})
     if names:
-        strata = Table(title="AUROC [95%] by stratum (n, positives)", title_justify="left")
+        strata = Table(
+            title="AUROC [95%] by stratum (n, positives)",
+            caption="too small: fewer than 5 rows labelled 1 or 0, no figure to read",
+            title_justify="left",
+            caption_justify="left",
+        )
         strata.add_column("stratum")
         for name in result["protocols"]:
             strata.add_column(shown(name), justify="right")
         for stratum in names:
-            cells = []
-            for p in result["protocols"].values():
-                s = p["strata"].get(stratum)
-                cells.append(f"{_interval(s['auroc'])} ({s['n']}, {s['positives']})" if s else "—")
+            cells = [_stratum_cell(dict(p["strata"].get(stratum) or {})) for p in result["protocols"].values()]
             strata.add_row(shown(stratum), *cells)
         out.print(strata)
     for key, why in result["strata_skipped"].items():
