@@ -37,6 +37,7 @@ Pure arithmetic (numpy and scipy): the store hands in the scoreboard's verdicts 
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import defaultdict
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from scoring.composite import ScoreError, panel
+from scoring.composite import ScoreError
 from scoring.measured import IntervalKind
 
 CONFIDENCE = 0.95
@@ -120,16 +121,17 @@ class BoardNoise:
         """Score one version from its completed debates, each the list of its judges' composites in [0, 1]."""
         if not debates:
             raise ScoreError("a hypothesis score needs at least one debate")
-        panels = [panel(list(composites)) for composites in debates]
-        mean = statistics.fmean(p.mean for p in panels)
-        counts = (len(panels), sum(p.n for p in panels))
-        inverse_sum = sum(1 / p.n for p in panels)
-        kind, se, df = self._error(len(panels), inverse_sum)
+        for composites in debates:
+            _check(composites)
+        mean = statistics.fmean(statistics.fmean(composites) for composites in debates)
+        counts = (len(debates), sum(len(composites) for composites in debates))
+        inverse_sum = sum(1 / len(composites) for composites in debates)
+        kind, se, df = self._error(len(debates), inverse_sum)
         if se is None or df is None:
             return HypothesisScore(mean, None, None, kind, *counts, se=None, df=df)
         if se == 0.0:
             return HypothesisScore(mean, mean, mean, kind, *counts, se=0.0, df=df)
-        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+        half = _t_quantile(df) * se
         lo, hi = max(0.0, mean - half), min(1.0, mean + half)
         return HypothesisScore(mean, lo, hi, kind, *counts, se=se, df=df)
 
@@ -160,6 +162,19 @@ class BoardNoise:
         judges = self.judge_var * (inverse_sum / d**2 - self.mean_inverse_panel / d)
         denominator = between**2 / self.debate_df + judges**2 / self.judge_df
         return (between + judges) ** 2 / denominator if denominator > 0 else float(self.debate_df + self.judge_df)
+
+
+def _check(composites: Sequence[float]) -> None:
+    if not composites:
+        raise ScoreError("a panel needs at least one verdict")
+    if any(not (0.0 <= c <= 1.0) or math.isnan(c) for c in composites):
+        raise ScoreError(f"composites must lie in [0, 1]: {list(composites)}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(df: float) -> float:
+    """The two-sided 95% Student-t quantile (versions of one design share their df: one scipy call each)."""
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
 def _two_way(rows: Sequence[BoardVerdict]) -> tuple[dict[str, float], float, int]:
