@@ -7,13 +7,13 @@
 A simulated judge of known quality: n hypotheses with latent strengths θ ~ N(0, spread²). One judged order prefers
 neither with probability `ties`, otherwise the first shown with probability logistic(θ_first - θ_second + bias):
 `bias` is the judge's lean, in logits, towards whatever it reads first. The two orders are drawn independently, so
-a close pair disagrees with itself about half the time even without a lean: the position-bias rate (inconsistent
+a close pair disagrees with itself about half the time even without a lean: the order inconsistency (inconsistent
 matches) counts that noise too, and "first shown won" (share of decided orders won by the first shown) isolates
 the lean.
 
 How noisy is a real judge? MT-Bench (arXiv 2306.05685) measured how often LLM judges give the same verdict in both
 orders: GPT-4 65%, GPT-3.5 46%, Claude-v1 24%. The default spread, 2.5, is calibrated to GPT-4: at n = 64 its
-simulated position-bias rate is about 35% (consistent in 65%). Spread 1.5 gives about 42% and spread 0.6 about 54%,
+simulated order inconsistency is about 35% (consistent in 65%). Spread 1.5 gives about 42% and spread 0.6 about 54%,
 a judge near GPT-3.5 (`--spread` sets it): the noisier the judge, the less of the round robin's order any subset of
 its comparisons keeps (README, Benchmarks, has the measured frontier).
 
@@ -21,8 +21,9 @@ Every verdict (pair, order) is drawn once, as a judge at temperature 0 would giv
 same verdicts: the round robin all of them (every pair, both orders, one judge), the adaptive schedule
 (scoring.pairing.Schedule with default_budget(n), a random starting order, refitting strengths after every round)
 only those it asks for. So tau(adaptive, round robin) measures what skipping pairs loses, not the judge's noise;
-tau against the true order shows that noise. Each comparison counted is one judged order. Nearly all the time
-goes to choix's fits at n = 256 (its objective is a Python loop over the comparisons).
+tau against the true order shows that noise. Each comparison counted is one judged order, and each is its own
+observation in the fit (scoring.ratings: a first-position parameter and Davidson ties). Measured (2 repeats, seed
+0): at n = 64 the adaptive schedule keeps tau 0.936 against the round robin with 38% of its comparisons.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from rich.console import Console
 
 from bench.common import print_table
 from scoring.pairing import BUDGET_PER_N_LOG2N, Pair, Schedule, all_pairs, default_budget
-from scoring.ratings import Comparison, Match, first_position_share, fit, kendall_tau, matches, position_bias, strengths
+from scoring.ratings import Comparison, first_position_share, fit, kendall_tau, matches, order_inconsistency, strengths
 
 TARGET_TAU = 0.9
 TARGET_SHARE = 0.4
@@ -55,7 +56,7 @@ class Run:
     tau_round_robin_true: float
     tau_adaptive_true: float
     tau_adaptive_round_robin: float
-    position_bias: float
+    order_inconsistency: float
     first_shown: float
     best_vs_worst: float
 
@@ -80,34 +81,34 @@ def simulate(
 
     judged_orders = [c for pair in verdicts.values() for c in pair]
     every = matches(judged_orders)
-    round_robin = [r.id for r in fit(ids, every)]
+    round_robin = [r.id for r in fit(ids, judged_orders).ratings]
 
     order = list(rng.permutation(ids))  # the starting order: here a rubric that knows nothing
     budget = default_budget(n) if per_n_log2n is None else min(len(verdicts), math.ceil(per_n_log2n * n * math.log2(n)))
     schedule = Schedule(order=order, budget=budget)
     played: list[Pair] = []
-    judged: list[Match] = []
+    judged: list[Comparison] = []
     current: dict[str, tuple[float, float]] | None = None
     rounds = 0
     while pairs := schedule.next_round(played, current):
         rounds += 1
         played += pairs
-        judged += matches(c for pair in pairs for c in verdicts[pair])
+        judged += [c for pair in pairs for c in verdicts[pair]]
         values, errors = strengths(ids, judged)
         current = {h: (float(t), float(s)) for h, t, s in zip(ids, values, errors, strict=True)}
-    adaptive = [r.id for r in fit(ids, judged)]
+    adaptive = [r.id for r in fit(ids, judged).ratings]
 
     gap = theta.max() - theta.min()
     return Run(
         n=n,
         round_robin_comparisons=2 * len(every),
-        adaptive_comparisons=2 * len(judged),
+        adaptive_comparisons=len(judged),
         rounds=rounds,
         tau_round_robin_true=_tau(round_robin, truth),
         tau_adaptive_true=_tau(adaptive, truth),
         tau_adaptive_round_robin=_tau(adaptive, round_robin),
-        position_bias=position_bias(every) or 0.0,
-        first_shown=first_position_share(judged_orders) or 0.5,
+        order_inconsistency=order_inconsistency(every) or 0.0,
+        first_shown=share.value if (share := first_position_share(judged_orders)) else 0.5,
         best_vs_worst=float(1 / (1 + np.exp(-gap))),
     )
 
@@ -156,7 +157,7 @@ def main() -> None:
         results = {key: future.result() for key, future in futures.items()}
 
     columns = ["n", "best vs worst", "round robin cmp", "adaptive cmp", "share", "rounds", "tau RR~true"]
-    columns += ["tau adaptive~true", "tau adaptive~RR", "position bias", "first shown won"]
+    columns += ["tau adaptive~true", "tau adaptive~RR", "order inconsistency", "first shown won"]
     summary: dict[int, tuple[float, float]] = {}
     cells = []
     for n in args.sizes:
@@ -170,7 +171,7 @@ def main() -> None:
         row += [f"{statistics.fmean(r.rounds for r in runs):.1f}"]
         row += [f"{statistics.fmean(r.tau_round_robin_true for r in runs):.3f}"]
         row += [f"{statistics.fmean(r.tau_adaptive_true for r in runs):.3f}", f"{tau:.3f}"]
-        row += [f"{statistics.fmean(r.position_bias for r in runs):.1%}"]
+        row += [f"{statistics.fmean(r.order_inconsistency for r in runs):.1%}"]
         cells.append([*row, f"{statistics.fmean(r.first_shown for r in runs):.1%}"])
     print_table(
         f"adaptive pairing vs round robin: 1 judge, both orders, mean of {args.repeats} seeded tournaments "

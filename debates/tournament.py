@@ -1,5 +1,5 @@
 """The pairwise tournament: hypotheses compared two at a time by a pairwise judge, every pair in both orders,
-and Bradley-Terry ratings fitted from the matches.
+and Bradley-Terry ratings fitted from every judged order (scoring/ratings.py).
 
 Up to 12 hypotheses every pair is judged; beyond that the schedule (scoring/pairing.py) starts from the rubric
 order and then pairs the hypotheses whose ratings are least separated. Each comparison is stored as it lands
@@ -135,18 +135,21 @@ class TournamentRunner:
         finally:
             self._on_step("")
         tournament_id, board = self._save(pool, play)
-        found = ratings.matches(play.done.values())
+        judged = list(play.done.values())
+        fitted = ratings.fit(play.order, judged) if judged else None
+        found = ratings.matches(judged)
         return TournamentResult(
             pool=pool,
             protocol=self.protocol,
             tournament_id=tournament_id,
             board=board,
-            ratings=ratings.fit(play.order, found) if found else [],
+            ratings=fitted.ratings if fitted is not None else [],
+            first_advantage=fitted.first_advantage if fitted is not None else None,
             titles={v.id: v.title for v in play.versions},
-            comparisons=len(play.done),
+            comparisons=len(judged),
             matches=len(found),
-            position_bias=ratings.position_bias(found),
-            first_share=ratings.first_position_share(list(play.done.values())),
+            order_inconsistency=ratings.order_inconsistency(found),
+            first_share=ratings.first_position_share(judged),
             rubric_board=rubric_board,
             rubric_order=[r.id for r in rubric_ranked],
             rubric_scores={r.id: r.score for r in rubric_ranked},
@@ -278,21 +281,23 @@ class TournamentRunner:
 
     def _save(self, pool: str, play: _Play) -> tuple[str | None, rankings.Board | None]:
         """Refit the pool's ratings from every stored comparison and store them on the tournament's scoreboard."""
-        found = ratings.matches(play.done.values())
-        if not found:
+        judged = list(play.done.values())
+        if not judged:
             return None, None
-        fitted = ratings.fit(play.order, found)
+        fitted = ratings.fit(play.order, judged)
+        found = ratings.matches(judged)
         spec = scoreboard(self.rubric.hash, self.protocol.hash, self.protocol.as_dict(), play.models)
         stats = store.TournamentStats(
             hypotheses=len(play.order),
-            comparisons=len(play.done),
+            comparisons=len(judged),
             matches=len(found),
-            position_bias=ratings.position_bias(found),
-            first_share=ratings.first_position_share(list(play.done.values())),
+            order_inconsistency=ratings.order_inconsistency(found),
+            first_share=ratings.first_position_share(judged),
+            first_advantage=fitted.first_advantage,
         )
         hashes = play.hashes
         with self.sessions() as session:
-            records = [store.Rating(r.id, hashes[r.id], r.rating, r.lo, r.hi, r.wins, r.ties, r.losses) for r in fitted]
+            records = [store.Rating.fitted(r, hashes[r.id]) for r in fitted.ratings]
             t_id = store.save_ratings_commit(session, pool, spec, stats, records)
             board = rankings.board(session, spec.id)
         return t_id, board
@@ -325,10 +330,9 @@ def _touched(done: dict[Key, ratings.Comparison]) -> set[pairing.Pair]:
 
 
 def _strengths(order: Sequence[str], done: dict[Key, ratings.Comparison]) -> dict[str, tuple[float, float]] | None:
-    found = ratings.matches(done.values())
-    if not found:
+    if not done:
         return None
-    theta, se = ratings.strengths(order, found)
+    theta, se = ratings.strengths(order, list(done.values()))
     return {i: (float(t), float(s)) for i, t, s in zip(order, theta, se, strict=True)}
 
 

@@ -70,9 +70,10 @@ class TournamentResult(RunCost):
     ratings: list[ratings.Rating]
     titles: dict[str, str]
     comparisons: int  # stored comparisons among the pool's current versions (what the ratings are fitted on)
-    matches: int
-    position_bias: float | None
-    first_share: float | None
+    matches: int  # (pair, judge)s judged in both orders
+    order_inconsistency: float | None  # share of matches whose two orders disagreed
+    first_share: ratings.Share | None  # of the comparisons that named a winner, the share won by the first shown
+    first_advantage: float | None  # the fitted first-position parameter, in rating points
     rubric_board: rankings.Board | None
     rubric_order: list[str]  # the pool's hypotheses scored on rubric_board, best first
     rubric_scores: dict[str, float]
@@ -106,8 +107,9 @@ class TournamentResult(RunCost):
             },
             "comparisons": self.comparisons,
             "matches": self.matches,
-            "position_bias": self.position_bias,
-            "first_position_share": self.first_share,
+            "order_inconsistency": self.order_inconsistency,
+            "first_position_share": None if self.first_share is None else self.first_share.as_json(),
+            "first_position_advantage": None if self.first_advantage is None else round(self.first_advantage, 1),
             "ratings": [
                 {
                     "hypothesis_id": r.id,
@@ -115,6 +117,9 @@ class TournamentResult(RunCost):
                     "rating": round(r.rating, 1),
                     "lo": round(r.lo, 1),
                     "hi": round(r.hi, 1),
+                    "rank": r.ranks.rank,
+                    "rank_lo": r.ranks.lo,
+                    "rank_hi": r.ranks.hi,
                     "wins": r.wins,
                     "ties": r.ties,
                     "losses": r.losses,

@@ -270,9 +270,9 @@ class RatingView(Rating):
         return rating_text(self.rating, self.lo, self.hi)
 
     @property
-    def position_bias_text(self) -> str:
-        """Its tournament's position bias (`—` without a tournament)."""
-        return percent(self.tournament.position_bias if self.tournament is not None else None)
+    def first_share_text(self) -> str:
+        """Its tournament's position bias: the first-shown share of decided comparisons and its interval."""
+        return self.tournament.first_share_text if self.tournament is not None else "—"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,8 +291,8 @@ class TournamentView(Standing):
         return cls(**{**vars(standing), **shown})
 
     @property
-    def position_bias_text(self) -> str:
-        return percent(self.position_bias)
+    def order_inconsistency_text(self) -> str:
+        return percent(self.order_inconsistency)
 
     @property
     def tau_text(self) -> str:

@@ -8,7 +8,10 @@ hypothesis in at most one pair), so every hypothesis keeps playing:
 2. while the pairs played so far leave the field in pieces, neighbours that join two pieces (2-3, 4-5, ...), so
    every rating is tied to every other early;
 3. then the pairs whose strengths are least separated, |θi - θj| / sqrt(se_i² + se_j²) smallest first: the
-   comparisons whose outcome is least certain and so moves the ranking most.
+   comparisons whose outcome is least certain and so moves the ranking most. The strengths are
+   `scoring.ratings.strengths`: every judged order fitted with a first-position parameter and a tie model, so a
+   judge that only reads position leaves every θ at 0 with the prior's standard error, and pairing falls back on
+   the starting order's ties (earlier first).
 
 The schedule is a pure function of its inputs (the pairs played and the current strengths), so a tournament
 resumes after a crash by asking again. bench/tournament_pairing.py measures it against a full round robin.

@@ -327,17 +327,22 @@ class TournamentRow(Base):
     hypotheses: Mapped[int] = mapped_column(Integer)
     comparisons: Mapped[int] = mapped_column(Integer)
     matches: Mapped[int] = mapped_column(Integer)
-    position_bias: Mapped[float | None] = mapped_column(Float)  # share of matches whose two orders disagreed
+    # share of matches whose two orders disagreed (the column keeps its first name, position_bias)
+    order_inconsistency: Mapped[float | None] = mapped_column("position_bias", Float)
     first_share: Mapped[float | None] = mapped_column(Float)  # of decided comparisons, the share won by the first
+    first_share_lo: Mapped[float | None] = mapped_column(Float)  # its 95% interval (null: stored before 0011)
+    first_share_hi: Mapped[float | None] = mapped_column(Float)
+    first_advantage: Mapped[float | None] = mapped_column(Float)  # fitted first-position parameter, rating points
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     ratings: Mapped[list[RatingRow]] = relationship(
-        order_by="RatingRow.rank", cascade="all, delete-orphan", passive_deletes=True
+        order_by="RatingRow.position", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
 class RatingRow(Base):
-    """A hypothesis version's Bradley-Terry rating in one tournament, on an Elo-like scale, with a 95% interval."""
+    """A hypothesis version's Bradley-Terry rating in one tournament, on an Elo-like scale, with a 95% interval and
+    the range of ranks the fit allows it (rank_lo best, rank_hi worst; `scoring.ranks`)."""
 
     __tablename__ = "ratings"
     __table_args__ = (UniqueConstraint("tournament_id", "hypothesis_id", name="uq_rating_hypothesis"),)
@@ -346,7 +351,11 @@ class RatingRow(Base):
     tournament_id: Mapped[str] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
     hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
-    rank: Mapped[int]  # Integer, by its annotation (as wins, ties and losses)
+    # its place in the saved order, best rating first (the column keeps its first name, rank): not a rank, which
+    # is rank_lo..rank_hi
+    position: Mapped[int] = mapped_column("rank", Integer)
+    rank_lo: Mapped[int]  # Integer, by its annotation (as wins, ties and losses)
+    rank_hi: Mapped[int]
     rating: Mapped[float] = mapped_column(Float)
     lo: Mapped[float] = mapped_column(Float)
     hi: Mapped[float] = mapped_column(Float)

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from scoring import ratings
+from scoring.ranks import RankRange
 from store.models import (
     ComparisonRow,
     DebateRow,
@@ -223,9 +225,10 @@ def add_usage_commit(session: Session, usage: Sequence[dict[str, Any]]) -> None:
 @dataclass(frozen=True)
 class Rating:
     """A hypothesis version's rating in one tournament: Bradley-Terry on an Elo-like scale (1500 + 400 log10 odds),
-    with its 95% interval and its record of matches. A writer gives it without a rank (the order it is saved in
-    ranks it); read back it has its rank and, read for one hypothesis (`ratings_of`), its tournament and whether
-    the rated version is the hypothesis's current one."""
+    with its 95% interval, the range of ranks the fit allows it among the tournament's `pool_size` hypotheses
+    (`scoring.ranks`: rank_lo best, rank_hi worst; hypotheses the data do not separate share a rank) and its record
+    of judged orders. Read for one hypothesis (`ratings_of`) it has its tournament and whether the rated version is
+    the hypothesis's current one."""
 
     hypothesis_id: str
     content_hash: str
@@ -235,29 +238,56 @@ class Rating:
     wins: int
     ties: int
     losses: int
-    rank: int = 0  # 1 = best; 0: not saved yet
+    rank_lo: int = 0  # 0: not known (a writer that gives none is saved as 1..pool size, which claims nothing)
+    rank_hi: int = 0
+    pool_size: int = 0  # hypotheses in the tournament (0: not read with it)
     tournament: Standing | None = None
     current: bool | None = None  # None: not asked
 
     @property
     def record(self) -> str:
-        """Wins/ties/losses: `5/1/0`."""
+        """Wins/ties/losses of its judged orders: `5/1/0`."""
         return f"{self.wins}/{self.ties}/{self.losses}"
 
-    def columns(self, rank: int) -> dict[str, Any]:
-        """Its rating row's columns (the tournament's id aside), ranked `rank`."""
+    @property
+    def ranks(self) -> RankRange:
+        """Where the fit places it: `ranks.text()` is `1` or `1–3`, `ranks.rank` the rank it shares."""
+        return RankRange(self.rank_lo, self.rank_hi, self.pool_size)
+
+    @property
+    def rank(self) -> int:
+        """The best rank the data allow it (hypotheses the data do not separate share it)."""
+        return self.rank_lo
+
+    @property
+    def rank_text(self) -> str:
+        """`3` when the data place it, `2–5` when they allow a range."""
+        return self.ranks.text()
+
+    def columns(self, position: int, pool_size: int) -> dict[str, Any]:
+        """Its rating row's columns (the tournament's id aside), saved at `position` of `pool_size`."""
         return {
             "hypothesis_id": self.hypothesis_id,
             "content_hash": self.content_hash,
-            "rank": rank,
+            "position": position,
+            "rank_lo": self.rank_lo or 1,
+            "rank_hi": self.rank_hi or pool_size,
             **{name: getattr(self, name) for name in ("rating", "lo", "hi", "wins", "ties", "losses")},
         }
 
     @classmethod
-    def of(cls, row: RatingRow, tournament: Standing | None = None, current: bool | None = None) -> Rating:
-        """The rating a stored row holds."""
-        figures = (row.rating, row.lo, row.hi, row.wins, row.ties, row.losses)
-        return cls(row.hypothesis_id, row.content_hash, *figures, row.rank, tournament, current)
+    def fitted(cls, rating: ratings.Rating, content_hash: str) -> Rating:
+        """A fitted rating (scoring.ratings) of the version `content_hash`, to be saved."""
+        figures = (rating.rating, rating.lo, rating.hi, rating.wins, rating.ties, rating.losses)
+        return cls(rating.id, content_hash, *figures, rating.ranks.lo, rating.ranks.hi, rating.ranks.of)
+
+    @classmethod
+    def of(
+        cls, row: RatingRow, pool_size: int, tournament: Standing | None = None, current: bool | None = None
+    ) -> Rating:
+        """The rating a stored row holds, in a tournament of `pool_size` hypotheses."""
+        figures = (row.rating, row.lo, row.hi, row.wins, row.ties, row.losses, row.rank_lo, row.rank_hi)
+        return cls(row.hypothesis_id, row.content_hash, *figures, pool_size, tournament, current)
 
 
 @dataclass(frozen=True)
@@ -265,8 +295,9 @@ class TournamentStats:
     hypotheses: int
     comparisons: int
     matches: int
-    position_bias: float | None
-    first_share: float | None
+    order_inconsistency: float | None
+    first_share: ratings.Share | None
+    first_advantage: float | None = None
 
 
 def tournament_id(pool: str, scoreboard_id: str) -> str:
@@ -283,8 +314,11 @@ def save_ratings_commit(
         "hypotheses": stats.hypotheses,
         "comparisons": stats.comparisons,
         "matches": stats.matches,
-        "position_bias": stats.position_bias,
-        "first_share": stats.first_share,
+        "order_inconsistency": stats.order_inconsistency,
+        "first_share": None if stats.first_share is None else stats.first_share.value,
+        "first_share_lo": None if stats.first_share is None else stats.first_share.lo,
+        "first_share_hi": None if stats.first_share is None else stats.first_share.hi,
+        "first_advantage": stats.first_advantage,
         "updated_at": utcnow(),
     }
     row = {"id": t_id, "pool": pool, "scoreboard_id": board_id, **values}
@@ -294,7 +328,7 @@ def save_ratings_commit(
     if ratings:
         session.execute(
             insert(RatingRow),
-            [{"tournament_id": t_id, **r.columns(rank)} for rank, r in enumerate(ratings, 1)],
+            [{"tournament_id": t_id, **r.columns(k, len(ratings))} for k, r in enumerate(ratings, 1)],
         )
     session.commit()
     return t_id
@@ -310,9 +344,21 @@ class Standing:
     hypotheses: int
     comparisons: int
     matches: int
-    position_bias: float | None  # share of matches whose two orders disagreed
+    order_inconsistency: float | None  # share of matches whose two orders disagreed
     first_share: float | None  # of decided comparisons, the share won by the one shown first
+    first_share_lo: float | None  # its 95% interval (None: stored before it was kept)
+    first_share_hi: float | None
+    first_advantage: float | None  # the fitted first-position parameter, rating points
     ratings: list[Rating]
+
+    @property
+    def first_share_text(self) -> str:
+        """`first shown won 52% [46%, 58%]` of the decided comparisons, or `—`."""
+        if self.first_share is None:
+            return "—"
+        if self.first_share_lo is None or self.first_share_hi is None:
+            return f"{100 * self.first_share:.0f}%"
+        return f"{100 * self.first_share:.0f}% [{100 * self.first_share_lo:.0f}%, {100 * self.first_share_hi:.0f}%]"
 
 
 def _standing(session: Session, row: TournamentRow, *, with_ratings: bool = True) -> Standing | None:
@@ -326,9 +372,12 @@ def _standing(session: Session, row: TournamentRow, *, with_ratings: bool = True
         row.hypotheses,
         row.comparisons,
         row.matches,
-        row.position_bias,
+        row.order_inconsistency,
         row.first_share,
-        [Rating.of(r) for r in row.ratings] if with_ratings else [],
+        row.first_share_lo,
+        row.first_share_hi,
+        row.first_advantage,
+        [Rating.of(r, row.hypotheses) for r in row.ratings] if with_ratings else [],
     )
 
 
@@ -349,12 +398,14 @@ def standing(session: Session, tournament: str) -> Standing | None:
 
 def current_ratings(session: Session, tournament_id: str) -> dict[str, Rating]:
     """A tournament's ratings of hypotheses as they are now (a rating of an earlier version rates other content)."""
+    t = session.get(TournamentRow, tournament_id)
+    of = 0 if t is None else t.hypotheses
     query = (
         select(RatingRow)
         .join(HypothesisRow, HypothesisRow.id == RatingRow.hypothesis_id)
         .where(RatingRow.tournament_id == tournament_id, RatingRow.content_hash == HypothesisRow.content_hash)
     )
-    return {r.hypothesis_id: Rating.of(r) for r in session.scalars(query)}
+    return {r.hypothesis_id: Rating.of(r, of) for r in session.scalars(query)}
 
 
 def ratings_of(session: Session, hypothesis_id: str) -> list[Rating]:
@@ -367,5 +418,5 @@ def ratings_of(session: Session, hypothesis_id: str) -> list[Rating]:
         t = session.get(TournamentRow, r.tournament_id)
         s = None if t is None else _standing(session, t, with_ratings=False)
         if s is not None:
-            found.append(Rating.of(r, s, h is not None and r.content_hash == h.content_hash))
+            found.append(Rating.of(r, s.hypotheses, s, h is not None and r.content_hash == h.content_hash))
     return sorted(found, key=lambda x: (not x.current, -x.tournament.matches, x.tournament.id))

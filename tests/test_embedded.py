@@ -277,7 +277,7 @@ async def test_embedded_model_judges_a_pair_in_both_orders(tmp_path):
     # a 135M model may fail to give a valid judgement; then the failure is named, never a placeholder
     assert result.asked + len(result.failures) == 2
     if not result.failures:
-        assert result.matches == 1 and result.position_bias in (0.0, 1.0)
+        assert result.matches == 1 and result.order_inconsistency in (0.0, 1.0)
         assert result.board is not None and result.board.demo and result.board.judge_models == ["SmolLM2-135M-Instruct"]
         assert len(result.ratings) == 2 and all(r.lo < r.rating < r.hi for r in result.ratings)
 

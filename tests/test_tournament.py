@@ -100,14 +100,22 @@ def debated_pool(tmp_path: Path, server: LoopbackServer, size: int) -> tuple[str
     return db, batch.batch_id, titles
 
 
-def test_a_judge_that_prefers_the_first_shown_makes_every_match_a_tie(tmp_path, judge_server):
+def test_a_judge_that_prefers_the_first_shown_ranks_nothing(tmp_path, judge_server):
     server = judge_server(PairJudge(first_shown))
     db, batch, _titles = debated_pool(tmp_path, server, 5)
     result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db)
     assert result.matches == 10 and result.comparisons == 20  # every pair, both orders
-    assert result.position_bias == 1.0 and result.first_share == 1.0
-    assert all(r.ties == 4 and r.wins == r.losses == 0 for r in result.ratings)
+    assert result.order_inconsistency == 1.0
+    assert result.first_share is not None and result.first_share.value == 1.0 and result.first_share.lo > 0.8
+    assert all(r.wins == r.losses == 4 and r.ties == 0 for r in result.ratings)  # judged orders
     assert {round(r.rating, 6) for r in result.ratings} == {1500.0}
+    # as wide as with no comparisons at all: the prior's ±1076, about the mean of 5 (×sqrt(4/5))
+    assert all(abs((r.hi - r.lo) / 2 - 1076.1 * math.sqrt(4 / 5)) < 5 for r in result.ratings)
+    assert {r.ranks.text() for r in result.ratings} == {"1–5"}
+    data = result.as_json()
+    assert {(r["rank"], r["rank_lo"], r["rank_hi"]) for r in data["ratings"]} == {(1, 1, 5)}  # ties share a rank
+    assert data["first_position_share"]["value"] == 1.0 and data["first_position_share"]["lo"] > 0.8
+    assert data["order_inconsistency"] == 1.0 and "position_bias" not in data
     assert result.board is not None and result.board.protocol_hash == result.protocol.hash
 
 
@@ -120,14 +128,19 @@ def test_a_judge_of_known_skill_recovers_the_true_order(tmp_path, judge_server):
     result = run_tournament(batch=batch, settings=settings_for(server, tmp_path, concurrency=8), db=db)
     truth = sorted(titles, key=lambda i: -latent[titles[i]])
     assert [r.id for r in result.ratings] == truth
-    assert result.position_bias == 0.0 and result.first_share == pytest.approx(0.5)
+    assert result.order_inconsistency == 0.0
+    assert result.first_share is not None and result.first_share.value == pytest.approx(0.5)
     best, worst = result.ratings[0], result.ratings[-1]
-    assert (best.wins, best.losses) == (7, 0) and (worst.wins, worst.losses) == (0, 7)
+    assert (best.wins, best.losses) == (14, 0) and (worst.wins, worst.losses) == (0, 14)
     assert best.lo < best.rating < best.hi and best.lo > worst.hi  # the extremes are told apart
+    assert best.ranks.rank == 1 and best.ranks.hi < worst.ranks.lo  # and so are their ranks
     data = result.as_json()
     assert [r["hypothesis_id"] for r in data["ratings"]] == truth
-    assert set(data["ratings"][0]) >= {"hypothesis_id", "rating", "lo", "hi", "wins", "ties", "losses"}
-    assert data["position_bias"] == 0.0 and data["comparisons"] == 56
+    assert set(data["ratings"][0]) >= {"hypothesis_id", "rating", "lo", "hi", "rank", "rank_lo", "rank_hi", "wins"}
+    assert data["ratings"][0]["rank"] == 1 and data["ratings"][-1]["rank_hi"] == 8
+    assert data["order_inconsistency"] == 0.0 and data["comparisons"] == 56
+    share = data["first_position_share"]
+    assert share["value"] == 0.5 and share["lo"] < 0.5 < share["hi"]
 
 
 def test_beyond_twelve_the_schedule_is_adaptive_and_still_finds_the_order(tmp_path, judge_server):
@@ -199,7 +212,9 @@ def test_comparisons_are_stored_with_model_prompt_hash_order_and_usage(tmp_path,
         paid = session.scalar(select(func.count()).select_from(UsageRow).where(UsageRow.role == "pairwise"))
         assert paid == 12
         tournament = session.scalars(select(TournamentRow)).one()
-        assert tournament.pool == f"batch:{batch}" and tournament.matches == 6 and tournament.position_bias == 1.0
+        assert tournament.pool == f"batch:{batch}" and tournament.matches == 6 and tournament.order_inconsistency == 1.0
+        assert tournament.first_share == 1.0 and 0.5 < tournament.first_share_lo < 1 == tournament.first_share_hi
+        assert {(r.rank_lo, r.rank_hi) for r in session.scalars(select(RatingRow))} == {(1, 3)}
         assert session.scalar(select(func.count()).select_from(RatingRow)) == 3
     sessions.close()
 
@@ -263,12 +278,14 @@ def test_cli_prints_the_ratings_table_and_names_its_scoreboard(tmp_path, judge_s
         app, ["tournament", "--batch", batch, "--db", db, "--json", str(tmp_path / "t.json")], env=env
     )
     assert out.exit_code == 0, out.output
-    assert "rating [95%]" in out.output and "position bias 100% of matches" in out.output
+    assert "rating [95%]" in out.output and "order inconsistency 100% of matches" in out.output
+    assert "position bias: first shown won 100% [" in out.output and "1–3" in out.output
     assert all(h in out.output for h in titles)
     assert "Kendall tau" in out.output
     data = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert data["scoreboard"]["protocol_hash"] and data["scoreboard"]["judge_models"] == ["gpt-4o-mini"]
-    assert data["position_bias"] == 1.0 and len(data["ratings"]) == 3
+    assert data["order_inconsistency"] == 1.0 and len(data["ratings"]) == 3
+    assert data["first_position_share"]["value"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from report.data import load_report
 from report.render import render_html, render_markdown
+from scoring.ratings import Share
 from store.engine import open_store
 from store.models import (
     BatchRow,
@@ -59,13 +60,20 @@ HYPOTHESES = [
     ("h-0000000c", "Gamma TREM2 shedding block", 0.43),
     ("h-0000000d", "Delta TREM2 gene therapy", 0.24),
 ]
-RATINGS = [  # best first
-    Rating("h-0000000d", "hash-d", 1612.4, 1540.2, 1684.9, 5, 1, 0),
-    Rating("h-0000000c", "hash-c", 1538.0, 1470.0, 1606.0, 3, 1, 2),
-    Rating("h-0000000b", "hash-b", 1461.6, 1391.1, 1532.3, 2, 1, 3),
-    Rating("h-0000000a", "hash-a", 1388.0, 1315.5, 1460.1, 0, 1, 5),
+RATINGS = [  # best first; the fit separates the best and the worst, not the middle two
+    Rating("h-0000000d", "hash-d", 1612.4, 1540.2, 1684.9, 5, 1, 0, 1, 1),
+    Rating("h-0000000c", "hash-c", 1538.0, 1470.0, 1606.0, 3, 1, 2, 2, 3),
+    Rating("h-0000000b", "hash-b", 1461.6, 1391.1, 1532.3, 2, 1, 3, 2, 3),
+    Rating("h-0000000a", "hash-a", 1388.0, 1315.5, 1460.1, 0, 1, 5, 4, 4),
 ]
-STATS = TournamentStats(hypotheses=4, comparisons=12, matches=6, position_bias=0.125, first_share=0.55)
+STATS = TournamentStats(
+    hypotheses=4,
+    comparisons=12,
+    matches=6,
+    order_inconsistency=0.125,
+    first_share=Share(0.55, 0.3, 0.78, 12),
+    first_advantage=35.0,
+)
 PAGE = f"""\
 ---
 slug: {SLUG}
@@ -259,7 +267,8 @@ def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(tourname
     assert f'Tournament <span class="id">{tournament_db.batch_tournament}</span> · pool batch:{BATCH}' in tournament
     assert f"Scoreboard {PAIRWISE.id} · judges pair-model · rubric rubric01 · protocol pairwise01" in tournament
     assert "12 comparisons · 6 matches" in tournament
-    assert '<strong class="position-bias">12.5%</strong>' in tournament
+    assert '<strong class="position-bias">55% [30%, 78%]</strong> of decided comparisons' in tournament
+    assert 'order inconsistency <span class="order-inconsistency">12.5%</span> of matches' in tournament
     assert f'<a class="id" href="#board-{RUBRIC.id}">{RUBRIC.id}</a>' in tournament
     assert '<strong class="tau">Kendall tau -1.00 over 4 shared hypotheses</strong>' in tournament
     rows = re.findall(r'<tr data-hypothesis="(h-[0-9a-f]{8})">(.*?)</tr>', tournament)
@@ -268,13 +277,18 @@ def test_the_batch_report_shows_its_tournament_beside_the_rubric_scores(tourname
     assert '<a href="#h-0000000d">Delta TREM2 gene therapy</a>' in first  # linked to its section of the report
     assert '<td class="num rating">1612 [1540, 1685]</td>' in first
     assert '<td class="num">5/1/0</td>' in first and '<td class="num">0.24</td>' in first
+    assert [re.search(r'<td class="num">([0-9–]+)</td>', row).group(1) for _, row in rows] == ["1", "2–3", "2–3", "4"]
     assert "DEMO" not in tournament
 
     part = md.split("## Tournament ratings", 1)[1].split("## Score distribution", 1)[0]
     assert f"### Tournament {tournament_db.batch_tournament} · pool batch:{BATCH}" in part
-    assert "12 comparisons · 6 matches · position bias **12.5%**" in part
+    assert (
+        "12 comparisons · 6 matches · position bias: first shown won **55% [30%, 78%]** of decided comparisons · "
+        "order inconsistency 12.5% of matches" in part
+    )
     assert f"on scoreboard {RUBRIC.id}: **Kendall tau -1.00 over 4 shared hypotheses**" in part
-    assert f"| # | Hypothesis | Rating [95% interval] | W/T/L | Rubric score ({RUBRIC.id}) |" in part
+    assert f"| Rank | Hypothesis | Rating [95% interval] | W/T/L | Rubric score ({RUBRIC.id}) |" in part
+    assert "| 2–3 | Gamma TREM2 shedding block (h-0000000c) | 1538 [1470, 1606] | 3/1/2 | 0.43 |" in part
     assert "| 1 | Delta TREM2 gene therapy (h-0000000d) | 1612 [1540, 1685] | 5/1/0 | 0.24 |" in part
     assert "| 4 | Alpha TREM2 agonism (h-0000000a) | 1388 [1316, 1460] | 0/1/5 | 0.81 |" in part
 
@@ -294,12 +308,12 @@ def test_a_hypothesis_report_lists_its_ratings(tournament_db: Db):
     ratings = section(html, '<table class="hypothesis-ratings">', "</table>")
     assert ratings.count("<tr data-tournament=") == 2  # the batch's pool and the page's
     assert f"<td>page:{SLUG}</td>" in ratings and f"<td>batch:{BATCH}</td>" in ratings
-    assert '<td class="num">2 of 4</td><td class="num rating">1538 [1470, 1606]</td>' in ratings
+    assert '<td class="num">2–3 of 4</td><td class="num rating">1538 [1470, 1606]</td>' in ratings
     assert (
-        f"| {tournament_db.page_tournament} | page:{SLUG} | {PAIRWISE.id} · pair-model | 2 of 4 | 1538 [1470, 1606] |"
+        f"| {tournament_db.page_tournament} | page:{SLUG} | {PAIRWISE.id} · pair-model | 2–3 of 4 | 1538 [1470, 1606] |"
         in md
     )
-    assert "3/1/2 | 12.5% |" in md
+    assert "3/1/2 | 55% [30%, 78%] |" in md
 
 
 def test_a_report_without_tournaments_has_no_ratings_section(tmp_path: Path):
@@ -322,7 +336,8 @@ def test_the_hypothesis_page_and_api_show_its_ratings(client: TestClient, tourna
     body = client.get("/api/hypotheses/h-0000000c").json()
     assert len(body["ratings"]) == 2
     rating = next(r for r in body["ratings"] if r["pool"] == f"batch:{BATCH}")
-    assert {k: rating[k] for k in ("tournament", "rating", "lo", "hi", "wins", "ties", "losses", "rank", "of")} == {
+    keys = ("tournament", "rating", "lo", "hi", "wins", "ties", "losses", "rank", "rank_lo", "rank_hi", "of")
+    assert {k: rating[k] for k in keys} == {
         "tournament": tournament_db.batch_tournament,
         "rating": 1538.0,
         "lo": 1470.0,
@@ -330,28 +345,37 @@ def test_the_hypothesis_page_and_api_show_its_ratings(client: TestClient, tourna
         "wins": 3,
         "ties": 1,
         "losses": 2,
-        "rank": 2,
+        "rank": 2,  # shared with the hypothesis the fit cannot tell it from
+        "rank_lo": 2,
+        "rank_hi": 3,
         "of": 4,
     }
-    assert rating["current"] is True and rating["position_bias"] == 0.125 and rating["matches"] == 6
+    assert rating["current"] is True and rating["order_inconsistency"] == 0.125 and rating["matches"] == 6
+    assert rating["first_share"] == 0.55 and "position_bias" not in rating
     assert rating["scoreboard"]["id"] == PAIRWISE.id and rating["scoreboard"]["design"] == "pairwise, judges pair-model"
     assert body["demo_warning"] is None
 
     html = client.get("/hypothesis/h-0000000c").text
     table = section(html, '<table id="ratings">', "</table>")
     assert table.count("<tr data-tournament=") == 2
-    assert '<td class="num">1538 [1470, 1606]</td><td class="num">2 of 4</td><td class="num">3/1/2</td>' in table
+    assert '<td class="num">1538 [1470, 1606]</td><td class="num">2–3 of 4</td><td class="num">3/1/2</td>' in table
     assert f"batch:{BATCH}" in table and f"page:{SLUG}" in table and PAIRWISE.id in table
-    assert "12.5%" in table and 'class="demo"' not in table
+    assert "first shown won 55.0%" in table and "order inconsistency 12.5%" in table and 'class="demo"' not in table
 
 
 def test_the_wiki_page_shows_the_page_pools_ratings(client: TestClient, tournament_db: Db):
     html = client.get(f"/wiki/{SLUG}").text
     ratings = section(html, 'id="ratings"')
-    assert (
-        tournament_db.page_tournament in ratings and f"pool page:{SLUG}" in ratings and "position bias 12.5%" in ratings
-    )
+    assert tournament_db.page_tournament in ratings and f"pool page:{SLUG}" in ratings
+    assert "position bias: first shown won 55% [30%, 78%] of decided comparisons" in ratings
+    assert "order inconsistency 12.5% of matches" in ratings
     assert re.findall(r'<tr data-hypothesis="(h-[0-9a-f]{8})">', ratings) == [r.hypothesis_id for r in RATINGS]
+    assert re.findall(r'<tr data-hypothesis="h-[0-9a-f]{8}"><td class="num">([0-9–]+)</td>', ratings) == [
+        "1",
+        "2–3",
+        "2–3",
+        "4",
+    ]
     assert '<a href="/hypothesis/h-0000000d">Delta TREM2 gene therapy</a>' in ratings
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ratings
     assert_inert(html)
@@ -366,7 +390,8 @@ def test_the_wiki_page_shows_the_page_pools_ratings(client: TestClient, tourname
         ("h-0000000c", 1538.0),
         ("h-0000000d", 1612.4),
     ]
-    assert api["tournament"]["id"] == tournament_db.page_tournament and api["tournament"]["position_bias"] == 0.125
+    assert api["tournament"]["id"] == tournament_db.page_tournament
+    assert api["tournament"]["order_inconsistency"] == 0.125 and api["tournament"]["first_share_lo"] == 0.3
     assert api["ordered_by"] is None
 
 
@@ -538,9 +563,42 @@ def test_equal_ratings_keep_the_score_order():
     from wiki.related import by_rating
 
     found = [
-        Related(f"h-{i}", f"T{i}", "X", score, None, None, "none", 1, 1) for i, score in enumerate([0.9, 0.7, 0.5])
+        Related(f"h-{i}", f"T{i}", "X", score, None, None, "too-few", 1, 1, None, None)
+        for i, score in enumerate([0.9, 0.7, 0.5])
     ]
     level = {r.id: SimpleNamespace(rating=1500.0) for r in found}
     assert [r.id for r in by_rating(found, level)] == ["h-0", "h-1", "h-2"]  # type: ignore[arg-type]
     rated = {"h-2": SimpleNamespace(rating=1600.0), "h-1": SimpleNamespace(rating=1400.0)}
     assert [r.id for r in by_rating(found, rated)] == ["h-2", "h-1", "h-0"]  # type: ignore[arg-type]
+
+
+def test_ratings_stored_before_rank_ranges_claim_no_order_until_refitted(tmp_path: Path):
+    """Migration 0011: a rating fitted on matches (before 0011) has no rank range; it gets 1 to the tournament's
+    size, the range that claims nothing, and going back down to 0010 keeps the ratings."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from store.engine import MIGRATIONS, make_engine
+
+    db = build(tmp_path)
+    engine = make_engine(db.url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # as store.engine migrates SQLite
+            connection.commit()
+            config.attributes["connection"] = connection
+            with connection.begin():
+                command.downgrade(config, "0010")
+            assert connection.execute(text("select count(*) from ratings")).scalar() == 8
+            connection.commit()
+            with connection.begin():
+                command.upgrade(config, "head")
+            ranges = connection.execute(text("select rank_lo, rank_hi, rank from ratings")).all()
+            shares = connection.execute(text("select first_share, first_share_lo, position_bias from tournaments"))
+            assert {(lo, hi) for lo, hi, _ in ranges} == {(1, 4)} and {r for _, _, r in ranges} == {1, 2, 3, 4}
+            assert set(shares.all()) == {(0.55, None, 0.125)}
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
+from scoring.ranks import RankRange
 from store.reports import AuditSource, AuditStatus, Support
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,8 +56,15 @@ class Tournament(BaseModel):
     scoreboard: Scoreboard
     hypotheses: int
     comparisons: int = Field(description="judged orders of a pair")
-    matches: int = Field(description="pairs judged in both orders")
-    position_bias: float | None = Field(description="share of matches whose two orders disagreed")
+    matches: int = Field(description="pairs judged in both orders (by one judge)")
+    order_inconsistency: float | None = Field(description="share of matches whose two orders disagreed")
+    first_share: float | None = Field(
+        description="position bias: of the comparisons that named a winner, the share won by the one shown first "
+        "(0.5: no lean)"
+    )
+    first_share_lo: float | None = Field(description="its 95% interval runs from first_share_lo to first_share_hi")
+    first_share_hi: float | None
+    first_advantage: float | None = Field(description="the fitted first-position parameter, in rating points")
 
 
 class RelatedResponse(BaseModel):
@@ -148,15 +156,27 @@ class Rating(BaseModel):
     rating: float
     lo: float = Field(description="the 95% interval runs from lo to hi")
     hi: float
-    wins: int
+    wins: int = Field(description="judged orders it was preferred in")
     ties: int
     losses: int
-    rank: int
+    rank: int = Field(description="the best rank the data allow (hypotheses they do not separate share it)")
+    rank_lo: int = Field(description="the ranks the data allow run from rank_lo to rank_hi")
+    rank_hi: int
     of: int = Field(description="hypotheses in the tournament's pool")
     current: bool = Field(description="the rated version is the hypothesis's current one")
     version_id: str | None
     matches: int
-    position_bias: float | None = Field(description="the tournament's share of matches whose two orders disagreed")
+    order_inconsistency: float | None = Field(
+        description="the tournament's share of matches whose two orders disagreed"
+    )
+    first_share: float | None = Field(
+        description="the tournament's position bias: the share of decided comparisons won by the one shown first"
+    )
+
+    @property
+    def rank_text(self) -> str:
+        """`3` when the data place it, `2–5` when they allow a range (scoring.ranks)."""
+        return RankRange(self.rank_lo, self.rank_hi, self.of).text()
 
 
 class HypothesisResponse(BaseModel):

@@ -183,7 +183,8 @@ def _ratings(session: Session, hypothesis_id: str, version_of: dict[str, str]) -
             current=found.current,
             version_id=version_of.get(found.content_hash),
             matches=found.tournament.matches,
-            position_bias=found.tournament.position_bias,
+            order_inconsistency=found.tournament.order_inconsistency,
+            first_share=found.tournament.first_share,
         )
         for found in ratings_of(session, hypothesis_id)
     ]

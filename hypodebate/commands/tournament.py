@@ -59,26 +59,45 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
+def _first_shown(result: TournamentResult) -> str:
+    """The judge's lean: the first-shown share of decided comparisons with its interval, and the fitted parameter."""
+    share = result.first_share
+    if share is None:
+        return "first shown won — (no comparison named a winner)"
+    advantage = (
+        "" if result.first_advantage is None else f"; fitted first-position advantage {result.first_advantage:+.0f}"
+    )
+    return (
+        f"position bias: first shown won {_percent(share.value)} [{_percent(share.lo)}, {_percent(share.hi)}] of "
+        f"{share.n} decided comparisons (50% = no lean){advantage}"
+    )
+
+
 def print_tournament(result: TournamentResult, out: Console) -> None:
-    """The ratings as a table (rating ± interval, wins/ties/losses, the rubric score beside), then its provenance."""
+    """The ratings as a table (rank range, rating ± interval, wins/ties/losses, the rubric score beside), then its
+    provenance and the judge's lean."""
     board = result.board
     demo = " [DEMO: the embedded model's judgements are noise]" if board is not None and board.demo else ""
     table = Table(
-        title=f"Tournament {shown(result.pool)}: {len(result.ratings)} hypotheses, {result.matches} matches{demo}",
+        title=(
+            f"Tournament {shown(result.pool)}: {len(result.ratings)} hypotheses, {result.comparisons} comparisons{demo}"
+        ),
         caption=(
-            "Bradley-Terry ratings on an Elo-like scale (1500 + 400·log10 odds), 95% intervals from the Hessian. "
-            "Every pair judged in both orders; orders that disagree make a tie."
+            "Bradley-Terry ratings on an Elo-like scale (1500 + 400·log10 odds), every judged order its own "
+            "observation with a first-position parameter and a tie model; 95% intervals robust to a judge consistent "
+            "across orders. Rank: the ranks the data allow (1–5: not separated from its neighbours). "
+            "W/T/L count judged orders."
         ),
         title_justify="left",
         caption_justify="left",
     )
     rubric = f"rubric score ({result.rubric_board.id})" if result.rubric_board is not None else "rubric score"
-    for column in ("#", "hypothesis", "rating [95%]", "W", "T", "L", rubric):
+    for column in ("rank", "hypothesis", "rating [95%]", "W", "T", "L", rubric):
         table.add_column(column, justify="left" if column == "hypothesis" else "right")
-    for rank, r in enumerate(result.ratings, 1):
+    for r in result.ratings:
         score = result.rubric_scores.get(r.id)
         table.add_row(
-            str(rank),
+            r.ranks.text(),
             f"{shown(result.titles.get(r.id, ''))} ({r.id})",
             f"{r.rating:.0f} [{r.lo:.0f}, {r.hi:.0f}]",
             str(r.wins),
@@ -95,10 +114,11 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
         )
     out.print(
         f"comparisons {result.comparisons} ({result.asked} asked now, {len(result.failures)} failed) · "
-        f"position bias {_percent(result.position_bias)} of matches (orders disagreed) · "
-        f"first shown won {_percent(result.first_share)} of decided comparisons",
+        f"{result.matches} matches · order inconsistency {_percent(result.order_inconsistency)} of matches "
+        "(the two orders disagreed)",
         highlight=False,
     )
+    out.print(_first_shown(result), highlight=False)
     tau = result.agreement
     if result.rubric_board is not None:
         agreement = "not defined (the ratings, or the scores, are all level)" if tau is None else f"{tau:.2f}"
