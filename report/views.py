@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from scoring.measured import Measured, measured_text
+from scoring.ranks import RankRange
 from store.reports import Audit
 from store.scoreboards import Board
 from store.tournaments import Rating, Standing
@@ -175,13 +176,20 @@ class ScoreView:
     mean: float  # mean over debates of each debate's panel mean
     lo: float | None  # 95% interval; None when there is none (a single verdict)
     hi: float | None
-    interval: str  # between-debates | panel (one debate: the judges' spread) | none
+    interval: str  # its kind (scoring.aggregate: pooled, bound, no-variation, too-few)
     debates: int
     verdicts: int
+    se: float | None  # standard error under the scoreboard's pooled model
+    df: float | None
     dimensions: tuple[DimensionView, ...]
     summary: str  # the latest debate's first verdict summary
     debate_views: tuple[DebateView, ...]
-    rank: int = 0  # within its scoreboard
+    rank: RankRange | None = None  # within its scoreboard: the ranks the data allow (scoring.ranks)
+
+    @property
+    def rank_text(self) -> str:
+        """`3` when the data place it, `2–5` when they allow a range."""
+        return "?" if self.rank is None else self.rank.text()
 
     @property
     def measured(self) -> Measured:
@@ -226,9 +234,13 @@ class RankedView:
     score: ScoreView
 
     @property
-    def rank(self) -> int:
-        """Its place on the scoreboard (the score's rank there)."""
+    def rank(self) -> RankRange | None:
+        """Its place on the scoreboard: the ranks the data allow (scoring.ranks)."""
         return self.score.rank
+
+    @property
+    def rank_text(self) -> str:
+        return self.score.rank_text
 
 
 @dataclass(frozen=True, slots=True)

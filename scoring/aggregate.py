@@ -26,11 +26,11 @@ interval is never narrower than the standard error). A version with one debate, 
 scoreboard's variance. The interval's kind says what it rests on:
 
 - `pooled`: both components, with at least MIN_DF degrees of freedom;
-- `judges-pooled`: too few repeated debates on the scoreboard to measure σ²_debate: the interval covers the
-  judges' spread only (the words say so);
-- `no-variation`: repeated debates and panels, and not a digit of variation anywhere on the scoreboard (zero width);
-- `judges-agree`: no debate repeated and no judge ever disagreed: no interval;
-- `too-few`: too few verdicts on the scoreboard to estimate its noise: no interval.
+- `bound`: too few repeated debates on the scoreboard to measure σ²_debate (the README's one-debate batch): it is
+  bounded instead by the spread of all debate means around their grand mean, as if the hypotheses did not differ
+  at all (a conservative interval: their real differences only widen it), on debates − 1 degrees of freedom;
+- `no-variation`: not a digit of variation anywhere on the scoreboard (zero width, and the words say so);
+- `too-few`: too few debates and verdicts on the scoreboard to estimate its noise: no interval.
 
 Pure arithmetic (numpy and scipy): the store hands in the scoreboard's verdicts (store.repository).
 """
@@ -85,6 +85,8 @@ class BoardNoise:
     debate_var: float | None  # σ²_debate; None when too few versions were debated twice to estimate it
     debate_df: int
     mean_inverse_panel: float  # mean(1/panel size) over the repeated debates, what MS_between carries of σ²_judge
+    bound_var: float = 0.0  # an upper bound on σ²_debate: every difference between debates counted as noise
+    bound_df: int = 0  # debates − 1
 
     @classmethod
     def fit(cls, verdicts: Iterable[BoardVerdict]) -> BoardNoise:
@@ -103,10 +105,11 @@ class BoardNoise:
             panel_size[v.debate] += 1
             if v.debate not in by_unit[v.unit]:
                 by_unit[v.unit].append(v.debate)
+        bound_var, bound_df = _bound(debate_effect, panel_size, judge_var)
         repeated = [ds for ds in by_unit.values() if len(ds) >= 2]
         debate_df = sum(len(ds) - 1 for ds in repeated)
         if debate_df == 0:
-            return cls(judge_var, judge_df, None, 0, 1.0)
+            return cls(judge_var, judge_df, None, 0, 1.0, bound_var, bound_df)
         between_ss = 0.0
         for ds in repeated:
             effects = [debate_effect[d] for d in ds]
@@ -115,7 +118,7 @@ class BoardNoise:
         inverse = statistics.fmean(1 / panel_size[d] for ds in repeated for d in ds)
         ms_between = between_ss / debate_df
         debate_var = max(0.0, ms_between - judge_var * inverse) if judge_df > 0 else ms_between
-        return cls(judge_var, judge_df, debate_var, debate_df, inverse)
+        return cls(judge_var, judge_df, debate_var, debate_df, inverse, bound_var, bound_df)
 
     def score(self, debates: Sequence[Sequence[float]]) -> HypothesisScore:
         """Score one version from its completed debates, each the list of its judges' composites in [0, 1]."""
@@ -144,10 +147,10 @@ class BoardNoise:
             df = self._satterthwaite(d, inverse_sum)
             if df >= MIN_DF:
                 return "pooled", math.sqrt(self.debate_var / d + judge_part), df
-        if self.judge_df >= MIN_DF:
-            if self.judge_var == 0.0:
-                return "judges-agree", None, float(self.judge_df)
-            return "judges-pooled", math.sqrt(judge_part), float(self.judge_df)
+        if self.bound_df >= MIN_DF:
+            if self.bound_var == 0.0 and self.judge_var == 0.0:
+                return "no-variation", 0.0, float(self.bound_df)
+            return "bound", math.sqrt(self.bound_var / d + judge_part), float(self.bound_df)
         return "too-few", None, float(self.judge_df + self.debate_df)
 
     def _satterthwaite(self, d: int, inverse_sum: float) -> float:
@@ -162,6 +165,18 @@ class BoardNoise:
         judges = self.judge_var * (inverse_sum / d**2 - self.mean_inverse_panel / d)
         denominator = between**2 / self.debate_df + judges**2 / self.judge_df
         return (between + judges) ** 2 / denominator if denominator > 0 else float(self.debate_df + self.judge_df)
+
+
+def _bound(debate_effect: dict[str, float], panel_size: dict[str, int], judge_var: float) -> tuple[float, int]:
+    """An upper bound on σ²_debate when too few debates are repeated to measure it: the spread of all debate means
+    around their grand mean, less the judges' part, as if the hypotheses did not differ at all (their real
+    differences only widen it). (bound, its degrees of freedom: debates − 1)."""
+    effects = list(debate_effect.values())
+    if len(effects) < 2:
+        return 0.0, 0
+    total = statistics.variance(effects)
+    inverse = statistics.fmean(1 / panel_size[d] for d in debate_effect)
+    return max(0.0, total - judge_var * inverse), len(effects) - 1
 
 
 def _check(composites: Sequence[float]) -> None:

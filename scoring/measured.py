@@ -5,9 +5,8 @@ interval (what it measures), and what it rests on (debates, verdicts). Its inter
 terminal, in the report (HTML and Markdown), on the web pages, in a wiki page's block:
 
     [0.61, 0.90] 3 debates, pooled (14 df)                      (pooled: debates and judges, over the scoreboard)
-    [0.55, 0.80] judge spread only, pooled (15 df); debate-to-debate spread unmeasured     (judges-pooled)
+    [0.41, 0.93] bound: debates not repeated, all spread counted as noise (15 df)     (bound)
     [0.79, 0.79] 2 debates, no variation on this scoreboard     (no-variation)
-    no interval: judges never disagreed, no debate repeated     (judges-agree)
     no interval: too few verdicts on this scoreboard to pool    (too-few)
 
 (scoring.aggregate says how each is computed.)
@@ -28,7 +27,7 @@ from typing import Literal, Protocol, cast
 
 from safeio.markdown import escape_inline
 
-IntervalKind = Literal["pooled", "judges-pooled", "no-variation", "judges-agree", "too-few"]
+IntervalKind = Literal["pooled", "bound", "no-variation", "too-few"]
 
 
 class Interval(Protocol):
@@ -89,9 +88,8 @@ def _debates(n: int) -> str:
 
 WORDS: Mapping[str, Callable[[Interval], str]] = {
     "pooled": lambda m: f"{_debates(m.debates)}, pooled{_df(m)}",
-    "judges-pooled": lambda m: f"judge spread only, pooled{_df(m)}; debate-to-debate spread unmeasured",
+    "bound": lambda m: f"bound: debates not repeated, all spread counted as noise{_df(m)}",
     "no-variation": lambda m: f"{_debates(m.debates)}, no variation on this scoreboard",
-    "judges-agree": lambda _m: "no interval: judges never disagreed, no debate repeated",
     "too-few": lambda _m: "no interval: too few verdicts on this scoreboard to pool",
 }
 OTHER = "interval of an unknown kind"  # a kind stored by a newer version

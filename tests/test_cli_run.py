@@ -31,7 +31,7 @@ def test_run_prints_the_ranked_table_then_show_prints_the_transcript(server, tmp
     assert shown.exit_code == 0, shown.output
     for expected in [
         "CYP46A1 Overexpression Gene Therapy",
-        "0.72 no interval: judges never disagreed, no debate repeated · 1 debate(s), 2 verdict(s)",  # 7 and 8 always
+        "0.72 [0.72, 0.72] 1 debate, no variation on this scoreboard · 1 debate(s), 2 verdict(s)",  # 7 and 8 always
         "judge 1: 0.67 · gpt-4o-mini · persona clinician · read chronological",
         "h-2600483e.v1 (current): from input",
         "opening · proposer · round 0",

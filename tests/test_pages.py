@@ -370,7 +370,7 @@ def test_attach_writes_the_block_idempotently_and_dry_run_writes_nothing(wiki_co
     assert (
         "- [CYP46A1 Overexpression Gene Therapy](/hypothesis/h-2600483e) — "
         '<span style="color:#81c784;font-weight:600">0.72</span> · Target: CYP46A1'
-        " · no interval: judges never disagreed, no debate repeated"
+        r" · \[0.72, 0.72\] 1 debate, no variation on this scoreboard"
     ) in items
     scores = [float(LINE.match(line).group(2)) for line in items]
     assert scores == sorted(scores, reverse=True)

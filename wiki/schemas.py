@@ -32,14 +32,23 @@ class Scoreboard(BaseModel):
     label: str
 
 
+INTERVAL_KINDS = (
+    "how the 95% interval was computed, from the scoreboard's pooled variance model: pooled (debates and judges), "
+    "bound (too few debates repeated: a conservative bound counting all spread between debates as noise), "
+    "no-variation (zero width: nothing varies on the scoreboard), too-few (no interval)"
+)
+
+
 class RelatedHypothesis(BaseModel):
     id: str
     title: str
     target_label: str
     score: float = Field(ge=0, le=1, description="mean of the debates' panel means on this scoreboard")
-    lo: float | None = Field(description="95% interval, lower end (None: a single verdict)")
+    lo: float | None = Field(description="95% interval, lower end (None: the interval's kind shows none)")
     hi: float | None
-    interval: str = Field(description="between-debates, panel (one debate: judge spread only) or none")
+    interval: str = Field(description=INTERVAL_KINDS)
+    se: float | None = Field(description="standard error under the scoreboard's pooled model (None: not estimable)")
+    df: float | None = Field(description="its degrees of freedom")
     debates: int = Field(ge=1)
     verdicts: int = Field(ge=1)
     url: str
@@ -142,7 +151,9 @@ class Score(BaseModel):
     mean: float
     lo: float | None
     hi: float | None
-    interval: str
+    interval: str = Field(description=INTERVAL_KINDS)
+    se: float | None
+    df: float | None
     debates: int
     verdicts: int
 
