@@ -205,7 +205,7 @@ class BatchRunner:
     def _result(self, batch_id: str, ids: list[str], started: float) -> BatchResult:
         with self.sessions() as session:
             boards = rankings.scoreboards(session, ids)
-            per_board = {b.id: rankings.ranking(session, b.id, ids) for b in boards}
+            per_board = {b.id: rankings.with_ranks(rankings.ranking(session, b.id, ids)) for b in boards}
         return BatchResult(
             batch_id=batch_id,
             protocol=self.protocol,

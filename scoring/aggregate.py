@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from scoring.composite import ScoreError
+from scoring.composite import ScoreError, check_panel
 from scoring.measured import IntervalKind
 
 CONFIDENCE = 0.95
@@ -125,7 +125,7 @@ class BoardNoise:
         if not debates:
             raise ScoreError("a hypothesis score needs at least one debate")
         for composites in debates:
-            _check(composites)
+            check_panel(composites)
         mean = statistics.fmean(statistics.fmean(composites) for composites in debates)
         counts = (len(debates), sum(len(composites) for composites in debates))
         inverse_sum = sum(1 / len(composites) for composites in debates)
@@ -177,13 +177,6 @@ def _bound(debate_effect: dict[str, float], panel_size: dict[str, int], judge_va
     total = statistics.variance(effects)
     inverse = statistics.fmean(1 / panel_size[d] for d in debate_effect)
     return max(0.0, total - judge_var * inverse), len(effects) - 1
-
-
-def _check(composites: Sequence[float]) -> None:
-    if not composites:
-        raise ScoreError("a panel needs at least one verdict")
-    if any(not (0.0 <= c <= 1.0) or math.isnan(c) for c in composites):
-        raise ScoreError(f"composites must lie in [0, 1]: {list(composites)}")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -37,12 +37,17 @@ class PanelScore:
     n: int
 
 
-def panel(composites: Sequence[float]) -> PanelScore:
-    """Mean, spread (standard deviation) and n of several judges' composites."""
+def check_panel(composites: Sequence[float]) -> None:
+    """ScoreError unless `composites` is a non-empty panel of composites in [0, 1]."""
     if not composites:
         raise ScoreError("a panel needs at least one verdict")
     if any(not (0.0 <= c <= 1.0) or math.isnan(c) for c in composites):
         raise ScoreError(f"composites must lie in [0, 1]: {list(composites)}")
+
+
+def panel(composites: Sequence[float]) -> PanelScore:
+    """Mean, spread (standard deviation) and n of several judges' composites."""
+    check_panel(composites)
     mean = statistics.fmean(composites)
     spread = statistics.pstdev(composites) if len(composites) > 1 else 0.0
     return PanelScore(mean=mean, spread=spread, n=len(composites))

@@ -8,7 +8,7 @@ The rank range of an item is
 so `#1 of 12` means every other item is credibly below it, and `#1–12 of 12` that the data cannot place it at all.
 Its `rank` (the best rank the data allow) is the range's lower end: items that nothing separates share a rank, and a
 judge that tells nothing apart leaves every item at rank 1. The difference interval is the difference's own interval
-(from its standard error, or from bootstrap draws of the fit); overlapping 95% intervals of the two items are not a
+(from the two standard errors, or from a fit's joint covariance); overlapping 95% intervals of the two items are not a
 test of difference and are not used.
 
 Pure arithmetic: the callers decide where the differences' intervals come from.
@@ -49,9 +49,6 @@ class RankRange:
     def text(self) -> str:
         """`1` when the data place it, `1–3` when they allow a range."""
         return str(self.lo) if self.exact else f"{self.lo}–{self.hi}"
-
-    def as_json(self) -> dict[str, int]:
-        return {"rank": self.lo, "rank_lo": self.lo, "rank_hi": self.hi, "of": self.of}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +111,10 @@ def of_scores(rows: Sequence[Scored], values: Sequence[float]) -> Separation:
     return from_standard_errors(values, [r.se for r in rows], [r.df for r in rows])
 
 
-def from_draws(draws: NDArray[np.float64]) -> Separation:
-    """Separation from joint draws of the items' values (rows: bootstrap or posterior draws, columns: items):
-    i is credibly above j when the 2.5th percentile of (draw_i − draw_j) is above 0."""
-    if draws.ndim != 2:
-        raise ValueError(f"draws must be a (draws × items) matrix, got shape {draws.shape}")
-    tail = (1 - CONFIDENCE) / 2 * 100
-    n = draws.shape[1]
-    low = np.stack([np.percentile(draws[:, [k]] - draws, tail, axis=0) for k in range(n)])  # low[i, j]: of i − j
-    beats = low > 0
-    np.fill_diagonal(beats, False)
-    return Separation(beats)
-
-
 def from_covariance(values: Sequence[float], covariance: NDArray[np.float64]) -> Separation:
     """Separation of correlated normal estimates (e.g. a fit's ratings) with joint `covariance`: i is credibly above
     j when value_i − value_j exceeds the normal 97.5% point times the difference's own standard error,
-    sqrt(V_ii + V_jj − 2·V_ij). Exact where `from_draws` would sample; O(n²), for fields of thousands."""
+    sqrt(V_ii + V_jj − 2·V_ij). O(n²), for fields of thousands."""
     v = np.asarray(values, dtype=float)
     c = np.asarray(covariance, dtype=float)
     if c.shape != (len(v), len(v)):

@@ -122,14 +122,12 @@ class Ranked(Related):
     diseases: list[str]
     version: int
     scoreboard_id: str
-    rank: RankRange | None = None  # the ranks the data allow among the ranking's rows (scoring.ranks)
+    rank: RankRange | None = None  # the ranks the data allow among the ranking's rows: `with_ranks`
 
 
-def ranking(
-    session: Session, board_id: str, hypothesis_ids: Sequence[str] | None = None, limit: int | None = None
-) -> list[Ranked]:
+def ranking(session: Session, board_id: str, hypothesis_ids: Sequence[str] | None = None) -> list[Ranked]:
     """Current versions scored on `board_id` (of `hypothesis_ids`, when given), best score first (then more debates,
-    then id), each with its rank range among all of them (also when only the first `limit` are returned)."""
+    then id). Their rank ranges are `with_ranks`'s, for the views that show a rank."""
     query = (
         select(*LINE, HypothesisRow.diseases, HypothesisRow.version)
         .join(HypothesisScoreRow, HypothesisScoreRow.hypothesis_id == HypothesisRow.id)
@@ -138,10 +136,13 @@ def ranking(
     )
     if hypothesis_ids is not None:
         query = query.where(HypothesisRow.id.in_(list(hypothesis_ids)))
-    rows = [Ranked(*line, list(diseases), version, board_id) for *line, diseases, version in session.execute(query)]
+    return [Ranked(*line, list(diseases), version, board_id) for *line, diseases, version in session.execute(query)]
+
+
+def with_ranks(rows: Sequence[Ranked]) -> list[Ranked]:
+    """`rows` (one ranking) each with its rank range among them: the ranks the data allow (scoring.ranks)."""
     ranges = ranks.of_scores(rows, [r.score for r in rows]).ranges()
-    ranked = [replace(row, rank=r) for row, r in zip(rows, ranges, strict=True)]
-    return ranked[:limit] if limit else ranked
+    return [replace(row, rank=r) for row, r in zip(rows, ranges, strict=True)]
 
 
 def hypothesis_scores(session: Session, hypothesis_id: str) -> list[tuple[HypothesisScoreRow, Board]]:

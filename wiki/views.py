@@ -11,7 +11,7 @@ from store import debates as stored
 from store import tournaments
 from store.demo import DEMO_WARNING
 from store.models import DebateRow, HypothesisRow, ScoreRow
-from store.rankings import Ranked, hypothesis_scores, ranking
+from store.rankings import Ranked, hypothesis_scores, ranking, with_ranks
 from store.reports import Audit, audits_in, dimension_means
 from store.repository import versions_of
 from store.scoreboards import Board
@@ -80,7 +80,7 @@ def rated_lines(session: Session, tournament: Standing, limit: int) -> list[Rate
 
 def exchange(session: Session, board_id: str, *, limit: int, offset: int) -> tuple[list[Ranked], int]:
     """Current versions ranked on one scoreboard, a page at a time."""
-    ranked = ranking(session, board_id)
+    ranked = with_ranks(ranking(session, board_id))
     return ranked[offset : offset + limit], len(ranked)
 
 

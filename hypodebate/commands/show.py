@@ -28,7 +28,8 @@ def _rank(session: Session, row: HypothesisScoreRow) -> str:
     """` · rank 2–5 of 12` for a current version's score: the ranks the data allow on its scoreboard."""
     if not row.current:
         return ""
-    found = next((r.rank for r in rankings.ranking(session, row.scoreboard_id) if r.id == row.hypothesis_id), None)
+    ranked = rankings.with_ranks(rankings.ranking(session, row.scoreboard_id))
+    found = next((r.rank for r in ranked if r.id == row.hypothesis_id), None)
     return "" if found is None else f" · rank {found.text()} of {found.of}"
 
 
