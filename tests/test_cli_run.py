@@ -20,6 +20,7 @@ def test_run_prints_the_ranked_table_then_show_prints_the_transcript(server, tmp
     assert "ranked on scoreboard s-" in result.stdout and "judges gpt-4o-mini" in result.stdout
     assert "CYP46A1 Overexpression Gene Therapy" in result.stdout
     assert "0.72" in result.stdout  # judges score 7 and 8 everywhere: (6/9 + 7/9) / 2
+    assert result.stdout.count("1–16") == 16  # equal scores: the data cannot order them, every rank is 1–16
     assert "16 debated, 0 failed, 0 skipped" in result.stderr
     assert key not in result.output
 

@@ -39,6 +39,8 @@ def test_exchange_ranks_every_hypothesis(client: TestClient):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "17 hypotheses" in response.text
     assert response.text.count('<a href="/hypothesis/h-') == 17
+    # the scripted judges give every hypothesis the same scores: the data separate none, every rank is 1–17
+    assert re.findall(r'<td class="num rank">([^<]*)</td>', response.text) == ["1–17"] * 17
     assert "script-src" not in response.headers["content-security-policy"]  # no script may run
     assert client.get("/", follow_redirects=False).headers["location"] == "/exchange"
 
