@@ -27,7 +27,10 @@ from safeio.errors import ConfigError
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
-Step = Literal["opening", "critique", "rebuttal", "closing", "verdict", "pairwise", "verify"]
+Step = Literal[
+    "opening", "critique", "rebuttal", "closing", "verdict", "pairwise", "verify", "generate", "evolve", "meta_review",
+    "duplicate",
+]
 DEBATE_STEPS: tuple[Step, ...] = ("opening", "critique", "rebuttal", "closing", "verdict")
 TEMPLATES: dict[Step, str] = {
     "opening": "proposer_opening.md.j2",
@@ -37,6 +40,10 @@ TEMPLATES: dict[Step, str] = {
     "verdict": "judge_verdict.md.j2",
     "pairwise": "judge_pairwise.md.j2",  # the tournament's judge (agents/pairwise.py), not a debate step
     "verify": "verifier_claim.md.j2",  # the evidence verifier (agents/verifier.py), not a debate step
+    "generate": "generator_new.md.j2",  # hypodebate generate (agents/generation.py): a new hypothesis
+    "evolve": "generator_evolve.md.j2",  # a child of ranked parents (combine, simplify, strengthen, out of the box)
+    "meta_review": "generator_meta_review.md.j2",  # a generation's recurring critique themes
+    "duplicate": "dedup_check.md.j2",  # the duplicate check on a close pair (agents/duplicate.py)
 }
 PERSONAS_DIR = "judge_personas"
 SYSTEM = "system.md"

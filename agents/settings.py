@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-Role = Literal["proposer", "critic", "judge", "verifier"]
+Role = Literal["proposer", "critic", "judge", "verifier", "generator", "deduplicator"]
 ROLES: tuple[Role, ...] = ("proposer", "critic", "judge")  # the debate's roles (the verifier audits evidence)
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
@@ -24,6 +24,8 @@ class PerRole(_Section):
     critic: str = "gpt-4o-mini"
     judge: str = "gpt-4o-mini"
     verifier: str = "gpt-4o-mini"  # the evidence audit's claim checks
+    generator: str = "gpt-4o-mini"  # hypodebate generate: new hypotheses, evolution, the meta-review
+    deduplicator: str = "gpt-4o-mini"  # the duplicate check on close calls (hypodebate generate, dedup)
     judges: list[ModelName] = Field(
         default_factory=list,
         max_length=15,
@@ -47,6 +49,8 @@ class Temperatures(_Section):
     critic: float = Field(0.7, ge=0, le=2)
     judge: float = Field(0.2, ge=0, le=2)
     verifier: float = Field(0.0, ge=0, le=2)
+    generator: float = Field(0.9, ge=0, le=2)
+    deduplicator: float = Field(0.0, ge=0, le=2)
 
     def __getitem__(self, role: Role) -> float:
         return getattr(self, role)

@@ -485,3 +485,128 @@ Index(
     HypothesisScoreRow.debates.desc(),
     HypothesisScoreRow.hypothesis_id,
 )
+
+
+class GapRow(Base):
+    """An open knowledge gap a page lists under "Related Analyses" (title, link): what `hypodebate generate --gap`
+    and `--page` generate from. Its id is `g-` + 8 hex digits of (page, link or title), so a re-import keeps it."""
+
+    __tablename__ = "page_gaps"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    page_slug: Mapped[str] = mapped_column(ForeignKey("pages.slug", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GenerationRunRow(Base):
+    """One `hypodebate generate` loop: its source (page, gap or goal), the settings that make it (its id is a hash
+    of both, so the same command resumes it), and how it ended (`stopped`: generations | budget | no-new |
+    stable, with `stop_detail` in words). Calls, tokens and dollars are the loop's own calls (generation, evolution,
+    meta-review, duplicate checks); the debates and comparisons keep theirs on their own rows."""
+
+    __tablename__ = "generation_runs"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # r- + 8 hex digits
+    source_kind: Mapped[str] = mapped_column(String(8))  # page | gap | goal
+    source: Mapped[str] = mapped_column(Text)  # the page's slug, the gap's id, or the goal's words
+    page_slug: Mapped[str | None] = mapped_column(String(200), index=True)  # the page its hypotheses join
+    settings: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished
+    stopped: Mapped[str | None] = mapped_column(String(16))
+    stop_detail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class GenerationRow(Base):
+    """One generation of a run: how many of its hypotheses were debated, its tournament and that tournament's top
+    hypotheses (`top`, best first). `status`: open until ranked and reviewed, then done."""
+
+    __tablename__ = "generations"
+    __table_args__ = (UniqueConstraint("run_id", "number", name="uq_generation_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ...
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | done
+    debated: Mapped[int] = mapped_column(Integer, default=0)
+    tournament_id: Mapped[str | None] = mapped_column(String(16))
+    top: Mapped[list[Any]] = mapped_column(default=list)  # hypothesis ids, best first
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetaReviewRow(AnswerCost, Base):
+    """The meta-review of one generation's debates: the critique themes raised most often and what the judges
+    rewarded (`review`), which the next generation's generator and evolution prompts read."""
+
+    __tablename__ = "meta_reviews"
+    __table_args__ = (UniqueConstraint("run_id", "generation", name="uq_meta_review"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-2)
+    run_id: Mapped[str] = mapped_column(ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    review: Mapped[dict[str, Any]] = mapped_column()  # summary, weaknesses, rewarded
+    debates: Mapped[list[Any]] = mapped_column()  # the debate ids it read
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+
+
+class CandidateRow(AnswerCost, Base):
+    """One generator or evolution answer of a run, stored as it lands (a killed run asks it again never): the
+    hypothesis it proposed (`content`, kept whatever became of it), how it was made (`strategy`: grounded | gap |
+    goal | combine | simplify | strengthen | out-of-box; `parents`), and its fate (`status`): `new` (it is
+    `hypothesis_id`), `duplicate` (merged into `hypothesis_id`, with its `similarity` and `method`), or `invalid`
+    (`reason`)."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("run_id", "generation", "slot", name="uq_candidate_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-2)
+    run_id: Mapped[str] = mapped_column(ForeignKey("generation_runs.id", ondelete="CASCADE"), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[int] = mapped_column(Integer)
+    strategy: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)  # page:<slug> | gap:<g-id> | goal:<words> | evolve:<operator>
+    parents: Mapped[list[Any]] = mapped_column(default=list)
+    content: Mapped[dict[str, Any] | None] = mapped_column()  # title, targets, mechanism, diseases, evidence, ...
+    reasoning: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | new | duplicate | invalid
+    hypothesis_id: Mapped[str | None] = mapped_column(ForeignKey("hypotheses.id", ondelete="SET NULL"), index=True)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    method: Mapped[str | None] = mapped_column(String(32))  # identical | embedding | embedding+model-check
+    reason: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200))  # as the server named it
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+
+
+class ProvenanceRow(Base):
+    """Where a generated or evolved hypothesis came from: its origin, strategy, source, generator model (as served),
+    prompt hash, run and generation. A hypothesis without one was imported (from a file or an eval set)."""
+
+    __tablename__ = "provenance"
+
+    hypothesis_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(16))  # generated | evolved
+    strategy: Mapped[str] = mapped_column(String(16))
+    source_kind: Mapped[str] = mapped_column(String(8))  # page | gap | goal
+    source: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_hash: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[str] = mapped_column(String(16), index=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineageRow(Base):
+    """A parent of an evolved hypothesis (evolution adds children; parents stay)."""
+
+    __tablename__ = "lineage"
+
+    child_id: Mapped[str] = mapped_column(ForeignKey("hypotheses.id", ondelete="CASCADE"), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(
+        ForeignKey("hypotheses.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)

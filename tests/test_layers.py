@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-OURS = frozenset({"agents", "debates", "evidence", "hypodebate", "report", "safeio", "scoring", "store", "wiki"})
+OURS = frozenset(
+    {"agents", "debates", "evidence", "hypodebate", "proximity", "report", "safeio", "scoring", "store", "wiki"}
+)
 
 # part -> the parts it may import (besides itself); hypodebate, the front door, may import everything, and
 # safeio (helpers for untrusted input and output, importing nothing of ours) may be imported by anyone
@@ -20,7 +22,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"scoring", "safeio"}),  # scoring: its types (the score a query stores), pure
     "agents": frozenset({"scoring", "safeio"}),
     "wiki": frozenset({"store", "scoring", "safeio"}),
-    "debates": frozenset({"agents", "scoring", "store", "safeio"}),
+    "proximity": frozenset({"safeio"}),
+    "debates": frozenset({"agents", "scoring", "store", "safeio", "proximity"}),
     "evidence": frozenset({"agents", "scoring", "store", "safeio"}),
     "report": frozenset({"store", "scoring", "safeio", "debates"}),  # debates: its read-only helpers only
     "hypodebate": OURS,
