@@ -78,7 +78,12 @@ def origins(session: Session, ids: Collection[str]) -> dict[str, Origin]:
     rows: dict[str, ProvenanceRow] = {}
     parents: dict[str, list[str]] = {}
     for part in chunks(ids):
-        rows.update({r.hypothesis_id: r for r in session.scalars(select(ProvenanceRow).where(ProvenanceRow.hypothesis_id.in_(part)))})
+        rows.update(
+            {
+                r.hypothesis_id: r
+                for r in session.scalars(select(ProvenanceRow).where(ProvenanceRow.hypothesis_id.in_(part)))
+            }
+        )
         for child, parent in session.execute(
             select(LineageRow.child_id, LineageRow.parent_id)
             .where(LineageRow.child_id.in_(part))
@@ -118,9 +123,7 @@ def children(session: Session, ids: Collection[str]) -> dict[str, list[str]]:
     return out
 
 
-def add_generated(
-    session: Session, hypothesis_id: str, provenance: dict[str, object], parents: Sequence[str]
-) -> None:
+def add_generated(session: Session, hypothesis_id: str, provenance: dict[str, object], parents: Sequence[str]) -> None:
     """Record a new generated or evolved hypothesis's provenance and parents (the hypothesis is already stored).
     A hypothesis already holding provenance keeps its first (the earlier run made it)."""
     if session.get(ProvenanceRow, hypothesis_id) is not None:
@@ -159,3 +162,24 @@ def meta_reviews_of(session: Session, run_id: str) -> dict[int, MetaReviewRow]:
     """generation number -> its meta-review."""
     rows = session.scalars(select(MetaReviewRow).where(MetaReviewRow.run_id == run_id))
     return {row.generation: row for row in rows}
+
+
+def gaps_by_id(session: Session, ids: Collection[str]) -> dict[str, GapRow]:
+    """The gaps among `ids` that exist, by id (a gap a page no longer lists is gone)."""
+    out: dict[str, GapRow] = {}
+    for part in chunks(sorted(set(ids))):
+        out.update({row.id: row for row in session.scalars(select(GapRow).where(GapRow.id.in_(part)))})
+    return out
+
+
+def runs_of_hypotheses(session: Session, ids: Collection[str]) -> list[GenerationRunRow]:
+    """The generation runs that proposed any of `ids` (as a new candidate, or one merged into it), oldest first."""
+    run_ids: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        run_ids.update(
+            session.scalars(select(CandidateRow.run_id).where(CandidateRow.hypothesis_id.in_(part)).distinct())
+        )
+    runs: list[GenerationRunRow] = []
+    for part in chunks(sorted(run_ids)):
+        runs.extend(session.scalars(select(GenerationRunRow).where(GenerationRunRow.id.in_(part))))
+    return sorted(runs, key=lambda r: (r.started_at, r.id))
