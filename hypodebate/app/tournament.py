@@ -45,6 +45,21 @@ async def run_tournament(
     loaded = load_hypotheses(pool.files) if pool.files else []  # bad input fails here, before anything is stored
     with ws.store() as session:
         name, ids = pool_of(session, pool, loaded)
+    return await run_tournament_of(ws, name, ids, options, matches=matches, progress=progress, queue=queue)
+
+
+async def run_tournament_of(
+    ws: Workspace,
+    name: str,
+    ids: list[str],
+    options: DebateOptions,
+    *,
+    matches: int | None = None,
+    progress: Callable[[TournamentProgress], None] | None = None,
+    queue: bool = False,
+) -> TournamentResult:
+    """Rank the hypotheses `ids` as the pool `name` (page:<slug>, run:<r-id>, ...): `run_tournament` once the pool
+    is known."""
     judges = options.judges or 1
     if not queue:
         return await _runner(ws, judges, options, progress).run(name, ids, matches=matches)

@@ -32,6 +32,14 @@ def _answer_cost() -> list[sa.Column]:
     ]
 
 
+def _run() -> sa.ForeignKey:
+    return sa.ForeignKey("generation_runs.id", ondelete="CASCADE")
+
+
+def _hypothesis() -> sa.ForeignKey:
+    return sa.ForeignKey("hypotheses.id", ondelete="CASCADE")
+
+
 def upgrade() -> None:
     op.create_table(
         "page_gaps",
@@ -57,11 +65,10 @@ def upgrade() -> None:
         sa.Column("finished_at", NOW, nullable=True),
     )
     op.create_index("ix_generation_runs_page_slug", "generation_runs", ["page_slug"])
-    run = sa.ForeignKey("generation_runs.id", ondelete="CASCADE")
     op.create_table(
         "generations",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("run_id", sa.String(length=16), run, nullable=False),
+        sa.Column("run_id", sa.String(length=16), _run(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("debated", sa.Integer(), nullable=False),
@@ -74,7 +81,7 @@ def upgrade() -> None:
     op.create_table(
         "meta_reviews",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("run_id", sa.String(length=16), run, nullable=False),
+        sa.Column("run_id", sa.String(length=16), _run(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("review", sa.JSON(), nullable=False),
         sa.Column("debates", sa.JSON(), nullable=False),
@@ -87,7 +94,7 @@ def upgrade() -> None:
     op.create_table(
         "candidates",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("run_id", sa.String(length=16), run, nullable=False),
+        sa.Column("run_id", sa.String(length=16), _run(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("slot", sa.Integer(), nullable=False),
         sa.Column("strategy", sa.String(length=16), nullable=False),
@@ -109,10 +116,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_candidates_run_id", "candidates", ["run_id"])
     op.create_index("ix_candidates_hypothesis_id", "candidates", ["hypothesis_id"])
-    hypothesis = sa.ForeignKey("hypotheses.id", ondelete="CASCADE")
     op.create_table(
         "provenance",
-        sa.Column("hypothesis_id", sa.String(length=16), hypothesis, primary_key=True),
+        sa.Column("hypothesis_id", sa.String(length=16), _hypothesis(), primary_key=True),
         sa.Column("origin", sa.String(length=16), nullable=False),
         sa.Column("strategy", sa.String(length=16), nullable=False),
         sa.Column("source_kind", sa.String(length=8), nullable=False),
@@ -126,10 +132,8 @@ def upgrade() -> None:
     op.create_index("ix_provenance_run_id", "provenance", ["run_id"])
     op.create_table(
         "lineage",
-        sa.Column("child_id", sa.String(length=16), sa.ForeignKey("hypotheses.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column(
-            "parent_id", sa.String(length=16), sa.ForeignKey("hypotheses.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("child_id", sa.String(length=16), _hypothesis(), primary_key=True),
+        sa.Column("parent_id", sa.String(length=16), _hypothesis(), primary_key=True),
         sa.Column("position", sa.Integer(), nullable=False),
     )
     op.create_index("ix_lineage_parent_id", "lineage", ["parent_id"])
