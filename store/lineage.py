@@ -17,6 +17,7 @@ from store.models import (
     GapRow,
     GenerationRow,
     GenerationRunRow,
+    HypothesisRow,
     LineageRow,
     MetaReviewRow,
     ProvenanceRow,
@@ -183,3 +184,12 @@ def runs_of_hypotheses(session: Session, ids: Collection[str]) -> list[Generatio
     for part in chunks(sorted(run_ids)):
         runs.extend(session.scalars(select(GenerationRunRow).where(GenerationRunRow.id.in_(part))))
     return sorted(runs, key=lambda r: (r.started_at, r.id))
+
+
+def titles(session: Session, ids: Collection[str]) -> dict[str, str]:
+    """The current title of each hypothesis among `ids` that exists."""
+    out: dict[str, str] = {}
+    for part in chunks(sorted(set(ids))):
+        query = select(HypothesisRow.id, HypothesisRow.title).where(HypothesisRow.id.in_(part))
+        out.update({hid: title for hid, title in session.execute(query)})
+    return out
