@@ -104,8 +104,11 @@ def test_json_api_matches_its_openapi_schema(client: TestClient):
         "other_scoreboards",
         "tournament",
         "ordered_by",
+        "gaps",
     }
-    assert {"dimensions", "ratings"} <= set(components["HypothesisResponse"]["properties"])
+    assert {"dimensions", "ratings", "lineage"} <= set(components["HypothesisResponse"]["properties"])
+    assert (h["lineage"]["origin"], h["lineage"]["generation"], h["lineage"]["parents"]) == ("imported", 0, [])
+    assert len(related["gaps"]) == 5 and all(g["id"].startswith("g-") for g in related["gaps"])
     assert "rating" in components["RelatedHypothesis"]["properties"]
     # no tournament has rated this page's pool: every rating is null, the order is the score's
     assert related["tournament"] is None and related["ordered_by"] is None and h["ratings"] == []

@@ -43,6 +43,13 @@ _META_ROW = re.compile(r"^\| ([A-Za-z_][\w]*) \| (.*) \|$")
 _INFOBOX_FIELD = r'<td class="label">{}</td>\s*<td>(.*?)</td>'
 _TAG = re.compile(r"<[^<>]+>")  # a tag cannot contain `<`: a run of `<` is not rescanned from each one
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+)$", re.M)
+# A "Related Analyses" item: `- [Title](link)` then anything (the seed's 🔄), or `- Title`. Matched on one line at a
+# time, from its start; the title stops at any bracket and the link at any parenthesis or space: linear.
+_GAP_ITEM = re.compile(r"[-*][ \t]+\[([^\[\]\n]+)\]\(([^()\s]*)\)")
+GAPS_HEADING = "related analyses"
+MAX_GAPS = 200  # a page's gaps; more is refused, not cut
+MAX_GAP_TITLE = 500
+MAX_GAP_LINK = 500
 
 
 class FrontMatter(BaseModel):
@@ -72,6 +79,7 @@ class ParsedPage:
     citations: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     infobox: dict[str, str] = field(default_factory=dict)
+    gaps: list[tuple[str, str | None]] = field(default_factory=list)  # "Related Analyses": (title, link), in order
 
 
 def read_page(path: Path) -> ParsedPage:
@@ -131,6 +139,7 @@ def parse_markdown(path: Path, text: str) -> ParsedPage:
         sections=[m.group(1).strip() for m in _HEADING.finditer(body)],
         citations=_unique(_CITATION.findall(body)),
         links=_unique(_LINK.findall(body)),
+        gaps=related_analyses(path, body.splitlines(), first=text[: match.end()].count("\n") + 1),
     )
 
 
@@ -172,6 +181,7 @@ def parse_dump(path: Path, text: str) -> ParsedPage:
         citations=_unique(_CITATION.findall(text)),
         links=_unique(_LINK.findall(text)),
         infobox=infobox,
+        gaps=related_analyses(path, lines),
     )
 
 
@@ -232,6 +242,52 @@ def on_file_lines(page: ParsedPage, text: str) -> str:
         out[at] = line
         at += 1
     return "\n".join(out)
+
+
+def related_analyses(path: Path, lines: list[str], first: int = 1) -> list[tuple[str, str | None]]:
+    """The page's open knowledge gaps: the items under each "Related Analyses" heading (a dump's bare
+    `Related Analyses:` line, a Markdown `## Related Analyses`), as (title, link or None), in page order, one per
+    link (or title); `first` is the number of `lines`' first line in the file. The items run until the first line
+    that is neither an item nor blank. A title over MAX_GAP_TITLE characters, a link over MAX_GAP_LINK, a control
+    character, or more than MAX_GAPS gaps is a PageError naming the file's line."""
+    gaps: dict[str, tuple[str, str | None]] = {}
+    inside = False
+    for number, raw in enumerate(lines, first):
+        line = raw.strip()
+        if _is_gaps_heading(line):
+            inside = True
+            continue
+        if not inside or not line:
+            continue
+        if not line.startswith(("- ", "* ", "-\t", "*\t")):
+            inside = False
+            continue
+        title, link = _gap_item(f"{path}:{number}", line)
+        if title:
+            gaps.setdefault(link or title, (title, link))
+        if len(gaps) > MAX_GAPS:
+            raise PageError(f"{path}:{number}: Related Analyses: more than {MAX_GAPS} gaps on one page (the limit)")
+    return list(gaps.values())
+
+
+def _is_gaps_heading(line: str) -> bool:
+    if len(line) > 40:  # the heading's words and a few marks: a long line is not it (and is not rescanned)
+        return False
+    return line.lstrip("#").strip().rstrip(":").strip().lower() == GAPS_HEADING
+
+
+def _gap_item(where: str, line: str) -> tuple[str, str | None]:
+    """One item's (title, link): `- [Title](link) ...` or `- Title`; checked for length and control characters."""
+    match = _GAP_ITEM.match(line)
+    title, link = (match.group(1), match.group(2) or None) if match else (line[1:], None)
+    for name, value, limit in (("title", title, MAX_GAP_TITLE), ("link", link or "", MAX_GAP_LINK)):
+        try:
+            no_controls(value)  # before the spaces are folded: str.split() takes some controls for spaces
+        except ValueError as exc:
+            raise PageError(f"{where}: Related Analyses: a gap's {name} {exc}") from None
+        if len(value) > limit:
+            raise PageError(f"{where}: Related Analyses: a gap's {name} is {len(value)} characters, more than {limit}")
+    return " ".join(title.split()), link
 
 
 def _is_heading(line: str) -> bool:

@@ -76,6 +76,14 @@ class Tournament(BaseModel):
     first_advantage: float | None = Field(description="the fitted first-position parameter, in rating points")
 
 
+class Gap(BaseModel):
+    """An open knowledge gap the page lists under "Related Analyses": `hypodebate generate --gap ID` takes its id."""
+
+    id: str = Field(description="g- and 8 hex digits of (page, link or title): kept when the page is imported again")
+    title: str
+    link: str | None = Field(description="as the page wrote it")
+
+
 class RelatedResponse(BaseModel):
     slug: str
     title: str
@@ -89,6 +97,7 @@ class RelatedResponse(BaseModel):
     ordered_by: str | None = Field(
         None, description="the tournament whose ratings ordered the hypotheses (wiki.rank_by: rating); null: by score"
     )
+    gaps: list[Gap] = Field(default_factory=list, description="the page's gaps (Related Analyses), in page order")
 
 
 class Evidence(BaseModel):
@@ -190,6 +199,23 @@ class Rating(BaseModel):
         return RankRange(self.rank_lo, self.rank_hi, self.of).text()
 
 
+class Lineage(BaseModel):
+    """Where a hypothesis came from: imported (from a file or an eval set: generation 0, no parents), generated
+    from a page, a gap or a goal, or evolved from parents."""
+
+    origin: str = Field(description="imported, generated or evolved")
+    generation: int = Field(description="the generation of its run that made it (0: imported)")
+    strategy: str | None = Field(description="grounded, gap, goal, or an evolution operator (combine, simplify, ...)")
+    source_kind: str | None = Field(description="page, gap or goal")
+    source: str | None = Field(description="the page's slug, the gap's id or the goal's words")
+    source_title: str | None = Field(description="the gap's title, when a page still lists the gap")
+    model: str | None = Field(description="the generator's model as the server named it")
+    prompt_hash: str | None
+    run_id: str | None = Field(description="the `hypodebate generate` run that made it")
+    parents: list[str] = Field(description="the hypotheses it was evolved from, in order")
+    children: list[str] = Field(description="the hypotheses evolved from it")
+
+
 class HypothesisResponse(BaseModel):
     id: str
     title: str
@@ -213,4 +239,5 @@ class HypothesisResponse(BaseModel):
     ratings: list[Rating] = Field(
         default_factory=list, description="its tournament ratings, current version first, then the busiest tournament"
     )
+    lineage: Lineage = Field(description="its origin, how it was made, its parents and its children")
     demo_warning: str | None = Field(description="set when a score or rating comes from the embedded demo model")

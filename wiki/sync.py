@@ -26,6 +26,7 @@ from safeio.files import (
     relative_under,
     write_atomic,
 )
+from store.lineage import replace_gaps
 from store.models import PageRow
 from store.pages import known_targets, page_sources, upsert_page
 from wiki.block import render_block, splice
@@ -44,6 +45,7 @@ class Imported:
     title: str
     new: bool
     entities: list[str]
+    gaps: tuple[str, ...] = ()  # the ids of its "Related Analyses" gaps (g-...), in page order
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ def import_pages(
     check: Callable[[PageText], None] | None = None,
 ) -> list[Imported]:
     """Parse every file under `root` first, and pass each page to `check` (which raises to refuse the import):
-    nothing is stored if one is bad. Then upsert pages and refresh all links. A slug already imported from
+    nothing is stored if one is bad. Then upsert pages (and their "Related Analyses" gaps: a gap no longer listed
+    is removed, one still listed keeps its id) and refresh all links. A slug already imported from
     another file is refused unless `replace`."""
     reads = [_read(root, source) for source in _sources_of(root, paths)]
     if check is not None:
@@ -222,7 +225,8 @@ def _store(session: Session, root: Path, reads: Sequence[_Read], *, replace: boo
             source_path=read.source.as_posix(),
             markdown=page.markdown,
         )
-        results.append(Imported(read.path, read.source.as_posix(), page.slug, page.title, new, entities))
+        gaps = tuple(g.id for g in replace_gaps(session, page.slug, page.gaps))
+        results.append(Imported(read.path, read.source.as_posix(), page.slug, page.title, new, entities, gaps))
     refresh_links(session)
     return results
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from scoring.measured import Measured, as_json
 from store import debates as stored
-from store import tournaments
+from store import lineage, tournaments
 from store.demo import DEMO_WARNING
 from store.models import DebateRow, HypothesisRow, ScoreRow
 from store.rankings import Ranked, hypothesis_scores, ranking, with_ranks
@@ -21,7 +21,9 @@ from wiki.schemas import (
     DebateSummary,
     Evidence,
     EvidenceAudit,
+    Gap,
     HypothesisResponse,
+    Lineage,
     Rating,
     Score,
     Scoreboard,
@@ -39,6 +41,8 @@ __all__ = [
     "exchange",
     "hypothesis_audit",
     "hypothesis_detail",
+    "lineage_of",
+    "page_gaps",
     "rated_lines",
     "tournament_schema",
 ]
@@ -119,8 +123,28 @@ def hypothesis_detail(
         evidence_audit=audit_schema(audit),
         debates=_debates(session, h.id, version_of, offset=offset, limit=limit),
         ratings=ratings,
+        lineage=lineage_of(session, h.id),
         demo_warning=DEMO_WARNING if demo_used else None,
     )
+
+
+def lineage_of(session: Session, hypothesis_id: str) -> Lineage:
+    """The hypothesis's origin, how it was made, its parents and its children (store.lineage)."""
+    found = lineage.origins(session, [hypothesis_id])[hypothesis_id]
+    gap_id = found.source if found.source_kind == "gap" and found.source else None
+    gap = lineage.gaps_by_id(session, [gap_id]).get(gap_id) if gap_id else None
+    return from_row(
+        Lineage,
+        found,
+        source_title=gap.title if gap is not None else None,
+        parents=list(found.parents),
+        children=lineage.children(session, [hypothesis_id]).get(hypothesis_id, []),
+    )
+
+
+def page_gaps(session: Session, slug: str) -> list[Gap]:
+    """The page's gaps (its Related Analyses), in page order."""
+    return [from_row(Gap, g) for g in lineage.gaps_of(session, slug)]
 
 
 def _dimensions(session: Session, h: HypothesisRow) -> dict[str, float]:

@@ -24,7 +24,14 @@ def import_command(
         results, references = import_pages_with_references(ws, paths, root=folder, replace=replace)
     for r in results:
         verb = "imported" if r.new else "updated"
-        out.print(f"{verb} {shown(r.slug)}  {shown(r.title)}  ({len(r.entities)} entities)", highlight=False)
+        gaps = f"{len(r.gaps)} gap{'' if len(r.gaps) == 1 else 's'}"
+        out.print(f"{verb} {shown(r.slug)}  {shown(r.title)}  ({len(r.entities)} entities, {gaps})", highlight=False)
+    gaps = sum(len(r.gaps) for r in results)
+    if gaps:
+        err.print(
+            f"{gaps} gap(s) read from the pages' Related Analyses: `hypodebate show SLUG` lists them with their ids",
+            highlight=False,
+        )
     if references:
         err.print(f"{references} bibliography entries read from the pages' References sections", highlight=False)
     err.print(f"{len(results)} page(s) imported into {shown(display_url(ws.url))}", highlight=False)

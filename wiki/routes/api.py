@@ -10,7 +10,7 @@ from scoring.measured import Measured, as_json
 from wiki.related import Choice, PageRatings, RelatedBlock, page_ratings
 from wiki.routes.common import BoardQuery, Store, Wiki, blocks, load_hypothesis, load_page
 from wiki.schemas import HypothesisResponse, RelatedHypothesis, RelatedResponse, from_row
-from wiki.views import board_schema, hypothesis_audit, hypothesis_detail, tournament_schema
+from wiki.views import board_schema, hypothesis_audit, hypothesis_detail, page_gaps, tournament_schema
 
 router = APIRouter()
 
@@ -50,6 +50,7 @@ def related_api(
             other_scoreboards=[board_schema(b.board) for b in others if b.board],
             tournament=tournament_schema(ratings.tournament) if ratings else None,
             ordered_by=first.ordered_by.id if first.ordered_by else None,
+            gaps=page_gaps(s, page.slug),
         )
 
 

@@ -25,7 +25,15 @@ from wiki.routes.common import (
     load_page,
     render_markdown,
 )
-from wiki.views import debate_detail, debate_is_demo, exchange, hypothesis_audit, hypothesis_detail, rated_lines
+from wiki.views import (
+    debate_detail,
+    debate_is_demo,
+    exchange,
+    hypothesis_audit,
+    hypothesis_detail,
+    page_gaps,
+    rated_lines,
+)
 
 DEBATES_PER_PAGE = 50  # debates (with transcripts) on one page of a hypothesis view
 
@@ -72,6 +80,7 @@ def page_view(
             blocks=blocks(s, page, Choice.of(wiki, top, scoreboard), scoreboard, ratings),
             tournament=ratings.tournament if ratings else None,
             rated=rated_lines(s, ratings.tournament, top or wiki.top) if ratings else [],
+            gaps=page_gaps(s, page.slug),
         )
 
 
