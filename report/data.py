@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from report.lineage import lineage_views
 from report.ratings import batch_tournaments, hypothesis_ratings, scoreboard_view
 from report.transcript import Versions, debate_view
 from report.views import (
@@ -46,6 +47,7 @@ from scoring.aggregate import BoardNoise
 from scoring.rubric import Rubric
 from store import reports, repository
 from store.demo import DEMO_WARNING, demo_used, models_are_demo
+from store.lineage import Origin, children, origins
 from store.models import BatchRow, DebateRow, HypothesisRow, HypothesisVersionRow, ScoreboardRow
 from store.rankings import board_of
 from store.reports import Audit, DimensionMean, ScoreKey
@@ -99,6 +101,7 @@ def load_report(
         demo_warning=DEMO_WARNING if demo else None,
         tournaments=tournaments,
         ratings=ratings,
+        lineage=lineage_views(session, hypotheses, {r.board.id: r.board for r in rankings}),
     )
 
 
@@ -170,9 +173,11 @@ def _hypotheses(
             ranked_scores[s.hypothesis_id].append(s)
 
     views: dict[str, HypothesisView] = {}
+    came_from, kids = origins(session, rows), children(session, rows)
     for h_id, debates in by_hypothesis.items():
         found = [EvidenceView(*e) for e in evidence.get(h_id, [])]
-        views[h_id] = _hypothesis_view(rows[h_id], found, debates, tuple(ranked_scores[h_id]), audits.get(h_id))
+        made = (came_from.get(h_id), tuple(kids.get(h_id, ())))
+        views[h_id] = _hypothesis_view(rows[h_id], found, debates, tuple(ranked_scores[h_id]), audits.get(h_id), made)
     rankings = tuple(
         RankingView(board, tuple(RankedView(views[s.hypothesis_id], s) for s in ranking_rows[board.id]))
         for board in board_views.values()
@@ -242,7 +247,9 @@ def _hypothesis_view(
     debates: list[DebateView],
     scores: tuple[ScoreView, ...],
     audit: Audit | None,
+    made: tuple[Origin | None, tuple[str, ...]] = (None, ()),
 ) -> HypothesisView:
+    """The hypothesis's section; `made`: its origin and its children (store.lineage)."""
     return HypothesisView(
         id=row.id,
         title=row.title,
@@ -255,6 +262,8 @@ def _hypothesis_view(
         scores=scores,
         debates=tuple(debates),
         audit=audit,
+        origin=made[0],
+        children=made[1],
     )
 
 

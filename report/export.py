@@ -21,8 +21,9 @@ ExportFormat = Literal["jsonl", "csv"]
 # CSV holds every kind of row in one table: the union of their columns, `kind` first.
 EXPORT_COLUMNS = [
     "kind", "hypothesis_id", "debate_id", "scoreboard_id", "batch_id", "version", "version_id", "content_hash",
-    "current", "title", "targets", "target_label", "diseases", "mechanism", "evidence", "replicate",
-    "protocol_hash", "rubric_hash", "judge_models", "demo", "legacy", "status", "failure_reason", "failed_step",
+    "current", "title", "targets", "target_label", "diseases", "mechanism", "evidence", "origin", "generation",
+    "parents", "replicate", "protocol_hash", "rubric_hash", "judge_models", "demo", "legacy", "status",
+    "failure_reason", "failed_step",
     "rounds_run", "early_stopped", "revised_statement", "models", "judge", "persona", "material_order",
     "score", "spread", "n", "mean", "lo", "hi", "interval", "se", "df", "debates", "verdicts", "composite", "scores",
     "rationales", "reasoning", "summary", "seq", "round", "role", "step", "model", "text", "payload",

@@ -187,7 +187,12 @@ def dot_plot(score: ScoreView) -> DotPlot | None:
 
 _FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd}
 HTML_ENV = environment(TEMPLATES, filters={**_FILTERS, "cite": cite}, globals={"word_diff": word_diff})
-MD_ENV = environment(TEMPLATES, escaping=_md_finalize, filters=_FILTERS, globals={"md_diff": md_diff, "MdSafe": MdSafe})
+MD_ENV = environment(
+    TEMPLATES,
+    escaping=_md_finalize,
+    filters=_FILTERS,
+    globals={"md_diff": md_diff, "MdSafe": MdSafe, "md_escape": md_escape},
+)
 
 
 def _context(data: ReportData) -> dict[str, Any]:
@@ -200,6 +205,7 @@ def _context(data: ReportData) -> dict[str, Any]:
     targets = sorted({t for h in data.hypotheses for t in h.targets}, key=str.lower)
     rows = sum(len(r.rows) for r in data.rankings)
     return {
+        "shown_ids": frozenset(h.id for h in data.hypotheses),  # hypotheses with a section: their ids link there
         "data": data,
         "histograms": histograms,
         "plots": plots,

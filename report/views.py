@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from scoring.measured import Measured, measured_text
 from scoring.ranks import RankRange
+from store.lineage import Origin
 from store.reports import Audit
 from store.scoreboards import Board
 from store.tournaments import Rating, Standing
@@ -220,6 +221,20 @@ class HypothesisView:
     scores: tuple[ScoreView, ...]  # one per (scoreboard, version) with completed debates in the report
     debates: tuple[DebateView, ...]
     audit: Audit | None  # the current version's evidence audit; None: not audited (since it last changed)
+    origin: Origin | None = None  # where it came from (store.lineage): imported, generated or evolved, its parents
+    children: tuple[str, ...] = ()  # the hypotheses evolved from it
+
+    @property
+    def origin_text(self) -> str:
+        """`generated · generation 1 · strategy gap · from gap g-1a2b3c4d · generator m (as served) · prompt p · run r`,
+        or `imported` (generation 0)."""
+        o = self.origin
+        if o is None or o.origin == "imported":
+            return "imported (generation 0)"
+        parts = [o.origin, f"generation {o.generation}", f"strategy {o.strategy or '?'}"]
+        parts.append(f"from {o.source_kind or 'source'} {o.source or '?'}")
+        parts.append(f"generator {o.model or '?'} (as served), prompt {o.prompt_hash or '?'}, run {o.run_id or '?'}")
+        return " · ".join(parts)
 
     @property
     def completed(self) -> tuple[DebateView, ...]:
@@ -318,6 +333,100 @@ class TournamentView(Standing):
 
 
 @dataclass(frozen=True, slots=True)
+class ShownScore:
+    """A generated hypothesis's score in the lineage view: the report's own score where the hypothesis has a section
+    (its first scoreboard), else its stored score on its busiest scoreboard; `board` names the judges."""
+
+    measured: Measured
+    board: Board
+    in_report: bool  # computed from this report's debates (False: the store's score, from all its debates)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateView:
+    """One generator or evolution answer of a generation, and what became of it: `new` (it is `hypothesis_id`),
+    `duplicate` (merged into `hypothesis_id`, with its similarity and the method that found it), `invalid`
+    (`reason`) or `pending`."""
+
+    slot: int
+    strategy: str  # grounded | gap | goal, or the evolution operator: combine | simplify | strengthen | out-of-box
+    status: str
+    title: str  # as the generator wrote it
+    parents: tuple[str, ...]
+    hypothesis_id: str | None
+    target_title: str | None  # the current title of `hypothesis_id` (for a duplicate: the one it merged into)
+    similarity: float | None
+    method: str | None
+    reason: str | None
+    model: str  # as the server named it
+    score: ShownScore | None = None
+    rating: Rating | None = None  # its current version's rating in its generation's tournament
+    in_report: bool = False  # `hypothesis_id` has a section in this report
+
+    @property
+    def merged_how(self) -> str:
+        """`cosine 0.93, embedding+model-check`: how a duplicate was found (empty when nothing was recorded)."""
+        cosine = f"cosine {self.similarity:.2f}" if self.similarity is not None else ""
+        return ", ".join(part for part in (cosine, self.method or "") if part)
+
+    @property
+    def merged_text(self) -> str:
+        """`merged into h-1a2b3c4d (cosine 0.93, embedding+model-check)`."""
+        how = self.merged_how
+        return f"merged into {self.hypothesis_id or '?'}" + (f" ({how})" if how else "")
+
+    @property
+    def rating_text(self) -> str:
+        return "" if self.rating is None else rating_text(self.rating.rating, self.rating.lo, self.rating.hi)
+
+
+@dataclass(frozen=True, slots=True)
+class MetaReviewView:
+    summary: str
+    weaknesses: tuple[str, ...]
+    rewarded: tuple[str, ...]
+    model: str  # as the server named it
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationView:
+    number: int
+    status: str  # open | done
+    debated: int
+    top: tuple[str, ...]  # hypothesis ids, best first
+    tournament: Standing | None  # its tournament (its scoreboard names the judges); None: not ranked yet
+    generated: tuple[CandidateView, ...]  # from the source (no parents)
+    evolved: tuple[CandidateView, ...]  # children of earlier hypotheses: operator and parents
+    review: MetaReviewView | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """One `hypodebate generate` run: its source, its generations, and what stopped it."""
+
+    id: str
+    source_kind: str  # page | gap | goal
+    source: str
+    source_title: str | None  # the gap's title, while a page lists it
+    source_link: str | None
+    status: str
+    stopped: str | None  # generations | budget | no-new | stable
+    stop_detail: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    generations: tuple[GenerationView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageLineageView:
+    """A page's generation runs (gap → candidates → children). `slug` None: runs from a research goal."""
+
+    slug: str | None
+    title: str
+    runs: tuple[RunView, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BatchView:
     id: str
     source: str
@@ -355,3 +464,4 @@ class ReportData:
     demo_warning: str | None  # set when any debate shown was argued or judged by the embedded demo model
     tournaments: tuple[TournamentView, ...] = ()  # the batch's tournaments (pool batch:<id>), most matches first
     ratings: tuple[RatingView, ...] = ()  # a hypothesis report: that hypothesis's ratings
+    lineage: tuple[PageLineageView, ...] = ()  # the generation runs behind the hypotheses shown, by page

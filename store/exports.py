@@ -1,5 +1,6 @@
-"""The export's reads: every hypothesis, scoreboard, hypothesis score, debate, panel score, verdict and turn,
-streamed in chunks, each with a `kind`. `report.export.export_rows` writes them as JSON Lines or CSV."""
+"""The export's reads: every hypothesis (with its origin, generation and parents), scoreboard, hypothesis score,
+debate, panel score, verdict and turn, streamed in chunks, each with a `kind`. `report.export.export_rows` writes
+them as JSON Lines or CSV."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from typing import Any
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
+from store.lineage import IMPORTED
 from store.models import (
     DebateRow,
     EvidenceRow,
     HypothesisRow,
     HypothesisScoreRow,
     HypothesisVersionRow,
+    LineageRow,
+    ProvenanceRow,
     ScoreboardRow,
     ScoreRow,
     TurnRow,
@@ -29,7 +33,10 @@ def export_records(session: Session, *, chunk: int = 500) -> Iterator[dict[str, 
     evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in session.execute(select(EvidenceRow).order_by(EvidenceRow.hypothesis_id, EvidenceRow.position)).scalars():
         evidence[e.hypothesis_id].append({"claim": e.claim, "citation": e.citation, "stance": e.stance})
+    origins = _origins(session)
+    parents = _parents(session)
     for h in session.scalars(select(HypothesisRow).order_by(HypothesisRow.id).execution_options(yield_per=chunk)):
+        origin, generation = origins.get(h.id, (IMPORTED, 0))
         yield {
             "kind": "hypothesis",
             "hypothesis_id": h.id,
@@ -41,6 +48,9 @@ def export_records(session: Session, *, chunk: int = 500) -> Iterator[dict[str, 
             "diseases": list(h.diseases),
             "mechanism": h.mechanism,
             "evidence": evidence.get(h.id, []),
+            "origin": origin,
+            "generation": generation,
+            "parents": parents.get(h.id, []),
         }
     boards = select(
         ScoreboardRow.id.label("scoreboard_id"), *(getattr(ScoreboardRow, c) for c in _SCOREBOARD_COLUMNS)
@@ -103,6 +113,21 @@ _TURN_COLUMNS = (
     "debate_id", "seq", "round", "role", "step", "model", "text", "payload", "prompt_tokens", "completion_tokens",
     "latency_s", "cost_usd", "attempts", "created_at",
 )  # fmt: skip
+
+
+def _origins(session: Session) -> dict[str, tuple[str, int]]:
+    """hypothesis id -> (origin, generation) for every generated or evolved hypothesis (the rest were imported)."""
+    query = select(ProvenanceRow.hypothesis_id, ProvenanceRow.origin, ProvenanceRow.generation)
+    return {hid: (origin, generation) for hid, origin, generation in session.execute(query)}
+
+
+def _parents(session: Session) -> dict[str, list[str]]:
+    """hypothesis id -> its parents in order, for every evolved hypothesis."""
+    out: dict[str, list[str]] = defaultdict(list)
+    query = select(LineageRow.child_id, LineageRow.parent_id).order_by(LineageRow.child_id, LineageRow.position)
+    for child, parent in session.execute(query):
+        out[child].append(parent)
+    return out
 
 
 def _stream(session: Session, kind: str, query: Select[Any], chunk: int) -> Iterator[dict[str, Any]]:
