@@ -10,8 +10,14 @@ or another disease, another target on the same topic, unrelated). Each pair is j
 - embeddings alone: the same claim when the cosine of the embedded texts is at or above a threshold;
 - embeddings + fields: debates.dedup's rule without a model (`--no-llm`): fields rule pairs out, a reversed effect
   or a cosine below `certain` keeps a pair apart;
-- embeddings + fields + model check: the close calls are asked of the model (here the embedded 135M demo model,
-  whose answers carry little information: the arm shows the plumbing and its cost, not what a real model does).
+- embeddings + fields + model check: every pair the rules do not rule out is asked of the model (with a checker the
+  Deduplicator confirms every merge), here the embedded 135M demo model, whose answers carry little information: the
+  arm shows the plumbing and its cost, not what a real model does. On 2 shared cores one check took about 30 s per
+  ask, so the arm (about 40 checks) runs for many minutes.
+
+The pairs marked held-out were written after the rules and thresholds were frozen on the others; their first run
+found two reversed pairs the direction reader missed ("inverse agonist"; a target named only by its protein name),
+and both gaps were then closed, so they are no longer a clean held-out estimate.
 Also measured: the model's load time and the embedding time per text (fresh, uncached).
 """
 
@@ -56,13 +62,14 @@ class Pair:
     b: str
     same: bool
     kind: str
+    held_out: bool  # written after the rules and thresholds were frozen on the others
 
 
 def load_fixture(path: Path = FIXTURE) -> tuple[dict[str, Hypothesis], list[Pair]]:
     """The fixture's hypotheses by name, and its labelled pairs."""
     data = parse_yaml(path.read_text(encoding="utf-8"), source=str(path)).data
     hypotheses = {name: Hypothesis.model_validate(record) for name, record in data["hypotheses"].items()}
-    pairs = [Pair(a, b, label == "same", kind) for a, b, label, kind in data["pairs"]]
+    pairs = [Pair(a, b, label == "same", kind, "held-out" in rest) for a, b, label, kind, *rest in data["pairs"]]
     for pair in pairs:
         if pair.kind not in KINDS or pair.a not in hypotheses or pair.b not in hypotheses:
             raise ValueError(f"{path}: bad pair {pair}")
@@ -112,10 +119,17 @@ async def rule_arm(
     return out
 
 
-def row(name: str, scores: Scores, extra: str) -> list[str]:
-    precision = "—" if scores.precision is None else f"{scores.precision:.2f}"
-    kinds = [f"{right}/{total}" for right, total in (scores.by_kind[k] for k in KINDS)]
-    return [name, precision, f"{scores.recall:.2f}", *kinds, extra]
+def rows_of(name: str, pairs: Sequence[Pair], said_same: Sequence[bool], extra: str) -> list[list[str]]:
+    """One row per set of pairs: the tuning set, the held-out set, and all."""
+    out = []
+    for label, keep in (("tuning", False), ("held out", True), ("all", None)):
+        chosen = [(p, s) for p, s in zip(pairs, said_same, strict=True) if keep is None or p.held_out == keep]
+        scores = score([p for p, _ in chosen], [s for _, s in chosen])
+        precision = "—" if scores.precision is None else f"{scores.precision:.2f}"
+        kinds = [f"{right}/{total}" for right, total in (scores.by_kind.get(k, (0, 0)) for k in KINDS)]
+        out.append([name if label == "tuning" else "", label, precision, f"{scores.recall:.2f}", *kinds, extra])
+        extra = ""
+    return out
 
 
 def embedded_checker() -> tuple[object, Callable[[], None]]:
@@ -133,6 +147,8 @@ def kind_ranges(pairs: Sequence[Pair], sims: dict[Pair, float]) -> list[list[str
     rows = []
     for kind in KINDS:
         values = sorted(sims[p] for p in pairs if p.kind == kind)
+        if not values:
+            continue
         low, middle, high = values[0], values[len(values) // 2], values[-1]
         rows.append([kind, str(len(values)), f"{low:.3f}", f"{middle:.3f}", f"{high:.3f}"])
     return rows
@@ -154,14 +170,14 @@ def main() -> None:
     rows = []
     for cut in sorted({args.certain, 0.90}):
         said = [sims[p] >= cut for p in pairs]
-        rows.append(row(f"embeddings alone (cosine ≥ {cut:.2f})", score(pairs, said), "0"))
+        rows += rows_of(f"embeddings alone (cosine ≥ {cut:.2f})", pairs, said, "0")
     dedup = Deduplicator(embedder, None, threshold=args.threshold, certain=args.certain)
     said = asyncio.run(rule_arm(dedup, hypotheses, pairs, sims))
-    rows.append(row("embeddings + fields (--no-llm)", score(pairs, said), "0"))
+    rows += rows_of("embeddings + fields (--no-llm)", pairs, said, "0")
     if args.embedded:
         checker, close = embedded_checker()
         try:
-            dedup = Deduplicator(embedder, checker, threshold=args.threshold, certain=args.certain)  # type: ignore[arg-type]
+            dedup = Deduplicator(embedder, checker, threshold=args.threshold)  # type: ignore[arg-type]
             started = time.perf_counter()
             said = asyncio.run(rule_arm(dedup, hypotheses, pairs, sims))
             spent = time.perf_counter() - started
@@ -169,14 +185,15 @@ def main() -> None:
             close()
         tokens = sum(r.total_tokens for r in dedup.records)
         extra = f"{len(dedup.records)} ({tokens:,} tokens, {spent:.0f} s, {len(dedup.failures)} failed)"
-        rows.append(row("+ model check (embedded SmolLM2-135M)", score(pairs, said), extra))
+        rows += rows_of("+ model check (embedded SmolLM2-135M)", pairs, said, extra)
     positives = sum(p.same for p in pairs)
+    held = sum(p.held_out for p in pairs)
     print_table(
-        f"Duplicate detection on {len(pairs)} labelled pairs ({positives} the same claim), threshold "
+        f"Duplicate detection on {len(pairs)} labelled pairs ({positives} the same claim; {held} held out), threshold "
         f"{args.threshold:.2f}, certain {args.certain:.2f}",
-        ["arm", "precision", "recall", *(SHORT[k] for k in KINDS), "model checks"],
+        ["arm", "pairs", "precision", "recall", *(SHORT[k] for k in KINDS), "model checks"],
         rows,
-        left={"arm"},
+        left={"arm", "pairs"},
         width=170,
         caption="per kind: pairs judged right / pairs of that kind",
     )

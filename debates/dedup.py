@@ -10,6 +10,8 @@ The rule, for a candidate against each earlier hypothesis (calibrated on tests/d
 5. cosine at or above `certain` and no conflict: the same claim, on embeddings;
 6. otherwise (the band between, or a conflict): the model check decides when there is one (agents/duplicate.py);
    without one (`--no-llm`) the pair is kept apart: a missed merge costs a debate, a wrong merge loses a claim.
+`certain` defaults to CERTAIN (0.85) without a checker and to CERTAIN_CHECKED (1.0: every merge confirmed by the
+model) with one.
 
 A candidate first looks for a certain match (the most similar); only when there is none are its close calls
 checked, most similar first, at most `max_checks` of them. A check that fails (no valid answer after re-asks)
@@ -32,8 +34,11 @@ from debates.hypotheses import Hypothesis
 from proximity.embeddings import Embedder
 from proximity.pairs import Claim, candidate_pairs, claim_text, cosine_matrix, direction_conflict, ruled_out
 
-THRESHOLD = 0.75  # below: different (every labelled paraphrase scored 0.87 or more; other mechanisms up to 0.75)
-CERTAIN = 0.85  # at or above, with the fields agreeing and no reversed effect: the same claim without a model check
+THRESHOLD = 0.75  # below: different (paraphrases scored 0.87-0.94 but one 0.73; other mechanisms 0.64-0.80)
+CERTAIN = 0.85  # without a model check: at or above, fields agreeing and no reversed effect read, the same claim
+# With a model check every merge is confirmed: reversed claims scored 0.84-0.97, above most paraphrases, and the
+# direction reader (proximity.pairs) is a word list that a new phrasing can slip past.
+CERTAIN_CHECKED = 1.0
 MAX_CHECKS = 3  # model checks one candidate may cost
 
 Method = Literal["identical", "embedding", "embedding+model-check"]
@@ -103,9 +108,11 @@ class Deduplicator:
         checker: DuplicateCheck | None,
         *,
         threshold: float = THRESHOLD,
-        certain: float = CERTAIN,
+        certain: float | None = None,
         max_checks: int = MAX_CHECKS,
     ) -> None:
+        if certain is None:
+            certain = CERTAIN if checker is None else CERTAIN_CHECKED
         if not 0 < threshold <= certain <= 1:
             raise ValueError(f"expected 0 < threshold ≤ certain ≤ 1, got {threshold} and {certain}")
         self.embedder = embedder

@@ -117,7 +117,7 @@ _DOWN = (
     "inhibit", "antagonis", "decreas", "downregulat", "down-regulat", "suppress", "block", "knockdown", "knock-down",
     "knocking down", "knock down", "knockout", "knock-out", "silenc", "lower", "reduc", "deplet", "neutralis",
     "neutraliz", "attenuat", "abolish", "delet", "ablat", "degrader", "antisense", "sirna", "loss of", "lowering",
-    "dampen", "negative allosteric", "limit", "curb", "prevent", "anti-",
+    "dampen", "negative allosteric", "limit", "curb", "prevent", "anti-", "inverse agonis",
 )  # fmt: skip
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*|[.,;:]")
 WINDOW = 4  # words either side of a target's mention searched for the cue word nearest it
@@ -209,10 +209,31 @@ def direction(claim: Claim, target: str) -> Direction:
     return 1 if score > 0 else -1 if score < 0 else 0
 
 
+REWORDED = 6  # titles differing in at most this many words are "the same wording"
+
+
+def _title_reversal(a: Claim, b: Claim) -> bool:
+    """The same title with the effect reversed: the few words only one title has carry cues of one polarity, and
+    the words only the other has carry the opposite one ("Lowering ataxin-2 reduces ..." / "Raising ataxin-2
+    reduces ..."), which reads a target named by its protein name too."""
+    left = set(_WORD.findall(a.title.casefold()))
+    right = set(_WORD.findall(b.title.casefold()))
+    only_left, only_right = left - right, right - left
+    if not only_left or not only_right or len(only_left) + len(only_right) > REWORDED:
+        return False
+    cues_left = {_cue([w], 0) for w in only_left} - {0}
+    cues_right = {_cue([w], 0) for w in only_right} - {0}
+    return len(cues_left) == 1 and len(cues_right) == 1 and cues_left != cues_right
+
+
 def direction_conflict(a: Claim, b: Claim) -> str | None:
-    """A shared target on which `a` and `b` claim opposite effects (a reversed claim), else None."""
-    for target in shared_targets(a, b):
+    """A shared target on which `a` and `b` claim opposite effects (a reversed claim), else None: read from the
+    cue words beside each mention of the target, or from titles that differ only in words of opposite effect."""
+    shared = shared_targets(a, b)
+    for target in shared:
         left, right = direction(a, target), direction(b, target)
         if left and right and left != right:
             return target
+    if shared and _title_reversal(a, b):
+        return shared[0]
     return None
