@@ -67,6 +67,7 @@ __all__ = [
 Strategy = Literal["grounded", "gap", "goal"]
 STRATEGIES: tuple[Strategy, ...] = ("grounded", "gap", "goal")
 SYMBOL = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,39}")  # a gene or protein symbol, as hypothesis files take it
+MECHANISM_WORDS, PREDICTION_WORDS = 6, 5  # the fewest words of a mechanism and of a falsifiable prediction
 CITATION_START = ("pmid:", "doi:", "10.", "@", "http://", "https://", "nct")  # the forms evidence may cite
 
 
@@ -159,7 +160,12 @@ def _proposal_model(caps: Caps, keys: tuple[str, ...]) -> type[ProposalBase]:
         stance=(Literal["for", "against"], Field(...)),
     )
     title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=caps.title)]
-    symbol = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    # the pattern lets a grammar-constrained server (llama.cpp) write only symbols; the check covers the others
+    symbol = Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+        WithJsonSchema({"type": "string", "pattern": f"^{SYMBOL.pattern}$", "maxLength": 40}),
+    ]
     disease = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
     return create_model(
         "Proposal",
@@ -196,15 +202,18 @@ class Rules:
     instructions: str  # the prompt without its data
     existing: frozenset[str]  # normalised pool titles
     parents: frozenset[str] = frozenset()  # normalised parent titles (evolution)
+    mechanisms: frozenset[str] = frozenset()  # normalised parent mechanisms (evolution)
     keys: frozenset[str] | None = None  # the offered citations, when a bibliography is offered
 
 
-def _text_field(name: str, text: str, rules: Rules) -> None:
-    """An empty, too short or echoed mechanism or prediction is refused, naming the field."""
+def _text_field(name: str, text: str, rules: Rules, *, words: int) -> None:
+    """An empty, too short (under `words` words) or echoed mechanism or prediction is refused, naming the field."""
     try:
         check_turn(text, prompt=rules.instructions, terms=set(), symbols=[], on_topic=False)
     except TurnRejected as exc:
         raise TurnRejected(f"{name}: {exc}") from None
+    if len(text.split()) < words:
+        raise TurnRejected(f"{name}: write at least {words} words, as a full sentence")
 
 
 def _check_targets(targets: Sequence[str]) -> None:
@@ -250,8 +259,12 @@ def check_proposal(value: ProposalBase, rules: Rules) -> None:
     if echoes(data["name"], rules.instructions):
         raise TurnRejected("name: the answer repeats the instructions instead of answering them")
     _check_targets(data["targets"])
-    _text_field("mechanism", data["mechanism"], rules)
-    _text_field("prediction", data["prediction"], rules)
+    if len(data["name"].split()) < 2:
+        raise TurnRejected("name: a title names the target and the effect, in at least two words")
+    _text_field("mechanism", data["mechanism"], rules, words=MECHANISM_WORDS)
+    _text_field("prediction", data["prediction"], rules, words=PREDICTION_WORDS)
+    if normal(data["mechanism"]) in rules.mechanisms:
+        raise TurnRejected("mechanism: the child copies its parent's mechanism: change it as the operator asks")
     _check_citations(data["evidence"], rules.keys)
 
 
@@ -321,6 +334,7 @@ class Generator:
             instructions_only(prompt),
             _titles(brief.existing),
             parents=_titles(p.title for p in parents),
+            mechanisms=_titles(p.mechanism for p in parents),
             keys=frozenset(keys) if keys else None,
         )
         return await self._propose("evolve", prompt, caps, keys, rules, draw_key, model)

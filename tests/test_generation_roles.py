@@ -96,6 +96,8 @@ async def test_a_generated_answer_becomes_a_valid_hypothesis_with_its_prediction
     fields = list(request["tools"][0]["function"]["parameters"]["properties"])
     assert fields == ["reasoning", "name", "targets", "diseases", "mechanism", "prediction", "evidence"]
     assert request["max_tokens"] >= 700  # room for an answer written to every cap
+    targets = request["tools"][0]["function"]["parameters"]["properties"]["targets"]
+    assert targets["items"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9.\\-]{0,39}$"  # a grammar writes only symbols
 
 
 async def test_the_offered_keys_are_the_only_citations_and_an_invented_one_is_reasked(server):
@@ -152,8 +154,20 @@ async def test_an_answer_that_writes_title_for_name_is_read(server):
         ({"prediction": "Answer by calling the function with your hypothesis."}, "prediction: the answer repeats"),
         ({"name": "MSC\u202etherapy"}, "control character U+202E"),
         ({"targets": []}, "targets: List should have at least 1 item"),
+        ({"name": "TREM2"}, "name: a title names the target and the effect"),
+        ({"prediction": "TREM2 agonism slows decline"}, "prediction: write at least 5 words"),
     ],
-    ids=["non-symbol", "duplicate-target", "pool-title", "empty-mechanism", "echo", "control", "no-target"],
+    ids=[
+        "non-symbol",
+        "duplicate-target",
+        "pool-title",
+        "empty-mechanism",
+        "echo",
+        "control",
+        "no-target",
+        "bare-title",
+        "short-prediction",
+    ],
 )
 async def test_an_unusable_answer_is_reasked_with_the_reason(server, bad, reason):
     server.enqueue(answer(**bad), answer())
@@ -244,6 +258,7 @@ async def test_evolution_shows_the_parents_and_the_critics_strongest_point(serve
 
 
 async def test_combine_takes_two_parents_and_says_so_before_asking(server):
+    server.enqueue(answer(mechanism=PARENTS[1].mechanism))
     server.default = answer()
     with pytest.raises(ValueError, match="combine takes 2 parent"):
         await with_generator(server, lambda g: g.evolve(page_brief(), "combine", PARENTS[:1], draw_key="k"))
@@ -253,6 +268,7 @@ async def test_combine_takes_two_parents_and_says_so_before_asking(server):
     assert "Parent 2 (h-11111111): Microbial Inflammasome Priming Prevention" in prompt
     assert "strongest unresolved point: none recorded" in prompt
     assert "Combine the two parents" in prompt
+    assert "the child copies its parent's mechanism" in prompt_of(server.requests[1])
 
 
 REVIEW = {
