@@ -250,7 +250,8 @@ def check_proposal(value: ProposalBase, rules: Rules) -> None:
     """Raise TurnRejected (a ValueError: the client re-asks with its reason) when `value` is not usable."""
     data = value.fields()
     texts = [data["reasoning"], data["name"], data["mechanism"], data["prediction"], *data["targets"]]
-    no_control_text(texts + data["diseases"] + [e["claim"] for e in data["evidence"]])
+    texts += data["diseases"] + [e["claim"] for e in data["evidence"]]
+    no_control_text(texts + [e["citation"] for e in data["evidence"] if e["citation"]])
     title = normal(data["name"])
     if title in rules.existing:
         raise TurnRejected(f"the title {data['name'][:80]!r} is already in the pool: propose a different hypothesis")
