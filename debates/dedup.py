@@ -215,3 +215,11 @@ class Deduplicator:
         pairs = candidate_pairs(vectors, self.threshold)
         decisions = await asyncio.gather(*(self.decide(items[i], items[j], s) for i, j, s in pairs))
         return sorted((i, j, s) for (i, j, s), d in zip(pairs, decisions, strict=True) if d.same)
+
+
+def default_deduplicator(checker: DuplicateCheck | None) -> Deduplicator:
+    """A Deduplicator on the process's shared embedder with the calibrated defaults: THRESHOLD, and CERTAIN without a
+    checker (`--no-llm`), CERTAIN_CHECKED (every merge confirmed) with one."""
+    from proximity.embeddings import default_embedder
+
+    return Deduplicator(default_embedder(), checker)
