@@ -28,7 +28,16 @@ from safeio.errors import ConfigError
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 Step = Literal[
-    "opening", "critique", "rebuttal", "closing", "verdict", "pairwise", "verify", "generate", "evolve", "meta_review",
+    "opening",
+    "critique",
+    "rebuttal",
+    "closing",
+    "verdict",
+    "pairwise",
+    "verify",
+    "generate",
+    "evolve",
+    "meta_review",
     "duplicate",
 ]
 DEBATE_STEPS: tuple[Step, ...] = ("opening", "critique", "rebuttal", "closing", "verdict")

@@ -29,7 +29,10 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
             if "$ref" in node:
                 target = copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]])
                 return resolve(target)
-            out = {key: resolve(value) for key, value in node.items() if key != "title"}
+            # pydantic's "title" annotations go (a string); a property named "title" stays (a schema)
+            out = {
+                key: resolve(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))
+            }
             if "const" in out:  # a one-value Literal: as an enum, which every grammar builder knows
                 out["enum"] = [out.pop("const")]
             return out

@@ -65,14 +65,18 @@ def given_citations(hypothesis: Subject) -> frozenset[tuple[str, str]]:
     return frozenset(c.key for c in parsed if isinstance(c, Citation))
 
 
-def audit_version(hypothesis: Subject, turns: Sequence[CitedTurn], bibliography: Bibliography) -> list[Audited]:
-    """Every citation of the hypothesis's evidence, then of each turn (each once per turn), resolved."""
+def audit_version(
+    hypothesis: Subject, turns: Sequence[CitedTurn], bibliography: Bibliography, *, model_written: bool = False
+) -> list[Audited]:
+    """Every citation of the hypothesis's evidence, then of each turn (each once per turn), resolved. The evidence
+    of a `model_written` hypothesis (generated or evolved) is held to the turns' rule: a citation in no
+    bibliography was made up (`fabricated`), where a person's is only `unresolved`."""
     items = []
     for e in hypothesis.evidence:
         if e.citation:
-            resolution = resolve(parse(e.citation), e.claim, bibliography)
+            resolution = resolve(parse(e.citation), e.claim, bibliography, in_turn=model_written)
             items.append(Audited("evidence", e.claim, e.citation, resolution))
-    given = given_citations(hypothesis)
+    given = frozenset() if model_written else given_citations(hypothesis)  # a model's own evidence excuses nothing
     for turn in turns:
         seen: set[str] = set()
         for found in find(turn.text):

@@ -27,6 +27,7 @@ from evidence.identifiers import Citation, parse
 from evidence.online import OnlineResolver
 from evidence.resolve import Bibliography
 from store import evidence as store
+from store import lineage
 from store.evidence import CitedTurn
 from store.models import BibEntryRow
 from store.tournaments import add_usage_commit
@@ -108,7 +109,12 @@ class AuditRunner:
     async def _audit(self, versions: Sequence[tuple[str, Subject, Sequence[CitedTurn]]]) -> AuditResult:
         with self.sessions() as session:
             bibliography = Bibliography(store.entries(session))
-        audits = [(h_id, h, audit_version(h, turns, bibliography)) for h_id, h, turns in versions]
+            written = lineage.model_written(session, [h_id for h_id, _, _ in versions])
+
+        def audited(bibliography: Bibliography) -> list[tuple[str, Subject, list[Audited]]]:
+            return [(i, h, audit_version(h, t, bibliography, model_written=i in written)) for i, h, t in versions]
+
+        audits = audited(bibliography)
         if self.online is not None:
             missing = [parse(i.citation) for _, _, items in audits for i in items if i.resolution.entry is None]
             found = await self.online.lookup(c for c in missing if isinstance(c, Citation))
@@ -116,7 +122,7 @@ class AuditRunner:
                 with self.sessions() as session:
                     store.upsert_entries_commit(session, [entry_row(e) for e in found], keep_others=True)
                     bibliography = Bibliography(store.entries(session))
-                audits = [(h_id, h, audit_version(h, turns, bibliography)) for h_id, h, turns in versions]
+                audits = audited(bibliography)
         result = AuditResult([], bibliography.size)
         pending = self._pending([(h, items) for _, h, items in audits])
         if self.client is not None and pending:

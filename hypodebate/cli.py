@@ -153,11 +153,14 @@ def run(
 
 @app.command()
 def show(
-    hypothesis_id: Annotated[str, typer.Argument(help="a hypothesis id such as h-2600483e")],
+    hypothesis_id: Annotated[
+        str,
+        typer.Argument(help="a hypothesis id such as h-2600483e, a page slug, or a gap id such as g-1a2b3c4d"),
+    ],
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Print a hypothesis, its scores and its latest transcript."""
+    """Print a hypothesis (origin, parents, children, scores, latest transcript), or a page with its gaps."""
     from hypodebate.commands.show import show_command
 
     _run(config, db, lambda ws: show_command(ws, hypothesis_id, out=out))
@@ -296,6 +299,74 @@ def tournament(
     pool = Pool(page, batch, tuple(hypotheses or ()))
     command = partial(tournament_command, matches=matches, queue=queue, out=out, err=err, json_path=json_path)
     _run(config, db, lambda ws: command(ws, pool, options), options)
+
+
+@app.command()
+def dedup(
+    paths: Annotated[list[Path], typer.Argument(help="hypothesis files (.yaml, .yml, .json or .jsonl)")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write {model, threshold, groups} as JSON (for scripts)")
+    ] = None,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="embeddings and fields only: no model check (no call, no cost)")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Find hypotheses that make the same claim: offline sentence embeddings and the fields find the pairs, and the
+    model confirms every merge (--no-llm: embeddings and fields only)."""
+    from hypodebate.commands.dedup import dedup_command
+
+    _run(config, None, lambda ws: dedup_command(ws, paths, json_out=json_out, no_llm=no_llm, out=out, err=err))
+
+
+@app.command()
+def generate(
+    page: Annotated[str | None, typer.Option(help="fill this wiki page's gaps (its slug)")] = None,
+    gap: Annotated[
+        str | None, typer.Option(help="generate from one gap (g-..., `hypodebate show PAGE` lists them)")
+    ] = None,
+    goal: Annotated[str | None, typer.Option(help="generate from a research goal in words")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=50, help="new candidates per generation")] = 4,
+    generations: Annotated[int, typer.Option(min=1, max=20, help="most generations")] = 1,
+    top: Annotated[int, typer.Option(min=1, max=10, help="the best k of each generation evolve into children")] = 2,
+    matches: Annotated[
+        int | None, typer.Option(min=1, help="most tournament matches per generation (default: the tournament's)")
+    ] = None,
+    rounds: Annotated[int | None, typer.Option(min=1, help="critique rounds per debate")] = None,
+    judges: Annotated[int | None, typer.Option(min=1, help="judges per debate panel")] = None,
+    budget_tokens: BudgetTokens = None,
+    budget_usd: Annotated[float | None, typer.Option(min=0, help="start no new call past this estimated cost")] = None,
+    no_llm_dedup: Annotated[
+        bool, typer.Option("--no-llm-dedup", help="duplicates by embeddings and fields only (no model check)")
+    ] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="debates and comparisons as jobs for `hypodebate worker`s; waits for them")
+    ] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write the run as JSON")] = None,
+    concurrency: Concurrency = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Generate hypotheses from a page's gaps, a gap or a goal; merge duplicates; debate, rank and evolve them."""
+    from hypodebate.app.generate import GenerateOptions
+    from hypodebate.commands.generate import generate_command
+
+    debate = DebateOptions(
+        concurrency, rounds=rounds, judges=judges, budget_tokens=budget_tokens, budget_usd=budget_usd
+    )
+    options = GenerateOptions(
+        page=page,
+        gap=gap,
+        goal=goal,
+        n=n,
+        generations=generations,
+        top=top,
+        matches=matches,
+        queue=queue,
+        use_llm_dedup=not no_llm_dedup,
+        debate=debate,
+    )
+    _run(config, db, lambda ws: generate_command(ws, options, out=out, err=err, json_path=json_path), debate)
 
 
 pages_app = typer.Typer(

@@ -193,3 +193,12 @@ def titles(session: Session, ids: Collection[str]) -> dict[str, str]:
         query = select(HypothesisRow.id, HypothesisRow.title).where(HypothesisRow.id.in_(part))
         out.update({hid: title for hid, title in session.execute(query)})
     return out
+
+
+def model_written(session: Session, ids: Collection[str]) -> set[str]:
+    """Those of `ids` a model wrote (generated or evolved: they have provenance), whose citations are held to the
+    rule for debate turns (not in any bibliography: made up)."""
+    found: set[str] = set()
+    for part in chunks(sorted(set(ids))):
+        found.update(session.scalars(select(ProvenanceRow.hypothesis_id).where(ProvenanceRow.hypothesis_id.in_(part))))
+    return found
