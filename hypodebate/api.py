@@ -2,7 +2,8 @@
 
 In a script, call `run_batch(...)`. Where an event loop is already running (a Jupyter notebook, an async
 web handler) `run_batch` runs the batch on a worker thread with its own loop and blocks until it is done;
-`await run_batch_async(...)` runs it on the running loop instead. `run_eval` and `run_tournament` work the same way.
+`await run_batch_async(...)` runs it on the running loop instead. `run_eval`, `run_tournament`, `generate` and
+`find_duplicates` work the same way.
 
 This module is the stable facade over the application layer (hypodebate/app/): its names and keywords stay.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from debates.eval_figures import ProtocolName
 from debates.eval_result import EvalResult
@@ -25,6 +26,9 @@ from hypodebate.app.bridge import run_to_completion
 from hypodebate.app.options import DebateOptions, EvalOptions, Pool, as_files
 from hypodebate.app.workspace import Workspace
 from hypodebate.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hypodebate.app.generate import GenerateResult
 
 Paths = str | Path | Sequence[str | Path]
 Config = str | Path | None  # a config.yaml path (default ./config.yaml)
@@ -184,6 +188,69 @@ async def run_tournament_async(*, settings: Settings, **keywords: Unpack[Tournam
     async with Workspace(settings, keywords.get("db"), llm=options.llm(settings)) as ws:
         matches, progress, queue = keywords.get("matches"), keywords.get("progress"), keywords.get("queue", False)
         return await tournament.run_tournament(ws, pool, options, matches=matches, progress=progress, queue=queue)
+
+
+class GenerateKeywords(TypedDict, total=False):
+    """The keywords of `generate` and `generate_async` (all optional; give exactly one source)."""
+
+    page: str | None  # fill a wiki page's gaps (its slug)
+    gap: str | None  # one gap (g-...)
+    goal: str | None  # a research goal in words
+    n: int  # new candidates per generation (default 4)
+    generations: int  # most generations (default 1)
+    top: int  # the best k of each generation evolve (default 2)
+    matches: int | None  # most tournament matches per generation
+    rounds: int | None
+    judges: int | None
+    budget_tokens: int | None
+    budget_usd: float | None
+    use_llm_dedup: bool  # confirm every merge with the model (default True; never on the embedded model)
+    queue: bool  # debates and comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them
+    concurrency: int | None
+    db: str | None
+    progress: Callable[[str], None] | None
+
+
+def generate(
+    *, settings: Settings | None = None, config: Config = None, **keywords: Unpack[GenerateKeywords]
+) -> GenerateResult:
+    """Generate hypotheses from a page's gaps, one gap or a goal; merge duplicates; debate, rank and evolve them
+    (what `hypodebate generate` does). Returns the run (`.as_json()`: source, generations, stopped, calls, tokens,
+    cost_usd). The same call again asks nothing already answered.
+
+        >>> result = generate(page="therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration", n=4)
+        >>> result.loop.stopped, [g.top for g in result.loop.generations]
+    """
+    settings = _settings(settings, config, keywords, GenerateKeywords)
+    return run_to_completion(lambda: generate_async(settings=settings, **keywords))
+
+
+async def generate_async(*, settings: Settings, **keywords: Unpack[GenerateKeywords]) -> GenerateResult:
+    """`generate` on the running event loop."""
+    from hypodebate.app.generate import GenerateOptions, generate
+
+    _check(keywords, GenerateKeywords)
+    given = {k: v for k, v in keywords.items() if k in GenerateOptions.__dataclass_fields__}
+    options = GenerateOptions(**given, debate=_options(keywords))  # type: ignore[arg-type]
+    async with Workspace(settings, keywords.get("db"), llm=options.debate.llm(settings)) as ws:
+        return await generate(ws, options, progress=keywords.get("progress"))
+
+
+def find_duplicates(
+    paths: Paths, *, use_llm: bool = True, settings: Settings | None = None, config: Config = None
+) -> dict[str, Any]:
+    """Duplicate groups among hypothesis files (what `hypodebate dedup` writes with --json): `{"model",
+    "threshold", "groups": [[id, id, ...], ...]}`, ids as the files give them. `use_llm=False`: embeddings and
+    fields only."""
+    settings = settings or load_settings(config)
+    return run_to_completion(lambda: find_duplicates_async(paths, use_llm=use_llm, settings=settings))
+
+
+async def find_duplicates_async(paths: Paths, *, use_llm: bool = True, settings: Settings) -> dict[str, Any]:
+    from hypodebate.app.dedup import dedup_files
+
+    async with Workspace(settings) as ws:
+        return await dedup_files(ws, as_files(paths), use_llm=use_llm)
 
 
 def _check(keywords: Mapping[str, Any], allowed: type) -> None:

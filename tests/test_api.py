@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from debates.hypotheses import Hypothesis
 from hypodebate.api import run_batch, run_batch_async
 from hypodebate.config import Settings, load_settings
 from tests.helpers import TWO
@@ -52,3 +53,26 @@ def test_a_keyword_the_api_does_not_take_fails_before_anything_runs(tmp_path):
     with pytest.raises(TypeError, match="'rounds'"):
         run_tournament(settings=Settings(), batch="b-00000000", db=db, rounds=1)  # type: ignore[call-arg]
     assert not (tmp_path / "never.db").exists()
+
+
+def test_find_duplicates_groups_a_reworded_hypothesis_and_keeps_a_reversed_one_apart(tmp_path):
+    import yaml
+
+    from hypodebate.api import find_duplicates
+    from tests.generators import NLRP3, SIRT1, SIRT1_REVERSED, SIRT1_REWORDED
+
+    def entry(h: dict) -> dict:
+        return {k: h[k] for k in ("title", "targets", "diseases", "mechanism")}
+
+    file = tmp_path / "candidates.yaml"
+    file.write_text(yaml.safe_dump([entry(h) for h in (SIRT1, NLRP3, SIRT1_REWORDED, SIRT1_REVERSED)]))
+    found = find_duplicates([file], use_llm=False, settings=Settings())
+    ids = [Hypothesis.model_validate(entry(h)).hypothesis_id for h in (SIRT1, SIRT1_REWORDED)]
+    assert found["groups"] == [ids] and found["model"].startswith("all-MiniLM-L6-v2")
+
+
+def test_generate_takes_only_its_keywords():
+    from hypodebate.api import generate
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'pages'"):
+        generate(pages="x")  # type: ignore[call-arg]
