@@ -25,7 +25,15 @@ from hypodebate.app.pages import import_pages_with_references
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 from store import lineage
-from store.models import CandidateRow, CitationAuditRow, HypothesisRow, LineageRow, MetaReviewRow, ProvenanceRow
+from store.models import (
+    CandidateRow,
+    CitationAuditRow,
+    GenerationRunRow,
+    HypothesisRow,
+    LineageRow,
+    MetaReviewRow,
+    ProvenanceRow,
+)
 from tests.chaos_support import run_env
 from tests.generators import NLRP3, SIRT1, SIRT1_REVERSED, SIRT1_REWORDED, TREM2, ScriptedGenerator, numbered
 from tests.helpers import REPO, query_rows, settings_for
@@ -210,3 +218,48 @@ def test_a_run_killed_mid_generation_resumes_without_asking_a_slot_twice(scripte
     assert generator.asked["generator"] <= 6 + 1
     assert set(report) >= {"source", "generations", "stopped", "calls", "tokens", "cost_usd"}
     assert "generation run" in stdout and "stopped: generations" in stdout
+
+
+def test_the_plan_evolves_the_previous_top_first_then_asks_new_candidates():
+    from agents.generation import Brief
+    from debates.generation import LoopSettings, Source, plan
+
+    brief = Brief(source_kind="page", goal="the open questions")
+    page = Source("page", SLUG, SLUG, brief, (("g-1", "first gap"), ("g-2", "second gap")))
+    settings = LoopSettings(n=4, generations=3, top=2)
+    first = plan(1, settings, page, [])
+    assert [(s.kind, s.strategy) for s in first] == [("propose", "grounded"), ("propose", "gap")] * 2
+    assert [s.gap for s in first if s.gap] == [("g-1", "first gap"), ("g-2", "second gap")]
+    second = plan(2, settings, page, ["h-aaaaaaaa", "h-bbbbbbbb", "h-cccccccc"])
+    assert [(s.strategy, s.parents) for s in second[:2]] == [
+        ("strengthen", ("h-aaaaaaaa",)),
+        ("combine", ("h-bbbbbbbb", "h-aaaaaaaa")),
+    ]
+    assert len(second) == 2 + 4 and [s.number for s in second] == list(range(6))
+    # one parent cannot be combined: it is simplified
+    assert [s.strategy for s in plan(2, LoopSettings(n=0, generations=2, top=2), page, ["h-aaaaaaaa"])] == [
+        "strengthen"
+    ]
+
+
+def test_a_top_k_is_stable_when_it_is_the_same_set_ranked_alike():
+    from debates.generation import stable
+
+    assert stable(["a", "b", "c", "d"], ["a", "b", "c", "d"])
+    assert not stable(["a", "b", "c", "d"], ["a", "b", "c", "e"])  # another member
+    assert not stable(["a", "b", "c", "d"], ["b", "a", "d", "c"])  # the same set, reordered (tau 0.33)
+    assert stable(["a"], ["a"]) and not stable([], [])
+
+
+def test_a_token_budget_stops_the_loop_and_says_so(scripted, tmp_path, db):
+    generator = ScriptedGenerator(fallback=numbered)
+    ws = _workspace(scripted(generator), tmp_path, db)
+    _import_page(ws, tmp_path)
+    budget = DebateOptions(rounds=1, judges=2, budget_tokens=1500)
+    result = ws.run(lambda ws: generate(ws, GenerateOptions(page=SLUG, n=6, generations=3, debate=budget)))
+    assert result.loop.stopped == "budget" and "budget" in result.loop.detail
+    # each generator answer costs 550 tokens: no call starts past the budget, so at most 3 asks (1,650 tokens)
+    assert generator.asked["generator"] <= 3
+    with ws.store() as session:
+        run = session.scalars(select(GenerationRunRow)).one()
+        assert (run.status, run.stopped) == ("finished", "budget")
