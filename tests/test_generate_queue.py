@@ -38,14 +38,14 @@ def test_generate_with_queue_has_a_worker_debate_and_compare_while_it_waits(post
         env = run_env(server.url, tmp_path / "config.yaml", {"concurrency": 4}) | QUEUE
         imported = _hypodebate(env, tmp_path, "pages", "import", str(pages / f"{SLUG}.txt"), "--db", postgres_url)
         assert imported.returncode == 0, imported.stderr
-        log = (tmp_path / "worker.log").open("ab")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "hypodebate", "worker", "--db", postgres_url, "--concurrency", "4"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (tmp_path / "worker.log").open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "hypodebate", "worker", "--db", postgres_url, "--concurrency", "4"],
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         args = ["generate", "--page", SLUG, "--db", postgres_url, "--n", "3", "--generations", "2", "--top", "1"]
         done = _hypodebate(env, tmp_path, *args, "--rounds", "1", "--judges", "2", "--queue", "--json", "run.json")
         assert done.returncode == 0, done.stderr

@@ -20,7 +20,8 @@ from debates import queue as job_queue
 from debates.dedup import Deduplicator
 from debates.generation import GenerationLoop, LoopResult, LoopSettings, Ranking, Source, run_id
 from debates.hypotheses import Hypothesis
-from hypodebate.app.batch import batch_runner, run_batch
+from hypodebate.app.batch import job_runner, run_batch
+from hypodebate.app.evidence import audit_evidence_in
 from hypodebate.app.options import DebateOptions
 from hypodebate.app.tournament import run_tournament_of
 from hypodebate.app.workspace import Workspace
@@ -138,11 +139,17 @@ def _debater(ws: Workspace, options: GenerateOptions, source: Source) -> Callabl
         if not options.queue:
             result = await run_batch(ws, [], options.debate, loaded=list(hypotheses))
             return result.count("completed") + result.count("skipped")
-        settings = options.debate.debate(ws.settings)
+        job = options.debate.job()
         job_queue.install_schema(ws.store.engine)
         async with job_queue.open_queue(ws.queue_url()) as jobs:
-            runner = batch_runner(ws, settings, None, dispatch=job_queue.queued_debates(jobs, options.debate.job()))
-            result = await runner.run(list(hypotheses), source=f"generate:{source.name}")
+            # the runner a worker builds from the job's options (the same protocol, so it takes the jobs)
+            runner = await job_runner(ws, job, replicates=options.debate.replicates)
+            runner.dispatch = job_queue.queued_debates(jobs, job)
+            try:
+                result = await runner.run(list(hypotheses), source=f"generate:{source.name}")
+            finally:
+                runner.detach()
+        await audit_evidence_in(ws, [h.hypothesis_id for h in hypotheses])
         return result.count("completed") + result.count("skipped")
 
     return debate
