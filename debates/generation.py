@@ -342,8 +342,10 @@ class GenerationLoop:
         try:
             hypothesis = Hypothesis.model_validate({**(row.content or {}), "pages": pages})
         except ValidationError as exc:
+            reason = validation_line(exc)
             with self.sessions() as session:
-                runs.settle_candidate_commit(session, row.id, status="invalid", reason=validation_line(exc))
+                runs.settle_candidate_commit(session, row.id, status="invalid", reason=reason)
+            self.progress(f"generation {number}: slot {row.slot} invalid: {reason}")
             return
         with self.sessions() as session:
             pool = [_hypothesis(v) for v in stored.current_versions(session, self.pool(session))]
@@ -361,7 +363,10 @@ class GenerationLoop:
                     reason=match.reason,
                     **cost,
                 )
-                self.progress(f"generation {number}: slot {row.slot} merged into {match.kept_id}")
+                self.progress(
+                    f"generation {number}: slot {row.slot} merged into {match.kept_id} "
+                    f"(cosine {match.similarity:.2f}, {match.method})"
+                )
                 return
             repository.upsert_hypotheses(session, [hypothesis_record(hypothesis)])
             lineage.add_generated(session, hypothesis.hypothesis_id, self._provenance(row, number), row.parents)

@@ -20,6 +20,7 @@ from debates import queue as job_queue
 from debates.dedup import Deduplicator
 from debates.generation import GenerationLoop, LoopResult, LoopSettings, Ranking, Source, run_id
 from debates.hypotheses import Hypothesis
+from debates.runner import Progress
 from hypodebate.app.batch import job_runner, run_batch
 from hypodebate.app.evidence import audit_evidence_in
 from hypodebate.app.options import DebateOptions
@@ -92,6 +93,7 @@ async def generate(
     run = run_id(source, settings, model)
     ledger = ws.client.ledger
     start = ledger.totals()
+    say = progress or (lambda message: None)
     budget = options.debate
 
     def over_budget() -> bool:
@@ -107,12 +109,12 @@ async def generate(
         source=source,
         settings=settings,
         run=run,
-        debate=_debater(ws, options, source),
-        rank=_ranker(ws, options, source, run),
+        debate=_debater(ws, options, source, say),
+        rank=_ranker(ws, options, source, run, say),
         pool=lambda session: _pool(session, source, run),
         over_budget=over_budget,
         stored=lambda session: refresh_links(session),
-        progress=progress or (lambda message: None),
+        progress=say,
         concurrency=ws.client.settings.concurrency,
     )
     result = await loop.run_loop()
@@ -131,13 +133,23 @@ def _deduplicator(ws: Workspace, use_llm: bool) -> Deduplicator:
     return default_deduplicator(checker)
 
 
-def _debater(ws: Workspace, options: GenerateOptions, source: Source) -> Callable[[Sequence[Hypothesis]], Any]:
+def _debater(
+    ws: Workspace, options: GenerateOptions, source: Source, say: Callable[[str], None]
+) -> Callable[[Sequence[Hypothesis]], Any]:
     """Debate hypotheses with the batch's runner (here, or as queued jobs that workers run); returns how many now
-    hold a completed debate."""
+    hold a completed debate. Says each debate that ends, and why one failed."""
+    seen: set[tuple[int, int]] = set()
+
+    def landed(p: Progress) -> None:
+        if (p.completed + p.skipped, p.failed) not in seen and p.completed + p.skipped + p.failed:
+            seen.add((p.completed + p.skipped, p.failed))
+            say(f"  debates: {p.completed + p.skipped} of {p.total} done, {p.failed} failed · {p.tokens:,} tokens")
 
     async def debate(hypotheses: Sequence[Hypothesis]) -> int:
         if not options.queue:
-            result = await run_batch(ws, [], options.debate, loaded=list(hypotheses))
+            result = await run_batch(ws, [], options.debate, loaded=list(hypotheses), progress=landed)
+            for outcome in (o for o in result.outcomes if o.status == "failed"):
+                say(f"  debate of {outcome.hypothesis_id} failed: {outcome.reason}")
             return result.count("completed") + result.count("skipped")
         job = options.debate.job()
         job_queue.install_schema(ws.store.engine)
@@ -155,13 +167,19 @@ def _debater(ws: Workspace, options: GenerateOptions, source: Source) -> Callabl
     return debate
 
 
-def _ranker(ws: Workspace, options: GenerateOptions, source: Source, run: str) -> Callable[[Sequence[str]], Any]:
+def _ranker(
+    ws: Workspace, options: GenerateOptions, source: Source, run: str, say: Callable[[str], None]
+) -> Callable[[Sequence[str]], Any]:
+    """The pool's tournament (the page's, else the run's): its order, best first; failed comparisons said."""
     name = f"page:{source.page_slug}" if source.page_slug else f"run:{run}"
 
     async def rank(ids: Sequence[str]) -> Ranking:
+        say(f"  tournament {name}: {len(ids)} hypotheses, both orders per pair")
         result = await run_tournament_of(
             ws, name, list(ids), options.debate, matches=options.matches, queue=options.queue
         )
+        for cid, reason in result.failures:
+            say(f"  comparison {cid} failed: {reason}")
         order = [r.id for r in sorted(result.ratings, key=lambda r: -r.rating)]
         return Ranking(result.tournament_id, order)
 
