@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel, Field, create_model
 
 from agents.checks import TurnRejected, check_turn, instruction_lines, placeholders
-from agents.errors import AnswerRejected, StructuredOutputError
 from agents.judge import capped_text
 from agents.prompts import PromptSet, Step
-from agents.roles import TurnFailed, draw_seed
+from agents.roles import ask_or_fail, draw_seed
 from agents.usage import CallRecord
 from safeio.text import no_controls
 
@@ -308,22 +307,22 @@ async def ask_generator(
     model: str | None,
     tokens: int,
 ) -> StructuredReply[T]:
-    """As agents.roles.ask_or_fail for the generator role, with room for an answer written to every cap (`tokens`,
-    or the configured per-call limit when larger). The seed is `draw_seed(draw_key, step, 0, 0)`."""
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": prompts.system},
-        {"role": "user", "content": prompt},
-    ]
+    """agents.roles.ask_or_fail for the generator role, with room for an answer written to every cap (`tokens`, or
+    the configured per-call limit when larger). The seed is `draw_seed(draw_key, step, 0, 0)`."""
     max_tokens = max(tokens, client.settings.max_tokens_for_provider())
     seed = draw_seed(draw_key, step, 0, 0)
-    try:
-        return await client.structured(
-            "generator", messages, schema, seed=seed, model=model, check=check, max_tokens=max_tokens
-        )
-    except AnswerRejected as exc:
-        raise TurnFailed(step, f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
-    except StructuredOutputError as exc:
-        raise TurnFailed(step, str(exc)) from None
+    return await ask_or_fail(
+        client,
+        step,
+        "generator",
+        prompts.system,
+        prompt,
+        schema,
+        seed=seed,
+        check=check,
+        model=model,
+        max_tokens=max_tokens,
+    )
 
 
 def instructions_only(prompt: str) -> str:

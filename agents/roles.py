@@ -95,12 +95,15 @@ async def ask_or_fail(
     seed: int,
     check: Callable[[T], None],
     model: str | None = None,
+    max_tokens: int | None = None,
 ) -> StructuredReply[T]:
     """One structured answer to `prompt` (after the shared system message), re-asked by the client until it passes
-    `check`; TurnFailed(step) when none did."""
+    `check`; TurnFailed(step) when none did. `max_tokens`: room for the answer (default: the configured limit)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
     try:
-        return await client.structured(role, messages, schema, seed=seed, model=model, check=check)
+        return await client.structured(
+            role, messages, schema, seed=seed, model=model, check=check, max_tokens=max_tokens
+        )
     except AnswerRejected as exc:
         raise TurnFailed(step, f"{exc.reason} ({exc.attempts} asks, {exc.requests} requests)") from None
     except StructuredOutputError as exc:
