@@ -373,6 +373,7 @@ class GenerationLoop:
             self.stored(session)
             session.commit()
             runs.settle_candidate_commit(session, row.id, status="new", hypothesis_id=hypothesis.hypothesis_id, **cost)
+        self.progress(f"generation {number}: slot {row.slot} new {hypothesis.hypothesis_id} {hypothesis.title[:70]}")
 
     def _provenance(self, row: CandidateRow, number: int) -> dict[str, object]:
         return {
