@@ -53,10 +53,13 @@ async def run_batch(
     progress: Callable[[Progress], None] | None = None,
     versions: Sequence[str] = (),
     loaded: Sequence[Hypothesis] | None = None,
+    source: str | None = None,
 ) -> BatchResult:
-    """Debate every hypothesis of `files` (or the stored `versions`), score and store it; then refresh the evidence
-    audit of the batch's hypotheses. Re-running skips completed debates and resumes interrupted ones."""
-    hypotheses, source = _hypotheses(files, versions, loaded)
+    """Debate every hypothesis of `files` (or the stored `versions`, or those `loaded` by the caller, named by
+    `source`), score and store it; then refresh the evidence audit of the batch's hypotheses. Re-running skips
+    completed debates and resumes interrupted ones."""
+    hypotheses, named = _hypotheses(files, versions, loaded)
+    source = source or named
     debate_settings = options.debate(ws.settings)
     hypotheses = _stored(ws, versions, hypotheses)
     auditor = None

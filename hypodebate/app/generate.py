@@ -147,7 +147,9 @@ def _debater(
 
     async def debate(hypotheses: Sequence[Hypothesis]) -> int:
         if not options.queue:
-            result = await run_batch(ws, [], options.debate, loaded=list(hypotheses), progress=landed)
+            result = await run_batch(
+                ws, [], options.debate, loaded=list(hypotheses), progress=landed, source=f"generate:{source.name}"
+            )
             for outcome in (o for o in result.outcomes if o.status == "failed"):
                 say(f"  debate of {outcome.hypothesis_id} failed: {outcome.reason}")
             return result.count("completed") + result.count("skipped")
