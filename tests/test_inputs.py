@@ -327,7 +327,10 @@ def test_show_refuses_an_id_with_a_trailing_newline(tmp_path: Path):
     config.write_text("{}\n")
     result = CliRunner().invoke(app, ["show", "h-2600483e\n", "--db", db, "--config", str(config)])
     assert result.exit_code == 2
-    assert result.stderr == "error: 'h-2600483e\\n': not a hypothesis id (expected 'h-' and 8 lowercase hex digits)\n"
+    assert result.stderr == (
+        "error: 'h-2600483e\\n': not a hypothesis id ('h-' and 8 lowercase hex digits), a gap id ('g-' and 8) or a "
+        "page slug (lower-case letters, digits, '-' and '_')\n"
+    )
 
 
 def test_without_libyaml_the_same_documents_give_one_line_errors(monkeypatch: pytest.MonkeyPatch):
