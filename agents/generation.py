@@ -116,10 +116,11 @@ class ProposalBase(BaseModel):
         return self.model_dump()
 
     def hypothesis(self) -> dict[str, Any]:
-        """The fields of debates.hypotheses.Hypothesis; the prediction closes the mechanism."""
+        """The fields of debates.hypotheses.Hypothesis; the prediction closes the mechanism. A title is one line
+        (a model's line breaks inside it become spaces)."""
         data = self.model_dump()
         return {
-            "title": data["name"],
+            "title": " ".join(data["name"].split()),
             "targets": list(data["targets"]),
             "diseases": list(data["diseases"]),
             "mechanism": f"{data['mechanism']}\n\nFalsifiable prediction: {data['prediction']}",

@@ -294,6 +294,8 @@ class GenerationLoop:
             values.update(_no_answer(exc.reason, model or ""))
         except ValueError as exc:  # a slot the role cannot ask (e.g. a parent no longer stored)
             values.update(_no_answer(str(exc), model or ""))
+        if values.get("status") == "invalid":
+            self.progress(f"generation {number}: slot {slot.number} {values['reason']}")
         else:
             values.update(_answered(proposal))
         with self.sessions() as session:
