@@ -94,6 +94,8 @@ async def generate(
     ledger = ws.client.ledger
     start = ledger.totals()
     say = progress or (lambda message: None)
+    if embedded and options.use_llm_dedup:
+        say("duplicates: embeddings and fields only (the embedded model cannot confirm a merge: README, Duplicates)")
     budget = options.debate
 
     def over_budget() -> bool:
