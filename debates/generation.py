@@ -229,7 +229,8 @@ class GenerationLoop:
             return summary, False
         self.progress(f"generation {number}: debating {len(summary.new)} new hypothesis(es)")
         with self.sessions() as session:
-            fresh = [_hypothesis(v) for v in stored.current_versions(session, summary.new)]
+            pages = [self.source.page_slug] if self.source.page_slug else []
+            fresh = [_hypothesis(v, pages) for v in stored.current_versions(session, summary.new)]
         summary.debated = await self.debate(fresh) if fresh else 0
         if self.over_budget():
             return summary, False
@@ -471,10 +472,12 @@ def _no_answer(reason: str, model: str) -> dict[str, Any]:
     }
 
 
-def _hypothesis(v: stored.StoredHypothesis) -> Hypothesis:
-    """A stored current version as the debate and dedup code take it."""
+def _hypothesis(v: stored.StoredHypothesis, pages: Sequence[str] = ()) -> Hypothesis:
+    """A stored current version as the debate and dedup code take it; `pages`: the page it joins (a batch stores
+    what it debates, pages included)."""
     return Hypothesis(
         id=v.id,
+        pages=list(pages),
         title=v.title,
         targets=list(v.targets),
         target_label=v.label,

@@ -120,6 +120,9 @@ def test_a_page_run_merges_a_paraphrase_keeps_a_reversal_and_evolves_children_be
             assert session.get(ProvenanceRow, child.hypothesis_id).origin == "evolved"
         # evolution adds: every parent is still stored and still in the pool
         assert all(session.get(HypothesisRow, p) is not None for p in first.top)
+        # every generated hypothesis carries its page (what links it to the page's block and pool), debated or not
+        generated = [r.hypothesis_id for r in rows if r.status == "new"]
+        assert {tuple(session.get(HypothesisRow, h).pages) for h in generated} == {(SLUG,)}
         assert session.scalars(select(MetaReviewRow)).first() is not None
     # the first generation's meta-review reaches the second generation's prompts
     assert any("no human tissue evidence" in p for p in generator.prompts[4:])
