@@ -25,6 +25,7 @@ from agents.usage import CallRecord
 from debates.dedup import Deduplicator
 from debates.hypotheses import Evidence, Hypothesis
 from debates.rows import hypothesis_record
+from debates.tournament import stored_digest
 from safeio.errors import validation_line
 from store import generation as runs
 from store import lineage, repository
@@ -314,7 +315,7 @@ class GenerationLoop:
         debates = stored.newest_debates(session, [(v.id, v.content_hash) for v in versions])
         out: dict[str, Parent] = {}
         for v in versions:
-            digest = _digest(debates.get((v.id, v.content_hash)))
+            digest = stored_digest(debates.get((v.id, v.content_hash))).strongest_point
             out[v.id] = Parent(
                 id=v.id,
                 title=v.title,
@@ -485,12 +486,6 @@ def _hypothesis(v: stored.StoredHypothesis, pages: Sequence[str] = ()) -> Hypoth
         diseases=list(v.diseases),
         evidence=[Evidence(claim=e.claim, citation=e.citation, stance=e.stance) for e in v.evidence],
     )
-
-
-def _digest(debate: stored.StoredDebate | None) -> str | None:
-    from debates.tournament import _digest as digest_of
-
-    return digest_of(debate).strongest_point if debate is not None else None
 
 
 def _notes(title: str, debate: stored.StoredDebate) -> DebateNotes:

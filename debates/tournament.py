@@ -218,7 +218,7 @@ class TournamentRunner:
         """What the judge reads of each version's newest debate (empty ones when `digests` is off)."""
         held = [(v.id, v.content_hash) for v in versions] if self.digests else []
         debates = store.newest_debates(session, held)
-        return {v.id: _digest(debates.get((v.id, v.content_hash))) for v in versions}
+        return {v.id: stored_digest(debates.get((v.id, v.content_hash))) for v in versions}
 
     async def compare(
         self, first: store.StoredHypothesis, second: store.StoredHypothesis, k: int, digests: tuple[DebateDigest, ...]
@@ -336,7 +336,8 @@ def _strengths(order: Sequence[str], done: dict[Key, ratings.Comparison]) -> dic
     return {i: (float(t), float(s)) for i, t, s in zip(order, theta, se, strict=True)}
 
 
-def _digest(debate: store.StoredDebate | None) -> DebateDigest:
+def stored_digest(debate: store.StoredDebate | None) -> DebateDigest:
+    """What a reader of a stored debate takes from it (the pairwise judge, evolution): its digest; empty for none."""
     if debate is None:
         return DebateDigest()
     transcript = [PriorTurn(role, step, round_, text, payload) for step, role, round_, text, payload in debate.turns]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agents.generation import BibItem, Brief, Generator
+from agents.usage import Account
 from debates import queue as job_queue
 from debates.dedup import Deduplicator
 from debates.generation import GenerationLoop, LoopResult, LoopSettings, Ranking, Source, run_id
@@ -97,12 +98,7 @@ async def generate(
     if embedded and options.use_llm_dedup:
         say("duplicates: embeddings and fields only (the embedded model cannot confirm a merge: README, Duplicates)")
     budget = options.debate
-
-    def over_budget() -> bool:
-        spent = ledger.totals() - start
-        if budget.budget_tokens is not None and spent.tokens >= budget.budget_tokens:
-            return True
-        return budget.budget_usd is not None and spent.cost_usd >= budget.budget_usd
+    account = Account(ledger=ledger)  # the command's spending, as the batch and tournament runners count it
 
     loop = GenerationLoop(
         sessions=ws.store,
@@ -114,7 +110,7 @@ async def generate(
         debate=_debater(ws, options, source, say),
         rank=_ranker(ws, options, source, run, say),
         pool=lambda session: _pool(session, source, run),
-        over_budget=over_budget,
+        over_budget=lambda: account.over_budget(tokens=budget.budget_tokens, usd=budget.budget_usd),
         stored=lambda session: refresh_links(session),
         progress=say,
         concurrency=ws.client.settings.concurrency,
