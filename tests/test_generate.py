@@ -44,21 +44,6 @@ PAGE = REPO / "examples" / "pages" / f"{SLUG}.txt"
 DEBATE = DebateOptions(rounds=1, judges=2)
 
 
-@pytest.fixture
-def scripted():
-    servers: list[LoopbackServer] = []
-
-    def start(generator: ScriptedGenerator, latency: float = 0.0) -> LoopbackServer:
-        server = LoopbackServer(latency=latency, responder=generator).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def _workspace(server: LoopbackServer, tmp_path: Path, db: str, extra: str = "") -> Workspace:
     return Workspace(settings_for(server, tmp_path, concurrency=1, extra=extra), db)
 
@@ -83,10 +68,10 @@ def _candidates(db: str, ws: Workspace) -> list[CandidateRow]:
 
 
 def test_a_page_run_merges_a_paraphrase_keeps_a_reversal_and_evolves_children_beside_their_parents(
-    scripted, tmp_path, db
+    judge_server, tmp_path, db
 ):
     generator = ScriptedGenerator(answers=[SIRT1, SIRT1_REWORDED, SIRT1_REVERSED, NLRP3], fallback=numbered)
-    server = scripted(generator)
+    server = judge_server(generator)
     ws = _workspace(server, tmp_path, db)
     _import_page(ws, tmp_path)
     result = _generate(ws, page=SLUG, n=4, generations=2, top=2)
@@ -137,10 +122,10 @@ def test_a_page_run_merges_a_paraphrase_keeps_a_reversal_and_evolves_children_be
     assert again.loop.run_id == result.loop.run_id
 
 
-def test_a_citation_outside_the_offered_bibliography_is_never_stored(scripted, tmp_path, db):
+def test_a_citation_outside_the_offered_bibliography_is_never_stored(judge_server, tmp_path, db):
     invented = {**TREM2, "evidence": [{"claim": "TREM2 is raised", "citation": "@invented2031", "stance": "for"}]}
     generator = ScriptedGenerator(fallback=lambda number: invented)
-    server = scripted(generator)
+    server = judge_server(generator)
     ws = _workspace(server, tmp_path, db, extra="  max_requests_per_turn: 2\n")
     _import_page(ws, tmp_path)
     ws.run(lambda ws: _bib(ws))
@@ -159,9 +144,9 @@ async def _bib(ws: Workspace) -> None:
     import_bibliographies(ws, [REPO / "examples" / "bib" / "msc-neurodegeneration.bib"])
 
 
-def test_with_no_bibliography_an_invented_citation_is_debated_and_audited_as_fabricated(scripted, tmp_path, db):
+def test_with_no_bibliography_an_invented_citation_is_debated_and_audited_as_fabricated(judge_server, tmp_path, db):
     invented = {**TREM2, "evidence": [{"claim": "TREM2 is raised", "citation": "@invented2031", "stance": "for"}]}
-    server = scripted(ScriptedGenerator(answers=[invented, NLRP3]))
+    server = judge_server(ScriptedGenerator(answers=[invented, NLRP3]))
     ws = _workspace(server, tmp_path, db)
     result = _generate(ws, goal="Find a microglial target whose modulation slows neurodegeneration", n=2, top=1)
 
@@ -171,8 +156,8 @@ def test_with_no_bibliography_an_invented_citation_is_debated_and_audited_as_fab
     assert audited and all(a.status == "fabricated" for a in audited)
 
 
-def test_a_source_that_is_not_there_is_one_clear_error(scripted, tmp_path, db):
-    ws = _workspace(scripted(ScriptedGenerator()), tmp_path, db)
+def test_a_source_that_is_not_there_is_one_clear_error(judge_server, tmp_path, db):
+    ws = _workspace(judge_server(ScriptedGenerator()), tmp_path, db)
     with pytest.raises(InputError, match="no page 'nowhere'"):
         _generate(ws, page="nowhere")
     with pytest.raises(InputError, match="no gap 'g-00000000'"):
@@ -195,9 +180,9 @@ def _count(db: str, sql: str) -> int:
         return 0  # no tables yet
 
 
-def test_a_run_killed_mid_generation_resumes_without_asking_a_slot_twice(scripted, tmp_path, db):
+def test_a_run_killed_mid_generation_resumes_without_asking_a_slot_twice(judge_server, tmp_path, db):
     generator = ScriptedGenerator(fallback=numbered)
-    server = scripted(generator, latency=0.05)
+    server = judge_server(generator, latency=0.05)
     ws = _workspace(server, tmp_path, db)
     _import_page(ws, tmp_path)
     process = _generate_process(server, db, tmp_path, "--n", "6")
@@ -254,9 +239,9 @@ def test_a_top_k_is_stable_when_it_is_the_same_set_ranked_alike():
     assert stable(["a"], ["a"]) and not stable([], [])
 
 
-def test_a_token_budget_stops_the_loop_and_says_so(scripted, tmp_path, db):
+def test_a_token_budget_stops_the_loop_and_says_so(judge_server, tmp_path, db):
     generator = ScriptedGenerator(fallback=numbered)
-    ws = _workspace(scripted(generator), tmp_path, db)
+    ws = _workspace(judge_server(generator), tmp_path, db)
     _import_page(ws, tmp_path)
     budget = DebateOptions(rounds=1, judges=2, budget_tokens=1500)
     result = ws.run(lambda ws: generate(ws, GenerateOptions(page=SLUG, n=6, generations=3, debate=budget)))
