@@ -308,10 +308,12 @@ class LLMClient:
             raise error(message, kind=kind, attempts=attempts, status=status) from None
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
         prompt_tokens, completion_tokens = _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
+        details = usage.get("prompt_tokens_details")
+        cached = min(_count(details.get("cached_tokens")), prompt_tokens) if isinstance(details, dict) else 0
         named = body.get("model")
         served = named if isinstance(named, str) and named.strip() else model
         record = self._record(
-            role, model, served, prompt_tokens, completion_tokens, started + queued, attempts, failures
+            role, model, served, prompt_tokens, completion_tokens, started + queued, attempts, failures, cached=cached
         )
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         completion = _Completion(message, choice.get("finish_reason") or "stop", prompt_tokens, completion_tokens)
@@ -328,7 +330,11 @@ class LLMClient:
         attempts: int,
         failures: Counter[str],
         error: str | None = None,
+        cached: int = 0,
     ) -> CallRecord:
+        cost = self.settings.cost_usd(model, prompt_tokens, completion_tokens, cached)
+        if cost is None:
+            warn_unpriced(model)
         record = CallRecord(
             role=role,
             model=model,
@@ -336,14 +342,25 @@ class LLMClient:
             completion_tokens=completion_tokens,
             latency_s=time.monotonic() - started,
             attempts=attempts,
-            cost_usd=self.settings.cost_usd(model, prompt_tokens, completion_tokens),
+            cost_usd=cost,
             ok=error is None,
             error=error,
             retries_by_kind=tuple(sorted(failures.items())),
             served_model=served_model,
+            cached_prompt_tokens=cached,
         )
         self.ledger.add(record)
         return record
+
+
+_WARNED: set[str] = set()
+
+
+def warn_unpriced(model: str) -> None:
+    """Warn once per process that `model` has no price: its calls' cost is unknown (shown as —), never $0."""
+    if model not in _WARNED:
+        _WARNED.add(model)
+        log.warning("%s has no price in llm.prices: its cost is unknown (shown as —); add it to config.yaml", model)
 
 
 def _json_object(response: httpx2.Response) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
@@ -64,8 +65,20 @@ class RetrySettings(_Section):
 
 
 class Price(_Section):
-    prompt: float = Field(0, ge=0, description="USD per million prompt tokens")
-    completion: float = Field(0, ge=0, description="USD per million completion tokens")
+    prompt: float = Field(ge=0, description="USD per million prompt tokens")
+    completion: float = Field(ge=0, description="USD per million completion tokens")
+    cached_prompt: float | None = Field(
+        None, ge=0, description="USD per million prompt tokens the server reports as cached; null: the prompt rate"
+    )
+    checked: dt.date | None = Field(None, description="when these figures were last checked against the provider")
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int, cached_prompt_tokens: int = 0) -> float:
+        cached = min(cached_prompt_tokens, prompt_tokens)
+        cached_rate = self.prompt if self.cached_prompt is None else self.cached_prompt
+        return ((prompt_tokens - cached) * self.prompt + cached * cached_rate + completion_tokens * self.completion) / 1e6
+
+
+FREE = Price(prompt=0, completion=0, cached_prompt=0)  # the embedded model: it runs in this process
 
 
 class VerdictCaps(_Section):
@@ -125,7 +138,10 @@ class LLMSettings(_Section):
         description="HTTP requests one turn may cost: re-asks of invalid or rejected answers and transport retries",
     )
     retry: RetrySettings = RetrySettings()
-    prices: dict[str, Price] = {}
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="USD per million tokens by model; a model missing here costs unknown (shown as —), never $0",
+    )
     embedded: EmbeddedSettings = EmbeddedSettings()
 
     @property
@@ -149,8 +165,13 @@ class LLMSettings(_Section):
     def max_tokens_for_provider(self) -> int:
         return self.embedded.max_tokens if self.resolved_provider == "embedded" else self.max_tokens
 
-    def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        price = self.prices.get(model)
-        if price is None:
-            return 0.0
-        return (prompt_tokens * price.prompt + completion_tokens * price.completion) / 1_000_000
+    def price(self, model: str) -> Price | None:
+        """The model's price; the embedded model's is 0 (it runs here); None: unknown (not in `llm.prices`)."""
+        return FREE if model == EMBEDDED_MODEL else self.prices.get(model)
+
+    def cost_usd(
+        self, model: str, prompt_tokens: int, completion_tokens: int, cached_prompt_tokens: int = 0
+    ) -> float | None:
+        """What one call cost in dollars; None when the model has no price (unknown, never $0)."""
+        price = self.price(model)
+        return None if price is None else price.cost_usd(prompt_tokens, completion_tokens, cached_prompt_tokens)

@@ -1,8 +1,11 @@
-"""What every LLM call cost: tokens, latency, attempts (HTTP requests), dollars."""
+"""What every LLM call cost: tokens (cached prompt tokens among them), latency, attempts (HTTP requests), dollars.
+
+A cost is `float | None`: None is unknown (the model has no price in `llm.prices`), never $0. Sums of costs go through
+`total_cost`, so one unknown call makes the total unknown, and every printed cost through `usd`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -15,11 +18,12 @@ class CallRecord:
     completion_tokens: int
     latency_s: float
     attempts: int  # HTTP requests sent, transport retries included
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (no price for the model)
     ok: bool
     error: str | None = None
     retries_by_kind: tuple[tuple[str, int], ...] = ()
     served_model: str = ""  # the model the server says answered (`response.model`); defaults to `model`
+    cached_prompt_tokens: int = 0  # prompt tokens the server reported it had cached (usage.prompt_tokens_details)
 
     def __post_init__(self) -> None:
         if not self.served_model:
@@ -39,10 +43,14 @@ class CallRecord:
             "latency_s": self.latency_s,
             "cost_usd": self.cost_usd,
             "attempts": self.attempts,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
         }
 
-    def usage_row(self, *, batch_id: str | None, debate_id: str | None, role: str | None = None) -> dict[str, object]:
-        """The call as the store's `usage` table keeps it (`role` overrides the record's, e.g. "pairwise")."""
+    def usage_row(
+        self, *, batch_id: str | None, debate_id: str | None, role: str | None = None, step: str | None = None
+    ) -> dict[str, object]:
+        """The call as the store's `usage` table keeps it (`role` overrides the record's, e.g. "pairwise"), booked
+        to the command running now (`running_command`)."""
         return {
             "batch_id": batch_id,
             "debate_id": debate_id,
@@ -55,7 +63,25 @@ class CallRecord:
             "cost_usd": self.cost_usd,
             "ok": self.ok,
             "error": self.error,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "command": running_command.get(),
+            "step": step,
         }
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """Dollars of several calls together; None (unknown) when any of them had no price."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
+def usd(cost: float | None, digits: int = 4) -> str:
+    """A cost as printed everywhere: `$0.0123`, or `—` when it is unknown."""
+    return "—" if cost is None else f"${cost:.{digits}f}"
 
 
 def combine(records: list[CallRecord]) -> CallRecord:
@@ -74,11 +100,12 @@ def combine(records: list[CallRecord]) -> CallRecord:
         completion_tokens=sum(r.completion_tokens for r in records),
         latency_s=sum(r.latency_s for r in records),
         attempts=sum(r.attempts for r in records),
-        cost_usd=sum(r.cost_usd for r in records),
+        cost_usd=total_cost(r.cost_usd for r in records),
         ok=last.ok,
         error=last.error,
         retries_by_kind=tuple(sorted(kinds.items())),
         served_model=last.served_model,
+        cached_prompt_tokens=sum(r.cached_prompt_tokens for r in records),
     )
 
 
@@ -90,9 +117,16 @@ class Totals:
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    priced_usd: float = 0.0  # the dollars of the calls whose model has a price
+    unpriced_calls: int = 0  # calls to a model without a price
+    cached_prompt_tokens: int = 0
 
-    def run_columns(self) -> dict[str, int | float]:
+    @property
+    def cost_usd(self) -> float | None:
+        """The dollars spent; None (unknown) when any call's model had no price."""
+        return None if self.unpriced_calls else self.priced_usd
+
+    def run_columns(self) -> dict[str, int | float | None]:
         """What a run's result reports of its spending: calls, prompt and completion tokens, dollars."""
         return {
             "calls": self.calls,
@@ -111,7 +145,9 @@ class Totals:
             requests=self.requests - earlier.requests,
             prompt_tokens=self.prompt_tokens - earlier.prompt_tokens,
             completion_tokens=self.completion_tokens - earlier.completion_tokens,
-            cost_usd=self.cost_usd - earlier.cost_usd,
+            priced_usd=self.priced_usd - earlier.priced_usd,
+            unpriced_calls=self.unpriced_calls - earlier.unpriced_calls,
+            cached_prompt_tokens=self.cached_prompt_tokens - earlier.cached_prompt_tokens,
         )
 
 
@@ -126,8 +162,10 @@ class Ledger:
     listeners: list[Callable[[CallRecord], None]] = field(default_factory=list)
     requests: int = field(default=0, init=False)  # HTTP requests sent: every ask, re-ask and transport retry
     prompt_tokens: int = field(default=0, init=False)
+    cached_prompt_tokens: int = field(default=0, init=False)
     completion_tokens: int = field(default=0, init=False)
-    cost_usd: float = field(default=0.0, init=False)
+    priced_usd: float = field(default=0.0, init=False)  # the dollars of the calls to models with a price
+    unpriced: dict[str, int] = field(default_factory=dict, init=False)  # model without a price -> its calls
 
     def __post_init__(self) -> None:
         for record in self.records:
@@ -142,12 +180,21 @@ class Ledger:
     def _count(self, record: CallRecord) -> None:
         self.requests += record.attempts
         self.prompt_tokens += record.prompt_tokens
+        self.cached_prompt_tokens += record.cached_prompt_tokens
         self.completion_tokens += record.completion_tokens
-        self.cost_usd += record.cost_usd
+        if record.cost_usd is None:
+            self.unpriced[record.model] = self.unpriced.get(record.model, 0) + 1
+        else:
+            self.priced_usd += record.cost_usd
 
     @property
     def calls(self) -> int:
         return len(self.records)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """The dollars spent; None (unknown) once a call went to a model without a price."""
+        return None if self.unpriced else self.priced_usd
 
     @property
     def total_tokens(self) -> int:
@@ -156,7 +203,15 @@ class Ledger:
     def totals(self) -> Totals:
         """The counts so far: one run's spending is `ledger.totals() - start`, when the client served others before
         it (an eval's arms share one client)."""
-        return Totals(self.calls, self.requests, self.prompt_tokens, self.completion_tokens, self.cost_usd)
+        return Totals(
+            calls=self.calls,
+            requests=self.requests,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            priced_usd=self.priced_usd,
+            unpriced_calls=sum(self.unpriced.values()),
+            cached_prompt_tokens=self.cached_prompt_tokens,
+        )
 
     def retries_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -174,10 +229,14 @@ class RunCost:
     calls: int
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price)
     wall_s: float
     budget_exhausted: bool = False
 
+
+# the command whose calls are being made (run, eval, tournament, evidence, generate, dedup, worker): every usage row
+# is booked to it, so `hypodebate usage --by command` can say what each command spent
+running_command: ContextVar[str | None] = ContextVar("running_command", default=None)
 
 # the piece of work (a debate, a comparison, a claim check) the running task asks calls for: each call is booked to
 # it (asyncio tasks copy the context, so concurrent tasks each book to their own)
@@ -217,10 +276,11 @@ class Account:
         return self.ledger.totals() - self._start
 
     def over_budget(self, *, tokens: int | None = None, usd: float | None = None) -> bool:
-        """Whether the ledger has reached `tokens` tokens or `usd` dollars (None: no such budget)."""
+        """Whether the ledger has reached `tokens` tokens or `usd` dollars (None: no such budget). Dollars count the
+        priced calls only: a dollar budget is refused up front when a model it would pay for has no price."""
         if tokens is not None and self.ledger.total_tokens >= tokens:
             return True
-        return usd is not None and self.ledger.cost_usd >= usd
+        return usd is not None and self.ledger.priced_usd >= usd
 
     def open(self, work: str) -> None:
         """Book the calls this task (and the tasks it starts) makes from now on to `work`."""

@@ -138,20 +138,21 @@ class DebateRows:
 @dataclass
 class TurnLog:
     """Writes one debate's turns as they land (a panel's verdicts land concurrently), numbered after the `seq`
-    turns stored before, each with the calls it cost (`usage`) and, for a verdict, its composite (`tally`)."""
+    turns stored before, each with the calls it cost (`usage`, given the turn's step) and, for a verdict, its composite
+    (`tally`)."""
 
     rows: DebateRows
     debate_id: str
     seq: int
     tally: Tally
-    usage: Callable[[], UsageRows]
+    usage: Callable[[str], UsageRows]
     _order: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def record(self, result: TurnResult) -> None:
         async with self._order:
             seq, self.seq = self.seq, self.seq + 1
             composite = self.tally.add(result.payload) if result.step == "verdict" else None
-            self.rows.write_turn(self.debate_id, seq, result, composite, self.usage())
+            self.rows.write_turn(self.debate_id, seq, result, composite, self.usage(result.step))
 
 
 def turn_row(d_id: str, seq: int, result: TurnResult) -> dict[str, Any]:
@@ -169,6 +170,7 @@ def turn_row(d_id: str, seq: int, result: TurnResult) -> dict[str, Any]:
         "completion_tokens": record.completion_tokens,
         "latency_s": record.latency_s,
         "cost_usd": record.cost_usd,
+        "cached_prompt_tokens": record.cached_prompt_tokens,
         "attempts": record.attempts,
         "asks": result.asks,
         "prompt_hash": result.prompt_hash,

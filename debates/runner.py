@@ -253,7 +253,7 @@ class BatchRunner:
         transcript = [PriorTurn(t.role, t.step, t.round, t.text, dict(t.payload)) for t in claim.turns]
         self.account.open(d_id)  # the calls from here on are this debate's
         tally = Tally(self.rubric)
-        log = TurnLog(self.rows, d_id, len(claim.turns), tally, lambda: self._usage_rows(d_id, batch_id))
+        log = TurnLog(self.rows, d_id, len(claim.turns), tally, lambda step: self._usage_rows(d_id, batch_id, step))
         context = self._context(hypothesis, claim, log, auditor)
         s = self.settings
         try:
@@ -268,7 +268,7 @@ class BatchRunner:
         except (TurnFailed, LLMError, ScoreError) as exc:
             step = exc.step if isinstance(exc, TurnFailed) else None
             reason = exc.reason if isinstance(exc, TurnFailed) else f"{type(exc).__name__}: {exc}"
-            self.rows.fail(d_id, reason, step, self._usage_rows(d_id, batch_id))
+            self.rows.fail(d_id, reason, step, self._usage_rows(d_id, batch_id, step))
             return DebateOutcome(d_id, h_id, replicate, "failed", reason=reason, resumed=bool(transcript))
         scored = score_debate(final, tally, self.protocol)
         board_id = self.rows.complete(d_id, hypothesis, scored, self._usage_rows(d_id, batch_id))
@@ -309,8 +309,8 @@ class BatchRunner:
         if hasattr(self, "_total"):
             self._report()
 
-    def _usage_rows(self, d_id: str, batch_id: str | None) -> list[dict[str, object]]:
-        return [r.usage_row(batch_id=batch_id, debate_id=d_id) for r in self.account.take(d_id)]
+    def _usage_rows(self, d_id: str, batch_id: str | None, step: str | None = None) -> list[dict[str, object]]:
+        return [r.usage_row(batch_id=batch_id, debate_id=d_id, step=step) for r in self.account.take(d_id)]
 
     def _report(self) -> None:
         if self.progress is None:

@@ -305,7 +305,7 @@ class TournamentRunner:
     # -- accounting and progress -----------------------------------------------------------------------------------
 
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
-        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise") for r in self.account.close(cid)]
+        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise", step="compare") for r in self.account.close(cid)]
 
     def _on_step(self, step: str) -> None:
         self._step = step

@@ -172,7 +172,7 @@ class AuditRunner:
                     result.failed.append((cid, exc.reason if isinstance(exc, TurnFailed) else str(exc)))
                     check = None
             calls = account.close(cid)
-            usage = [c.usage_row(batch_id=None, debate_id=None, role="verifier") for c in calls]
+            usage = [c.usage_row(batch_id=None, debate_id=None, role="verifier", step="claim_check") for c in calls]
             row = _check_row(cid, entry, item.claim, check, self.protocol) if check is not None else None
             with self.sessions() as session:
                 if row is not None:

@@ -195,9 +195,10 @@ class TurnRow(OfDebate, Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)
-    cost_usd: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # None: unknown (the model has no price in llm.prices)
     attempts: Mapped[int] = mapped_column(Integer)  # HTTP requests this turn cost (re-asks and retries included)
     asks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # answers asked for; >1: re-asked
+    cached_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     prompt_hash: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -252,10 +253,13 @@ class UsageRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer)
-    cost_usd: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # None: unknown (the model has no price in llm.prices)
     ok: Mapped[bool] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    cached_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    command: Mapped[str | None] = mapped_column(String(32))  # run | eval | tournament | evidence | generate | ...
+    step: Mapped[str | None] = mapped_column(String(32))  # opening | critique | rebuttal | verdict | ...
 
 
 class EvalItemRow(Base):
@@ -285,10 +289,11 @@ class AnswerCost:
     prompt_tokens: Mapped[int] = mapped_column(Integer, sort_order=10)
     completion_tokens: Mapped[int] = mapped_column(Integer, sort_order=10)
     latency_s: Mapped[float] = mapped_column(Float, sort_order=10)
-    cost_usd: Mapped[float] = mapped_column(Float, sort_order=10)
+    cost_usd: Mapped[float | None] = mapped_column(Float, sort_order=10)  # None: unknown (no price for the model)
     attempts: Mapped[int] = mapped_column(Integer, sort_order=10)
     asks: Mapped[int] = mapped_column(Integer, sort_order=10)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=10)
+    cached_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0", sort_order=10)
 
 
 class ComparisonRow(AnswerCost, Base):
