@@ -127,12 +127,14 @@ class Totals:
         return None if self.unpriced_calls else self.priced_usd
 
     def run_columns(self) -> dict[str, int | float | None]:
-        """What a run's result reports of its spending: calls, prompt and completion tokens, dollars."""
+        """What a run's result reports of its spending: calls, prompt (and cached prompt) and completion tokens,
+        dollars."""
         return {
             "calls": self.calls,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": self.cost_usd,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
         }
 
     @property
@@ -224,7 +226,7 @@ class Ledger:
 @dataclass(kw_only=True)
 class RunCost:
     """What a run (a batch, a tournament) spent, how long it took, and whether its budget stopped it: the fields its
-    result shares with every run's (`Account.spent().run_columns()` fills the first four)."""
+    result shares with every run's (`Account.spent().run_columns()` fills the first four and the cached tokens)."""
 
     calls: int
     prompt_tokens: int
@@ -232,6 +234,12 @@ class RunCost:
     cost_usd: float | None  # None: unknown (a model without a price)
     wall_s: float
     budget_exhausted: bool = False
+    cached_prompt_tokens: int = 0  # of the prompt tokens, those the provider served from its cache
+
+    @property
+    def cached_share(self) -> float | None:
+        """The share of prompt tokens the provider reported as cached; None without prompt tokens."""
+        return self.cached_prompt_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
 # the command whose calls are being made (run, eval, tournament, evidence, generate, dedup, worker): every usage row

@@ -85,6 +85,7 @@ def arm_figures(
         "calls": usage.calls,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
+        "cached_prompt_tokens": usage.cached_prompt_tokens,
         "cost_usd": usage.cost_usd,
         "calibration": [b.as_dict() for b in stats.calibration(labels[scored], [means[i] for i in scored])]
         if calibrated

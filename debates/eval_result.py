@@ -58,7 +58,8 @@ class ProtocolFigures(Figures):
     calls: int
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cached_prompt_tokens: int  # prompt tokens the provider served from its cache
+    cost_usd: float | None  # None: unknown (a model without a price in llm.prices)
     calibration: list[dict[str, float | int | None]]  # scoring.evaluation.CalibrationBin.as_dict(); [] for ratings
     histogram: dict[str, list[float] | list[int]]
     strata: dict[str, Figures]

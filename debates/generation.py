@@ -4,15 +4,17 @@ children that join the pool beside their parents; and stop at the asked generati
 generation adds nothing new, or when the top k holds still.
 
 Every answer is stored as it lands and every generation is closed once ranked and reviewed, so a killed run resumes
-where it stopped and the same command run again asks nothing. How debates are run and how the pool is ranked are
-given (`debate`, `rank`): here, or through the job queue."""
+where it stopped and the same command run again asks nothing. Every call the loop makes itself (answers, duplicate
+checks, meta-reviews) lands in the usage table with its step, whether it was answered or not. How debates are run
+and how the pool is ranked are given (`debate`, `rank`): here, or through the job queue."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agents.generation import Brief, DebateNotes, Generator, Operator, Parent, Proposal, Strategy
 from agents.roles import TurnFailed
-from agents.usage import CallRecord
+from agents.usage import Account, CallRecord, combine, total_cost, working_on
 from debates.dedup import Deduplicator
 from debates.hypotheses import Evidence, Hypothesis
 from debates.rows import hypothesis_record
@@ -176,8 +178,19 @@ class GenerationLoop:
     progress: Callable[[str], None] = lambda message: None
     concurrency: int = 4
     summaries: list[GenerationSummary] = field(default_factory=list)
+    _account: Account = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._account = Account(self.generator.client.ledger)  # the calls of each answer, check and meta-review
 
     async def run_loop(self) -> LoopResult:
+        self._account.attach()
+        try:
+            return await self._loop()
+        finally:
+            self._account.detach()
+
+    async def _loop(self) -> LoopResult:
         with self.sessions() as session:
             runs.open_run_commit(
                 session,
@@ -285,23 +298,43 @@ class GenerationLoop:
             "source": source,
             "parents": list(slot.parents),
         }
-        try:
-            if slot.kind == "evolve":
-                chosen = [parents[p] for p in slot.parents if p in parents]
-                proposal = await self.generator.evolve(brief, slot.strategy, chosen, draw_key=draw_key, model=model)  # type: ignore[arg-type]
-            else:
-                asked = brief if slot.gap is None else replace(brief, goal=slot.gap[1], source_kind="gap")
-                proposal = await self.generator.propose(asked, slot.strategy, draw_key=draw_key, model=model)  # type: ignore[arg-type]
-        except TurnFailed as exc:
-            values.update(_no_answer(exc.reason, model or ""))
-        except ValueError as exc:  # a slot the role cannot ask (e.g. a parent no longer stored)
-            values.update(_no_answer(str(exc), model or ""))
+        failed: str | None = None
+        async with self._booked(draw_key, "evolve" if slot.kind == "evolve" else "generate") as calls:
+            try:
+                if slot.kind == "evolve":
+                    chosen = [parents[p] for p in slot.parents if p in parents]
+                    proposal = await self.generator.evolve(brief, slot.strategy, chosen, draw_key=draw_key, model=model)  # type: ignore[arg-type]
+                else:
+                    asked = brief if slot.gap is None else replace(brief, goal=slot.gap[1], source_kind="gap")
+                    proposal = await self.generator.propose(asked, slot.strategy, draw_key=draw_key, model=model)  # type: ignore[arg-type]
+            except TurnFailed as exc:
+                failed = exc.reason
+            except ValueError as exc:  # a slot the role cannot ask (e.g. a parent no longer stored)
+                failed = str(exc)
+        if failed is not None:
+            values.update(_no_answer(failed, model or "", calls))
         if values.get("status") == "invalid":
             self.progress(f"generation {number}: slot {slot.number} {values['reason']}")
         else:
             values.update(_answered(proposal))
         with self.sessions() as session:
             runs.add_candidate_commit(session, values)
+
+    @asynccontextmanager
+    async def _booked(self, work: str, step: str) -> AsyncIterator[list[CallRecord]]:
+        """Book the calls made in the block to `work`; when it ends (answered, failed or cancelled) they are stored
+        in the usage table with `step` and added to the list it yields."""
+        before = working_on.get()
+        self._account.open(work)
+        calls: list[CallRecord] = []
+        try:
+            yield calls
+        finally:
+            working_on.set(before)
+            calls.extend(self._account.close(work))
+            usage = [c.usage_row(batch_id=None, debate_id=None, step=step) for c in calls]
+            with self.sessions() as session:
+                runs.add_usage_commit(session, usage)
 
     def _brief(self, session: Session, number: int) -> Brief:
         """The source's brief with the pool's titles (not to be repeated) and the last generation's meta-review."""
@@ -353,7 +386,8 @@ class GenerationLoop:
             return
         with self.sessions() as session:
             pool = [_hypothesis(v) for v in stored.current_versions(session, self.pool(session))]
-        match, checks = await self.dedup.match(hypothesis, pool)
+        async with self._booked(f"{self.run}:{number}:{row.slot}:duplicate", "duplicate"):
+            match, checks = await self.dedup.match(hypothesis, pool)
         cost = _add_checks(row, checks)
         with self.sessions() as session:
             if match is not None:
@@ -412,10 +446,10 @@ class GenerationLoop:
         ]
         if not notes:
             return
+        key = f"{self.run}:{number}:meta"
         try:
-            review = await self.generator.meta_review(
-                notes, draw_key=f"{self.run}:{number}:meta", model=self.settings.generator_model
-            )
+            async with self._booked(key, "meta_review"):
+                review = await self.generator.meta_review(notes, draw_key=key, model=self.settings.generator_model)
         except TurnFailed as exc:
             self.progress(f"generation {number}: no meta-review ({exc.reason})")
             return
@@ -455,21 +489,27 @@ def _answered(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def _no_answer(reason: str, model: str) -> dict[str, Any]:
-    """A slot whose asks all failed: stored as invalid (a re-run does not ask it again), costs unknown to the row."""
-    return {
-        "content": None,
-        "reasoning": "",
-        "status": "invalid",
-        "reason": f"no valid answer: {reason}",
+def _no_answer(reason: str, model: str, calls: Sequence[CallRecord]) -> dict[str, Any]:
+    """A slot whose asks all failed: stored as invalid (a re-run does not ask it again), with what its `calls` cost."""
+    spent: dict[str, Any] = {
         "model": model,
-        "prompt_hash": "",
         "prompt_tokens": 0,
         "completion_tokens": 0,
         "latency_s": 0.0,
         "cost_usd": 0.0,
         "attempts": 0,
+        "cached_prompt_tokens": 0,
+    }
+    if calls:
+        spent = {**combine(list(calls)).answer_columns(), "model": model or calls[-1].served_model}
+    return {
+        "content": None,
+        "reasoning": "",
+        "status": "invalid",
+        "reason": f"no valid answer: {reason}",
+        "prompt_hash": "",
         "asks": 0,
+        **spent,
     }
 
 
@@ -512,6 +552,7 @@ def _add_checks(row: CandidateRow, checks: Sequence[CallRecord]) -> dict[str, An
         "prompt_tokens": row.prompt_tokens + sum(r.prompt_tokens for r in checks),
         "completion_tokens": row.completion_tokens + sum(r.completion_tokens for r in checks),
         "latency_s": row.latency_s + sum(r.latency_s for r in checks),
-        "cost_usd": row.cost_usd + sum(r.cost_usd for r in checks),
+        "cost_usd": total_cost([row.cost_usd, *(r.cost_usd for r in checks)]),
         "attempts": row.attempts + sum(r.attempts for r in checks),
+        "cached_prompt_tokens": row.cached_prompt_tokens + sum(r.cached_prompt_tokens for r in checks),
     }

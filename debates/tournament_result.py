@@ -55,7 +55,7 @@ class TournamentProgress:
     failed: int
     calls: int
     tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price in llm.prices)
     step: str = ""
 
 
@@ -137,7 +137,8 @@ class TournamentResult(RunCost):
                 "calls": self.calls,
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
-                "cost_usd": round(self.cost_usd, 6),
+                "cached_prompt_tokens": self.cached_prompt_tokens,
+                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
                 "wall_s": round(self.wall_s, 2),
                 "budget_exhausted": self.budget_exhausted,
             },

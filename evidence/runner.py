@@ -19,7 +19,7 @@ from agents.prompts import PromptSet
 from agents.roles import TurnFailed
 from agents.settings import LLMSettings
 from agents.subject import Subject
-from agents.usage import Account
+from agents.usage import Account, total_cost
 from agents.verifier import ClaimCheck, ClaimVerifier
 from evidence.audit import Audited, JudgeAuditor, audit_version, with_checks
 from evidence.bibliography import Entry
@@ -70,7 +70,7 @@ class AuditResult:
     checked: int = 0  # claim checks asked in this run
     failed: list[tuple[str, str]] = field(default_factory=list)  # (claim check id, why)
     tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: unknown (the verifier's model has no price in llm.prices)
 
 
 @dataclass
@@ -181,7 +181,7 @@ class AuditRunner:
                 else:
                     add_usage_commit(session, usage)
             result.tokens += sum(c.total_tokens for c in calls)
-            result.cost_usd += sum(c.cost_usd for c in calls)
+            result.cost_usd = total_cost([result.cost_usd, *(c.cost_usd for c in calls)])
             done += 1
             if self.progress is not None:
                 self.progress(done, len(pending))

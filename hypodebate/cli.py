@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -84,6 +84,13 @@ def _run(
     raise typer.Exit(_guard(act))
 
 
+def _dry(ws: Workspace, make: Callable[[Workspace], Any], json_path: Path | None) -> int:
+    """`--dry-run`: print (and with `json_path` write) the estimate `make` gives; the model is asked nothing."""
+    from hypodebate.commands.estimate import estimate_command
+
+    return estimate_command(ws, make, out=out, err=err, json_path=json_path)
+
+
 @app.callback()
 def _root() -> None:
     """Multi-agent hypothesis debate and scoring: run batches, review transcripts, rank hypotheses on pages."""
@@ -107,6 +114,10 @@ Concurrency = Annotated[
 BudgetTokens = Annotated[int | None, typer.Option(min=1, help="start no new debate past this many tokens")]
 BudgetUsd = Annotated[float | None, typer.Option(min=0, help="start no new debate past this estimated cost")]
 JsonPath = Annotated[Path | None, typer.Option("--json", help="also write the figures as JSON")]
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="ask the model nothing: print what it would ask and spend (--json: as JSON)"),
+]
 OnceOption = Annotated[bool, typer.Option("--once", help="stop when the queue is empty instead of waiting for more")]
 QueueComparisons = Annotated[
     bool, typer.Option("--queue", help="comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits for them")
@@ -132,6 +143,8 @@ def run(
             "--queue", help="store the batch and queue one job per debate for `hypodebate worker`s (PostgreSQL)"
         ),
     ] = False,
+    dry_run: DryRun = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="with --dry-run: write the estimate as JSON")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -144,6 +157,12 @@ def run(
     def act(ws: Workspace) -> int:
         if not paths and not version:
             raise InputError("give hypothesis files, or --version ids of stored versions")
+        if dry_run:
+            from hypodebate.app.estimate import estimate_batch
+
+            return _dry(ws, lambda ws: estimate_batch(ws, paths or [], options, versions=version or []), json_path)
+        if json_path is not None:
+            raise InputError("--json: run writes its estimate as JSON; give it with --dry-run")
         if queue:
             return enqueue_command(ws, paths or [], options, versions=version or [], err=err)
         return run_command(ws, paths or [], options, versions=version or [], out=out, err=err)
@@ -252,6 +271,7 @@ def eval_(
         bool,
         typer.Option("--queue", help="debates and comparisons as jobs for `hypodebate worker`s (PostgreSQL); waits"),
     ] = False,
+    dry_run: DryRun = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -264,7 +284,15 @@ def eval_(
     protocols = tuple(p.value for p in protocol) if protocol else ("single", "debate")
     choice = EvalOptions(protocols, limit, sample_seed, no_evidence)  # type: ignore[arg-type]
     command = partial(eval_command, out=out, err=err, output=output, json_path=json_path, queue=queue)
-    _run(config, db, lambda ws: command(ws, paths, options, choice), options)
+
+    def act(ws: Workspace) -> int:
+        if dry_run:
+            from hypodebate.app.estimate import estimate_eval
+
+            return _dry(ws, lambda ws: estimate_eval(ws, paths, options, choice), json_path)
+        return command(ws, paths, options, choice)
+
+    _run(config, db, act, options)
 
 
 @app.command()
@@ -289,6 +317,7 @@ def tournament(
     concurrency: Annotated[int | None, typer.Option(min=1, help="comparisons in flight")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the ratings as JSON")] = None,
     queue: QueueComparisons = False,
+    dry_run: DryRun = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -298,7 +327,15 @@ def tournament(
     options = DebateOptions(concurrency, judges=judges, budget_usd=budget_usd)
     pool = Pool(page, batch, tuple(hypotheses or ()))
     command = partial(tournament_command, matches=matches, queue=queue, out=out, err=err, json_path=json_path)
-    _run(config, db, lambda ws: command(ws, pool, options), options)
+
+    def act(ws: Workspace) -> int:
+        if dry_run:
+            from hypodebate.app.estimate import estimate_tournament
+
+            return _dry(ws, lambda ws: estimate_tournament(ws, pool, options, matches=matches), json_path)
+        return command(ws, pool, options)
+
+    _run(config, db, act, options)
 
 
 @app.command()
@@ -458,6 +495,8 @@ def evidence(
         bool, typer.Option("--verify/--no-verify", help="check claims against their sources' abstracts (LLM calls)")
     ] = True,
     concurrency: Annotated[int | None, typer.Option(min=1, help="claim checks in flight")] = None,
+    dry_run: DryRun = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="with --dry-run: write the estimate as JSON")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -465,7 +504,21 @@ def evidence(
     from hypodebate.commands.evidence import evidence_command
 
     audit = partial(evidence_command, fmt=fmt.value, page=page, verify=verify, concurrency=concurrency)
-    _run(config, db, lambda ws: audit(ws, hypotheses=hypothesis or None, out=out, err=err))
+
+    def act(ws: Workspace) -> int:
+        if dry_run:
+            from hypodebate.app.estimate import estimate_evidence
+
+            chosen = hypothesis or None
+            check = partial(estimate_evidence, hypotheses=chosen, page=page, verify=verify, concurrency=concurrency)
+            return _dry(ws, check, json_path)
+        if json_path is not None and not dry_run:
+            raise InputError(
+                "--json: evidence writes its estimate as JSON; give it with --dry-run (or use --format jsonl)"
+            )
+        return audit(ws, hypotheses=hypothesis or None, out=out, err=err)
+
+    _run(config, db, act)
 
 
 @app.command()
@@ -494,6 +547,30 @@ def status(
     from hypodebate.commands.status import status_command
 
     _run(config, db, lambda ws: status_command(ws, out=out, batch=batch))
+
+
+class UsageBy(StrEnum):
+    role = "role"
+    model = "model"
+    command = "command"
+    day = "day"
+
+
+@app.command()
+def usage(
+    batch: Annotated[str | None, typer.Option("--batch", help="one batch's calls (b-...)")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="calls from this day on (YYYY-MM-DD, UTC)")] = None,
+    by: Annotated[UsageBy, typer.Option("--by", help="one row per role, model, command or day")] = UsageBy.role,
+    json_path: JsonPath = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Spending from the usage table, across every process and worker that wrote to the database: calls, prompt
+    tokens (and the share the provider served from its cache), completion tokens, cost."""
+    from hypodebate.commands.usage import usage_command
+
+    show = partial(usage_command, by=by.value, batch=batch, since=since, json_path=json_path, out=out, err=err)
+    _run(config, db, show)
 
 
 @app.command()

@@ -73,6 +73,12 @@ def count(value: object) -> str:
     return DASH if number is None else f"{number:,}"
 
 
+def share(part: object, whole: object) -> str:
+    """`part` as a percentage of `whole` ("41%"); a dash when either is missing or `whole` is 0."""
+    p, w = _count(part), _count(whole)
+    return DASH if p is None or not w else f"{100 * p / w:.0f}%"
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """A point estimate with its bootstrap interval (and, for pairwise accuracy, the number of pairs)."""
@@ -299,7 +305,8 @@ class ProtocolView:
     calls: int | None
     prompt_tokens: int | None
     completion_tokens: int | None
-    cost_usd: float | None
+    cached_prompt_tokens: int | None  # None: an eval written before cached tokens were recorded
+    cost_usd: float | None  # None: unknown (a model without a price), or not given
     calibration: CalibrationPlot
     histogram: LabelHistogram
     strata: tuple[StratumView, ...]
@@ -332,14 +339,16 @@ class EvalView:
     strata_skipped: tuple[tuple[str, str], ...]
 
     @property
-    def cost(self) -> tuple[int, int, int, float]:
-        """Calls, prompt tokens, completion tokens and cost over every protocol."""
+    def cost(self) -> tuple[int, int, int, float | None, int]:
+        """Calls, prompt tokens, completion tokens, cost (None: some protocol's is unknown) and cached prompt tokens
+        over every protocol."""
         ps = self.protocols
         return (
             sum(p.calls or 0 for p in ps),
             sum(p.prompt_tokens or 0 for p in ps),
             sum(p.completion_tokens or 0 for p in ps),
-            sum(p.cost_usd or 0.0 for p in ps),
+            None if any(p.cost_usd is None for p in ps) else sum(p.cost_usd or 0.0 for p in ps),
+            sum(p.cached_prompt_tokens or 0 for p in ps),
         )
 
 
@@ -370,7 +379,16 @@ def _flag(value: object) -> bool | None:
 
 def _protocol(key: object, raw: object) -> ProtocolView:
     p = _mapping(raw)
-    counts = ("rounds", "judges", "replicates", "missing", "calls", "prompt_tokens", "completion_tokens")
+    counts = (
+        "rounds",
+        "judges",
+        "replicates",
+        "missing",
+        "calls",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_prompt_tokens",
+    )
     return ProtocolView(
         key=_text(key),
         design=_text(p.get("design")),
@@ -437,7 +455,14 @@ def eval_view(result: EvalResult | Mapping[str, Any]) -> EvalView:
 
 ENV = environment(
     TEMPLATES,
-    filters={"fixed": fixed, "count": count, "estimate": estimate, "calibration": calibration_error, "usd": usd},
+    filters={
+        "fixed": fixed,
+        "count": count,
+        "estimate": estimate,
+        "calibration": calibration_error,
+        "usd": usd,
+        "share": share,
+    },
 )
 
 

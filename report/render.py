@@ -24,6 +24,7 @@ from report.views import ReportData, ScoreView
 from safeio.markdown import escape as md_escape
 from safeio.templating import environment
 from scoring.measured import FILTERS
+from store.usage import Usage
 
 TEMPLATES = Path(__file__).with_name("templates")
 SCRIPT = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -70,9 +71,18 @@ def oneline(text: object) -> str:
 
 
 def usd(value: float | None) -> str:
+    """A cost: `$0` (a free model), `<$0.0001`, `$1.2345`, or `—` when it is unknown (a model without a price)."""
+    if value is None:
+        return "—"
     if not value:
         return "$0"
     return "<$0.0001" if value < 0.0001 else f"${value:,.4f}"
+
+
+def cached(usage: Usage) -> str:
+    """The prompt tokens the provider served from its cache, and their share: "12,800 cached (41%)"."""
+    share = usage.cached_share
+    return f"{usage.cached_prompt_tokens:,} cached ({'—' if share is None else f'{100 * share:.0f}%'})"
 
 
 def when(value: datetime | None) -> str:
@@ -185,7 +195,7 @@ def dot_plot(score: ScoreView) -> DotPlot | None:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-_FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd}
+_FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd, "cached": cached}
 HTML_ENV = environment(TEMPLATES, filters={**_FILTERS, "cite": cite}, globals={"word_diff": word_diff})
 MD_ENV = environment(
     TEMPLATES,

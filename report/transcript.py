@@ -107,7 +107,7 @@ def debate_view(
         revision_id=revision.id if revision is not None else None,
         revision_debate_id=revision.debate_id if revision is not None else None,
         tokens=sum(t.tokens for t in turns),
-        cost_usd=sum(t.cost_usd for t in turns),
+        cost_usd=None if any(t.cost_usd is None for t in turns) else sum(t.cost_usd or 0.0 for t in turns),
     )
 
 

@@ -38,7 +38,7 @@ class TurnView:
     model: str
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price)
     asks: int = 1  # how many times the model was asked for this turn (more than 1: it needed re-asks)
 
     @property
@@ -134,7 +134,7 @@ class DebateView:
     revision_id: str | None  # the child version its rebuttal's revision is stored as
     revision_debate_id: str | None  # the debate that first offered that content (this one, or another)
     tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price)
 
     def verdict_turn(self, judge: int) -> TurnView | None:
         return next((t for t in self.verdict_turns if t.payload.get("judge") == judge), None)

@@ -3,12 +3,14 @@ write commits on its own, so a killed `hypodebate generate` resumes from what la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import CandidateRow, GenerationRow, GenerationRunRow, MetaReviewRow, utcnow
+from store.repository import add_usage
 
 
 def open_run_commit(
@@ -87,3 +89,11 @@ def meta_review(session: Session, run_id: str, generation: int) -> MetaReviewRow
 def add_meta_review_commit(session: Session, values: dict[str, Any]) -> None:
     session.add(MetaReviewRow(**values))
     session.commit()
+
+
+def add_usage_commit(session: Session, usage: Sequence[dict[str, Any]]) -> None:
+    """The calls of a generator answer, a meta-review or a duplicate check, whether it answered or not: the usage
+    table holds every call the loop made (`hypodebate usage`)."""
+    if usage:
+        add_usage(session, usage)
+        session.commit()

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, load_only
 
 from safeio.citations import STATUSES as AUDIT_STATUSES
@@ -35,7 +35,7 @@ from store.models import (
     VerdictRow,
 )
 from store.repository import chunks
-from store.usage import Usage, usage_where
+from store.usage import Usage, of_batch, usage_where
 
 ScoreKey = tuple[str, str, str]  # (scoreboard id, hypothesis id, content hash of the version)
 
@@ -154,14 +154,8 @@ def usage_of_debates(session: Session, scope: Select[Any]) -> Usage:
 
 
 def usage_of_batch(session: Session, row: BatchRow) -> Usage:
-    """Every call the batch made. Turn-time usage rows carry only the debate id; completion and failure rows
-    carry the batch id too."""
-    in_batch = select(DebateRow.id).where(DebateRow.batch_id == row.id)
-    own = or_(
-        UsageRow.batch_id == row.id,
-        and_(UsageRow.batch_id.is_(None), UsageRow.debate_id.in_(in_batch), UsageRow.created_at >= row.started_at),
-    )
-    return usage_where(session, own)
+    """Every call the batch made."""
+    return usage_where(session, of_batch(row))
 
 
 # -- shared definitions ---------------------------------------------------------------------------

@@ -129,6 +129,7 @@ def result(**overrides) -> dict:
                 calls=590,
                 prompt_tokens=1_200_000,
                 completion_tokens=240_000,
+                cached_prompt_tokens=480_000,
                 cost_usd=1.2345,
             ),
         },
@@ -338,11 +339,21 @@ def test_cost_per_protocol_and_total():
     html = render_eval_html(result())
     cost = re.search(r'<table class="cost".*?</table>', html, re.S).group(0)
     rows = [squash(re.sub(r"<[^>]+>", " ", r)) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", cost)][1:]
+    # cached: the share of prompt tokens served from the provider's cache (— where the result has no count)
     assert rows == [
-        "single 118 90,000 30,000 $0",
-        "debate 590 1,200,000 240,000 $1.2345",
-        "total 708 1,290,000 270,000 $1.2345",
+        "single 118 90,000 — 30,000 $0",
+        "debate 590 1,200,000 40% 240,000 $1.2345",
+        "total 708 1,290,000 37% 270,000 $1.2345",
     ]
+
+
+def test_an_unknown_cost_is_a_dash_and_makes_the_total_unknown():
+    r = result()
+    r["protocols"]["debate"]["cost_usd"] = None  # a model without a price in llm.prices
+    html = render_eval_html(r)
+    cost = re.search(r'<table class="cost".*?</table>', html, re.S).group(0)
+    rows = [squash(re.sub(r"<[^>]+>", " ", r)) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", cost)][1:]
+    assert rows[0].endswith("$0") and rows[1].endswith("—") and rows[2].endswith("—")
 
 
 # -- charts ---------------------------------------------------------------------------------------

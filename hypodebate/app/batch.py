@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.audit import Auditor
+from agents.settings import Role
 from debates import queue as job_queue
 from debates.hypotheses import Hypothesis
 from debates.inputs import load_hypotheses, stored_versions
@@ -15,7 +16,8 @@ from debates.runner import BatchResult, BatchRunner, Progress
 from debates.settings import DebateSettings
 from evidence.audit import counts
 from hypodebate.app.evidence import audit_evidence_in, judge_auditor
-from hypodebate.app.options import DebateOptions
+from hypodebate.app.options import DebateOptions, check_dollar_budget
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 
@@ -40,11 +42,18 @@ def _stored(ws: Workspace, versions: Sequence[str], hypotheses: list[Hypothesis]
         return stored_versions(session, versions)
 
 
+def batch_roles(ws: Workspace) -> tuple[Role, ...]:
+    """The roles a batch calls: the debate's, and the verifier when the judges read an audit checked first."""
+    e = ws.settings.evidence
+    return ("proposer", "critic", "judge", *(("verifier",) if e.judges_see_audit and e.verify_before_debate else ()))
+
+
 def batch_runner(ws: Workspace, settings: DebateSettings, auditor: Auditor | None, **given: Any) -> BatchRunner:
     """A batch runner on the workspace (its store, client, rubric and prompts); `given`: its other keywords."""
     return BatchRunner(**ws.runner_parts(), settings=settings, auditor=auditor, **given)
 
 
+@books("run")
 async def run_batch(
     ws: Workspace,
     files: Sequence[str | Path],
@@ -57,10 +66,12 @@ async def run_batch(
 ) -> BatchResult:
     """Debate every hypothesis of `files` (or the stored `versions`, or those `loaded` by the caller, named by
     `source`), score and store it; then refresh the evidence audit of the batch's hypotheses. Re-running skips
-    completed debates and resumes interrupted ones."""
+    completed debates and resumes interrupted ones. A dollar budget with a model that has no price is refused
+    (ConfigError) before anything is asked."""
     hypotheses, named = _hypotheses(files, versions, loaded)
     source = source or named
     debate_settings = options.debate(ws.settings)
+    check_dollar_budget(ws.llm, options.budget_usd, batch_roles(ws), judges=debate_settings.judges)
     hypotheses = _stored(ws, versions, hypotheses)
     auditor = None
     if ws.settings.evidence.judges_see_audit:

@@ -16,6 +16,7 @@ from typing import Any
 from agents.usage import CallRecord
 from debates.dedup import THRESHOLD, Deduplicator
 from debates.inputs import load_hypotheses
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from proximity.embeddings import default_embedder
 from proximity.pairs import cosine_matrix
@@ -37,6 +38,7 @@ class DedupReport:
         return {"model": self.model, "threshold": self.threshold, "groups": self.groups}
 
 
+@books("dedup")
 async def find_duplicates(ws: Workspace, files: Sequence[Path], *, use_llm: bool) -> DedupReport:
     """The duplicate groups among the hypotheses of `files` (bad input: InputError, before anything is embedded);
     `use_llm`: confirm every merge with the duplicate check on `ws.client` (else embeddings and fields only)."""

@@ -12,11 +12,13 @@ from debates.evaluation import EvalPlan, EvalRunner
 from debates.labelled import Labelled, load_labelled, stratified_sample
 from debates.runner import Progress
 from debates.settings import DebateSettings
-from hypodebate.app.options import DebateOptions, EvalOptions
+from hypodebate.app.options import DebateOptions, EvalOptions, check_dollar_budget
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 
 
+@books("eval")
 async def run_eval(
     ws: Workspace,
     files: Sequence[str | Path],
@@ -36,6 +38,7 @@ async def run_eval(
     if not choice.protocols:
         raise InputError("--protocol: give at least one of single, debate, pairwise")
     debate_settings = options.debate(ws.settings)
+    check_dollar_budget(ws.llm, options.budget_usd, ("proposer", "critic", "judge"), judges=debate_settings.judges)
     plan = EvalPlan(
         protocols=tuple(dict.fromkeys(choice.protocols)),
         no_evidence=choice.no_evidence,

@@ -16,6 +16,7 @@ from evidence.bibliography import BibliographyError, Entry, read_bibliography
 from evidence.online import OnlineResolver
 from evidence.resolve import Bibliography
 from evidence.runner import AuditResult, AuditRunner, HypothesisAudit, entry_row
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 from store import evidence as evidence_store
@@ -66,6 +67,7 @@ def import_bibliographies(
     return imported
 
 
+@books("evidence")
 async def audit_evidence(
     ws: Workspace,
     *,

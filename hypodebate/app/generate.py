@@ -22,10 +22,11 @@ from debates.dedup import Deduplicator
 from debates.generation import GenerationLoop, LoopResult, LoopSettings, Ranking, Source, run_id
 from debates.hypotheses import Hypothesis
 from debates.runner import Progress
-from hypodebate.app.batch import job_runner, run_batch
+from hypodebate.app.batch import batch_roles, job_runner, run_batch
 from hypodebate.app.evidence import audit_evidence_in
-from hypodebate.app.options import DebateOptions
+from hypodebate.app.options import DebateOptions, check_dollar_budget
 from hypodebate.app.tournament import run_tournament_of
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 from store import lineage
@@ -62,8 +63,10 @@ class GenerateResult:
     loop: LoopResult
     calls: int
     tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price in llm.prices)
     titles: dict[str, str]
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of the prompt tokens, those the provider served from its cache
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,18 +77,25 @@ class GenerateResult:
             "stop_detail": self.loop.detail,
             "calls": self.calls,
             "tokens": self.tokens,
-            "cost_usd": round(self.cost_usd, 6),
+            "prompt_tokens": self.prompt_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
         }
 
 
+@books("generate")
 async def generate(
     ws: Workspace, options: GenerateOptions, *, progress: Callable[[str], None] | None = None
 ) -> GenerateResult:
-    """Run (or resume) the loop for `options`' source. Re-running the same command asks nothing already answered."""
+    """Run (or resume) the loop for `options`' source. Re-running the same command asks nothing already answered.
+    A dollar budget with a model that has no price is refused (ConfigError) before anything is asked."""
     given = [x for x in (options.page, options.gap, options.goal) if x]
     if len(given) != 1:
         raise InputError("give exactly one source: --page SLUG, --gap g-..., or --goal TEXT")
     embedded = ws.settings.llm.resolved_provider == "embedded"
+    roles = ("generator", *(("deduplicator",) if options.use_llm_dedup and not embedded else ()), *batch_roles(ws))
+    judges = options.debate.debate(ws.settings).judges
+    check_dollar_budget(ws.llm, options.debate.budget_usd, roles, judges=judges)
     with ws.store() as session:
         source = _source(session, options, page_cap=EMBEDDED_PAGE_CAP if embedded else 6000)
     generator = Generator(ws.client, ws.prompts, page_cap=EMBEDDED_PAGE_CAP if embedded else 6000)
@@ -120,7 +130,9 @@ async def generate(
     with ws.store() as session:
         ids = {h for g in result.generations for h in (*g.new, *g.top)}
         titles = {v.id: v.title for v in tournament_store.current_versions(session, sorted(ids))}
-    return GenerateResult(result, spent.calls, spent.tokens, spent.cost_usd, titles)
+    return GenerateResult(
+        result, spent.calls, spent.tokens, spent.cost_usd, titles, spent.prompt_tokens, spent.cached_prompt_tokens
+    )
 
 
 def _deduplicator(ws: Workspace, use_llm: bool) -> Deduplicator:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safeio.errors import ConfigError
+
 if TYPE_CHECKING:
-    from agents.settings import LLMSettings
+    from agents.settings import LLMSettings, Role
     from debates.eval_figures import ProtocolName
     from debates.settings import DebateSettings
     from hypodebate.config import Settings
@@ -77,3 +79,29 @@ class Pool:
 def as_files(paths: str | Path | Sequence[str | Path] | None) -> list[str | Path]:
     """One path or several as a list (the Python API takes either)."""
     return [paths] if isinstance(paths, (str, Path)) else list(paths or [])
+
+
+def check_dollar_budget(
+    llm: LLMSettings, budget_usd: float | None, roles: Sequence[Role], *, judges: int | None = None
+) -> None:
+    """Refuse a dollar budget (`--budget-usd`) that cannot be kept: a ConfigError naming every model the command
+    would pay for (the models of `roles`; the judge panel's first `judges` seats, all of it when None) that has no
+    price in `llm.prices`, since its calls' cost is unknown. The embedded model is free."""
+    if budget_usd is None:
+        return
+    models: set[str] = set()
+    for role in roles:
+        if role == "judge":
+            seats = judges or max(1, len(llm.models.judges))
+            models.update(llm.judge_model(k) for k in range(1, seats + 1))
+        else:
+            models.add(llm.model_for(role))
+    unpriced = sorted(m for m in models if llm.price(m) is None)
+    if unpriced:
+        named = ", ".join(unpriced)
+        raise ConfigError(
+            f"--budget-usd: {named} ha{'s' if len(unpriced) == 1 else 've'} no price in llm.prices, so what "
+            f"{'its' if len(unpriced) == 1 else 'their'} calls cost is unknown and a dollar budget cannot be kept; "
+            f"add llm.prices.{unpriced[0]}: {{prompt: ..., completion: ...}} (USD per million tokens) to "
+            "config.yaml, or drop --budget-usd"
+        )

@@ -18,9 +18,11 @@ from debates.runner import BatchRunner
 from debates.tournament import TournamentRunner
 from hypodebate.app.batch import job_runner
 from hypodebate.app.evidence import judge_auditor
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 
 
+@books("worker")
 async def run_worker(
     ws: Workspace,
     *,

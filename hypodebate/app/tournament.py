@@ -16,7 +16,8 @@ from debates.inputs import load_hypotheses
 from debates.rows import hypothesis_record
 from debates.tournament import Dispatch, TournamentRunner
 from debates.tournament_result import TournamentProgress, TournamentResult
-from hypodebate.app.options import DebateOptions, Pool
+from hypodebate.app.options import DebateOptions, Pool, check_dollar_budget
+from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 from store import repository
@@ -42,12 +43,14 @@ async def run_tournament(
     on the PostgreSQL store (this process waits for them)."""
     if sum(bool(x) for x in (pool.page, pool.batch, pool.files)) != 1:
         raise InputError("give exactly one pool: --page SLUG, --batch b-..., or --hypotheses FILE")
+    check_dollar_budget(ws.llm, options.budget_usd, ("judge",))  # every judge of the panel
     loaded = load_hypotheses(pool.files) if pool.files else []  # bad input fails here, before anything is stored
     with ws.store() as session:
         name, ids = pool_of(session, pool, loaded)
     return await run_tournament_of(ws, name, ids, options, matches=matches, progress=progress, queue=queue)
 
 
+@books("tournament")
 async def run_tournament_of(
     ws: Workspace,
     name: str,
@@ -60,6 +63,7 @@ async def run_tournament_of(
 ) -> TournamentResult:
     """Rank the hypotheses `ids` as the pool `name` (page:<slug>, run:<r-id>, ...): `run_tournament` once the pool
     is known."""
+    check_dollar_budget(ws.llm, options.budget_usd, ("judge",))
     judges = options.judges or 1
     if not queue:
         return await _runner(ws, judges, options, progress).run(name, ids, matches=matches)

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from agents.usage import total_cost, usd
 from hypodebate.app.dedup import DedupReport, find_duplicates
 from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
@@ -59,10 +60,10 @@ def print_groups(report: DedupReport, out: Console) -> None:
         how = "embeddings and fields only (--no-llm)"
     else:
         tokens = sum(r.total_tokens for r in report.checks)
-        cost = sum(r.cost_usd for r in report.checks)
+        cost = total_cost(r.cost_usd for r in report.checks)
         how = (
             f"every merge confirmed by {shown(report.checked_by)}: {len(report.checks)} checks · {tokens:,} tokens · "
-            f"${cost:.4f}"
+            f"{usd(cost)}"
         )
     out.print(
         f"{len(report.groups)} group(s) among {report.hypotheses} hypotheses · embeddings {shown(report.model)} · "

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import TextColumn
 from rich.table import Table
 
+from agents.usage import usd
 from debates.eval_result import EvalResult
 from debates.labelled import load_labelled
 from debates.runner import Progress as BatchProgress
@@ -48,7 +49,7 @@ def eval_command(
         if arm not in tasks:
             tasks[arm] = bar.add_task(arm, total=p.total, arm=arm, step="", status="")
         done = p.completed + p.failed + p.skipped
-        status = f"failed {p.failed} · skipped {p.skipped} · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+        status = f"failed {p.failed} · skipped {p.skipped} · {p.tokens:,} tokens · {usd(p.cost_usd)}"
         bar.update(tasks[arm], total=p.total, completed=done, status=status, step=p.step if done < p.total else "done")
 
     with bar:
@@ -75,6 +76,12 @@ def _interval(estimate: dict[str, Any] | None) -> str:
     if estimate.get("lo") is not None:
         text += f" [{estimate['lo']:.2f}, {estimate['hi']:.2f}]"
     return text
+
+
+def _cached(p: Any) -> str:
+    """The share of an arm's prompt tokens the provider served from its cache."""
+    prompt, cached = p.get("prompt_tokens") or 0, p.get("cached_prompt_tokens") or 0
+    return f"{100 * cached / prompt:.0f}%" if prompt else "—"
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -145,11 +152,12 @@ def print_eval(result: EvalResult, out: Console) -> None:
         "retest ρ",
         "calls",
         "tokens",
+        "cached",
         "cost",
     ):
         table.add_column(column, justify="left" if column in ("protocol",) else "right")
     table.add_row(
-        "base rate", str(result["rows"]), "0.50", _number(result["base_rate_brier"]), "—", "0.50", "—", "", "", ""
+        "base rate", str(result["rows"]), "0.50", _number(result["base_rate_brier"]), "—", "0.50", "—", "", "", "", ""
     )
     for name, p in result["protocols"].items():
         pairs = p["pairwise_accuracy"]
@@ -165,7 +173,8 @@ def print_eval(result: EvalResult, out: Console) -> None:
             _number(p["test_retest"], 2),
             str(p["calls"]),
             f"{p['prompt_tokens'] + p['completion_tokens']:,}",
-            f"${p['cost_usd']:.4f}",
+            _cached(p),
+            usd(p["cost_usd"]),
         )
     out.print(table)
     for name, p in result["protocols"].items():

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
+from agents.usage import usd
 from evidence.audit import Audited, counts
 from evidence.runner import AuditResult
 from hypodebate.app.evidence import audit_evidence, audit_evidence_in, audit_page_citations, import_bibliographies
@@ -87,7 +88,7 @@ def evidence_command(
     if verify:
         err.print(
             f"claim checks: {result.checked} asked now, {len(result.failed)} failed · {result.tokens:,} tokens · "
-            f"${result.cost_usd:.4f}",
+            f"{usd(result.cost_usd)}",
             highlight=False,
         )
     for cid, reason in result.failed:

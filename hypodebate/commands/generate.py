@@ -8,9 +8,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from agents.usage import usd
 from hypodebate.app.generate import GenerateOptions, GenerateResult, generate
 from hypodebate.app.workspace import Workspace
 from hypodebate.commands.progress import demo_note
+from hypodebate.commands.usage import cached_text
 from hypodebate.terminal import shown
 from safeio.errors import InputError
 from safeio.files import write_atomic
@@ -45,7 +47,8 @@ def print_generation(result: GenerateResult, out: Console) -> None:
     out.print(table)
     out.print(f"stopped: {loop.stopped} ({shown(loop.detail)})")
     out.print(
-        f"this command: {result.calls:,} calls, {result.tokens:,} tokens, ${result.cost_usd:.4f} "
+        f"this command: {result.calls:,} calls, {result.tokens:,} tokens "
+        f"({cached_text(result.cached_prompt_tokens, result.prompt_tokens)}), {usd(result.cost_usd)} "
         "(calls answered before, by this run or another, are not asked again)"
     )
     out.print("see each candidate, duplicate and child: hypodebate report (lineage view), hypodebate show ID")

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from agents.usage import usd
 from debates.inputs import load_hypotheses
 from debates.runner import BatchResult
 from debates.runner import Progress as BatchProgress
@@ -15,6 +16,7 @@ from hypodebate.app import batch
 from hypodebate.app.options import DebateOptions
 from hypodebate.app.workspace import Workspace
 from hypodebate.commands.progress import demo_note, progress_bar
+from hypodebate.commands.usage import cached_text
 from hypodebate.terminal import shown
 from scoring.measured import interval_text
 
@@ -32,7 +34,7 @@ def run_command(
 
     def update(p: BatchProgress) -> None:
         status = (
-            f"failed {p.failed} · skipped {p.skipped} · {p.requests} requests · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+            f"failed {p.failed} · skipped {p.skipped} · {p.requests} requests · {p.tokens:,} tokens · {usd(p.cost_usd)}"
         )
         done = p.completed + p.failed + p.skipped
         step = p.step if done < p.total else "done"
@@ -85,8 +87,9 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
     done, failed, skipped = result.count("completed"), result.count("failed"), result.count("skipped")
     err.print(
         f"{done} debated, {failed} failed, {skipped} skipped · {result.calls} calls · "
-        f"{result.prompt_tokens + result.completion_tokens:,} tokens · ${result.cost_usd:.4f} · {result.wall_s:.1f} s"
-        + (" · budget exhausted" if result.budget_exhausted else "")
+        f"{result.prompt_tokens + result.completion_tokens:,} tokens "
+        f"({cached_text(result.cached_prompt_tokens, result.prompt_tokens)}) · {usd(result.cost_usd)} · "
+        f"{result.wall_s:.1f} s" + (" · budget exhausted" if result.budget_exhausted else "")
     )
     if result.evidence is not None:
         n = sum(result.evidence.values())

@@ -9,11 +9,13 @@ from rich.console import Console
 from rich.progress import TextColumn
 from rich.table import Table
 
+from agents.usage import usd
 from debates.tournament_result import TournamentProgress, TournamentResult
 from hypodebate.app.options import DebateOptions, Pool
 from hypodebate.app.tournament import run_tournament
 from hypodebate.app.workspace import Workspace
 from hypodebate.commands.progress import demo_note, progress_bar
+from hypodebate.commands.usage import cached_text
 from hypodebate.terminal import shown
 from safeio.errors import InputError
 from safeio.files import write_atomic
@@ -39,7 +41,7 @@ def tournament_command(
     task = bar.add_task("comparisons", total=0, step="", status="")
 
     def update(p: TournamentProgress) -> None:
-        status = f"failed {p.failed} · {p.tokens:,} tokens · ${p.cost_usd:.4f}"
+        status = f"failed {p.failed} · {p.tokens:,} tokens · {usd(p.cost_usd)}"
         bar.update(task, total=p.planned, completed=p.done + p.failed, status=status, step=p.step)
 
     with bar:
@@ -127,7 +129,8 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
             highlight=False,
         )
     out.print(
-        f"this run: {result.calls} calls · {result.prompt_tokens + result.completion_tokens:,} tokens · "
-        f"${result.cost_usd:.4f} · {result.wall_s:.1f} s",
+        f"this run: {result.calls} calls · {result.prompt_tokens + result.completion_tokens:,} tokens "
+        f"({cached_text(result.cached_prompt_tokens, result.prompt_tokens)}) · {usd(result.cost_usd)} · "
+        f"{result.wall_s:.1f} s",
         highlight=False,
     )
