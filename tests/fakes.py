@@ -28,6 +28,7 @@ class Reply:
     finish_reason: str = "stop"
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    cached_tokens: int | None = None  # set: reported as usage.prompt_tokens_details.cached_tokens, as OpenAI does
 
 
 Step = Reply | httpx2.Response | Exception | Callable[[dict[str, Any]], Any]
@@ -35,6 +36,7 @@ Step = Reply | httpx2.Response | Exception | Callable[[dict[str, Any]], Any]
 
 def completion_json(reply: Reply, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    cached = {} if reply.cached_tokens is None else {"prompt_tokens_details": {"cached_tokens": reply.cached_tokens}}
     if reply.tool_args is not None:
         args = reply.tool_args if isinstance(reply.tool_args, str) else json.dumps(reply.tool_args)
         message["tool_calls"] = [
@@ -50,6 +52,7 @@ def completion_json(reply: Reply, model: str) -> dict[str, Any]:
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": reply.completion_tokens,
             "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            **cached,
         },
     }
 
@@ -193,5 +196,13 @@ class FakeDebater:
         args = synthesize(schema, pick=pick, text=text, fill=self.fill)
         if not self.fill:
             return Reply(tool_args=args, prompt_tokens=100, completion_tokens=50)
-        asked = json.dumps(body["messages"]) + json.dumps(tools)
-        return Reply(tool_args=args, prompt_tokens=len(asked) // 4, completion_tokens=len(json.dumps(args)) // 4)
+        prompt_tokens, completion_tokens = len(prompt_text(body)) // 4, len(json.dumps(args)) // 4
+        return Reply(tool_args=args, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+
+
+def prompt_text(body: dict[str, Any], *, tools_first: bool = False) -> str:
+    """A request's prompt as the fakes count its tokens (characters / 4): the messages, then the tools (or the
+    response format's schema); `tools_first`: the schema before the messages, where OpenAI renders it."""
+    messages = json.dumps(body["messages"])
+    schema = json.dumps(body.get("tools")) + (json.dumps(body["response_format"]) if "response_format" in body else "")
+    return schema + messages if tools_first else messages + schema

@@ -10,6 +10,13 @@ With `--faults` (a `FaultPlan`) the asyncio server injects, per request and at t
 with a `retry-after` header, 500/503s, hung requests (held past the client's timeout, then answered),
 dropped connections (closed without a response), truncated tool-call JSON, and verdicts that break the
 schema (an out-of-range score or a missing field). `GET /v1/_faults` returns what it injected so far.
+
+With `--cache` (a `PrefixCache`) it reports `usage.prompt_tokens_details.cached_tokens` as OpenAI does: the longest
+prefix a prompt shares with an earlier prompt to the same model, in whole blocks of 128 tokens, 0 below 1,024, and
+counts prompt tokens as characters / 4 (as `--fill` does). `--tools-first` puts the function schema before the
+messages, where OpenAI renders it:
+
+    python -m tests.loopback --port 8765 --fill --cache
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import random
 import threading
@@ -28,10 +36,46 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.fakes import FakeDebater, Reply, completion_json
+from tests.fakes import FakeDebater, Reply, completion_json, prompt_text
 
 FaultKind = Literal["rate_limit", "server_error", "hang", "drop", "truncated", "bad_verdict"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "drop", "truncated", "bad_verdict")
+
+
+class PrefixCache:
+    """A provider's prompt cache, as OpenAI reports it: a prompt's cached tokens are the longest prefix it shares
+    with any earlier prompt to the same model, rounded down to a multiple of `BLOCK` tokens, and 0 below `MINIMUM`.
+    Tokens are characters / 4 (the fakes' count); a prefix is kept as the chained hashes of its blocks, as vLLM's
+    and llama.cpp's caches keep theirs. `tools_first`: the schema is read before the messages (`prompt_text`)."""
+
+    BLOCK = 128
+    MINIMUM = 1024
+    CHARS = 4  # characters per token
+
+    def __init__(self, *, tools_first: bool = False) -> None:
+        self.tools_first = tools_first
+        self._blocks: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def reply(self, body: dict[str, Any], reply: Reply) -> Reply:
+        """`reply` with the request's prompt tokens counted and its cached tokens reported."""
+        prompt, cached = self.measure(body)
+        return replace(reply, prompt_tokens=prompt, cached_tokens=cached)
+
+    def measure(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(prompt tokens, cached tokens) of a request; its blocks are cached for the requests after it."""
+        text = prompt_text(body, tools_first=self.tools_first)
+        size = self.BLOCK * self.CHARS
+        chain = hashlib.sha256(str(body.get("model")).encode())
+        blocks = []
+        for start in range(0, len(text) - size + 1, size):
+            chain.update(text[start : start + size].encode())
+            blocks.append(chain.copy().digest())
+        with self._lock:
+            shared = next((i for i, block in enumerate(blocks) if block not in self._blocks), len(blocks))
+            self._blocks.update(blocks)
+        cached = shared * self.BLOCK
+        return len(text) // self.CHARS, cached if cached >= self.MINIMUM else 0
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -39,10 +83,16 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 512
 
     def __init__(
-        self, port: int = 0, *, latency: float = 0.0, responder: Callable[[dict[str, Any]], Any] | None = None
+        self,
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+        responder: Callable[[dict[str, Any]], Any] | None = None,
+        cache: PrefixCache | None = None,
     ):
         super().__init__(("127.0.0.1", port), _Handler)
         self.latency = latency
+        self.cache = cache  # set: prompt tokens counted, cached tokens reported (OpenAI's prompt caching)
         self.responder = responder or FakeDebater()
         self.calls = 0
         self.authorizations: set[str] = set()
@@ -103,6 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, payload, headers)
             return
         assert isinstance(step, Reply)
+        if self.server.cache is not None:
+            step = self.server.cache.reply(body, step)
         self._send(200, completion_json(step, body["model"]))
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -252,10 +304,12 @@ async def serve_async(
     faults: FaultPlan | None = None,
     *,
     started: Callable[[str], None] | None = None,
+    cache: PrefixCache | None = None,
 ) -> None:
     """The same fake on one asyncio loop (no thread per connection): cheap enough that a benchmark
     measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request; with `faults`,
-    injected failures. `started(url)` is called once listening (default: print the URL)."""
+    injected failures; with `cache`, cached prompt tokens reported. `started(url)` is called once listening
+    (default: print the URL)."""
 
     load = Load()
 
@@ -295,6 +349,8 @@ async def serve_async(
                         if fault in ("truncated", "bad_verdict"):
                             assert faults is not None
                             reply = faults.spoil(fault, reply)
+                        if cache is not None:
+                            reply = cache.reply(request, reply)
                         payload = completion_json(reply, request["model"])
                 if request_line.startswith("POST"):
                     load.leave()
@@ -335,10 +391,12 @@ class AsyncLoopback:
         latency: float = 0.0,
         responder: Callable[[dict[str, Any]], Any] | None = None,
         faults: FaultPlan | None = None,
+        cache: PrefixCache | None = None,
     ) -> None:
         self.latency = latency
         self.responder = responder or FakeDebater()
         self.faults = faults
+        self.cache = cache
         self.url = ""
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -367,7 +425,7 @@ class AsyncLoopback:
             self._ready.set()
 
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_async(0, self.latency, self.responder, self.faults, started=started)
+            await serve_async(0, self.latency, self.responder, self.faults, started=started, cache=self.cache)
 
 
 def main() -> None:
@@ -379,13 +437,16 @@ def main() -> None:
     parser.add_argument("--hang-s", type=float, default=2.0, help="how long a hung request is held")
     parser.add_argument("--retry-after", type=float, default=0.05, help="retry-after seconds sent with 429s")
     parser.add_argument("--fill", action="store_true", help="answers written to every cap; tokens = characters / 4")
+    parser.add_argument("--cache", action="store_true", help="report cached prompt tokens as OpenAI does")
+    parser.add_argument("--tools-first", action="store_true", help="with --cache: the schema precedes the messages")
     args = parser.parse_args()
     plan = (
         FaultPlan.parse(args.faults, seed=args.seed, hang_s=args.hang_s, retry_after_s=args.retry_after)
         if args.faults is not None
         else None
     )
-    asyncio.run(serve_async(args.port, args.latency, FakeDebater(fill=args.fill), plan))
+    cache = PrefixCache(tools_first=args.tools_first) if args.cache else None
+    asyncio.run(serve_async(args.port, args.latency, FakeDebater(fill=args.fill), plan, cache=cache))
 
 
 if __name__ == "__main__":
