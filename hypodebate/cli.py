@@ -380,6 +380,7 @@ def generate(
         bool, typer.Option("--queue", help="debates and comparisons as jobs for `hypodebate worker`s; waits for them")
     ] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the run as JSON")] = None,
+    dry_run: DryRun = False,
     concurrency: Concurrency = None,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -403,7 +404,15 @@ def generate(
         use_llm_dedup=not no_llm_dedup,
         debate=debate,
     )
-    _run(config, db, lambda ws: generate_command(ws, options, out=out, err=err, json_path=json_path), debate)
+
+    def act(ws: Workspace) -> int:
+        if dry_run:
+            from hypodebate.app.estimate_generate import estimate_generate
+
+            return _dry(ws, lambda ws: estimate_generate(ws, options), json_path)
+        return generate_command(ws, options, out=out, err=err, json_path=json_path)
+
+    _run(config, db, act, debate)
 
 
 pages_app = typer.Typer(
