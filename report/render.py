@@ -79,10 +79,10 @@ def usd(value: float | None) -> str:
     return "<$0.0001" if value < 0.0001 else f"${value:,.4f}"
 
 
-def cached(usage: Usage) -> str:
-    """The prompt tokens the provider served from its cache, and their share: "12,800 cached (41%)"."""
+def cached_share(usage: Usage) -> str:
+    """The share of prompt tokens the provider served from its cache: "41%", or "—" without prompt tokens."""
     share = usage.cached_share
-    return f"{usage.cached_prompt_tokens:,} cached ({'—' if share is None else f'{100 * share:.0f}%'})"
+    return "—" if share is None else f"{100 * share:.0f}%"
 
 
 def when(value: datetime | None) -> str:
@@ -195,7 +195,7 @@ def dot_plot(score: ScoreView) -> DotPlot | None:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-_FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd, "cached": cached}
+_FILTERS = {**FILTERS, "oneline": oneline, "when": when, "usd": usd, "cached_share": cached_share}
 HTML_ENV = environment(TEMPLATES, filters={**_FILTERS, "cite": cite}, globals={"word_diff": word_diff})
 MD_ENV = environment(
     TEMPLATES,

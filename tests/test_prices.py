@@ -65,6 +65,9 @@ def test_an_unpriced_judge_costs_unknown_everywhere_and_is_named_once(
     assert lines["gpt-4o-mini"].rstrip(" │").endswith(tuple("0123456789"))
     figures = json.loads((tmp_path / "u.json").read_text())
     assert figures["cost_usd"] is None
+    written = tmp_path / "report.md"
+    assert runner.invoke(app, ["report", "--db", db, "--format", "md", "-o", str(written)]).exit_code == 0
+    assert "estimated cost — (a model has no price in llm.prices)" in written.read_text()
     assert {g["key"]: g["cost_usd"] is None for g in figures["groups"]} == {"gpt-4o-mini": False, MYSTERY: True}
 
 

@@ -142,6 +142,11 @@ def test_a_batch_against_a_caching_server_records_cached_tokens_priced_at_the_ca
     assert figures["cost_usd"] == pytest.approx(sum(r[3] for r in rows), abs=1e-6)
     total = next(line for line in table.splitlines() if "total" in line)
     assert f"{cached:,}" in total and share in total
+    for fmt in ("md", "html"):  # the report's overview says it too
+        written = tmp_path / f"report.{fmt}"
+        reported = runner.invoke(app, ["report", "--db", db, "--format", fmt, "-o", str(written)])
+        assert reported.exit_code == 0, reported.output
+        assert f"prompt, {cached:,} cached ({share})" in written.read_text()
 
 
 SLUG = "therapeutics-mesenchymal-stem-cell-therapy-neurodegeneration"
