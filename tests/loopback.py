@@ -57,10 +57,18 @@ class PrefixCache:
         self._blocks: set[bytes] = set()
         self._lock = threading.Lock()
 
-    def reply(self, body: dict[str, Any], reply: Reply) -> Reply:
-        """`reply` with the request's prompt tokens counted and its cached tokens reported."""
-        prompt, cached = self.measure(body)
-        return replace(reply, prompt_tokens=prompt, cached_tokens=cached)
+    def answering(self, responder: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+        """`responder` with each reply's prompt tokens counted and its cached tokens reported (a scripted fault,
+        `(status, payload, headers)`, passes as it is)."""
+
+        def answer(body: dict[str, Any]) -> Any:
+            step = responder(body)
+            if not isinstance(step, Reply):
+                return step
+            prompt, cached = self.measure(body)
+            return replace(step, prompt_tokens=prompt, cached_tokens=cached)
+
+        return answer
 
     def measure(self, body: dict[str, Any]) -> tuple[int, int]:
         """(prompt tokens, cached tokens) of a request; its blocks are cached for the requests after it."""
@@ -92,8 +100,9 @@ class LoopbackServer(ThreadingHTTPServer):
     ):
         super().__init__(("127.0.0.1", port), _Handler)
         self.latency = latency
-        self.cache = cache  # set: prompt tokens counted, cached tokens reported (OpenAI's prompt caching)
         self.responder = responder or FakeDebater()
+        if cache is not None:  # prompt tokens counted, cached tokens reported (OpenAI's prompt caching)
+            self.responder = cache.answering(self.responder)
         self.calls = 0
         self.authorizations: set[str] = set()
         self.calls_by_key: Counter[str] = Counter()
@@ -153,8 +162,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, payload, headers)
             return
         assert isinstance(step, Reply)
-        if self.server.cache is not None:
-            step = self.server.cache.reply(body, step)
         self._send(200, completion_json(step, body["model"]))
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -304,12 +311,10 @@ async def serve_async(
     faults: FaultPlan | None = None,
     *,
     started: Callable[[str], None] | None = None,
-    cache: PrefixCache | None = None,
 ) -> None:
     """The same fake on one asyncio loop (no thread per connection): cheap enough that a benchmark
     measures the engine, not the fake. HTTP/1.1 keep-alive, fixed latency per request; with `faults`,
-    injected failures; with `cache`, cached prompt tokens reported. `started(url)` is called once listening
-    (default: print the URL)."""
+    injected failures. `started(url)` is called once listening (default: print the URL)."""
 
     load = Load()
 
@@ -349,8 +354,6 @@ async def serve_async(
                         if fault in ("truncated", "bad_verdict"):
                             assert faults is not None
                             reply = faults.spoil(fault, reply)
-                        if cache is not None:
-                            reply = cache.reply(request, reply)
                         payload = completion_json(reply, request["model"])
                 if request_line.startswith("POST"):
                     load.leave()
@@ -395,8 +398,9 @@ class AsyncLoopback:
     ) -> None:
         self.latency = latency
         self.responder = responder or FakeDebater()
+        if cache is not None:
+            self.responder = cache.answering(self.responder)
         self.faults = faults
-        self.cache = cache
         self.url = ""
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -425,7 +429,7 @@ class AsyncLoopback:
             self._ready.set()
 
         with contextlib.suppress(asyncio.CancelledError):
-            await serve_async(0, self.latency, self.responder, self.faults, started=started, cache=self.cache)
+            await serve_async(0, self.latency, self.responder, self.faults, started=started)
 
 
 def main() -> None:
@@ -445,8 +449,10 @@ def main() -> None:
         if args.faults is not None
         else None
     )
-    cache = PrefixCache(tools_first=args.tools_first) if args.cache else None
-    asyncio.run(serve_async(args.port, args.latency, FakeDebater(fill=args.fill), plan, cache=cache))
+    responder: Callable[[dict[str, Any]], Any] = FakeDebater(fill=args.fill)
+    if args.cache:
+        responder = PrefixCache(tools_first=args.tools_first).answering(responder)
+    asyncio.run(serve_async(args.port, args.latency, responder, plan))
 
 
 if __name__ == "__main__":
