@@ -197,3 +197,20 @@ def test_days_are_utc_days_on_sqlite_and_postgresql(any_db, tmp_path):
     assert total.rstrip(" │").endswith("—") and "unknown cost" in table
     _, since = usage(any_db, tmp_path, "--since", "2026-02-01")
     assert since["calls"] == 1 and since["scope"] == "since 2026-02-01 (UTC)"
+
+
+@pytest.mark.postgres
+def test_the_calls_of_queued_debates_are_booked_to_the_workers(postgres_url, tmp_path):
+    from tests.test_workers import _one_worker, _run, _statuses, _wait
+
+    with _one_worker(postgres_url, tmp_path) as env:
+        args = ["run", str(EXAMPLE), "--db", postgres_url, "--queue", "--rounds", "0", "--judges", "1"]
+        queued = _run(env, *args, timeout=180)
+        assert queued.returncode == 0, queued.stderr
+        _wait(lambda: _statuses(postgres_url) == {"completed": 16}, 120, "the worker to debate the batch")
+    stored = query_rows(postgres_url, "select count(*) from usage")[0][0]
+    _, by_command = usage(postgres_url, tmp_path, "--by", "command")
+    assert groups(by_command) == {"worker": stored} and stored >= 32  # an opening and a verdict per debate at least
+    batch = query_rows(postgres_url, "select id from batches")[0][0]
+    _, of_batch = usage(postgres_url, tmp_path, "--batch", batch)
+    assert of_batch["calls"] == stored
