@@ -214,3 +214,18 @@ def test_the_calls_of_queued_debates_are_booked_to_the_workers(postgres_url, tmp
     batch = query_rows(postgres_url, "select id from batches")[0][0]
     _, of_batch = usage(postgres_url, tmp_path, "--batch", batch)
     assert of_batch["calls"] == stored
+
+
+def test_an_eval_books_its_calls_to_eval_and_reports_their_cached_share(server, tmp_path, db):
+    rows = str(Path(__file__).parents[1] / "examples/eval/target_disease_outcomes.dev.jsonl")
+    env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"}
+    out = tmp_path / "eval.json"
+    args = ["eval", rows, "--protocol", "single", "--limit", "6", "--judges", "1", "--db", db, "--json", str(out)]
+    scored = runner.invoke(app, [*args, "-o", str(tmp_path / "eval.html")], env=env)
+    assert scored.exit_code == 0, scored.output
+    arm = json.loads(out.read_text())["protocols"]["single"]
+    _, by_command = usage(db, tmp_path, "--by", "command")
+    assert groups(by_command) == {"eval": arm["calls"]} and arm["calls"] > 0
+    assert arm["cached_prompt_tokens"] == by_command["cached_prompt_tokens"] == 0  # this fake reports none
+    assert arm["cost_usd"] == pytest.approx(by_command["cost_usd"])
+    assert re.search(r"│ single .*│\s+0% │ \$0\.\d{4} │", scored.stdout)  # the cached share beside the cost
