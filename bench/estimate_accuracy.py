@@ -77,23 +77,25 @@ hypotheses:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--embedded", action="store_true", help="the embedded model instead of the loopback fake")
+    parser.add_argument("--cache", action="store_true", help="the fake reports cached prompt tokens as OpenAI does")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--judges", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, _provider(args.embedded) as env:
+    with tempfile.TemporaryDirectory() as folder, _provider(args.embedded, args.cache) as env:
         rows = asyncio.run(measure(Path(folder), env, args.rounds, args.judges, args.concurrency))
     report(rows, args)
 
 
 @contextlib.contextmanager
-def _provider(embedded: bool) -> Iterator[dict[str, str]]:
-    """The environment of the runs: none of the caller's provider settings; the fake's URL unless `embedded`."""
+def _provider(embedded: bool, cache: bool) -> Iterator[dict[str, str]]:
+    """The environment of the runs: none of the caller's provider settings; the fake's URL unless `embedded`
+    (`cache`: reporting cached prompt tokens)."""
     if embedded:
         yield clean_env()
         return
-    with loopback(0.0, "--fill") as url:
+    with loopback(0.0, "--fill", *(["--cache"] if cache else [])) as url:
         yield clean_env() | {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "bench"}
 
 
@@ -131,9 +133,9 @@ async def one_batch(name: str, path: Path, settings: Any, options: Any, db: str)
     estimated["total"] = estimate.total()
     rows = []
     for role in sorted(set(estimated) | set(actual), key=lambda r: (r == "total", r)):
-        spend, real = estimated.get(role), actual.get(role, (0, 0, 0))
-        for metric, index in (("calls", 0), ("prompt tokens", 1), ("completion tokens", 2)):
-            figure = None if spend is None else (spend.calls, spend.prompt, spend.completion)[index]
+        spend, real = estimated.get(role), actual.get(role, (0, 0, 0, 0))
+        for metric, index in (("calls", 0), ("prompt tokens", 1), ("cached", 3), ("completion tokens", 2)):
+            figure = None if spend is None else (spend.calls, spend.prompt, spend.completion, spend.cached)[index]
             lo, value, hi = (0.0, 0.0, 0.0) if figure is None else (figure.lo, figure.value, figure.hi)
             rows.append({"batch": name, "role": role, "metric": metric, "lo": lo, "value": value, "hi": hi,
                          "actual": real[index], "history": "; ".join(estimate.history)})  # fmt: skip
@@ -146,18 +148,15 @@ def last_call(db: str) -> int:
     return int(rows[0][0])
 
 
-def spent(db: str, after: int) -> dict[str, tuple[int, int, int]]:
-    """What the calls stored after usage row `after` spent, per role and in total: calls, prompt and completion
-    tokens (a batch's claim checks, made before its debates, included)."""
+def spent(db: str, after: int) -> dict[str, tuple[int, ...]]:
+    """What the calls stored after usage row `after` spent, per role and in total: calls, prompt, completion and
+    cached prompt tokens (a batch's claim checks, made before its debates, included)."""
     query = (
-        "SELECT role, count(*), sum(prompt_tokens), sum(completion_tokens) FROM usage WHERE id > :after GROUP BY role"
+        "SELECT role, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cached_prompt_tokens) FROM usage "
+        "WHERE id > :after GROUP BY role"
     )
-    found = {role: (int(n), int(p), int(k)) for role, n, p, k in _query(db, query, {"after": after})}
-    found["total"] = (
-        sum(v[0] for v in found.values()),
-        sum(v[1] for v in found.values()),
-        sum(v[2] for v in found.values()),
-    )
+    found = {role: tuple(int(x) for x in figures) for role, *figures in _query(db, query, {"after": after})}
+    found["total"] = tuple(sum(v[i] for v in found.values()) for i in range(4))
     return found
 
 
@@ -178,7 +177,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     for r in rows:
         error = (r["value"] - r["actual"]) / r["actual"] if r["actual"] else 0.0
         inside = r["lo"] <= r["actual"] <= r["hi"]
-        mark = "" if r["metric"] == "completion tokens" else (" ✓" if abs(error) <= TARGET else " ✗")
+        mark = "" if r["metric"] in ("completion tokens", "cached") else (" ✓" if abs(error) <= TARGET else " ✗")
         cells.append(
             [r["batch"], r["role"], r["metric"], f"{r['lo']:,.0f}", f"{r['value']:,.0f}", f"{r['hi']:,.0f}",
              f"{r['actual']:,}", f"{100 * error:+.1f}%{mark}", "yes" if inside else "no"]

@@ -162,7 +162,11 @@ def step_models(turns: Sequence[PastTurn], calls: Sequence[PastCall]) -> dict[st
         cs = tagged.get(step, [])
         completions = [c.completion_tokens for c in cs] or [t.completion_tokens / max(1, t.asks) for t in ts]
         latencies = [c.latency_s for c in cs or by_role.get(ts[0].role, [])]
-        out[step] = StepModel.of_history([t.asks for t in ts], completions, latencies, [t.text_chars for t in ts])
+        prompt = sum(c.prompt_tokens for c in cs)
+        share = sum(c.cached_prompt_tokens for c in cs) / prompt if prompt else None
+        out[step] = StepModel.of_history(
+            [t.asks for t in ts], completions, latencies, [t.text_chars for t in ts], share
+        )
     return out
 
 

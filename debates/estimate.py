@@ -193,16 +193,19 @@ class StepModel:
     completion: Figure | None = None
     latency_s: Figure | None = None
     text_chars: float | None = None  # characters of the turn as later speakers read it
+    cached_share: float | None = None  # of its prompt tokens, the share the provider served from its cache
 
     @classmethod
     def of_history(cls, asks: Sequence[float], completions: Sequence[float], latencies: Sequence[float],
-                   texts: Sequence[float]) -> StepModel:  # fmt: skip
-        """From past turns' answers asked, past calls' completion tokens and seconds, past turns' text lengths."""
+                   texts: Sequence[float], cached_share: float | None = None) -> StepModel:  # fmt: skip
+        """From past turns' answers asked, past calls' completion tokens and seconds, past turns' text lengths, and
+        the share of past prompt tokens served from the provider's cache."""
         return cls(
             asks=summary(asks) or Figure(1.0, 1.0, REASK_ALLOWANCE),
             completion=summary(completions),
             latency_s=summary(latencies),
             text_chars=statistics.fmean(texts) if texts else None,
+            cached_share=cached_share,
         )
 
 
@@ -210,7 +213,10 @@ Assume = Callable[[float, float], Figure]  # (prompt tokens, completion tokens) 
 
 
 def call_spend(rendered: Rendered, step: StepModel, assume: Assume, cached_share: Figure = ZERO) -> Spend:
-    """One turn's calls (its re-asks included) for this rendered request."""
+    """One turn's calls (its re-asks included) for this rendered request; cached prompt tokens at the step's own
+    share in history, else at `cached_share`."""
+    if step.cached_share is not None:
+        cached_share = Figure.exact(step.cached_share)
     short, typical, full = rendered.answer
     completion = step.completion or Figure(typical, short, full)
     prompt = Figure(rendered.prompt[1], rendered.prompt[0], rendered.prompt[2])

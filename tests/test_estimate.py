@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from agents.dry_run import Rendered
 from bench.estimate_accuracy import SECOND_BATCH
+from debates.estimate import Figure, debate_plan, debate_spend
 from hypodebate.cli import app
 from tests.conftest import requires_embedded
 from tests.fakes import FakeDebater
@@ -217,3 +219,30 @@ def test_the_embedded_estimate_counts_with_its_tokenizer_and_never_loads_the_mod
     assert list(estimate["by_model"]) == ["SmolLM2-135M-Instruct"] and estimate["cost_usd"] == 0
     assert estimate["concurrency"] == 1 and value(estimate["calls"]) == 96
     assert _app.cache_info().currsize == 0  # the model itself was never loaded: its vocabulary only
+
+
+def test_history_of_early_stops_shortens_the_next_estimate(judge_server, tmp_path):
+    server = judge_server(FakeDebater(concede_from_round=1))  # the critic concedes at once: every debate stops early
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    env, args = env_of(server), ["--rounds", "2", "--judges", "2", "--db", db]
+    first = dry(["run", str(EXAMPLE), *args], env, tmp_path / "first.json")
+    assert first["calls"] == {"value": 16 * 8, "lo": 16 * 4, "hi": round(16 * 8 * 1.1)}  # every round, or a stop
+    assert runner.invoke(app, ["run", str(EXAMPLE), *args], env=env).exit_code == 0
+    assert spent(db)["calls"] == 16 * 4  # opening, critique, 2 verdicts
+
+    second_file = tmp_path / "second.yaml"
+    second_file.write_text(SECOND_BATCH, encoding="utf-8")
+    second = dry(["run", str(second_file), *args], env, tmp_path / "second.json")
+    assert value(second["calls"]) == 5 * 4 and "rebuttal" not in json.dumps(second)
+
+
+def test_an_interrupted_debate_is_estimated_for_the_turns_it_still_needs():
+    plan = debate_plan(1, 2, early_stop=True, design="symmetric-closing", stop_rate=None)
+    shown = {turn: Rendered("m", (100, 100, 100), (10, 20, 30)) for turn in plan.instances()}
+    whole = debate_spend(plan, shown, {}, lambda prompt, completion: Figure.exact(1.0))
+    resumed = debate_spend(
+        plan, shown, {}, lambda prompt, completion: Figure.exact(1.0), done=[("opening", 0, 0), ("critique", 1, 0)]
+    )
+    assert [whole[(role, "m")].calls.value for role in ("proposer", "critic", "judge")] == [2, 2, 2]
+    assert [resumed[(role, "m")].calls.value for role in ("proposer", "critic", "judge")] == [1, 1, 2]
+    assert resumed[("judge", "m")].prompt.as_json() == {"value": 200, "lo": 200, "hi": 220}  # a re-ask in ten, at most

@@ -76,8 +76,11 @@ async def counting_for(ws: Workspace, capture: PromptCapture) -> Counting:
     return Counting(counter, assume, {model: factor} if factor is not None else {})
 
 
-def estimate_of(ws: Workspace, command: str, parts: Mapping[str, Part], *, parallel: int) -> Estimate:
-    """The estimate of a command made of `parts` (debates, comparisons, claim checks), priced."""
+def estimate_of(
+    ws: Workspace, command: str, parts: Mapping[str, Part], *, parallel: int, options: DebateOptions | None = None
+) -> Estimate:
+    """The estimate of a command made of `parts` (debates, comparisons, claim checks), priced; `options`: its
+    budgets, which may stop it before all of that is asked."""
     spend = add_spends(*(p.spend for p in parts.values()))
     models = {model for _, model in spend}
     estimate = Estimate(
@@ -92,6 +95,8 @@ def estimate_of(ws: Workspace, command: str, parts: Mapping[str, Part], *, paral
     _, assumption = assumed_seconds(ws.llm)
     if any("no history" in p.history for p in parts.values() if p.work):
         estimate.notes.append(assumption)
+    if options is not None and (options.budget_usd is not None or options.budget_tokens is not None):
+        estimate.notes.append("a budget stops the command starting new work once spent: it may ask less than this")
     return estimate
 
 
@@ -143,7 +148,8 @@ async def estimate_batch(
             parts["debates"] = await estimate_debates(session, runner, debates, count)
     finally:
         runner.detach()
-    return estimate_of(ws, "run", parts, parallel=min(call_slots(ws.llm), parts["debates"].work))
+    slots = min(call_slots(ws.llm), parts["debates"].work)
+    return estimate_of(ws, "run", parts, parallel=slots, options=options)
 
 
 async def claim_checks(
@@ -254,7 +260,8 @@ async def estimate_tournament(ws: Workspace, pool: Pool, options: DebateOptions,
             part = await estimate_comparisons(session, runner, versions, count, matches=matches)
     finally:
         runner.detach()
-    return estimate_of(ws, "tournament", {"comparisons": part}, parallel=min(call_slots(ws.llm), part.work))
+    slots = min(call_slots(ws.llm), part.work)
+    return estimate_of(ws, "tournament", {"comparisons": part}, parallel=slots, options=options)
 
 
 def _pool_versions(session: object, pool: Pool) -> list[StoredHypothesis]:
@@ -313,7 +320,7 @@ async def estimate_eval(
                 else Part(held.work + p.work, held.stored + p.stored, add_spends(held.spend, p.spend), held.history)
             )
     work = max((p.work for p in merged.values()), default=0)
-    estimate = estimate_of(ws, "eval", merged, parallel=min(call_slots(ws.llm), work))
+    estimate = estimate_of(ws, "eval", merged, parallel=min(call_slots(ws.llm), work), options=options)
     estimate.parts = arms
     estimate.history = [f"{name}: {arm['history']}" for name, arm in arms.items()]
     return estimate

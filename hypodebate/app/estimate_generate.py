@@ -76,7 +76,8 @@ async def estimate_generate(ws: Workspace, options: GenerateOptions) -> Estimate
         "candidates": Part(new, sum(answered.values()), _times(per_candidate, new), _said(past, "generator calls")),
         **await _downstream(ws, capture, count, options, stand_in, pool, [slots[g] for g in todo]),
     }
-    estimate = estimate_of(ws, "generate", parts, parallel=min(call_slots(ws.llm), max(1, new)))
+    parallel = min(call_slots(ws.llm), max(1, new))
+    estimate = estimate_of(ws, "generate", parts, parallel=parallel, options=options.debate)
     first = slots[todo[0]] if todo else 0
     model_checks = options.use_llm_dedup and not embedded
     checks = await _duplicate_checks(ws, capture, count, stand_in, new) if model_checks else {}
