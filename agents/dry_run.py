@@ -200,11 +200,6 @@ def answer_of(schema: type[BaseModel], size: Size) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def largest_answer(schema: type[BaseModel]) -> dict[str, Any]:
-    """The biggest answer `schema` allows (`answer_of(schema, "full")`)."""
-    return answer_of(schema, "full")
-
-
 @functools.cache
 def turn_text_of(schema: type[BaseModel], size: Size) -> str:
     """What later speakers read of a turn of `schema` at `size` (its `text()`), or its strings joined."""
@@ -213,11 +208,6 @@ def turn_text_of(schema: type[BaseModel], size: Size) -> str:
         return turn_text(schema.model_validate(answer))
     except ValidationError:
         return "\n".join(_strings(answer))
-
-
-def largest_turn_text(schema: type[BaseModel]) -> str:
-    """What later speakers read of the biggest turn `schema` allows."""
-    return turn_text_of(schema, "full")
 
 
 def _answer(node: dict[str, Any], size: Size) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agents.audit import Penalty
+from agents.audit import Auditor, Penalty
 from agents.dry_run import PromptCapture, counter_for, rendered
 from agents.roles import Roles
 from agents.settings import LLMSettings
@@ -102,7 +102,7 @@ def estimate_of(
 
 def batch_runner(
     ws: Workspace, capture: PromptCapture, settings: DebateSettings, *, design: Design = "symmetric-closing",
-    auditor: object = None,
+    auditor: Auditor | None = None,
 ) -> BatchRunner:  # fmt: skip
     """A batch runner as the command builds it, on the capturing client."""
     return BatchRunner(
@@ -112,7 +112,7 @@ def batch_runner(
         prompts=ws.prompts,
         settings=settings,
         design=design,
-        auditor=auditor,  # type: ignore[arg-type]
+        auditor=auditor,
     )
 
 

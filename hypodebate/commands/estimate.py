@@ -66,6 +66,12 @@ def print_estimate(estimate: Estimate, out: Console) -> None:
         f"{duration(estimate.wall_s())}",
         highlight=False,
     )
+    models = estimate.by_model()
+    if len(models) > 1:
+        for model, spend in sorted(models.items()):
+            out.print(
+                f"{shown(model)}: {count(spend.calls)} calls · {dollars(estimate.model_cost(model))}", highlight=False
+            )
     for model in estimate.unpriced():
         out.print(f"cost —: {shown(model)} has no price in llm.prices (unknown, not $0)", highlight=False)
     for line in estimate.history:
