@@ -18,7 +18,6 @@ from agents.roles import TurnResult
 from debates.hypotheses import Hypothesis
 from debates.panel import Scored, Tally
 from debates.protocol import Protocol
-from scoring.aggregate import board_scores
 from store import repository
 from store.claims import DebateLocks
 from store.engine import StoreError
@@ -87,6 +86,11 @@ class DebateRows:
             models=self.protocol.models,
         )
 
+    def completed(self, debate_ids: Sequence[str]) -> set[str]:
+        """Those of `debate_ids` completed already (a re-run skips them without claiming each)."""
+        with self.sessions() as session:
+            return repository.completed_debates(session, debate_ids)
+
     def claim(self, row: DebateRow, locks: DebateLocks) -> repository.Claim:
         with self.sessions() as session:
             return repository.claim_debate(session, row, locks)
@@ -118,6 +122,8 @@ class DebateRows:
 
     def complete(self, d_id: str, hypothesis: Hypothesis, scored: Scored, usage: UsageRows) -> str:
         """Store the debate's score (and the revision it offered); return the scoreboard it landed on."""
+        from scoring.aggregate import board_scores  # scipy: imported once a debate ends, not by a re-run
+
         with self.sessions() as session:
             return repository.complete_debate_commit(
                 session,

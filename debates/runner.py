@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,6 @@ from agents.prompts import PromptSet
 from agents.roles import PriorTurn, Roles, TurnFailed
 from agents.usage import Account, RunCost
 from debates import schedule
-from debates.graph import DebateContext, Design, run_debate
 from debates.hypotheses import Hypothesis
 from debates.panel import Tally, score_debate
 from debates.protocol import Protocol, debate_id, debate_protocol, judge_seats
@@ -37,6 +36,9 @@ from scoring.rubric import Rubric
 from store import rankings, repository
 from store.claims import debate_locks
 from store.models import DebateRow, HypothesisVersionRow
+
+if TYPE_CHECKING:  # the graph (langgraph) is imported when a debate runs: a re-run of a finished batch needs none
+    from debates.graph import DebateContext, Design
 
 __all__ = ["BatchResult", "BatchRunner", "DebateDispatch", "DebateOutcome", "Progress"]
 
@@ -89,6 +91,7 @@ class BatchResult(RunCost):
     # bibliography entries they were checked against
     evidence: dict[str, int] | None = None
     bibliography_entries: int = 0
+    audited: int = 0  # hypotheses audited again (their audit's inputs changed); the others kept their stored audit
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -164,17 +167,11 @@ class BatchRunner:
 
     def know_versions(self, hypotheses: Sequence[Hypothesis]) -> None:
         """Look up the stored version ids of `hypotheses`, which the judges see (e.g. h-2600483e.v2)."""
+        v = HypothesisVersionRow
         with self.sessions() as session:
-            self._versions.update(
-                {
-                    (v.hypothesis_id, v.content_hash): v.id
-                    for v in session.scalars(
-                        select(HypothesisVersionRow).where(
-                            HypothesisVersionRow.hypothesis_id.in_([h.hypothesis_id for h in hypotheses])
-                        )
-                    )
-                }
-            )
+            for chunk in repository.chunks(sorted({h.hypothesis_id for h in hypotheses})):
+                query = select(v.hypothesis_id, v.content_hash, v.id).where(v.hypothesis_id.in_(chunk))
+                self._versions.update(((h_id, c_hash), v_id) for h_id, c_hash, v_id in session.execute(query))
 
     async def run(self, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool = False) -> BatchResult:
         """Debate every (hypothesis, replicate). `stored=True`: the hypotheses are stored versions (e.g. revisions
@@ -185,11 +182,12 @@ class BatchRunner:
         debates = schedule.batch_debates(hypotheses, self.settings.replicates)
         self._total = len(debates)
         self._budget_hit = False
-        in_flight = min(self._total, self.settings.debates_in_flight(self.client.settings.concurrency))
         self._outcomes = []
         status = "completed"
         try:
             if self.dispatch is None:
+                debates = self._skip_completed(debates)
+                in_flight = min(len(debates), self.settings.debates_in_flight(self.client.settings.concurrency))
                 await schedule.debate_here(debates, lambda h, r: self.debate(h, r, batch_id), self._landed, in_flight)
             else:
                 await self.dispatch(self, debates, batch_id, self._landed)
@@ -201,6 +199,21 @@ class BatchRunner:
             statuses = [o.status for o in self._outcomes]
             self.rows.finish_batch(batch_id, statuses, time.monotonic() - started, status)
         return self._result(batch_id, [h.hypothesis_id for h in hypotheses], started)
+
+    def _skip_completed(self, debates: list[tuple[Hypothesis, int]]) -> list[tuple[Hypothesis, int]]:
+        """The debates left to run here: those completed already (found in one query, not claimed one by one) land
+        at once as skipped, "already completed", as a claim would have found them."""
+        ids = [debate_id(h.content_hash, self.protocol.hash, r) for h, r in debates]
+        done = self.rows.completed(ids)
+        if not done:
+            return debates
+        self._outcomes.extend(
+            DebateOutcome(d_id, h.hypothesis_id, r, "skipped", reason="already completed")
+            for d_id, (h, r) in zip(ids, debates, strict=True)
+            if d_id in done
+        )
+        self._report()
+        return [pair for d_id, pair in zip(ids, debates, strict=True) if d_id not in done]
 
     def _result(self, batch_id: str, ids: list[str], started: float) -> BatchResult:
         with self.sessions() as session:
@@ -250,6 +263,8 @@ class BatchRunner:
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="already completed")
         if claim.status == "busy":
             return DebateOutcome(d_id, h_id, replicate, "skipped", reason="running in another process", busy=True)
+        from debates.graph import run_debate
+
         transcript = [PriorTurn(t.role, t.step, t.round, t.text, dict(t.payload)) for t in claim.turns]
         self.account.open(d_id)  # the calls from here on are this debate's
         tally = Tally(self.rubric)
@@ -280,6 +295,8 @@ class BatchRunner:
         self, hypothesis: Hypothesis, claim: repository.Claim, log: TurnLog, auditor: Auditor | None
     ) -> DebateContext:
         """What the debate's graph nodes are given: the roles, the hypothesis, where turns go, the seats."""
+        from debates.graph import DebateContext
+
         h_id, d_id = hypothesis.hypothesis_id, claim.debate_id
         return DebateContext(
             roles=self.roles,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.audit import Penalty
+from agents.audit import STATUSES, Penalty
 from agents.errors import LLMError
 from agents.prompts import PromptSet
 from agents.roles import TurnFailed
@@ -21,7 +21,7 @@ from agents.settings import LLMSettings
 from agents.subject import Subject
 from agents.usage import Account, total_cost
 from agents.verifier import ClaimCheck, ClaimVerifier
-from evidence.audit import Audited, JudgeAuditor, audit_version, with_checks
+from evidence.audit import Audited, JudgeAuditor, audit_version, check_id, with_checks
 from evidence.bibliography import Entry
 from evidence.identifiers import Citation, parse
 from evidence.online import OnlineResolver
@@ -29,8 +29,8 @@ from evidence.resolve import Bibliography
 from store import evidence as store
 from store import lineage
 from store.evidence import CitedTurn
-from store.models import BibEntryRow
-from store.tournaments import add_usage_commit
+from store.models import BibEntryRow, utcnow
+from store.repository import add_usage
 
 if TYPE_CHECKING:
     from agents.client import LLMClient
@@ -89,6 +89,7 @@ class AuditRunner:
     async def run(self, ids: Sequence[str] | None = None) -> AuditResult:
         """Audit the current versions of `ids` (every stored hypothesis when None) with their debates' citations,
         check the claims not checked yet, and store the audited citations."""
+        started = utcnow()  # the stored audit is as old as what it read (`refresh` compares its inputs with this)
         with self.sessions() as session:
             chosen = store.audited_ids(session, ids)
             versions = store.versions_with_turns(session, chosen)
@@ -98,12 +99,39 @@ class AuditRunner:
             for (h, _), audit in zip(versions, result.audits, strict=True)
         }
         with self.sessions() as session:
-            store.replace_audit_commit(session, rows)
+            store.replace_audit_commit(session, rows, started)
         return result
+
+    async def refresh(self, ids: Sequence[str]) -> AuditResult:
+        """Audit again only those of `ids` whose audit inputs changed since their stored audit: their version, its
+        completed debates, the bibliography entries, the claim checks or the verifier protocol (found in one query
+        per 500 ids, the protocol's claim-check ids in code); the others keep their stored audit, unread. The
+        result's `audits` are the hypotheses audited now."""
+        with self.sessions() as session:
+            behind = set(store.audits_behind(session, ids, self.protocol))
+            kept = [i for i in store.audited_ids(session, ids) if i not in behind]
+            behind.update(
+                c.hypothesis_id
+                for c in store.audit_checks(session, kept)
+                if check_id(c.statement, c.claim, c.entry_key, c.entry_hash, self.protocol) != c.check_id
+            )
+            if not behind:
+                return AuditResult([], store.entry_count(session))
+        return await self.run([i for i in dict.fromkeys(ids) if i in behind])
+
+    def stored_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        """The stored audits of `ids` (their current versions): citations per status, every status in order."""
+        with self.sessions() as session:
+            stored = store.audit_counts(session, ids)
+        return {status: stored.get(status, 0) for status in STATUSES}
 
     async def check_evidence(self, hypotheses: Sequence[tuple[str, Subject]]) -> AuditResult:
         """Check the claims of these hypotheses' evidence (not their debates'), storing only the claim checks:
-        what `run` does before debating, so the judges read contradicted claims."""
+        what `run` does before debating, so the judges read contradicted claims. With no abstract in any entry (and
+        no online lookup to bring one) there is nothing to check: the result then lists no audits."""
+        with self.sessions() as session:
+            if self.online is None and not store.any_abstract(session):
+                return AuditResult([], store.entry_count(session))
         return await self._audit([(h_id, h, []) for h_id, h in hypotheses])
 
     async def _audit(self, versions: Sequence[tuple[str, Subject, Sequence[CitedTurn]]]) -> AuditResult:
@@ -179,7 +207,8 @@ class AuditRunner:
                     store.add_claim_check_commit(session, row, usage)
                     result.checked += 1
                 else:
-                    add_usage_commit(session, usage)
+                    add_usage(session, usage)  # a failed check's calls: spent, though nothing was stored
+                    session.commit()
             result.tokens += sum(c.total_tokens for c in calls)
             result.cost_usd = total_cost([result.cost_usd, *(c.cost_usd for c in calls)])
             done += 1

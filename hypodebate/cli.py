@@ -145,11 +145,13 @@ def run(
     ] = False,
     dry_run: DryRun = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="with --dry-run: write the estimate as JSON")] = None,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="print the N best-ranked rows (0: every row; report and export: all)")
+    ] = 25,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Debate, score and store a batch of hypotheses; print them ranked. Re-running resumes."""
-    from hypodebate.commands.queue import enqueue_command
     from hypodebate.commands.run import run_command
 
     options = DebateOptions(concurrency, replicates, rounds, judges, budget_tokens, budget_usd)
@@ -164,8 +166,10 @@ def run(
         if json_path is not None:
             raise InputError("--json: run writes its estimate as JSON; give it with --dry-run")
         if queue:
+            from hypodebate.commands.queue import enqueue_command  # the job queue: imported for --queue only
+
             return enqueue_command(ws, paths or [], options, versions=version or [], err=err)
-        return run_command(ws, paths or [], options, versions=version or [], out=out, err=err)
+        return run_command(ws, paths or [], options, versions=version or [], out=out, err=err, top=top)
 
     _run(config, db, act, options)
 

@@ -82,13 +82,15 @@ def from_standard_errors(
     with no variation at all)."""
     if len(values) != len(ses) or (dfs is not None and len(dfs) != len(values)):
         raise ValueError(f"{len(values)} values but {len(ses)} standard errors")
-    from scipy import stats  # imported when ranking: modules that import this one stay quick to import
+    # imported when ranking, so that modules importing this one stay quick to import; the t quantile from
+    # scipy.special (what scipy.stats.t.ppf computes, without scipy.stats' second of imports)
+    from scipy.special import stdtrit
 
     v = np.asarray(values, dtype=float)
     s = np.array([math.inf if se is None else se for se in ses], dtype=float)
     d = np.array([f if f else math.inf for f in (dfs or [None] * len(v))], dtype=float)
     levels, codes = np.unique(d, return_inverse=True)  # t quantiles once per distinct df (inf: the normal's)
-    level_q = np.array([float(stats.t.ppf(0.5 + CONFIDENCE / 2, f)) for f in levels])
+    level_q = np.array([float(stdtrit(f, 0.5 + CONFIDENCE / 2)) for f in levels])
     quantile = level_q[np.minimum(codes[:, None], codes[None, :])]  # levels are sorted: the smaller df
     spread = np.hypot(s[:, None], s[None, :])
     with np.errstate(invalid="ignore"):  # inf - inf where both have no standard error: never separated

@@ -3,12 +3,13 @@ version's audited citations, and the online resolvers' cache."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -16,13 +17,16 @@ from store.models import (
     CitationAuditRow,
     ClaimCheckRow,
     DebateRow,
+    EvidenceRow,
     HypothesisRow,
     ResolverCacheRow,
     TurnRow,
     utcnow,
 )
 from store.repository import add_usage, chunks, insert_ignoring
-from store.tournaments import StoredHypothesis, current_versions
+
+if TYPE_CHECKING:  # store.tournaments brings the ratings' maths (scipy): imported when versions are read
+    from store.tournaments import StoredHypothesis
 
 ENTRY_FIELDS = (
     "kind",
@@ -84,6 +88,11 @@ def entry_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(BibEntryRow)) or 0
 
 
+def any_abstract(session: Session) -> bool:
+    """Whether some bibliography entry has an abstract (else no claim can be checked against a source)."""
+    return session.scalar(select(exists().where(BibEntryRow.abstract.is_not(None)))) or False
+
+
 # -- claim checks ---------------------------------------------------------------------------------------------------
 
 
@@ -136,6 +145,8 @@ def audited_ids(session: Session, ids: Sequence[str] | None = None) -> list[str]
 
 def versions_with_turns(session: Session, ids: Sequence[str]) -> list[tuple[StoredHypothesis, list[CitedTurn]]]:
     """Each hypothesis's current version with the turns of its completed debates (in debate and turn order)."""
+    from store.tournaments import current_versions
+
     hypotheses = current_versions(session, ids)
     wanted = {(h.id, h.content_hash) for h in hypotheses}
     turns: dict[str, list[CitedTurn]] = defaultdict(list)
@@ -152,12 +163,15 @@ def versions_with_turns(session: Session, ids: Sequence[str]) -> list[tuple[Stor
     return [(h, turns.get(h.id, [])) for h in hypotheses]
 
 
-def replace_audit_commit(session: Session, audits: dict[tuple[str, str], list[dict[str, Any]]]) -> int:
-    """Replace the audited citations of each (hypothesis id, content hash): the hypothesis's older rows go."""
+def replace_audit_commit(
+    session: Session, audits: dict[tuple[str, str], list[dict[str, Any]]], audited_at: datetime | None = None
+) -> int:
+    """Replace the audited citations of each (hypothesis id, content hash): the hypothesis's older rows go. The rows
+    are stamped `audited_at` (default now): when the audit read what it audited (`audits_behind` compares it)."""
     ids = sorted({h_id for h_id, _ in audits})
     for chunk in chunks(ids):
         session.execute(delete(CitationAuditRow).where(CitationAuditRow.hypothesis_id.in_(chunk)))
-    now = utcnow()
+    now = audited_at or utcnow()
     rows = [
         {**row, "hypothesis_id": h_id, "content_hash": h_hash, "position": i, "updated_at": now}
         for (h_id, h_hash), items in audits.items()
@@ -187,6 +201,100 @@ def audit_of(session: Session, ids: Sequence[str]) -> dict[str, list[CitationAud
         for row in session.scalars(query):
             out.setdefault(row.hypothesis_id, []).append(row)
     return out
+
+
+def audits_behind(session: Session, ids: Sequence[str], verifier_protocol: str) -> list[str]:
+    """Those of `ids` (stored hypotheses, in id order) whose stored audit may differ from what auditing them now
+    stores, found in one query per 500 ids: the audit of their current version is missing (and it has a cited
+    piece of evidence or a completed debate to audit), or older than one of its inputs (a completed debate of the
+    version, a bibliography entry, a claim check of `verifier_protocol`), or rows of an earlier version remain.
+    A protocol's claim-check ids are compared in code (`audit_checks`)."""
+    checked = select(func.max(ClaimCheckRow.created_at)).where(ClaimCheckRow.protocol_hash == verifier_protocol)
+    changed = [session.scalar(select(func.max(BibEntryRow.updated_at))), session.scalar(checked)]
+    latest = max((t for t in changed if t is not None), default=None)
+    of_version = (CitationAuditRow.hypothesis_id == HypothesisRow.id) & (
+        CitationAuditRow.content_hash == HypothesisRow.content_hash
+    )
+    audited = select(func.min(CitationAuditRow.updated_at)).where(of_version).scalar_subquery()
+    debated = (
+        select(func.max(DebateRow.finished_at))
+        .where(
+            DebateRow.hypothesis_id == HypothesisRow.id,
+            DebateRow.hypothesis_hash == HypothesisRow.content_hash,
+            DebateRow.status == "completed",
+        )
+        .scalar_subquery()
+    )
+    cited = exists().where(EvidenceRow.hypothesis_id == HypothesisRow.id, func.coalesce(EvidenceRow.citation, "") != "")
+    earlier = exists().where(
+        CitationAuditRow.hypothesis_id == HypothesisRow.id, CitationAuditRow.content_hash != HypothesisRow.content_hash
+    )
+    behind = [
+        and_(audited.is_(None), or_(cited, debated.is_not(None))),
+        audited <= debated,
+        earlier,
+        *([audited <= latest] if latest is not None else []),
+    ]
+    found: list[str] = []
+    for chunk in chunks(sorted(set(ids))):
+        query = select(HypothesisRow.id).where(HypothesisRow.id.in_(chunk), or_(*behind)).order_by(HypothesisRow.id)
+        found.extend(session.scalars(query))
+    return found
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """An audited citation's claim check as stored: what its id was made of, and the id."""
+
+    hypothesis_id: str
+    statement: str
+    claim: str
+    entry_key: str
+    entry_hash: str
+    check_id: str
+
+
+def audit_checks(session: Session, ids: Sequence[str]) -> list[StoredCheck]:
+    """The claim checks the stored audits of `ids` (their current versions) name, with what each id hashes."""
+    found: list[StoredCheck] = []
+    for chunk in chunks(sorted(set(ids))):
+        query = (
+            select(
+                CitationAuditRow.hypothesis_id,
+                HypothesisRow.title,
+                CitationAuditRow.claim,
+                BibEntryRow.key,
+                BibEntryRow.content_hash,
+                CitationAuditRow.check_id,
+            )
+            .join(
+                HypothesisRow,
+                (HypothesisRow.id == CitationAuditRow.hypothesis_id)
+                & (HypothesisRow.content_hash == CitationAuditRow.content_hash),
+            )
+            .join(BibEntryRow, BibEntryRow.key == CitationAuditRow.entry_key)
+            .where(CitationAuditRow.hypothesis_id.in_(chunk), CitationAuditRow.check_id.is_not(None))
+        )
+        found.extend(StoredCheck(*row) for row in session.execute(query))
+    return found
+
+
+def audit_counts(session: Session, ids: Sequence[str]) -> dict[str, int]:
+    """The stored audits of `ids` (their current versions): citations per status."""
+    tally: Counter[str] = Counter()
+    for chunk in chunks(sorted(set(ids))):
+        query = (
+            select(CitationAuditRow.status, func.count())
+            .join(
+                HypothesisRow,
+                (HypothesisRow.id == CitationAuditRow.hypothesis_id)
+                & (HypothesisRow.content_hash == CitationAuditRow.content_hash),
+            )
+            .where(CitationAuditRow.hypothesis_id.in_(chunk))
+            .group_by(CitationAuditRow.status)
+        )
+        tally.update({status: n for status, n in session.execute(query)})
+    return dict(tally)
 
 
 # -- online resolvers' cache ----------------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
     (`SELECT … FOR UPDATE` on PostgreSQL; SQLite serialises writers itself) before its versions are read,
     so two workers never number a version twice.
     """
+    records = _changed(session, records)
     if not records:
         return 0, 0
     ids = sorted({r.id for r in records})
@@ -107,6 +108,16 @@ def upsert_hypotheses(session: Session, records: Sequence[HypothesisRecord]) -> 
             session.flush()
             _mark_current(session, record)
     return len(inserted), updated
+
+
+def _changed(session: Session, records: Sequence[HypothesisRecord]) -> list[HypothesisRecord]:
+    """The records whose id is new or whose content or pages differ from the stored row: the others would be left
+    as they are, so they are neither inserted nor locked (a re-run of a stored batch reads one column set per 500)."""
+    stored: dict[str, tuple[str, list[str]]] = {}
+    for chunk in chunks(sorted({r.id for r in records})):
+        query = select(models.HypothesisRow.id, models.HypothesisRow.content_hash, models.HypothesisRow.pages)
+        stored.update((i, (h, p)) for i, h, p in session.execute(query.where(models.HypothesisRow.id.in_(chunk))))
+    return [r for r in records if stored.get(r.id) != (r.content_hash, r.pages)]
 
 
 def _insert_new(session: Session, records: Sequence[HypothesisRecord]) -> set[str]:
@@ -199,6 +210,17 @@ def versions_of(session: Session, hypothesis_id: str) -> list[models.HypothesisV
             .order_by(models.HypothesisVersionRow.version)
         )
     )
+
+
+def completed_debates(session: Session, debate_ids: Sequence[str]) -> set[str]:
+    """Those of `debate_ids` that are completed: one query per 500 ids, however many debates a batch has."""
+    found: set[str] = set()
+    for chunk in chunks(list(debate_ids)):
+        query = select(models.DebateRow.id).where(
+            models.DebateRow.id.in_(chunk), models.DebateRow.status == "completed"
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 @dataclass(frozen=True)

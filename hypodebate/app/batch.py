@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.audit import Auditor
 from agents.settings import Role
-from debates import queue as job_queue
 from debates.hypotheses import Hypothesis
 from debates.inputs import load_hypotheses, stored_versions
 from debates.runner import BatchResult, BatchRunner, Progress
 from debates.settings import DebateSettings
-from evidence.audit import counts
-from hypodebate.app.evidence import audit_evidence_in, judge_auditor
+from hypodebate.app.evidence import audit_runner, judge_auditor
 from hypodebate.app.options import DebateOptions, check_dollar_budget
 from hypodebate.app.usage import books
 from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
+
+if TYPE_CHECKING:  # the job queue (procrastinate, the debate graph) is imported by `run --queue` only
+    from debates.queue import Enqueued
 
 
 def _hypotheses(
@@ -85,10 +86,14 @@ async def run_batch(
         budget_usd=options.budget_usd,
     )
     result = await runner.run(hypotheses, source=source, stored=bool(versions))
-    # the debates' citations join the stored audit (resolved in code; `hypodebate evidence` checks their claims)
-    audit = await audit_evidence_in(ws, [h.hypothesis_id for h in hypotheses])
-    result.evidence = counts([i for a in audit.audits for i in a.items])
+    # the debates' citations join the stored audit (resolved in code; `hypodebate evidence` checks their claims): the
+    # hypotheses whose audit inputs changed are audited again, the others keep theirs
+    ids = [h.hypothesis_id for h in hypotheses]
+    audits = audit_runner(ws, verify=False)
+    audit = await audits.refresh(ids)
+    result.evidence = audits.stored_counts(ids)
     result.bibliography_entries = audit.entries
+    result.audited = len(audit.audits)
     return result
 
 
@@ -99,9 +104,11 @@ async def enqueue_batch(
     *,
     versions: Sequence[str] = (),
     loaded: Sequence[Hypothesis] | None = None,
-) -> job_queue.Enqueued:
+) -> Enqueued:
     """Store the batch and defer one job per debate not yet done; returns at once (workers debate). The jobs carry
     `options.job()` (rounds, judges); the workers' own config.yaml gives the rest."""
+    from debates import queue as job_queue
+
     url = ws.queue_url()
     hypotheses, source = _hypotheses(files, versions, loaded)
     hypotheses = _stored(ws, versions, hypotheses)

@@ -20,11 +20,21 @@ from hypodebate.commands.usage import cached_text
 from hypodebate.terminal import shown
 from scoring.measured import interval_text
 
+TOP = 25  # rows of a ranked table printed by default: a long ranking is read in the report or an export
+
 
 def run_command(
-    ws: Workspace, paths: list[Path], options: DebateOptions, *, versions: list[str], out: Console, err: Console
+    ws: Workspace,
+    paths: list[Path],
+    options: DebateOptions,
+    *,
+    versions: list[str],
+    out: Console,
+    err: Console,
+    top: int = TOP,
 ) -> int:
-    """Debate the batch with a progress bar on `err`, then print it ranked on `out`; 1 when a debate failed."""
+    """Debate the batch with a progress bar on `err`, then print its `top` best-ranked rows on `out` (0: all); 1 when
+    a debate failed."""
     # Read once: bad input fails here, before anything is printed or stored, and the batch reuses what was read.
     loaded = load_hypotheses(paths) if paths else None
     demo_note(ws.settings, err)
@@ -44,12 +54,13 @@ def run_command(
         result = ws.run(
             lambda ws: batch.run_batch(ws, paths, options, progress=update, versions=versions, loaded=loaded)
         )
-    print_result(result, out, err)
+    print_result(result, out, err, top=top)
     return 0 if result.ok else 1
 
 
-def print_result(result: BatchResult, out: Console, err: Console) -> None:
-    """One ranked table per scoreboard the batch's hypotheses are scored on: scores are never mixed."""
+def print_result(result: BatchResult, out: Console, err: Console, *, top: int = TOP) -> None:
+    """One ranked table per scoreboard the batch's hypotheses are scored on (scores are never mixed), each of its
+    `top` best-ranked rows (0: every row) and a line saying how to see the rest."""
     own = result.board
     for board in sorted(result.boards, key=lambda b: own is None or b.id != own.id):  # this batch's board first
         demo = " [DEMO: scores carry no information]" if board.demo else ""
@@ -71,7 +82,8 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
             ("verdicts", "right"),
         ]:
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for position, r in enumerate(result.rankings.get(board.id, []), 1):
+        ranked = result.rankings.get(board.id, [])
+        for position, r in enumerate(ranked[:top] if top else ranked, 1):
             table.add_row(
                 r.rank.text() if r.rank else str(position),
                 shown(r.id),
@@ -84,6 +96,8 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
                 str(r.verdicts),
             )
         out.print(table)
+        if top and len(ranked) > top:
+            out.print(more_rows(len(ranked) - top, len(ranked), result.batch_id), highlight=False)
     done, failed, skipped = result.count("completed"), result.count("failed"), result.count("skipped")
     err.print(
         f"{done} debated, {failed} failed, {skipped} skipped · {result.calls} calls · "
@@ -96,7 +110,8 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
         tally = " · ".join(f"{count} {status}" for status, count in result.evidence.items())
         err.print(
             f"evidence: {n} citations against {result.bibliography_entries} bibliography entries: {tally} "
-            "(`hypodebate evidence` lists them)",
+            f"(`hypodebate evidence` lists them) · {result.audited} hypotheses audited now, the others' audits were "
+            "up to date",
             highlight=False,
         )
     for outcome in result.outcomes:
@@ -105,3 +120,12 @@ def print_result(result: BatchResult, out: Console, err: Console) -> None:
                 f"[red]failed[/red] {shown(outcome.hypothesis_id)} ({shown(outcome.debate_id)}): "
                 f"{shown(outcome.reason)}"
             )
+
+
+def more_rows(hidden: int, ranked: int, batch_id: str) -> str:
+    """The line under a ranked table cut at its top rows: how many are not shown, and where they are."""
+    return (
+        f"… and {hidden:,} more of {ranked:,} ranked, not shown: `hypodebate report --batch {shown(batch_id)}` and "
+        "`hypodebate export -o scores.jsonl` have every row, `hypodebate show <id>` one hypothesis; "
+        "`--top 0` prints them all here"
+    )
