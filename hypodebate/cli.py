@@ -320,6 +320,7 @@ def tournament(
     judges: Annotated[int, typer.Option(min=1, help="independent pairwise judges per pair")] = 1,
     concurrency: Annotated[int | None, typer.Option(min=1, help="comparisons in flight")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write the ratings as JSON")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="print the N best ratings (0: every one; --json: all)")] = 25,
     queue: QueueComparisons = False,
     dry_run: DryRun = False,
     db: DbOption = None,
@@ -330,7 +331,7 @@ def tournament(
 
     options = DebateOptions(concurrency, judges=judges, budget_usd=budget_usd)
     pool = Pool(page, batch, tuple(hypotheses or ()))
-    command = partial(tournament_command, matches=matches, queue=queue, out=out, err=err, json_path=json_path)
+    command = partial(tournament_command, matches=matches, queue=queue, out=out, err=err, json_path=json_path, top=top)
 
     def act(ws: Workspace) -> int:
         if dry_run:

@@ -135,3 +135,23 @@ def test_a_debate_that_ended_after_its_hypothesis_audit_has_it_audited_again(
     assert "1 hypotheses audited now" in again.stderr
     renewed = {row[0] for row in set(query_rows(db, AUDITS)) - set(before)}
     assert renewed == {"h-00000002"}
+
+
+def test_a_tournament_prints_its_top_ratings_and_says_where_the_rest_are(tmp_path: Path, judge_server):
+    from tests.test_tournament import PairJudge, first_shown, write_pool
+
+    server = judge_server(PairJudge(first_shown))
+    titles = write_pool(tmp_path / "pool.yaml", 30)
+    (tmp_path / "c.yaml").write_text("{}\n", encoding="utf-8")
+    env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test", "HYPODEBATE_CONFIG": str(tmp_path / "c.yaml")}
+    args = ["tournament", "--hypotheses", str(tmp_path / "pool.yaml"), "--matches", "20"]
+    args += ["--db", f"sqlite:///{tmp_path / 't.db'}", "--json", str(tmp_path / "t.json")]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert len(shown_ids(result.stdout)) == 25
+    assert "… and 5 more of 30 rated, not shown: `--json FILE` writes every rating" in result.stdout
+    assert len(yaml.safe_load((tmp_path / "t.json").read_text(encoding="utf-8"))["ratings"]) == len(titles) == 30
+
+    every = runner.invoke(app, [*args, "--top", "0"], env=env)
+    assert every.exit_code == 0, every.output
+    assert len(shown_ids(every.stdout)) == 30 and "more of 30 rated" not in every.stdout

@@ -20,6 +20,8 @@ from hypodebate.terminal import shown
 from safeio.errors import InputError
 from safeio.files import write_atomic
 
+TOP = 25  # ratings printed by default: a long tournament is read in full in its JSON or the report
+
 
 def tournament_command(
     ws: Workspace,
@@ -31,9 +33,10 @@ def tournament_command(
     out: Console,
     err: Console,
     json_path: Path | None,
+    top: int = TOP,
 ) -> int:
-    """Rank the pool with a bar on `err`, print the ratings on `out` (and write them to `json_path`); 1 when a
-    comparison failed."""
+    """Rank the pool with a bar on `err`, print its `top` best ratings on `out` (0: all; `json_path` gets every one);
+    1 when a comparison failed."""
     if queue and options.budget_usd is not None:
         raise InputError("--queue: budgets count one process's spending, and the workers spend it; run without --queue")
     demo_note(ws.settings, err)
@@ -46,7 +49,7 @@ def tournament_command(
 
     with bar:
         result = ws.run(lambda ws: run_tournament(ws, pool, options, matches=matches, progress=update, queue=queue))
-    print_tournament(result, out)
+    print_tournament(result, out, top=top)
     if json_path is not None:
         write_atomic(json_path, (json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
         err.print(f"wrote {shown(str(json_path))}")
@@ -75,9 +78,9 @@ def _first_shown(result: TournamentResult) -> str:
     )
 
 
-def print_tournament(result: TournamentResult, out: Console) -> None:
-    """The ratings as a table (rank range, rating ± interval, wins/ties/losses, the rubric score beside), then its
-    provenance and the judge's lean."""
+def print_tournament(result: TournamentResult, out: Console, *, top: int = TOP) -> None:
+    """The ratings as a table (rank range, rating ± interval, wins/ties/losses, the rubric score beside) of its `top`
+    best (0: every one), then how many more there are, its provenance and the judge's lean."""
     board = result.board
     demo = " [DEMO: the embedded model's judgements are noise]" if board is not None and board.demo else ""
     table = Table(
@@ -96,7 +99,7 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
     rubric = f"rubric score ({result.rubric_board.id})" if result.rubric_board is not None else "rubric score"
     for column in ("rank", "hypothesis", "rating [95%]", "W", "T", "L", rubric):
         table.add_column(column, justify="left" if column == "hypothesis" else "right")
-    for r in result.ratings:
+    for r in result.ratings[:top] if top else result.ratings:
         score = result.rubric_scores.get(r.id)
         table.add_row(
             r.ranks.text(),
@@ -108,6 +111,12 @@ def print_tournament(result: TournamentResult, out: Console) -> None:
             "—" if score is None else f"{score:.2f}",
         )
     out.print(table)
+    if top and len(result.ratings) > top:
+        out.print(
+            f"… and {len(result.ratings) - top:,} more of {len(result.ratings):,} rated, not shown: `--json FILE` "
+            "writes every rating (`hypodebate report --batch b-...` shows a batch's); `--top 0` prints them all here",
+            highlight=False,
+        )
     if board is not None:
         out.print(
             f"scoreboard {board.id} · judges {shown(', '.join(board.judge_models))} · rubric {board.rubric_hash}"
