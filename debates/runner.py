@@ -203,7 +203,8 @@ class BatchRunner:
     def _skip_completed(self, debates: list[tuple[Hypothesis, int]]) -> list[tuple[Hypothesis, int]]:
         """The debates left to run here: those completed already (found in one query, not claimed one by one) land
         at once as skipped, "already completed", as a claim would have found them."""
-        ids = [debate_id(h.content_hash, self.protocol.hash, r) for h, r in debates]
+        protocol = self.protocol.hash  # a property that hashes the protocol: once, not once per debate
+        ids = [debate_id(h.content_hash, protocol, r) for h, r in debates]
         done = self.rows.completed(ids)
         if not done:
             return debates

@@ -74,6 +74,8 @@ async def run_batch(
     debate_settings = options.debate(ws.settings)
     check_dollar_budget(ws.llm, options.budget_usd, batch_roles(ws), judges=debate_settings.judges)
     hypotheses = _stored(ws, versions, hypotheses)
+    # each with its id (a file may leave it to the content hash, hashed again whenever it is read): hashed once here
+    hypotheses = [h if h.id else h.model_copy(update={"id": h.hypothesis_id}) for h in hypotheses]
     auditor = None
     if ws.settings.evidence.judges_see_audit:
         auditor, _ = await judge_auditor(ws, [(h.hypothesis_id, h) for h in hypotheses])
