@@ -73,7 +73,8 @@ def test_a_finished_batch_run_again_asks_and_audits_nothing_and_prints_its_top_r
     assert query_rows(db, AUDITS) == audits  # the same rows, stamped when they were first audited
     assert query_rows(db, BATCHES) == [(30, 0, 0, "completed"), (0, 0, 30, "completed")]
     assert shown_ids(again.stdout) == shown_ids(first.stdout)
-    assert "… and 5 more of 30 ranked" in again.stdout
+    # its debates belong to the first batch: the report of every debate has them
+    assert "… and 5 more of 30 ranked, not shown: `hypodebate report` and" in again.stdout
 
     every = runner.invoke(app, ["run", str(path), "--db", db, *ARGS, "--top", "0"], env=env)
     assert every.exit_code == 0, every.output

@@ -97,7 +97,7 @@ def print_result(result: BatchResult, out: Console, err: Console, *, top: int = 
             )
         out.print(table)
         if top and len(ranked) > top:
-            out.print(more_rows(len(ranked) - top, len(ranked), result.batch_id), highlight=False)
+            out.print(more_rows(len(ranked) - top, len(ranked), report_command(result)), highlight=False)
     done, failed, skipped = result.count("completed"), result.count("failed"), result.count("skipped")
     err.print(
         f"{done} debated, {failed} failed, {skipped} skipped · {result.calls} calls · "
@@ -122,10 +122,17 @@ def print_result(result: BatchResult, out: Console, err: Console, *, top: int = 
             )
 
 
-def more_rows(hidden: int, ranked: int, batch_id: str) -> str:
+def report_command(result: BatchResult) -> str:
+    """The report that holds every row of the batch's ranking: the batch's own when it debated all of them, else
+    the report of every debate (a debate skipped as done belongs to the batch that debated it)."""
+    if any(o.status == "skipped" for o in result.outcomes):
+        return "hypodebate report"
+    return f"hypodebate report --batch {shown(result.batch_id)}"
+
+
+def more_rows(hidden: int, ranked: int, report: str) -> str:
     """The line under a ranked table cut at its top rows: how many are not shown, and where they are."""
     return (
-        f"… and {hidden:,} more of {ranked:,} ranked, not shown: `hypodebate report --batch {shown(batch_id)}` and "
-        "`hypodebate export -o scores.jsonl` have every row, `hypodebate show <id>` one hypothesis; "
-        "`--top 0` prints them all here"
+        f"… and {hidden:,} more of {ranked:,} ranked, not shown: `{report}` and `hypodebate export -o scores.jsonl` "
+        "have every row, `hypodebate show <id>` one hypothesis; `--top 0` prints them all here"
     )
