@@ -305,7 +305,8 @@ class TournamentRunner:
     # -- accounting and progress -----------------------------------------------------------------------------------
 
     def _usage_rows(self, cid: str) -> list[dict[str, object]]:
-        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise", step="compare") for r in self.account.close(cid)]
+        calls = self.account.close(cid)
+        return [r.usage_row(batch_id=None, debate_id=cid, role="pairwise", step="compare") for r in calls]
 
     def _on_step(self, step: str) -> None:
         self._step = step

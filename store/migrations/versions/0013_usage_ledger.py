@@ -40,7 +40,7 @@ def downgrade() -> None:
         batch.drop_column("step")
         batch.drop_column("command")
     for table in COSTED:
-        op.execute(f"UPDATE {table} SET cost_usd = 0 WHERE cost_usd IS NULL")
+        op.execute(f"UPDATE {table} SET cost_usd = 0 WHERE cost_usd IS NULL")  # noqa: S608 (names from COSTED)
         with op.batch_alter_table(table) as batch:
             batch.alter_column("cost_usd", existing_type=sa.Float(), nullable=False)
             batch.drop_column("cached_prompt_tokens")
