@@ -66,7 +66,7 @@ class Progress:
     skipped: int
     calls: int
     tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (a model without a price in llm.prices)
     requests: int = 0  # HTTP requests sent, re-asks and transport retries included
     step: str = ""  # what is running now, e.g. "h-2600483e critique" or "h-2600483e judge 2/2"
 
