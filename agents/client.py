@@ -7,6 +7,10 @@ seed, until `max_requests` HTTP requests (default `llm.max_requests_per_turn`) a
 retries (tenacity: 429, 5xx, timeouts, dropped connections) count against the same budget, so one turn
 never costs more requests than that. Every request is recorded as a `CallRecord` (tokens, latency,
 attempts = HTTP requests, cost, requested and served model) in the client's ledger.
+
+openai (about half a second to import, and more to tear down at exit) and tenacity are imported, and openai's
+client made, when the first request is sent: a command that asks nothing (a finished batch run again) pays for
+neither.
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-import httpx2
-import openai
 from pydantic import BaseModel, ValidationError
 
 from agents.errors import AnswerRejected, ContextLengthExceeded, LLMCallFailed, StructuredOutputError, redact
-from agents.retry import Sleep, classify, policy
 from agents.settings import LLMSettings, Role
 from agents.slots import CallSlots
 from agents.structured import extract_json, json_schema, tool_for, tool_name
 from agents.usage import CallRecord, Ledger, combine
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+    from agents.retry import Sleep
 
 log = logging.getLogger(__name__)
 
@@ -100,21 +107,35 @@ class LLMClient:
         self._sleep = sleep  # waits between transport retries (None: asyncio.sleep); tests record them instead
         self.ledger = ledger if ledger is not None else Ledger()
         self._secret = settings.api_key.get_secret_value() if settings.api_key else None
-        self._openai = openai.AsyncOpenAI(
-            api_key=self._secret or "not-needed",
-            base_url=settings.base_url or ("http://embedded.local/v1" if http_client else None),
-            max_retries=0,
-            timeout=settings.timeout_s,
-            http_client=http_client,
-        )
+        self._http_client = http_client
+        self._api: openai.AsyncOpenAI | None = None
         self._mode: StructuredMode = "tools" if settings.structured_mode == "auto" else settings.structured_mode
+
+    @property
+    def _openai(self) -> openai.AsyncOpenAI:
+        """openai's client, made on first use (openai is imported then)."""
+        if self._api is None:
+            import openai
+
+            self._api = openai.AsyncOpenAI(
+                api_key=self._secret or "not-needed",
+                base_url=self.settings.base_url or ("http://embedded.local/v1" if self._http_client else None),
+                max_retries=0,
+                timeout=self.settings.timeout_s,
+                http_client=self._http_client,
+            )
+        return self._api
 
     @property
     def base_url(self) -> str:
         return str(self._openai.base_url)
 
     async def aclose(self) -> None:
-        await self._openai.close()
+        """Close openai's client, or the HTTP client given to it when no request was ever sent."""
+        if self._api is not None:
+            await self._api.close()
+        elif self._http_client is not None:
+            await self._http_client.aclose()
 
     async def list_models(self) -> list[str]:
         page = await self._openai.models.list()
@@ -257,6 +278,10 @@ class LLMClient:
         model: str | None = None,
         temperature: float | None = None,
     ) -> tuple[_Completion, CallRecord]:
+        import openai  # here, not at the top: see the docstring
+
+        from agents.retry import classify, policy
+
         settings = self.settings
         model = model or settings.model_for(role)
         temperature = settings.temperature[role] if temperature is None else temperature
@@ -388,6 +413,8 @@ def _shape_refused(exc: LLMCallFailed) -> bool:
 
 
 def _short(exc: BaseException) -> str:
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}: {str(exc.message)[:300]}"
     return f"{type(exc).__name__}: {str(exc)[:300]}"

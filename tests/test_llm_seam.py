@@ -9,6 +9,7 @@ import httpx2
 import pytest
 from pydantic import BaseModel, Field
 
+from agents.client import LLMClient
 from agents.errors import ContextLengthExceeded, LLMCallFailed, StructuredOutputError
 from agents.settings import EMBEDDED_MODEL, LLMSettings, RetrySettings
 from agents.usage import combine
@@ -331,6 +332,20 @@ async def test_model_and_temperature_overrides_are_what_the_request_carries():
     )
     assert structured.record.cost_usd == pytest.approx((10 * 1.0 + 5 * 2.0) / 1e6)
     assert text.record.cost_usd is None  # no price configured for critic-small: unknown, never $0
+
+
+async def test_a_client_that_asks_nothing_closes_the_http_client_it_was_given():
+    # openai's client is made on the first request (a finished batch run again asks nothing): closing still
+    # closes the HTTP client, and the base URL is the configured one
+    server = ScriptedServer()
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(server.handle), base_url="http://fake.local/v1")
+    client = LLMClient(fast_settings(), http_client=http)
+    await client.aclose()
+    assert http.is_closed
+    assert server.requests == []
+    unused = LLMClient(fast_settings(base_url="http://models.example:8000/v1"))
+    assert unused.base_url == "http://models.example:8000/v1/"
+    await unused.aclose()
 
 
 def test_judge_model_round_robins_over_the_panel():
