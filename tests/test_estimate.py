@@ -123,6 +123,9 @@ def test_a_model_without_a_price_costs_unknown_in_the_estimate(server, tmp_path)
     assert value(estimate["by_model"]["gpt-4o-mini"]["cost_usd"]) > 0
     printed = runner.invoke(app, [*args, "--dry-run"], env=env).stdout
     assert "cost —: mystery-judge has no price in llm.prices" in printed
+    # what the priced model's cost rests on: its rates, and when they were checked (config.yaml)
+    assert "price: gpt-4o-mini $0.15 prompt · $0.075 cached · $0.6 completion per million tokens" in printed
+    assert "(checked 2025-06-01)" in printed
     assert any(line.startswith("│ judge") and line.rstrip("│ ").endswith("—") for line in printed.splitlines())
 
 
@@ -219,6 +222,8 @@ def test_the_embedded_estimate_counts_with_its_tokenizer_and_never_loads_the_mod
     assert list(estimate["by_model"]) == ["SmolLM2-135M-Instruct"] and estimate["cost_usd"] == 0
     assert estimate["concurrency"] == 1 and value(estimate["calls"]) == 96
     assert _app.cache_info().currsize == 0  # the model itself was never loaded: its vocabulary only
+    printed = runner.invoke(app, ["run", str(EXAMPLE), "--db", db, "--dry-run"], env={}).stdout
+    assert "price: SmolLM2-135M-Instruct runs in this process: $0" in printed
 
 
 def test_history_of_early_stops_shortens_the_next_estimate(judge_server, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from agents.settings import EMBEDDED_MODEL, Price
 from debates.estimate import Estimate, Figure
 from hypodebate.app.workspace import Workspace
 from hypodebate.terminal import shown
@@ -72,12 +73,26 @@ def print_estimate(estimate: Estimate, out: Console) -> None:
             out.print(
                 f"{shown(model)}: {count(spend.calls)} calls · {dollars(estimate.model_cost(model))}", highlight=False
             )
-    for model in estimate.unpriced():
-        out.print(f"cost —: {shown(model)} has no price in llm.prices (unknown, not $0)", highlight=False)
+    for model, price in sorted(estimate.prices.items()):
+        out.print(price_line(model, price), highlight=False)
     for line in estimate.history:
         out.print(f"figures from {shown(line)}", highlight=False)
     for note in estimate.notes:
         out.print(f"note: {shown(note)}", highlight=False)
+
+
+def price_line(model: str, price: Price | None) -> str:
+    """What a model's cost rests on: its price per million tokens and when it was checked, or why it has none."""
+    if price is None:
+        return f"cost —: {shown(model)} has no price in llm.prices (unknown, not $0)"
+    if model == EMBEDDED_MODEL:
+        return f"price: {shown(model)} runs in this process: $0"
+    cached = price.prompt if price.cached_prompt is None else price.cached_prompt
+    checked = f"checked {price.checked.isoformat()}" if price.checked else "never checked: llm.prices gives no date"
+    return (
+        f"price: {shown(model)} ${price.prompt:g} prompt · ${cached:g} cached · ${price.completion:g} completion "
+        f"per million tokens ({checked})"
+    )
 
 
 def count(figure: Figure) -> str:
