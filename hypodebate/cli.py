@@ -22,12 +22,23 @@ from rich.console import Console
 
 from hypodebate.app.options import DebateOptions, EvalOptions, Pool
 from hypodebate.app.workspace import Workspace
+from hypodebate.collector import own_process, settled
 from hypodebate.terminal import shown_error
 from safeio.errors import ConfigError, HypodebateError, InputError, QueueError
 from safeio.text import SafeStderrHandler
 
+
+class _Program(typer.Typer):
+    """The app. Called (the console script, `python -m hypodebate`), it is the program of its own process; a test
+    runner invokes its commands without calling it (hypodebate.collector says why that matters)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        own_process()
+        return super().__call__(*args, **kwargs)
+
+
 # A traceback with local variables would print the API key and the database URL: locals stay off.
-app = typer.Typer(
+app = _Program(
     help="Multi-agent hypothesis debate and scoring.",
     no_args_is_help=True,
     add_completion=False,
@@ -79,7 +90,8 @@ def _run(
         from hypodebate.config import load_settings
 
         settings = load_settings(config)
-        return action(Workspace(settings, db, llm=options.llm(settings) if options is not None else None))
+        with settled():
+            return action(Workspace(settings, db, llm=options.llm(settings) if options is not None else None))
 
     raise typer.Exit(_guard(act))
 
