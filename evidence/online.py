@@ -20,7 +20,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from evidence.bibliography import Entry
+from evidence.bibliography.entry import Entry
 from evidence.identifiers import Citation
 from safeio.errors import HypodebateError
 from store import evidence as store

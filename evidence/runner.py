@@ -22,9 +22,8 @@ from agents.subject import Subject
 from agents.usage import Account, total_cost
 from agents.verifier import ClaimCheck, ClaimVerifier
 from evidence.audit import Audited, JudgeAuditor, audit_version, check_id, with_checks
-from evidence.bibliography import Entry
+from evidence.bibliography.entry import Entry
 from evidence.identifiers import Citation, parse
-from evidence.online import OnlineResolver
 from evidence.resolve import Bibliography
 from store import evidence as store
 from store import lineage
@@ -34,6 +33,7 @@ from store.repository import add_usage
 
 if TYPE_CHECKING:
     from agents.client import LLMClient
+    from evidence.online import OnlineResolver
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:

@@ -9,8 +9,6 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,10 +64,14 @@ def chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
 def insert_ignoring(session: Session, model: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any:
     """`INSERT … ON CONFLICT (keys) DO NOTHING` on PostgreSQL and SQLite: a row another worker inserted first is
     left as it is. The statement is returned unexecuted so callers can add `.returning(...)`."""
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind().dialect.name  # each dialect's insert imported here: SQLite never loads PostgreSQL's
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
     if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
     raise NotImplementedError(f"the store supports SQLite and PostgreSQL, not {dialect}")
 

@@ -18,15 +18,20 @@ kept as written (BibTeX text after LaTeX decoding), never escaped here: escaping
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from evidence.bibliography.bibtex import parse_bibtex
-from evidence.bibliography.csl import parse_csl_json
 from evidence.bibliography.entry import BibliographyError, Entry
-from evidence.bibliography.references import parse_references
-from evidence.bibliography.ris import parse_ris
 from safeio.files import UnsafePathError, read_regular
 from safeio.text import NotUtf8Error, utf8_text
+
+if TYPE_CHECKING:
+    from evidence.bibliography.bibtex import parse_bibtex
+    from evidence.bibliography.csl import parse_csl_json
+    from evidence.bibliography.references import parse_references
+    from evidence.bibliography.ris import parse_ris
 
 __all__ = [
     "FORMATS",
@@ -41,6 +46,14 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Each parser's module, imported on first use (bibtexparser, rispy): a command that reads no bibliography (a batch
+# whose audits are up to date) imports none of them. `Entry` alone is `evidence.bibliography.entry`.
+_PARSERS = {
+    "parse_bibtex": "evidence.bibliography.bibtex",
+    "parse_csl_json": "evidence.bibliography.csl",
+    "parse_references": "evidence.bibliography.references",
+    "parse_ris": "evidence.bibliography.ris",
+}
 FORMATS = {".bib": "BibTeX", ".bibtex": "BibTeX", ".ris": "RIS", ".json": "CSL-JSON"}  # .csl.json ends in .json
 
 
@@ -63,8 +76,21 @@ def read_bibliography(path: Path) -> list[Entry]:
         raise BibliographyError(str(exc)) from None
     if not text.strip():
         raise BibliographyError(f"{path}: empty file, expected {kind} entries")
-    parse = {"BibTeX": parse_bibtex, "RIS": parse_ris, "CSL-JSON": parse_csl_json}[kind]
+    parse = _parser({"BibTeX": "parse_bibtex", "RIS": "parse_ris", "CSL-JSON": "parse_csl_json"}[kind])
     entries = parse(text, str(path))
     if not entries:
         raise BibliographyError(f"{path}: no {kind} entries found")
     return entries
+
+
+def _parser(name: str) -> Callable[[str, str], list[Entry]]:
+    """One of `_PARSERS`, its module imported now."""
+    parse: Callable[[str, str], list[Entry]] = getattr(importlib.import_module(_PARSERS[name]), name)
+    return parse
+
+
+def __getattr__(name: str) -> Any:
+    """`parse_bibtex`, `parse_ris`, `parse_csl_json`, `parse_references`: imported when first asked for."""
+    if name in _PARSERS:
+        return _parser(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx2
+from typing import TYPE_CHECKING
 
 from agents.audit import Penalty
 from agents.subject import Subject
 from evidence.audit import JudgeAuditor, audit_page
-from evidence.bibliography import BibliographyError, Entry, read_bibliography
-from evidence.online import OnlineResolver
+from evidence.bibliography.entry import BibliographyError, Entry
 from evidence.resolve import Bibliography
 from evidence.runner import AuditResult, AuditRunner, HypothesisAudit, entry_row
 from hypodebate.app.usage import books
@@ -22,6 +20,9 @@ from safeio.errors import InputError
 from store import evidence as evidence_store
 from store.evidence import ImportCounts
 from store.models import PageRow
+
+if TYPE_CHECKING:
+    from evidence.online import OnlineResolver
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ def import_bibliographies(
     """Read every file first (a bad entry stops the import with one line naming its file and entry, before
     anything is stored), then store each file's entries together; refresh the audit afterwards
     (`audit_evidence_in`). `reading` is told of each file before it is read."""
+    from evidence.bibliography import read_bibliography  # the parsers (bibtexparser...): imported to read files only
+
     read: list[tuple[Path, list[Entry]]] = []
     for path in paths:
         if reading is not None:
@@ -86,6 +89,10 @@ async def audit_evidence(
     e = ws.settings.evidence
     if not e.online:
         return await audit_runner(ws, verify=verify, concurrency=concurrency, progress=progress).run(hypotheses)
+    import httpx2  # here, with the online lookups: a batch's audit never needs it
+
+    from evidence.online import OnlineResolver
+
     async with httpx2.AsyncClient(timeout=e.online_timeout_s, follow_redirects=True) as http:
         online = OnlineResolver(ws.store, http, e.contact_email)
         runner = audit_runner(ws, verify=verify, concurrency=concurrency, progress=progress, online=online)
