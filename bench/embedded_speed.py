@@ -126,6 +126,7 @@ def main() -> None:
         ],
         rows,
         left={"setting", "completion tokens per call"},
+        width=200,
         caption="speed-up: against the first row; sampling: the wall time neither reading nor generating, per token",
     )
 
