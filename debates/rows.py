@@ -33,8 +33,17 @@ class DebateRows:
     sessions: sessionmaker[Session]
     protocol: Protocol
 
-    def open_batch(self, batch_id: str, hypotheses: Sequence[Hypothesis], *, source: str, stored: bool) -> None:
-        """Store the hypotheses (unless `stored`: they are stored versions already) and the batch row, together."""
+    def open_batch(
+        self,
+        batch_id: str,
+        hypotheses: Sequence[Hypothesis],
+        *,
+        source: str,
+        stored: bool,
+        hashes: Sequence[str] | None = None,
+    ) -> None:
+        """Store the hypotheses (unless `stored`: they are stored versions already) and the batch row, together.
+        `hashes`: the hypotheses' content hashes, in their order, when the caller has them."""
         batch = {
             "id": batch_id,
             "source": source,
@@ -45,7 +54,9 @@ class DebateRows:
         }
         with writes(self.sessions), self.sessions() as session:
             if not stored:
-                repository.upsert_hypotheses(session, [hypothesis_record(h) for h in hypotheses])
+                known = hashes if hashes is not None else [None] * len(hypotheses)
+                records = [hypothesis_record(h, c) for h, c in zip(hypotheses, known, strict=True)]
+                repository.upsert_hypotheses(session, records)
             session.add(BatchRow(**batch))
             session.commit()  # the hypotheses land together or not at all
 
@@ -202,11 +213,12 @@ def revision_record(h: Hypothesis, revised: str | None) -> repository.Hypothesis
     return hypothesis_record(h.model_copy(update={"mechanism": revised.strip(), "id": h.hypothesis_id}))
 
 
-def hypothesis_record(h: Hypothesis) -> repository.HypothesisRecord:
-    """A hypothesis as the store keeps it (in the record's field order: identity and pages, then what is debated)."""
+def hypothesis_record(h: Hypothesis, content_hash: str | None = None) -> repository.HypothesisRecord:
+    """A hypothesis as the store keeps it (in the record's field order: identity and pages, then what is debated);
+    `content_hash`: its content hash, when the caller has it already."""
     return repository.HypothesisRecord(
         id=h.hypothesis_id,
-        content_hash=h.content_hash,
+        content_hash=content_hash or h.content_hash,
         pages=list(h.pages),
         title=h.title,
         targets=list(h.targets),
