@@ -25,13 +25,14 @@ from debates.evaluation import run_order
 from debates.graph import Design
 from debates.hypotheses import Hypothesis
 from debates.inputs import load_hypotheses
-from debates.labelled import Labelled, load_labelled, stratified_sample
+from debates.labelled import Labelled
 from debates.runner import BatchRunner
 from debates.settings import DebateSettings
 from debates.tournament import TournamentRunner
 from evidence.audit import audit_version, with_checks
 from evidence.resolve import Bibliography
 from hypodebate.app import batch
+from hypodebate.app.eval import eval_rows
 from hypodebate.app.evidence import audit_runner
 from hypodebate.app.options import DebateOptions, EvalOptions, Pool
 from hypodebate.app.tournament import MAX_POOL, pool_of
@@ -290,11 +291,7 @@ async def estimate_eval(
 ) -> Estimate:
     """What `eval` would ask: each arm's debates (single: the panel alone; debate: the full protocol) and the
     pairwise arm's comparisons, on the sample's rows in their run order, stored ones left out."""
-    rows = list(loaded) if loaded is not None else load_labelled(files)
-    if choice.limit is not None:
-        rows = stratified_sample(rows, choice.limit, choice.sample_seed)
-    if not choice.protocols:
-        raise InputError("--protocol: give at least one of single, debate, pairwise")
+    rows = eval_rows(files, choice, loaded)
     settings = options.debate(ws.settings)
     capture = PromptCapture(ws.llm)
     count = await counting_for(ws, capture)

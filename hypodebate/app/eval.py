@@ -18,6 +18,17 @@ from hypodebate.app.workspace import Workspace
 from safeio.errors import InputError
 
 
+def eval_rows(files: Sequence[str | Path], choice: EvalOptions, loaded: Sequence[Labelled] | None) -> list[Labelled]:
+    """The labelled rows an eval scores: `loaded` (else read from `files`), sampled down to `choice.limit` by
+    stratum; an eval with no protocol is refused here, before anything is asked."""
+    rows = list(loaded) if loaded is not None else load_labelled(files)
+    if choice.limit is not None:
+        rows = stratified_sample(rows, choice.limit, choice.sample_seed)
+    if not choice.protocols:
+        raise InputError("--protocol: give at least one of single, debate, pairwise")
+    return rows
+
+
 @books("eval")
 async def run_eval(
     ws: Workspace,
@@ -32,11 +43,7 @@ async def run_eval(
     """The eval's figures (what `hypodebate eval --json` writes). `loaded`: the rows of `files` when the caller has
     already read them (the sample is still drawn here). `queue`: the debates and comparisons are jobs for
     `hypodebate worker`s on the PostgreSQL store (this process waits for them)."""
-    rows = list(loaded) if loaded is not None else load_labelled(files)
-    if choice.limit is not None:
-        rows = stratified_sample(rows, choice.limit, choice.sample_seed)
-    if not choice.protocols:
-        raise InputError("--protocol: give at least one of single, debate, pairwise")
+    rows = eval_rows(files, choice, loaded)
     debate_settings = options.debate(ws.settings)
     check_dollar_budget(ws.llm, options.budget_usd, ("proposer", "critic", "judge"), judges=debate_settings.judges)
     plan = EvalPlan(
